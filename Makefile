@@ -1,0 +1,44 @@
+# Entry points (see README.md). Every target installs what it needs first (idempotent).
+BUILD_DIR ?= build
+JOBS ?= $(shell nproc)
+CMAKE_FLAGS ?=
+DEMO_DATA ?= ../shared/data/nci5k_rdkit.parquet
+DEMO_OUT ?= demo_output
+
+.PHONY: all deps configure build test demo bench sanitize format clean
+
+all: build
+
+deps:
+	bash scripts/bootstrap.sh
+
+$(BUILD_DIR)/CMakeCache.txt: CMakeLists.txt | deps
+	cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=Release $(CMAKE_FLAGS)
+
+configure: deps
+	cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=Release $(CMAKE_FLAGS)
+
+build: configure
+	cmake --build $(BUILD_DIR) -j $(JOBS)
+
+test: build
+	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
+
+demo: build
+	bash scripts/demo.sh $(BUILD_DIR)/descpipe "$(DEMO_DATA)" "$(DEMO_OUT)"
+
+bench: deps
+	cmake -S . -B $(BUILD_DIR)-bench -DCMAKE_BUILD_TYPE=Release -DDESCPIPE_BUILD_BENCH=ON -DDESCPIPE_BUILD_TESTS=OFF
+	cmake --build $(BUILD_DIR)-bench -j $(JOBS)
+	bash bench/run_all.sh $(BUILD_DIR)-bench
+
+sanitize: deps
+	cmake -S . -B $(BUILD_DIR)-asan -DCMAKE_BUILD_TYPE=Debug -DDESCPIPE_SANITIZE=ON
+	cmake --build $(BUILD_DIR)-asan -j $(JOBS)
+	cd $(BUILD_DIR)-asan && ctest --output-on-failure -j $(JOBS)
+
+format:
+	clang-format -i $$(git ls-files '*.cpp' '*.hpp')
+
+clean:
+	rm -rf $(BUILD_DIR) $(BUILD_DIR)-bench $(BUILD_DIR)-asan

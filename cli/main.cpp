@@ -1,0 +1,150 @@
+// descpipe command line: parses arguments, calls the library, prints errors. No logic here.
+#include <CLI/CLI.hpp>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <iostream>
+
+#include "descpipe/config.hpp"
+#include "descpipe/error.hpp"
+#include "descpipe/pipeline.hpp"
+#include "descpipe/version.hpp"
+
+namespace {
+
+struct CommonOptions {
+  std::vector<std::string> inputs;
+  std::string config_file;
+  std::vector<std::string> overrides;
+  int threads = -1;
+  bool quiet = false;
+};
+
+void AddCommon(CLI::App* command, CommonOptions& options, bool inputs_required) {
+  auto* inputs = command->add_option("inputs", options.inputs, "Parquet/CSV files, directories or globs");
+  if (inputs_required) inputs->required();
+  command->add_option("-c,--config", options.config_file, "YAML config file");
+  command->add_option("--set", options.overrides, "Override one option: key=value (repeatable)");
+  command->add_option("-t,--threads", options.threads, "Worker threads (default: all cores)");
+  command->add_flag("-q,--quiet", options.quiet, "Only warnings and errors on stderr");
+}
+
+descpipe::Config BuildConfig(const CommonOptions& options) {
+  descpipe::Config config;
+  if (!options.config_file.empty()) config = descpipe::LoadConfigFile(options.config_file, config);
+  for (const auto& assignment : options.overrides) descpipe::ApplyOverride(config, assignment);
+  if (!options.inputs.empty()) config.inputs = options.inputs;
+  if (options.threads >= 0) config.threads = options.threads;
+  return config;
+}
+
+descpipe::Context MakeContext(const descpipe::Config& config, bool quiet) {
+  descpipe::Context ctx(config.threads, config.random_seed, config.memory_limit);
+  ctx.set_show_progress(!quiet && ::isatty(STDERR_FILENO));
+  return ctx;
+}
+
+void PrintSummary(const descpipe::RunResult& run) {
+  std::fprintf(stderr, "\n%-18s %10s %10s %10s %10s %12s\n", "pass", "in", "out", "removed", "seconds", "peak RSS");
+  for (const auto& pass : run.passes) {
+    std::fprintf(stderr, "%-18s %10zu %10zu %10zu %10.2f %9.1f MB\n", pass.name.c_str(), pass.columns_in,
+                 pass.columns_out, pass.columns_in - pass.columns_out, pass.seconds,
+                 static_cast<double>(pass.peak_rss_bytes) / 1e6);
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"descpipe: turns a wide table of molecular descriptors into a small, non-redundant, explained set"};
+  app.require_subcommand(0, 1);
+  bool show_version = false;
+  app.add_flag("--version", show_version, "Print the version and exit");
+
+  CommonOptions run_options;
+  std::string output_dir;
+  std::string until = "pass1";
+  auto* run = app.add_subcommand("run", "Run the pipeline and write every output into OUTDIR");
+  AddCommon(run, run_options, false);
+  run->add_option("-o,--output", output_dir, "Output directory (or output_dir in the config)");
+  run->add_option("--until", until, "Stop after this pass: pass1|pass2|pass3|pass4")
+      ->check(CLI::IsMember({"pass1", "pass2", "pass3", "pass4"}));
+
+  CommonOptions stats_options;
+  std::string stats_format = "table";
+  auto* stats = app.add_subcommand("stats", "Print the Pass 1 statistics of every descriptor");
+  AddCommon(stats, stats_options, true);
+  stats->add_option("-f,--format", stats_format, "table|csv|json")->check(CLI::IsMember({"table", "csv", "json"}));
+
+  CommonOptions sample_options;
+  std::int64_t sample_rows = 0;
+  std::int64_t sample_per_file = 0;
+  std::string sample_output;
+  std::int64_t seed = -1;
+  auto* sample = app.add_subcommand("sample", "Write a reproducible row sample as Parquet");
+  AddCommon(sample, sample_options, true);
+  sample->add_option("-n,--rows", sample_rows, "Rows in the sample (one reservoir over all inputs)");
+  sample->add_option("--per-file", sample_per_file, "Rows sampled from each file instead");
+  sample->add_option("-o,--output", sample_output, "Output Parquet file")->required();
+  sample->add_option("--seed", seed, "Random seed (default: random_seed, 42)");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  if (show_version) {
+    std::printf("descpipe %s (DuckDB %s)\n", descpipe::Version(), descpipe::DuckDbVersion());
+    return 0;
+  }
+  if (app.get_subcommands().empty()) {
+    std::cout << app.help();
+    return 1;
+  }
+
+  auto logger = spdlog::stderr_color_mt("descpipe");
+  spdlog::set_default_logger(logger);
+  spdlog::set_pattern("[%H:%M:%S] %^%l%$ %v");
+
+  try {
+    if (run->parsed()) {
+      spdlog::set_level(run_options.quiet ? spdlog::level::warn : spdlog::level::info);
+      descpipe::Config config = BuildConfig(run_options);
+      if (!output_dir.empty()) config.output_dir = output_dir;
+      const descpipe::Context ctx = MakeContext(config, run_options.quiet);
+      descpipe::RunOptions options;
+      options.until = static_cast<descpipe::Stage>(until.back() - '0');
+      options.quiet = run_options.quiet;
+      const descpipe::RunResult result = descpipe::RunPipeline(config, options, ctx);
+      if (!run_options.quiet) PrintSummary(result);
+    } else if (stats->parsed()) {
+      spdlog::set_level(stats_options.quiet ? spdlog::level::warn : spdlog::level::info);
+      const descpipe::Config config = BuildConfig(stats_options);
+      config.Validate();
+      const descpipe::Context ctx = MakeContext(config, stats_options.quiet);
+      const descpipe::Table table = descpipe::Table::Open(config.ToInputSpec(), ctx);
+      const descpipe::Pass1Result result = descpipe::RunPass1(table, config, ctx);
+      std::cout << descpipe::FormatPass1(result, stats_format);
+    } else if (sample->parsed()) {
+      spdlog::set_level(sample_options.quiet ? spdlog::level::warn : spdlog::level::info);
+      const descpipe::Config config = BuildConfig(sample_options);
+      const descpipe::Context ctx = MakeContext(config, sample_options.quiet);
+      const descpipe::Table table = descpipe::Table::Open(config.ToInputSpec(), ctx);
+      descpipe::SampleSpec spec;
+      spec.rows = sample_rows > 0 ? sample_rows : (sample_per_file > 0 ? 0 : config.sample_rows);
+      spec.per_file = sample_per_file > 0 ? sample_per_file : (sample_rows > 0 ? 0 : config.sample_per_file);
+      spec.seed = seed >= 0 ? static_cast<std::uint64_t>(seed) : config.random_seed;
+      const std::int64_t rows = descpipe::WriteSample(table, spec, sample_output, ctx);
+      spdlog::info("wrote {} rows to {}", rows, sample_output);
+    }
+  } catch (const descpipe::Error& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return 2;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return 3;
+  }
+  return 0;
+}

@@ -1,0 +1,73 @@
+// Run configuration: every option of every pass, its default, and loading from YAML (descpipe's
+// own flat keys, plus the original descriptor_pipeline's flat and sectioned files) and from
+// `--set key=value` overrides.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "descpipe/stats.hpp"
+#include "descpipe/table.hpp"
+
+namespace descpipe {
+
+struct Config {
+  // Input / output
+  std::vector<std::string> inputs;  ///< files, directories, globs (`parquet_glob` maps here)
+  std::string output_dir;
+  bool union_by_name = false;
+  std::vector<std::string> metadata_columns;
+  std::optional<int> n_metadata_cols;
+  std::vector<std::string> descriptor_columns;
+
+  // Pass 0
+  std::int64_t sample_rows = 0;
+  std::int64_t sample_per_file = 0;
+  std::uint64_t random_seed = 42;
+
+  // Pass 1
+  double max_missing_ratio = 0.5;
+  std::int64_t min_effective_n = 100;
+  double max_mode_fraction = 1.0;
+  double variance_threshold = 0.002;
+  RangeMode range_mode = RangeMode::kTrimmed;
+  double trim_low_percent = 2.5;
+  double trim_high_percent = 97.5;
+  bool remove_binary = false;
+  std::int64_t quantile_sample_size = 65536;
+
+  // System
+  int threads = 0;                    ///< 0: all hardware threads
+  std::uint64_t memory_limit = 0;     ///< bytes; 0: half of physical RAM
+  std::string device = "cpu";         ///< cpu | auto | cuda[:N]
+
+  /// Options that were set but belong to passes this build does not run yet (name = value).
+  std::vector<std::pair<std::string, std::string>> not_yet_used;
+  /// Keys of the original tool that descpipe accepts and ignores (name = value).
+  std::vector<std::pair<std::string, std::string>> ignored_legacy;
+
+  InputSpec ToInputSpec() const;
+  StatsOptions ToStatsOptions() const;
+  FilterOptions ToFilterOptions() const;
+
+  /// Checks ranges and combinations (e.g. 0 <= max_missing_ratio <= 1); throws InvalidInput.
+  void Validate() const;
+};
+
+/// Loads a YAML file on top of `base`. Accepts flat keys and sections (io:, filtering:, system:,
+/// device:, sampling:, spearman:, vif:, nonlinear:, graph:). Unknown keys are an error with a
+/// "did you mean" suggestion.
+Config LoadConfigFile(const std::string& path, Config base = {});
+
+/// Applies one `key=value` override (value parsed as YAML: 0.01, true, [a, b]).
+void ApplyOverride(Config& config, const std::string& assignment);
+
+/// Every option name descpipe knows, for help texts and suggestions.
+std::vector<std::string> KnownOptionNames();
+
+/// Parses a byte size: "8GB", "512MiB", "1e9", "70%" (of physical RAM).
+std::uint64_t ParseByteSize(const std::string& text);
+
+}  // namespace descpipe

@@ -1,0 +1,77 @@
+// The pass orchestration: the only module that knows the order of the passes.
+//
+// Outputs written to the output directory (each atomically: temporary file, fsync, rename):
+//   sampled_data.parquet            Pass 0, when sampling is configured
+//   pass1_stats.csv                 one row per descriptor: statistics, kept, reason
+//   pass1_columns.txt               kept descriptors, one per line, input order
+//   pass1_variance_filtering.json   counts per reason and the options used
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "descpipe/config.hpp"
+#include "descpipe/context.hpp"
+#include "descpipe/stats.hpp"
+#include "descpipe/table.hpp"
+
+namespace descpipe {
+
+/// Progress callback: rows scanned so far and total rows (-1 when unknown).
+using ProgressFn = std::function<void(std::uint64_t rows_done, std::int64_t rows_total)>;
+
+struct Pass1Result {
+  std::vector<std::string> columns;  ///< every descriptor, input order
+  std::vector<ColumnStats> stats;    ///< parallel to columns
+  std::vector<FilterDecision> decisions;
+  std::vector<std::string> kept;     ///< kept descriptors, input order
+  double seconds = 0.0;
+};
+
+/// One streaming scan of the descriptor columns of `table`: statistics of every column.
+/// Memory: one batch of rows plus, per column, the distinct table and quantile sample.
+std::vector<ColumnStats> ScanColumnStats(const Table& table, const std::vector<std::string>& columns,
+                                         const StatsOptions& options, const Context& ctx,
+                                         const ProgressFn& progress = {});
+
+/// Pass 1 on `table`: statistics and the removal rules. Throws InvalidInput when every column
+/// would be removed (naming the rules and options responsible).
+Pass1Result RunPass1(const Table& table, const Config& config, const Context& ctx,
+                     const ProgressFn& progress = {});
+
+/// Writes pass1_stats.csv, pass1_columns.txt and pass1_variance_filtering.json into `out_dir`.
+void WritePass1Outputs(const Pass1Result& result, const Config& config, const std::string& out_dir);
+
+/// Formats the Pass 1 table for `descpipe stats`: "table" (aligned text), "csv" or "json".
+std::string FormatPass1(const Pass1Result& result, const std::string& format);
+
+enum class Stage { kPass1 = 1, kPass2 = 2, kPass3 = 3, kPass4 = 4 };
+
+struct RunOptions {
+  Stage until = Stage::kPass1;  ///< last pass to run
+  bool quiet = false;
+};
+
+struct PassSummary {
+  std::string name;
+  std::size_t columns_in = 0;
+  std::size_t columns_out = 0;
+  double seconds = 0.0;
+  std::uint64_t peak_rss_bytes = 0;
+};
+
+struct RunResult {
+  std::vector<PassSummary> passes;
+  std::vector<std::string> final_columns;
+};
+
+/// Runs the pipeline described by `config` (inputs, output_dir, options) up to `options.until`.
+/// Nothing is written before the inputs have been validated; every output is atomic.
+RunResult RunPipeline(const Config& config, const RunOptions& options, const Context& ctx);
+
+/// The highest pass this build implements.
+Stage LastImplementedStage();
+
+}  // namespace descpipe

@@ -1,0 +1,133 @@
+// Tabular input: resolving files, reading their schema, classifying columns into metadata and
+// descriptors, and streaming descriptor columns in fixed-size batches. Backed by DuckDB
+// (Parquet and CSV); duckdb.h never appears in this header.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "descpipe/context.hpp"
+
+namespace descpipe {
+
+enum class FileFormat { kParquet, kCsv };
+
+/// What the user asked to read.
+struct InputSpec {
+  /// Files, directories (every *.parquet / *.csv inside, recursively) and glob patterns.
+  std::vector<std::string> patterns;
+  /// Read a column missing from some files as missing values instead of failing.
+  bool union_by_name = false;
+  /// Explicit metadata columns; when empty, `n_metadata_cols` or non-numeric columns decide.
+  std::vector<std::string> metadata_columns;
+  /// The first N columns are metadata (the original tool's option).
+  std::optional<int> n_metadata_cols;
+  /// Explicit descriptor columns; when empty, every numeric non-metadata column.
+  std::vector<std::string> descriptor_columns;
+};
+
+struct InputFile {
+  std::string path;
+  FileFormat format = FileFormat::kParquet;
+  std::uint64_t size_bytes = 0;
+  std::int64_t mtime_ns = 0;
+  std::int64_t row_count = -1;  ///< from Parquet metadata; -1 when unknown (CSV)
+};
+
+enum class ColumnRole { kMetadata, kDescriptor, kIgnored };
+
+struct ColumnInfo {
+  std::string name;
+  std::string type;  ///< DuckDB type name, e.g. "DOUBLE", "DECIMAL(18,3)", "VARCHAR"
+  bool numeric = false;
+  ColumnRole role = ColumnRole::kIgnored;
+};
+
+/// Resolved input files plus their common schema. Cheap to copy (shared state).
+class Table {
+ public:
+  /// Resolves `spec`, reads every file's schema and classifies columns.
+  /// @throws InvalidInput / IoError naming the file and column on any problem.
+  static Table Open(const InputSpec& spec, const Context& ctx);
+
+  const std::vector<InputFile>& files() const;
+  FileFormat format() const;
+  /// Every column in first-seen order (first file first).
+  const std::vector<ColumnInfo>& columns() const;
+  std::vector<std::string> descriptor_names() const;
+  std::vector<std::string> metadata_names() const;
+  /// Sum of the files' row counts, or -1 when some count is unknown (CSV).
+  std::int64_t known_row_count() const;
+  /// "data/x.parquet" or "3 Parquet files (data/a.parquet, ...)", for messages.
+  std::string Describe() const;
+  bool union_by_name() const;
+
+  struct Impl;
+  const Impl& impl() const { return *impl_; }
+
+ private:
+  std::shared_ptr<const Impl> impl_;
+};
+
+/// A block of rows of some columns, column-major: the value of column `c` at row `r` is
+/// `values[c * capacity + r]` and `is_null[c * capacity + r]` is 1 for SQL NULL (value then NaN).
+struct ColumnBatch {
+  std::size_t n_rows = 0;
+  std::size_t n_columns = 0;
+  std::size_t capacity = 0;
+  std::uint64_t first_row = 0;  ///< global index (over all files) of row 0 of this batch
+  std::vector<double> values;
+  std::vector<std::uint8_t> is_null;
+
+  const double* column(std::size_t column_idx) const { return values.data() + column_idx * capacity; }
+  const std::uint8_t* nulls(std::size_t column_idx) const {
+    return is_null.data() + column_idx * capacity;
+  }
+};
+
+/// Streams columns of a Table as DOUBLE in batches of exactly `batch_rows` rows (the last may be
+/// shorter), in input order. Batch boundaries depend only on the row count, never on threads, so
+/// anything computed per batch is reproducible. Memory: one batch plus DuckDB's scan buffers.
+class ColumnReader {
+ public:
+  ColumnReader(const Table& table, const std::vector<std::string>& columns, const Context& ctx,
+               std::size_t batch_rows);
+  ~ColumnReader();
+  ColumnReader(const ColumnReader&) = delete;
+  ColumnReader& operator=(const ColumnReader&) = delete;
+
+  /// Fills `batch` with the next rows; returns false when the input is exhausted.
+  bool Next(ColumnBatch& batch);
+  std::uint64_t rows_read() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+/// Rows per batch for streaming `n_columns` columns: about 32 MiB per batch, 256..16384 rows.
+std::size_t DefaultBatchRows(std::size_t n_columns);
+
+struct SampleSpec {
+  std::int64_t rows = 0;      ///< one sample of this many rows over all inputs (0: off)
+  std::int64_t per_file = 0;  ///< this many rows from each file (0: off)
+  std::uint64_t seed = 42;
+};
+
+/// Pass 0: writes a reproducible row sample with every column to `out_path` (Parquet), through a
+/// temporary file renamed at the end. A row is chosen by a keyed hash of (seed, file, row number),
+/// so the same inputs and seed give the same rows whatever the thread count.
+/// @returns the number of rows written.
+std::int64_t WriteSample(const Table& table, const SampleSpec& spec, const std::string& out_path,
+                         const Context& ctx);
+
+/// Quotes an SQL identifier for DuckDB ("a""b").
+std::string QuoteIdentifier(const std::string& name);
+/// Quotes an SQL string literal for DuckDB ('it''s').
+std::string QuoteLiteral(const std::string& text);
+
+}  // namespace descpipe

@@ -1,0 +1,37 @@
+#include "descpipe/context.hpp"
+
+#include <unistd.h>
+
+#include <fstream>
+#include <string>
+#include <thread>
+
+namespace descpipe {
+
+Context::Context(int threads, std::uint64_t seed, std::uint64_t memory_limit_bytes, Device device)
+    : threads_(threads > 0 ? threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()))),
+      seed_(seed),
+      memory_limit_bytes_(memory_limit_bytes > 0 ? memory_limit_bytes : PhysicalMemoryBytes() / 2),
+      device_(device) {}
+
+std::uint64_t PhysicalMemoryBytes() {
+  const long pages = sysconf(_SC_PHYS_PAGES);
+  const long page_size = sysconf(_SC_PAGE_SIZE);
+  if (pages > 0 && page_size > 0) {
+    return static_cast<std::uint64_t>(pages) * static_cast<std::uint64_t>(page_size);
+  }
+  return 8ULL << 30;  // unknown: assume a small machine
+}
+
+std::uint64_t PeakRssBytes() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmHWM:", 0) == 0) {
+      return std::stoull(line.substr(6)) * 1024ULL;  // reported in kB
+    }
+  }
+  return 0;
+}
+
+}  // namespace descpipe

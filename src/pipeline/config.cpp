@@ -1,0 +1,336 @@
+// Configuration: option table, YAML loading (descpipe's keys and the original tool's flat and
+// sectioned files), `--set` overrides and validation.
+#include "descpipe/config.hpp"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cmath>
+#include <functional>
+#include <map>
+#include <set>
+
+#include "descpipe/error.hpp"
+
+namespace descpipe {
+namespace {
+
+using Setter = std::function<void(Config&, const YAML::Node&, const std::string&)>;
+
+std::string NodeText(const YAML::Node& node) {
+  YAML::Emitter out;
+  out.SetMapFormat(YAML::Flow);
+  out.SetSeqFormat(YAML::Flow);
+  out << node;
+  return out.c_str();
+}
+
+template <typename T>
+T As(const YAML::Node& node, const std::string& key, const char* what) {
+  try {
+    return node.as<T>();
+  } catch (const YAML::Exception&) {
+    throw InvalidInput(fmt::format("option {} must be {}, got '{}'", key, what, NodeText(node)));
+  }
+}
+
+std::vector<std::string> AsStringList(const YAML::Node& node, const std::string& key) {
+  if (node.IsScalar()) return {node.as<std::string>()};
+  if (node.IsNull()) return {};
+  DESCPIPE_EXPECTS(node.IsSequence(), "option {} must be a list of names, got '{}'", key, NodeText(node));
+  std::vector<std::string> out;
+  for (const auto& item : node) out.push_back(As<std::string>(item, key, "a list of names"));
+  return out;
+}
+
+double AsDouble(const YAML::Node& node, const std::string& key) {
+  return As<double>(node, key, "a number");
+}
+
+std::int64_t AsInt(const YAML::Node& node, const std::string& key) {
+  const double value = AsDouble(node, key);
+  DESCPIPE_EXPECTS(std::floor(value) == value && std::fabs(value) < 9.2e18,
+                   "option {} must be an integer, got '{}'", key, NodeText(node));
+  return static_cast<std::int64_t>(value);
+}
+
+bool AsBool(const YAML::Node& node, const std::string& key) {
+  return As<bool>(node, key, "true or false");
+}
+
+std::string Lower(std::string text) {
+  std::transform(text.begin(), text.end(), text.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return text;
+}
+
+/// Options descpipe implements now.
+const std::map<std::string, Setter>& Implemented() {
+  static const std::map<std::string, Setter> table = {
+      {"inputs", [](Config& c, const YAML::Node& n, const std::string& k) { c.inputs = AsStringList(n, k); }},
+      {"parquet_glob", [](Config& c, const YAML::Node& n, const std::string& k) { c.inputs = AsStringList(n, k); }},
+      {"output_dir", [](Config& c, const YAML::Node& n, const std::string& k) { c.output_dir = As<std::string>(n, k, "a path"); }},
+      {"union_by_name", [](Config& c, const YAML::Node& n, const std::string& k) { c.union_by_name = AsBool(n, k); }},
+      {"metadata_columns", [](Config& c, const YAML::Node& n, const std::string& k) { c.metadata_columns = AsStringList(n, k); }},
+      {"n_metadata_cols", [](Config& c, const YAML::Node& n, const std::string& k) {
+         if (n.IsNull()) { c.n_metadata_cols.reset(); return; }
+         c.n_metadata_cols = static_cast<int>(AsInt(n, k)); }},
+      {"descriptor_columns", [](Config& c, const YAML::Node& n, const std::string& k) { c.descriptor_columns = AsStringList(n, k); }},
+      {"sample_rows", [](Config& c, const YAML::Node& n, const std::string& k) { c.sample_rows = n.IsNull() ? 0 : AsInt(n, k); }},
+      {"sample_per_file", [](Config& c, const YAML::Node& n, const std::string& k) { c.sample_per_file = n.IsNull() ? 0 : AsInt(n, k); }},
+      {"random_seed", [](Config& c, const YAML::Node& n, const std::string& k) {
+         const std::int64_t seed = AsInt(n, k);
+         DESCPIPE_EXPECTS(seed >= 0, "option {} must be >= 0, got {}", k, seed);
+         c.random_seed = static_cast<std::uint64_t>(seed); }},
+      {"max_missing_ratio", [](Config& c, const YAML::Node& n, const std::string& k) { c.max_missing_ratio = AsDouble(n, k); }},
+      {"min_effective_n", [](Config& c, const YAML::Node& n, const std::string& k) { c.min_effective_n = AsInt(n, k); }},
+      {"max_mode_fraction", [](Config& c, const YAML::Node& n, const std::string& k) { c.max_mode_fraction = AsDouble(n, k); }},
+      {"variance_threshold", [](Config& c, const YAML::Node& n, const std::string& k) { c.variance_threshold = AsDouble(n, k); }},
+      {"range_mode", [](Config& c, const YAML::Node& n, const std::string& k) {
+         const std::string mode = Lower(As<std::string>(n, k, "trimmed, minmax or iqr"));
+         if (mode == "trimmed") c.range_mode = RangeMode::kTrimmed;
+         else if (mode == "minmax") c.range_mode = RangeMode::kMinMax;
+         else if (mode == "iqr") c.range_mode = RangeMode::kIqr;
+         else throw InvalidInput(fmt::format("option {} must be trimmed, minmax or iqr, got '{}'", k, NodeText(n))); }},
+      {"trim_percentiles", [](Config& c, const YAML::Node& n, const std::string& k) {
+         DESCPIPE_EXPECTS(n.IsSequence() && n.size() == 2, "option {} must be [low, high] in percent, got '{}'", k, NodeText(n));
+         c.trim_low_percent = AsDouble(n[0], k);
+         c.trim_high_percent = AsDouble(n[1], k); }},
+      {"remove_binary", [](Config& c, const YAML::Node& n, const std::string& k) { c.remove_binary = AsBool(n, k); }},
+      {"quantile_sample_size", [](Config& c, const YAML::Node& n, const std::string& k) { c.quantile_sample_size = AsInt(n, k); }},
+      {"threads", [](Config& c, const YAML::Node& n, const std::string& k) { c.threads = static_cast<int>(AsInt(n, k)); }},
+      {"memory_limit", [](Config& c, const YAML::Node& n, const std::string& k) {
+         c.memory_limit = n.IsNull() ? 0 : ParseByteSize(As<std::string>(n, k, "a size such as 8GB")); }},
+      {"device", [](Config& c, const YAML::Node& n, const std::string& k) { c.device = Lower(As<std::string>(n, k, "cpu, auto or cuda[:N]")); }},
+  };
+  return table;
+}
+
+/// Options of passes this build does not run yet: accepted, reported as not yet used.
+const std::set<std::string>& Future() {
+  static const std::set<std::string> names = {
+      "spearman_threshold", "spearman_missing", "spearman_cluster_method", "representative_criteria",
+      "keep_columns", "target_column", "exact", "vif_threshold", "vif_correlation",
+      "nonlinear_max_rows", "rdc_k", "rdc_s", "rdc_seeds", "hsic_D", "w_hsic", "w_rdc",
+      "nonlinear_threshold", "nonlinear_topk", "topk", "leiden_objective", "leiden_resolution",
+      "leiden_iterations", "gpu_id", "max_gpu_memory_gb", "gpu_precision"};
+  return names;
+}
+
+/// Keys of the original descriptor_pipeline that have no meaning in descpipe: accepted, ignored.
+const std::set<std::string>& Legacy() {
+  static const std::set<std::string> names = {
+      "prefer_gpu", "gpu_batch_size", "file_independent_sampling", "force_recompute",
+      "use_robust_variance", "use_percentile_clip", "percentile_low", "percentile_high",
+      "binary_skewness_threshold", "m", "r", "spearman_resolution", "vif_batch_size", "rdc_d",
+      "hsic_block_size", "hsic_memory_limit_gb", "rdc_fisher_weight", "rdc_max_weight",
+      "rdc_cdf_resolution", "hsic_kernel_bandwidth", "hsic_use_gamma", "nonlinear_resolution",
+      "weights", "n_consensus", "consensus_memory_limit_p", "batch_rows", "checkpoint", "verbose",
+      "var_eps", "range_eps", "mean_eps", "iqr_multiplier", "hard_cap"};
+  return names;
+}
+
+const std::set<std::string>& Sections() {
+  static const std::set<std::string> names = {"io", "filtering", "system", "device", "sampling",
+                                              "statistics", "spearman", "vif", "nonlinear", "graph"};
+  return names;
+}
+
+std::size_t EditDistance(const std::string& a, const std::string& b) {
+  std::vector<std::size_t> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diagonal = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const std::size_t above = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = above;
+    }
+  }
+  return row[b.size()];
+}
+
+std::string Suggestion(const std::string& key) {
+  std::string best;
+  std::size_t best_distance = SIZE_MAX;
+  for (const auto& name : KnownOptionNames()) {
+    const std::size_t distance = EditDistance(Lower(key), name);
+    if (distance < best_distance) {
+      best_distance = distance;
+      best = name;
+    }
+  }
+  if (best_distance <= std::max<std::size_t>(2, key.size() / 3)) {
+    return fmt::format(" (did you mean {}?)", best);
+  }
+  return "";
+}
+
+void ApplyKey(Config& config, const std::string& key, const YAML::Node& value,
+              const std::string& where) {
+  const auto& implemented = Implemented();
+  if (auto it = implemented.find(key); it != implemented.end()) {
+    it->second(config, value, key);
+    return;
+  }
+  auto record = [&](std::vector<std::pair<std::string, std::string>>& list) {
+    std::erase_if(list, [&](const auto& entry) { return entry.first == key; });
+    list.emplace_back(key, NodeText(value));
+  };
+  if (Future().count(key)) {
+    record(config.not_yet_used);
+    return;
+  }
+  if (Legacy().count(key)) {
+    record(config.ignored_legacy);
+    return;
+  }
+  throw InvalidInput(fmt::format("unknown option {}{}{}", key, where, Suggestion(key)));
+}
+
+void ApplyMapping(Config& config, const YAML::Node& root, const std::string& where) {
+  for (const auto& entry : root) {
+    const std::string key = entry.first.as<std::string>();
+    const YAML::Node& value = entry.second;
+    if (Sections().count(key) && value.IsMap()) {
+      for (const auto& inner : value) {
+        const std::string inner_key = inner.first.as<std::string>();
+        ApplyKey(config, inner_key, inner.second, fmt::format(" in section {}:{}", key, where));
+      }
+    } else {
+      ApplyKey(config, key, value, where);
+    }
+  }
+}
+
+}  // namespace
+
+std::vector<std::string> KnownOptionNames() {
+  std::vector<std::string> names;
+  for (const auto& [name, setter] : Implemented()) names.push_back(name);
+  for (const auto& name : Future()) names.push_back(name);
+  for (const auto& name : Legacy()) names.push_back(name);
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+std::uint64_t ParseByteSize(const std::string& text) {
+  std::string trimmed;
+  for (char c : text) {
+    if (!std::isspace(static_cast<unsigned char>(c))) trimmed += c;
+  }
+  std::size_t consumed = 0;
+  double value = 0.0;
+  try {
+    value = std::stod(trimmed, &consumed);
+  } catch (const std::exception&) {
+    throw InvalidInput(fmt::format("cannot read '{}' as a size (examples: 8GB, 512MiB, 70%)", text));
+  }
+  const std::string unit = Lower(trimmed.substr(consumed));
+  static const std::map<std::string, double> kUnits = {
+      {"", 1.0}, {"b", 1.0}, {"kb", 1e3}, {"mb", 1e6}, {"gb", 1e9}, {"tb", 1e12},
+      {"kib", 1024.0}, {"mib", 1048576.0}, {"gib", 1073741824.0}, {"tib", 1099511627776.0},
+      {"k", 1024.0}, {"m", 1048576.0}, {"g", 1073741824.0}};
+  double bytes = 0.0;
+  if (unit == "%") {
+    DESCPIPE_EXPECTS(value > 0 && value <= 100, "memory percentage must be in (0, 100], got '{}'", text);
+    bytes = static_cast<double>(PhysicalMemoryBytes()) * value / 100.0;
+  } else {
+    auto it = kUnits.find(unit);
+    DESCPIPE_EXPECTS(it != kUnits.end(), "unknown size unit '{}' in '{}' (use B, KB, MB, GB, MiB, GiB or %)",
+                     unit, text);
+    bytes = value * it->second;
+  }
+  DESCPIPE_EXPECTS(bytes > 0, "size '{}' must be positive", text);
+  return static_cast<std::uint64_t>(bytes);
+}
+
+Config LoadConfigFile(const std::string& path, Config base) {
+  YAML::Node root;
+  try {
+    root = YAML::LoadFile(path);
+  } catch (const YAML::BadFile&) {
+    throw IoError(fmt::format("cannot read config file '{}'", path));
+  } catch (const YAML::Exception& e) {
+    throw InvalidInput(fmt::format("config file '{}' is not valid YAML: {}", path, e.what()));
+  }
+  if (root.IsNull()) return base;
+  DESCPIPE_EXPECTS(root.IsMap(), "config file '{}' must be a mapping of option: value", path);
+  ApplyMapping(base, root, fmt::format(" in '{}'", path));
+  return base;
+}
+
+void ApplyOverride(Config& config, const std::string& assignment) {
+  const auto eq = assignment.find('=');
+  DESCPIPE_EXPECTS(eq != std::string::npos && eq > 0, "--set expects key=value, got '{}'", assignment);
+  std::string key = assignment.substr(0, eq);
+  const std::string text = assignment.substr(eq + 1);
+  if (const auto dot = key.find('.'); dot != std::string::npos && Sections().count(key.substr(0, dot))) {
+    key = key.substr(dot + 1);  // "filtering.variance_threshold" -> "variance_threshold"
+  }
+  YAML::Node value;
+  try {
+    value = YAML::Load(text);
+  } catch (const YAML::Exception& e) {
+    throw InvalidInput(fmt::format("--set {}: cannot read the value '{}': {}", key, text, e.what()));
+  }
+  ApplyKey(config, key, value, " given to --set");
+}
+
+InputSpec Config::ToInputSpec() const {
+  InputSpec spec;
+  spec.patterns = inputs;
+  spec.union_by_name = union_by_name;
+  spec.metadata_columns = metadata_columns;
+  spec.n_metadata_cols = n_metadata_cols;
+  spec.descriptor_columns = descriptor_columns;
+  return spec;
+}
+
+StatsOptions Config::ToStatsOptions() const {
+  StatsOptions options;
+  options.trim_low_percent = trim_low_percent;
+  options.trim_high_percent = trim_high_percent;
+  options.quantile_sample_size = static_cast<std::size_t>(quantile_sample_size);
+  return options;
+}
+
+FilterOptions Config::ToFilterOptions() const {
+  FilterOptions options;
+  options.max_missing_ratio = max_missing_ratio;
+  options.min_effective_n = min_effective_n;
+  options.max_mode_fraction = max_mode_fraction;
+  options.variance_threshold = variance_threshold;
+  options.range_mode = range_mode;
+  options.remove_binary = remove_binary;
+  return options;
+}
+
+void Config::Validate() const {
+  DESCPIPE_EXPECTS(max_missing_ratio >= 0.0 && max_missing_ratio <= 1.0,
+                   "max_missing_ratio must be in [0, 1], got {}", max_missing_ratio);
+  DESCPIPE_EXPECTS(min_effective_n >= 0, "min_effective_n must be >= 0, got {}", min_effective_n);
+  DESCPIPE_EXPECTS(max_mode_fraction > 0.0 && max_mode_fraction <= 1.0,
+                   "max_mode_fraction must be in (0, 1], got {}", max_mode_fraction);
+  DESCPIPE_EXPECTS(variance_threshold >= 0.0 && std::isfinite(variance_threshold),
+                   "variance_threshold must be >= 0, got {}", variance_threshold);
+  DESCPIPE_EXPECTS(trim_low_percent >= 0.0 && trim_low_percent < trim_high_percent &&
+                       trim_high_percent <= 100.0,
+                   "trim_percentiles must satisfy 0 <= low < high <= 100, got [{}, {}]",
+                   trim_low_percent, trim_high_percent);
+  DESCPIPE_EXPECTS(sample_rows >= 0, "sample_rows must be >= 0, got {}", sample_rows);
+  DESCPIPE_EXPECTS(sample_per_file >= 0, "sample_per_file must be >= 0, got {}", sample_per_file);
+  DESCPIPE_EXPECTS(!(sample_rows > 0 && sample_per_file > 0),
+                   "sample_rows ({}) and sample_per_file ({}) are exclusive: set only one",
+                   sample_rows, sample_per_file);
+  DESCPIPE_EXPECTS(quantile_sample_size >= 1024,
+                   "quantile_sample_size must be >= 1024, got {}", quantile_sample_size);
+  DESCPIPE_EXPECTS(threads >= 0, "threads must be >= 0, got {}", threads);
+  DESCPIPE_EXPECTS(!n_metadata_cols.has_value() || *n_metadata_cols >= 0,
+                   "n_metadata_cols must be >= 0, got {}", n_metadata_cols.value_or(0));
+  DESCPIPE_EXPECTS(device == "cpu" || device == "auto" || device.rfind("cuda", 0) == 0,
+                   "device must be cpu, auto or cuda[:N], got '{}'", device);
+}
+
+}  // namespace descpipe

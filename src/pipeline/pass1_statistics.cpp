@@ -1,0 +1,149 @@
+// Pass 1: one streaming scan for the statistics of every descriptor, then the removal rules.
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <cmath>
+#include <exception>
+#include <map>
+#include <mutex>
+#include <nlohmann/json.hpp>
+
+#include "descpipe/error.hpp"
+#include "descpipe/pipeline.hpp"
+#include "io/atomic_file.hpp"
+#include "pipeline/outputs.hpp"
+
+namespace descpipe {
+
+std::vector<ColumnStats> ScanColumnStats(const Table& table, const std::vector<std::string>& columns,
+                                         const StatsOptions& options, const Context& ctx,
+                                         const ProgressFn& progress) {
+  DESCPIPE_ASSERT(!columns.empty());
+  StatsOptions effective = options;
+  // Each column may hold up to 1.25 * m (key, value) pairs of quantile sample: keep all of them
+  // within a quarter of the memory budget.
+  const std::uint64_t per_column_budget = ctx.memory_limit_bytes() / 4 / columns.size();
+  const std::size_t affordable = static_cast<std::size_t>(per_column_budget / 20);
+  if (affordable < effective.quantile_sample_size) {
+    effective.quantile_sample_size = std::max<std::size_t>(1024, affordable);
+    spdlog::warn("quantile sample reduced to {} values per column to fit the memory limit",
+                 effective.quantile_sample_size);
+  }
+  std::vector<ColumnStatsAccumulator> accumulators(columns.size(), ColumnStatsAccumulator(effective));
+  ColumnReader reader(table, columns, ctx, DefaultBatchRows(columns.size()));
+  ColumnBatch batch;
+  std::vector<std::uint64_t> keys;
+  const std::int64_t total_rows = table.known_row_count();
+  const auto n_columns = static_cast<std::int64_t>(columns.size());
+  while (reader.Next(batch)) {
+    keys.resize(batch.n_rows);
+    for (std::size_t row = 0; row < batch.n_rows; ++row) {
+      keys[row] = RowSampleKey(batch.first_row + row, ctx.seed());
+    }
+    std::exception_ptr failure;
+    std::mutex failure_mutex;
+    // Columns are independent and each is updated by one thread in row order: results do not
+    // depend on the thread count.
+#pragma omp parallel for schedule(dynamic, 4) num_threads(ctx.threads())
+    for (std::int64_t column_idx = 0; column_idx < n_columns; ++column_idx) {
+      try {
+        accumulators[column_idx].Add(batch.column(column_idx), batch.nulls(column_idx), keys.data(),
+                                     batch.n_rows);
+      } catch (...) {
+        std::lock_guard<std::mutex> lock(failure_mutex);
+        if (!failure) failure = std::current_exception();
+      }
+    }
+    if (failure) std::rethrow_exception(failure);
+    if (progress) progress(reader.rows_read(), total_rows);
+  }
+  DESCPIPE_EXPECTS(reader.rows_read() > 0, "{} has zero rows", table.Describe());
+  std::vector<ColumnStats> stats;
+  stats.reserve(columns.size());
+  for (auto& accumulator : accumulators) {
+    stats.push_back(accumulator.Finalize());
+    accumulator = ColumnStatsAccumulator(effective);  // release the sample now
+  }
+  return stats;
+}
+
+Pass1Result RunPass1(const Table& table, const Config& config, const Context& ctx,
+                     const ProgressFn& progress) {
+  const auto start = std::chrono::steady_clock::now();
+  Pass1Result result;
+  result.columns = table.descriptor_names();
+  result.stats = ScanColumnStats(table, result.columns, config.ToStatsOptions(), ctx, progress);
+  const FilterOptions filter = config.ToFilterOptions();
+  std::map<std::string, std::size_t> removed_by_reason;
+  for (std::size_t i = 0; i < result.columns.size(); ++i) {
+    result.decisions.push_back(DecideColumn(result.stats[i], filter));
+    if (result.decisions.back().kept()) {
+      result.kept.push_back(result.columns[i]);
+    } else {
+      ++removed_by_reason[ReasonName(result.decisions.back().reason)];
+    }
+  }
+  if (result.kept.empty()) {
+    std::string counts;
+    for (const auto& [reason, count] : removed_by_reason) {
+      counts += fmt::format("{}{} {}", counts.empty() ? "" : ", ", count, reason);
+    }
+    static const std::map<std::string, std::string> kOption = {
+        {"missing", "max_missing_ratio"},       {"too_few_valid", "min_effective_n"},
+        {"quasi_constant", "max_mode_fraction"}, {"low_variance", "variance_threshold"},
+        {"binary", "remove_binary"},            {"constant", "(none: the columns are constant)"}};
+    std::string options;
+    for (const auto& [reason, count] : removed_by_reason) {
+      options += fmt::format("{}{}", options.empty() ? "" : ", ", kOption.at(reason));
+    }
+    throw InvalidInput(fmt::format(
+        "Pass 1 would remove all {} descriptors of {} ({}); relax {}", result.columns.size(),
+        table.Describe(), counts, options));
+  }
+  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return result;
+}
+
+void WritePass1Outputs(const Pass1Result& result, const Config& config, const std::string& out_dir) {
+  io::WriteFileAtomic(out_dir + "/pass1_stats.csv", FormatPass1(result, "csv"));
+  std::string columns;
+  for (const auto& name : result.kept) columns += name + "\n";
+  io::WriteFileAtomic(out_dir + "/pass1_columns.txt", columns);
+
+  nlohmann::ordered_json json;
+  json["pass"] = 1;
+  json["input_columns"] = result.columns.size();
+  json["output_columns"] = result.kept.size();
+  json["removed_columns"] = result.columns.size() - result.kept.size();
+  nlohmann::ordered_json by_reason = nlohmann::ordered_json::object();
+  for (RemovalReason reason : {RemovalReason::kMissing, RemovalReason::kTooFewValid,
+                               RemovalReason::kConstant, RemovalReason::kQuasiConstant,
+                               RemovalReason::kLowVariance, RemovalReason::kBinary}) {
+    by_reason[ReasonName(reason)] = 0;
+  }
+  nlohmann::ordered_json removed = nlohmann::ordered_json::array();
+  for (std::size_t i = 0; i < result.columns.size(); ++i) {
+    const FilterDecision& decision = result.decisions[i];
+    if (decision.kept()) continue;
+    by_reason[ReasonName(decision.reason)] = by_reason[ReasonName(decision.reason)].get<int>() + 1;
+    removed.push_back({{"column", result.columns[i]},
+                       {"reason", ReasonName(decision.reason)},
+                       {"detail", RemovalDetail(result.stats[i], decision, config)}});
+  }
+  json["removed_by_reason"] = by_reason;
+  json["n_rows"] = result.stats.empty() ? 0 : result.stats.front().n_total;
+  nlohmann::ordered_json options;
+  options["max_missing_ratio"] = config.max_missing_ratio;
+  options["min_effective_n"] = config.min_effective_n;
+  options["max_mode_fraction"] = config.max_mode_fraction;
+  options["variance_threshold"] = config.variance_threshold;
+  options["range_mode"] = RangeModeName(config.range_mode);
+  options["trim_percentiles"] = {config.trim_low_percent, config.trim_high_percent};
+  options["remove_binary"] = config.remove_binary;
+  options["quantile_sample_size"] = config.quantile_sample_size;
+  json["options"] = options;
+  json["removed"] = removed;
+  io::WriteFileAtomic(out_dir + "/pass1_variance_filtering.json", json.dump(2) + "\n");
+}
+
+}  // namespace descpipe

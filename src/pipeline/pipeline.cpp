@@ -1,0 +1,91 @@
+// Pass orchestration: validates inputs, runs the passes in order, writes their outputs.
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <filesystem>
+
+#include "descpipe/error.hpp"
+#include "descpipe/pipeline.hpp"
+#include "io/atomic_file.hpp"
+#include "pipeline/progress.hpp"
+
+namespace descpipe {
+namespace fs = std::filesystem;
+
+Stage LastImplementedStage() { return Stage::kPass1; }
+
+namespace {
+
+void CheckOutputIsNotInput(const Table& table, const std::string& out_dir) {
+  std::error_code ec;
+  for (const auto& file : table.files()) {
+    DESCPIPE_EXPECTS(!fs::equivalent(file.path, out_dir, ec),
+                     "output directory '{}' is the input file '{}'", out_dir, file.path);
+  }
+}
+
+void ReportOptions(const Config& config) {
+  for (const auto& [key, value] : config.not_yet_used) {
+    spdlog::warn("option {} = {} belongs to a pass this version does not run yet; not used", key, value);
+  }
+  for (const auto& [key, value] : config.ignored_legacy) {
+    spdlog::info("option {} = {} of the original descriptor_pipeline has no effect in descpipe", key, value);
+  }
+}
+
+}  // namespace
+
+RunResult RunPipeline(const Config& config, const RunOptions& options, const Context& ctx) {
+  config.Validate();
+  DESCPIPE_EXPECTS(options.until <= LastImplementedStage(),
+                   "--until pass{} asks for a pass this version does not have (last: pass{})",
+                   static_cast<int>(options.until), static_cast<int>(LastImplementedStage()));
+  DESCPIPE_EXPECTS(config.device != "cuda" && config.device.rfind("cuda:", 0) != 0,
+                   "device '{}' requested but descpipe was built without CUDA support", config.device);
+  DESCPIPE_EXPECTS(!config.output_dir.empty(), "no output directory given: use -o OUTDIR or output_dir");
+  ReportOptions(config);
+
+  // Validate every input before anything is written.
+  Table table = Table::Open(config.ToInputSpec(), ctx);
+  CheckOutputIsNotInput(table, config.output_dir);
+  spdlog::info("input: {}, {} descriptors, {} metadata columns{}", table.Describe(),
+               table.descriptor_names().size(), table.metadata_names().size(),
+               table.known_row_count() >= 0
+                   ? fmt::format(", {} rows", GroupThousands(static_cast<std::uint64_t>(table.known_row_count())))
+                   : "");
+  io::EnsureOutputDirectory(config.output_dir);
+
+  RunResult run;
+  if (config.sample_rows > 0 || config.sample_per_file > 0) {
+    const auto start = std::chrono::steady_clock::now();
+    const std::string sample_path = config.output_dir + "/sampled_data.parquet";
+    SampleSpec spec{config.sample_rows, config.sample_per_file, config.random_seed};
+    const std::int64_t rows = WriteSample(table, spec, sample_path, ctx);
+    spdlog::info("pass0: sampled {} rows into {}", GroupThousands(static_cast<std::uint64_t>(rows)), sample_path);
+    // Later passes read the sample, with the column roles decided on the full input.
+    InputSpec sample_spec;
+    sample_spec.patterns = {sample_path};
+    sample_spec.metadata_columns = table.metadata_names();
+    sample_spec.descriptor_columns = table.descriptor_names();
+    if (sample_spec.metadata_columns.empty()) sample_spec.n_metadata_cols = 0;
+    const std::size_t n_descriptors = sample_spec.descriptor_columns.size();
+    table = Table::Open(sample_spec, ctx);
+    run.passes.push_back({"pass0_sampling", n_descriptors, n_descriptors,
+                          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(),
+                          PeakRssBytes()});
+  }
+
+  ProgressLine progress("pass1", ctx.show_progress());
+  const Pass1Result pass1 = RunPass1(table, config, ctx, [&](std::uint64_t done, std::int64_t total) {
+    progress.Update(done, total);
+  });
+  progress.Finish();
+  WritePass1Outputs(pass1, config, config.output_dir);
+  spdlog::info("pass1: {} descriptors in, {} kept, {} removed ({:.2f} s)", pass1.columns.size(),
+               pass1.kept.size(), pass1.columns.size() - pass1.kept.size(), pass1.seconds);
+  run.passes.push_back({"pass1_statistics", pass1.columns.size(), pass1.kept.size(), pass1.seconds, PeakRssBytes()});
+  run.final_columns = pass1.kept;
+  return run;
+}
+
+}  // namespace descpipe

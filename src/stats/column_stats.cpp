@@ -1,0 +1,316 @@
+// Streaming column statistics. See include/descpipe/stats.hpp for the methods and references.
+#include <algorithm>
+#include <bit>
+#include <cmath>
+#include <limits>
+
+#include "descpipe/stats.hpp"
+
+namespace descpipe {
+namespace {
+
+constexpr std::size_t kDistinctSlots = 512;  // power of two, > 2 * kMaxExactDistinct
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+std::uint64_t Mix64(std::uint64_t x) {
+  // splitmix64's finaliser: a bijection on 64-bit integers.
+  x ^= x >> 30;
+  x *= 0xbf58476d1ce4e5b9ULL;
+  x ^= x >> 27;
+  x *= 0x94d049bb133111ebULL;
+  x ^= x >> 31;
+  return x;
+}
+
+/// numpy's _lerp: exact at both ends and monotone in t.
+double Lerp(double a, double b, double t) {
+  const double diff = b - a;
+  return t >= 0.5 ? b - diff * (1.0 - t) : a + diff * t;
+}
+
+}  // namespace
+
+std::uint64_t RowSampleKey(std::uint64_t row, std::uint64_t seed) {
+  return Mix64(row + Mix64(seed ^ 0x9e3779b97f4a7c15ULL));
+}
+
+double QuantileSorted(const std::vector<double>& sorted, double q) {
+  if (sorted.empty()) return kNaN;
+  const double h = q * static_cast<double>(sorted.size() - 1);
+  const auto lo = static_cast<std::size_t>(std::floor(h));
+  const std::size_t hi = std::min(lo + 1, sorted.size() - 1);
+  return Lerp(sorted[lo], sorted[hi], h - static_cast<double>(lo));
+}
+
+double QuantileCounts(const std::vector<std::pair<double, std::int64_t>>& sorted_counts,
+                      std::int64_t total, double q) {
+  if (total <= 0 || sorted_counts.empty()) return kNaN;
+  const double h = q * static_cast<double>(total - 1);
+  const auto lo = static_cast<std::int64_t>(std::floor(h));
+  const std::int64_t hi = std::min(lo + 1, total - 1);
+  auto value_at_rank = [&](std::int64_t rank) {
+    std::int64_t seen = 0;
+    for (const auto& [value, count] : sorted_counts) {
+      seen += count;
+      if (rank < seen) return value;
+    }
+    return sorted_counts.back().first;
+  };
+  return Lerp(value_at_rank(lo), value_at_rank(hi), h - static_cast<double>(lo));
+}
+
+ColumnStatsAccumulator::ColumnStatsAccumulator(const StatsOptions& options)
+    : options_(options),
+      distinct_values_(kDistinctSlots, 0.0),
+      distinct_counts_(kDistinctSlots, 0) {}
+
+void ColumnStatsAccumulator::AddDistinct(double value, std::int64_t count) {
+  if (distinct_overflow_) return;
+  if (value == 0.0) value = 0.0;  // fold -0.0 into 0.0
+  const std::uint64_t bits = std::bit_cast<std::uint64_t>(value);
+  std::size_t slot = Mix64(bits) & (kDistinctSlots - 1);
+  while (distinct_counts_[slot] != 0) {
+    if (distinct_values_[slot] == value) {
+      distinct_counts_[slot] += count;
+      return;
+    }
+    slot = (slot + 1) & (kDistinctSlots - 1);
+  }
+  if (distinct_size_ == kMaxExactDistinct) {
+    // One more distinct value than we track exactly: stop counting and free the table.
+    distinct_overflow_ = true;
+    std::vector<double>().swap(distinct_values_);
+    std::vector<std::int64_t>().swap(distinct_counts_);
+    return;
+  }
+  distinct_values_[slot] = value;
+  distinct_counts_[slot] = count;
+  ++distinct_size_;
+}
+
+void ColumnStatsAccumulator::AddSample(std::uint64_t key, double value) {
+  sample_.emplace_back(key, value);
+  if (sample_.size() >= options_.quantile_sample_size + options_.quantile_sample_size / 4 + 1) {
+    PruneSample();
+  }
+}
+
+void ColumnStatsAccumulator::PruneSample() {
+  const std::size_t keep = options_.quantile_sample_size;
+  if (sample_.size() <= keep) return;
+  std::nth_element(sample_.begin(), sample_.begin() + static_cast<std::ptrdiff_t>(keep - 1),
+                   sample_.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  threshold_ = sample_[keep - 1].first;  // largest key kept; later keys must be smaller
+  sample_.resize(keep);
+  sample_pruned_ = true;
+}
+
+void ColumnStatsAccumulator::Add(const double* values, const std::uint8_t* is_null,
+                                 const std::uint64_t* row_keys, std::size_t n) {
+  std::int64_t n_null = 0, n_nan = 0, n_inf = 0, n_valid = 0;
+  double sum = 0.0;
+  double block_min = std::numeric_limits<double>::infinity();
+  double block_max = -std::numeric_limits<double>::infinity();
+  // Last value seen: descriptor columns are full of runs of one value, which skip the hash.
+  double last_value = kNaN;
+  std::int64_t last_run = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    if (is_null != nullptr && is_null[i]) {
+      ++n_null;
+      continue;
+    }
+    const double x = values[i];
+    if (!std::isfinite(x)) {
+      if (std::isnan(x)) {
+        ++n_nan;
+      } else {
+        ++n_inf;
+      }
+      continue;
+    }
+    ++n_valid;
+    sum += x;
+    block_min = std::min(block_min, x);
+    block_max = std::max(block_max, x);
+    if (!distinct_overflow_) {
+      if (x == last_value) {
+        ++last_run;
+      } else {
+        if (last_run > 0) AddDistinct(last_value, last_run);
+        last_value = x;
+        last_run = 1;
+      }
+    }
+    if (row_keys[i] < threshold_) AddSample(row_keys[i], x);
+  }
+  if (last_run > 0) AddDistinct(last_value, last_run);
+
+  n_total_ += static_cast<std::int64_t>(n);
+  n_null_ += n_null;
+  n_nan_ += n_nan;
+  n_inf_ += n_inf;
+  if (n_valid == 0) return;
+
+  // Corrected two-pass mean and M2 of the block (Chan, Golub & LeVeque, eq. 1.7).
+  double block_mean = sum / static_cast<double>(n_valid);
+  double sum_d = 0.0, sum_d2 = 0.0;
+  for (std::size_t i = 0; i < n; ++i) {
+    if (is_null != nullptr && is_null[i]) continue;
+    const double x = values[i];
+    if (!std::isfinite(x)) continue;
+    const double d = x - block_mean;
+    sum_d += d;
+    sum_d2 += d * d;
+  }
+  const double nv = static_cast<double>(n_valid);
+  const double block_m2 = std::max(0.0, sum_d2 - sum_d * sum_d / nv);
+  block_mean += sum_d / nv;
+
+  if (n_valid_ == 0) {
+    mean_ = block_mean;
+    m2_ = block_m2;
+    min_ = block_min;
+    max_ = block_max;
+    n_valid_ = n_valid;
+    return;
+  }
+  const double na = static_cast<double>(n_valid_);
+  const double total = na + nv;
+  const double delta = block_mean - mean_;
+  mean_ += delta * (nv / total);
+  m2_ += block_m2 + delta * delta * (na * nv / total);
+  min_ = std::min(min_, block_min);
+  max_ = std::max(max_, block_max);
+  n_valid_ += n_valid;
+}
+
+void ColumnStatsAccumulator::Merge(const ColumnStatsAccumulator& other) {
+  n_total_ += other.n_total_;
+  n_null_ += other.n_null_;
+  n_nan_ += other.n_nan_;
+  n_inf_ += other.n_inf_;
+  if (other.n_valid_ > 0) {
+    if (n_valid_ == 0) {
+      mean_ = other.mean_;
+      m2_ = other.m2_;
+      min_ = other.min_;
+      max_ = other.max_;
+    } else {
+      const double na = static_cast<double>(n_valid_);
+      const double nb = static_cast<double>(other.n_valid_);
+      const double total = na + nb;
+      const double delta = other.mean_ - mean_;
+      mean_ += delta * (nb / total);
+      m2_ += other.m2_ + delta * delta * (na * nb / total);
+      min_ = std::min(min_, other.min_);
+      max_ = std::max(max_, other.max_);
+    }
+    n_valid_ += other.n_valid_;
+  }
+  if (other.distinct_overflow_) {
+    if (!distinct_overflow_) {
+      distinct_overflow_ = true;
+      std::vector<double>().swap(distinct_values_);
+      std::vector<std::int64_t>().swap(distinct_counts_);
+    }
+  } else {
+    for (std::size_t slot = 0; slot < other.distinct_counts_.size(); ++slot) {
+      if (other.distinct_counts_[slot] != 0) {
+        AddDistinct(other.distinct_values_[slot], other.distinct_counts_[slot]);
+      }
+    }
+  }
+  threshold_ = std::min(threshold_, other.threshold_);
+  sample_pruned_ = sample_pruned_ || other.sample_pruned_;
+  for (const auto& entry : other.sample_) {
+    if (entry.first < threshold_) AddSample(entry.first, entry.second);
+  }
+  // Entries of ours above the other's threshold may no longer belong to the bottom-k.
+  std::erase_if(sample_, [&](const auto& entry) { return entry.first > threshold_; });
+}
+
+ColumnStats ColumnStatsAccumulator::Finalize() const {
+  ColumnStats s;
+  s.n_total = n_total_;
+  s.n_null = n_null_;
+  s.n_nan = n_nan_;
+  s.n_inf = n_inf_;
+  s.n_valid = n_valid_;
+  s.missing_ratio = n_total_ > 0 ? static_cast<double>(n_total_ - n_valid_) / static_cast<double>(n_total_) : kNaN;
+  s.mean = n_valid_ > 0 ? mean_ : kNaN;
+  s.variance = n_valid_ > 1 ? m2_ / static_cast<double>(n_valid_ - 1) : kNaN;
+  s.std = std::sqrt(s.variance);
+  s.min = n_valid_ > 0 ? min_ : kNaN;
+  s.max = n_valid_ > 0 ? max_ : kNaN;
+  const double q_low = options_.trim_low_percent / 100.0;
+  const double q_high = options_.trim_high_percent / 100.0;
+
+  if (!distinct_overflow_) {
+    std::vector<std::pair<double, std::int64_t>> counts;
+    counts.reserve(distinct_size_);
+    for (std::size_t slot = 0; slot < distinct_counts_.size(); ++slot) {
+      if (distinct_counts_[slot] != 0) counts.emplace_back(distinct_values_[slot], distinct_counts_[slot]);
+    }
+    std::sort(counts.begin(), counts.end());
+    s.n_distinct = static_cast<std::int64_t>(counts.size());
+    s.distinct_exact = true;
+    s.quantiles_exact = true;
+    s.mode_exact = true;
+    s.q_low = QuantileCounts(counts, n_valid_, q_low);
+    s.q_high = QuantileCounts(counts, n_valid_, q_high);
+    s.q25 = QuantileCounts(counts, n_valid_, 0.25);
+    s.q75 = QuantileCounts(counts, n_valid_, 0.75);
+    std::int64_t best = 0;
+    s.mode_value = kNaN;
+    for (const auto& [value, count] : counts) {  // ascending: ties go to the smallest value
+      if (count > best) {
+        best = count;
+        s.mode_value = value;
+      }
+    }
+    s.mode_fraction = n_valid_ > 0 ? static_cast<double>(best) / static_cast<double>(n_valid_) : kNaN;
+    return s;
+  }
+
+  // More distinct values than tracked: quantiles and mode from the bottom-k sample.
+  auto sample = sample_;
+  const std::size_t keep = options_.quantile_sample_size;
+  if (sample.size() > keep) {
+    std::nth_element(sample.begin(), sample.begin() + static_cast<std::ptrdiff_t>(keep - 1),
+                     sample.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    sample.resize(keep);
+  }
+  const bool complete = !sample_pruned_ && static_cast<std::int64_t>(sample.size()) == n_valid_;
+  std::vector<double> sorted(sample.size());
+  for (std::size_t i = 0; i < sample.size(); ++i) sorted[i] = sample[i].second;
+  std::sort(sorted.begin(), sorted.end());
+  s.n_distinct = static_cast<std::int64_t>(kMaxExactDistinct) + 1;
+  s.distinct_exact = false;
+  s.quantiles_exact = complete;
+  s.mode_exact = complete;
+  s.q_low = QuantileSorted(sorted, q_low);
+  s.q_high = QuantileSorted(sorted, q_high);
+  s.q25 = QuantileSorted(sorted, 0.25);
+  s.q75 = QuantileSorted(sorted, 0.75);
+  std::size_t best = 0;
+  s.mode_value = kNaN;
+  for (std::size_t i = 0; i < sorted.size();) {
+    std::size_t j = i;
+    while (j < sorted.size() && sorted[j] == sorted[i]) ++j;
+    if (j - i > best) {
+      best = j - i;
+      s.mode_value = sorted[i];
+    }
+    i = j;
+  }
+  s.mode_fraction = sorted.empty() ? kNaN : static_cast<double>(best) / static_cast<double>(sorted.size());
+  return s;
+}
+
+std::size_t ColumnStatsAccumulator::MemoryBytes() const {
+  return distinct_values_.capacity() * sizeof(double) +
+         distinct_counts_.capacity() * sizeof(std::int64_t) +
+         sample_.capacity() * sizeof(std::pair<std::uint64_t, double>);
+}
+
+}  // namespace descpipe

@@ -1,0 +1,124 @@
+#include "support/test_support.hpp"
+
+#include <duckdb.h>
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+namespace descpipe::testing {
+namespace fs = std::filesystem;
+
+TempDir::TempDir() {
+  std::string base = fs::temp_directory_path().string() + "/descpipe-test-XXXXXX";
+  if (::mkdtemp(base.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+  path_ = base;
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  fs::remove_all(path_, ec);
+}
+
+namespace {
+
+struct Db {
+  Db() {
+    if (duckdb_open(nullptr, &database) == DuckDBError) throw std::runtime_error("duckdb_open failed");
+    if (duckdb_connect(database, &connection) == DuckDBError) throw std::runtime_error("duckdb_connect failed");
+  }
+  ~Db() {
+    duckdb_disconnect(&connection);
+    duckdb_close(&database);
+  }
+  duckdb_database database = nullptr;
+  duckdb_connection connection = nullptr;
+};
+
+}  // namespace
+
+void RunSql(const std::string& sql) {
+  Db db;
+  duckdb_result result;
+  const bool failed = duckdb_query(db.connection, sql.c_str(), &result) == DuckDBError;
+  std::string error = failed ? duckdb_result_error(&result) : "";
+  duckdb_destroy_result(&result);
+  if (failed) throw std::runtime_error("test SQL failed: " + error + "\nSQL: " + sql);
+}
+
+std::string QueryScalar(const std::string& sql) {
+  Db db;
+  duckdb_result result;
+  if (duckdb_query(db.connection, sql.c_str(), &result) == DuckDBError) {
+    std::string error = duckdb_result_error(&result);
+    duckdb_destroy_result(&result);
+    throw std::runtime_error("test SQL failed: " + error + "\nSQL: " + sql);
+  }
+  char* text = duckdb_value_varchar(&result, 0, 0);
+  std::string out = text ? text : "";
+  duckdb_free(text);
+  duckdb_destroy_result(&result);
+  return out;
+}
+
+CliResult RunCli(const std::vector<std::string>& args) {
+  TempDir capture;
+  const std::string out_path = capture / "stdout";
+  const std::string err_path = capture / "stderr";
+  const pid_t pid = ::fork();
+  if (pid < 0) throw std::runtime_error("fork failed");
+  if (pid == 0) {
+    const int out_fd = ::open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    const int err_fd = ::open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    const int null_fd = ::open("/dev/null", O_RDONLY);
+    ::dup2(out_fd, STDOUT_FILENO);
+    ::dup2(err_fd, STDERR_FILENO);
+    ::dup2(null_fd, STDIN_FILENO);
+    std::vector<char*> argv;
+    std::string program = DESCPIPE_CLI_PATH;
+    argv.push_back(program.data());
+    std::vector<std::string> copies = args;
+    for (auto& arg : copies) argv.push_back(arg.data());
+    argv.push_back(nullptr);
+    ::execv(program.c_str(), argv.data());
+    ::_exit(127);
+  }
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  CliResult result;
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  result.out = ReadFile(out_path);
+  result.err = ReadFile(err_path);
+  return result;
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+void WriteFile(const std::string& path, const std::string& content) {
+  std::ofstream out(path, std::ios::binary);
+  out << content;
+}
+
+std::vector<std::string> ListDir(const std::string& dir) {
+  std::vector<std::string> names;
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) return names;
+  for (const auto& entry : fs::directory_iterator(dir)) names.push_back(entry.path().filename().string());
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+std::string SharedTablePath() { return std::string(DESCPIPE_SHARED_DATA) + "/nci5k_rdkit.parquet"; }
+
+}  // namespace descpipe::testing

@@ -1,0 +1,45 @@
+// Helpers shared by the tests: temporary directories, SQL through DuckDB (to write Parquet and
+// CSV test data), running the descpipe executable.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace descpipe::testing {
+
+/// A fresh directory under $TMPDIR, removed with everything in it on destruction.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::string& path() const { return path_; }
+  std::string operator/(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
+/// Runs SQL statements in a fresh in-memory DuckDB; fails the test (throws) on error.
+void RunSql(const std::string& sql);
+/// Runs a query and returns its single value as text.
+std::string QueryScalar(const std::string& sql);
+
+struct CliResult {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+/// Runs the descpipe executable with `args` (no shell), capturing stdout and stderr.
+CliResult RunCli(const std::vector<std::string>& args);
+
+std::string ReadFile(const std::string& path);
+void WriteFile(const std::string& path, const std::string& content);
+/// Names (not paths) of the entries of `dir`, sorted; empty when it does not exist.
+std::vector<std::string> ListDir(const std::string& dir);
+
+/// ../shared/data/nci5k_rdkit.parquet beside the repository.
+std::string SharedTablePath();
+
+}  // namespace descpipe::testing
