@@ -152,16 +152,25 @@ void ColumnStatsAccumulator::Add(const double* values, const std::uint8_t* is_nu
   if (n_valid == 0) return;
 
   // Corrected two-pass mean and M2 of the block (Chan, Golub & LeVeque, eq. 1.7).
+  // The deviations are summed with Neumaier's compensation, so the mean stays accurate to a few
+  // ulps even when it is small next to the values (cancellation).
   double block_mean = sum / static_cast<double>(n_valid);
-  double sum_d = 0.0, sum_d2 = 0.0;
+  double sum_d = 0.0, sum_d_comp = 0.0, sum_d2 = 0.0, sum_d2_comp = 0.0;
+  auto neumaier = [](double& total, double& comp, double term) {
+    const double t = total + term;
+    comp += std::fabs(total) >= std::fabs(term) ? (total - t) + term : (term - t) + total;
+    total = t;
+  };
   for (std::size_t i = 0; i < n; ++i) {
     if (is_null != nullptr && is_null[i]) continue;
     const double x = values[i];
     if (!std::isfinite(x)) continue;
     const double d = x - block_mean;
-    sum_d += d;
-    sum_d2 += d * d;
+    neumaier(sum_d, sum_d_comp, d);
+    neumaier(sum_d2, sum_d2_comp, d * d);
   }
+  sum_d += sum_d_comp;
+  sum_d2 += sum_d2_comp;
   const double nv = static_cast<double>(n_valid);
   const double block_m2 = std::max(0.0, sum_d2 - sum_d * sum_d / nv);
   block_mean += sum_d / nv;
