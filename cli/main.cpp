@@ -46,6 +46,20 @@ descpipe::Context MakeContext(const descpipe::Config& config, bool quiet) {
   return ctx;
 }
 
+/// Error messages are printed as one line: callers grep stderr for "error: ".
+std::string OneLine(std::string text) {
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
+  std::string out;
+  for (char c : text) {
+    if (c == '\n') {
+      if (!out.empty() && out.back() != ' ') out += "; ";
+    } else if (c != '\r') {
+      out += c;
+    }
+  }
+  return out;
+}
+
 void PrintSummary(const descpipe::RunResult& run) {
   std::fprintf(stderr, "\n%-18s %10s %10s %10s %10s %12s\n", "pass", "in", "out", "removed", "seconds", "peak RSS");
   for (const auto& pass : run.passes) {
@@ -93,7 +107,10 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    // --help and --help-all are "errors" with exit code 0: let CLI11 print the help.
+    if (e.get_exit_code() == static_cast<int>(CLI::ExitCodes::Success)) return app.exit(e);
+    std::fprintf(stderr, "error: %s (run with --help for usage)\n", OneLine(e.what()).c_str());
+    return 2;
   }
   if (show_version) {
     std::printf("descpipe %s (DuckDB %s)\n", descpipe::Version(), descpipe::DuckDbVersion());
@@ -140,10 +157,10 @@ int main(int argc, char** argv) {
       spdlog::info("wrote {} rows to {}", rows, sample_output);
     }
   } catch (const descpipe::Error& e) {
-    std::fprintf(stderr, "error: %s\n", e.what());
+    std::fprintf(stderr, "error: %s\n", OneLine(e.what()).c_str());
     return 2;
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "error: %s\n", e.what());
+    std::fprintf(stderr, "error: %s\n", OneLine(e.what()).c_str());
     return 3;
   }
   return 0;

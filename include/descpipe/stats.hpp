@@ -10,7 +10,7 @@
 // Quantiles: exact when the column has at most kMaxExactDistinct distinct values or at most
 // `quantile_sample_size` valid values. Otherwise they come from a bottom-k sample of the valid
 // values, keyed by a bijective hash of the global row index (reproducible, independent of batch
-// order and thread count). The rank error of such a sample of size m is binomial with standard
+// order and thread count; see StatsOptions::expected_rows for the pre-filter). The rank error of such a sample of size m is binomial with standard
 // deviation sqrt(q(1-q)/m): see docs/STATISTICS.md.
 #pragma once
 
@@ -27,6 +27,23 @@ struct StatsOptions {
   double trim_low_percent = 2.5;    ///< lower trimmed percentile, in percent
   double trim_high_percent = 97.5;  ///< upper trimmed percentile, in percent
   std::size_t quantile_sample_size = 65536;
+  /// Rows the column will have, when known in advance (0: unknown). Rows are then pre-filtered
+  /// by key at rate min(1, 2 m / expected_rows) before the bottom-m selection, which keeps the
+  /// sample's upkeep small on long columns. Columns with more than 50% missing values may then
+  /// end with fewer than m sampled values.
+  std::uint64_t expected_rows = 0;
+};
+
+/// Rows whose key is below this bound are candidates for the quantile sample (UINT64_MAX when
+/// every row is; see StatsOptions::expected_rows).
+std::uint64_t SamplePrefilterBound(const StatsOptions& options);
+
+/// The rows of a block that pass the sample pre-filter: shared by every column of the block.
+struct SampleCandidates {
+  std::vector<std::uint32_t> rows;  ///< indices within the block, ascending
+  std::vector<std::uint64_t> keys;  ///< RowSampleKey of each
+  /// Fills rows/keys from the keys of a whole block.
+  void Select(const std::uint64_t* row_keys, std::size_t n, std::uint64_t bound);
 };
 
 /// Final statistics of one column. "valid" means not null, not NaN and not +-inf.
@@ -68,6 +85,10 @@ class ColumnStatsAccumulator {
   /// Adds `n` rows. `is_null` may be null (no SQL NULLs). `row_keys[i]` is RowSampleKey of row i.
   void Add(const double* values, const std::uint8_t* is_null, const std::uint64_t* row_keys,
            std::size_t n);
+  /// Same, with the sample candidates of the block already selected (with
+  /// SamplePrefilterBound(options)); cheaper when many columns share one block.
+  void Add(const double* values, const std::uint8_t* is_null, std::size_t n,
+           const SampleCandidates& candidates);
   void Merge(const ColumnStatsAccumulator& other);
   ColumnStats Finalize() const;
 

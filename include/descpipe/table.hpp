@@ -38,6 +38,13 @@ struct InputFile {
   std::int64_t row_count = -1;  ///< from Parquet metadata; -1 when unknown (CSV)
 };
 
+/// A part of the table that can be scanned on its own: one Parquet file, or (`file_idx` < 0)
+/// the whole table in one stream (CSV inputs, whose row counts are unknown in advance).
+struct ScanPartition {
+  std::int64_t file_idx = -1;
+  std::uint64_t first_global_row = 0;  ///< index of the partition's first row over all files
+};
+
 enum class ColumnRole { kMetadata, kDescriptor, kIgnored };
 
 struct ColumnInfo {
@@ -65,6 +72,12 @@ class Table {
   /// "data/x.parquet" or "3 Parquet files (data/a.parquet, ...)", for messages.
   std::string Describe() const;
   bool union_by_name() const;
+  /// Splits the table into independently scannable partitions, in input order: one per Parquet
+  /// file, or a single one for CSV inputs. The split depends only on the files, never on the
+  /// thread count.
+  std::vector<ScanPartition> Partitions() const;
+  /// True when `file_idx` has a column named `name` (always true without union_by_name).
+  bool FileHasColumn(std::size_t file_idx, const std::string& name) const;
 
   struct Impl;
   const Impl& impl() const { return *impl_; }
@@ -91,17 +104,26 @@ struct ColumnBatch {
 
 /// Streams columns of a Table as DOUBLE in batches of exactly `batch_rows` rows (the last may be
 /// shorter), in input order. Batch boundaries depend only on the row count, never on threads, so
-/// anything computed per batch is reproducible. Memory: one batch plus DuckDB's scan buffers.
+/// anything computed per batch is reproducible. A background thread decodes the next batches
+/// (DuckDB with one thread: DuckDB's multi-threaded streaming results are several times slower
+/// than one thread, see docs/PERFORMANCE.md) while the caller works on the current one.
+/// Memory: `prefetch + 1` batches plus DuckDB's scan buffers.
 class ColumnReader {
  public:
-  ColumnReader(const Table& table, const std::vector<std::string>& columns, const Context& ctx,
-               std::size_t batch_rows);
+  /// Reads every row of the table.
+  ColumnReader(const Table& table, const std::vector<std::string>& columns, std::size_t batch_rows,
+               std::size_t prefetch = 2);
+  /// Reads one partition only; batch boundaries count from the partition's first row.
+  ColumnReader(const Table& table, const std::vector<std::string>& columns,
+               const ScanPartition& partition, std::size_t batch_rows, std::size_t prefetch = 2);
   ~ColumnReader();
   ColumnReader(const ColumnReader&) = delete;
   ColumnReader& operator=(const ColumnReader&) = delete;
 
-  /// Fills `batch` with the next rows; returns false when the input is exhausted.
+  /// Fills `batch` with the next rows (swapping buffers with it); returns false when the input
+  /// is exhausted. @throws IoError when DuckDB fails to read (truncated file, bad value).
   bool Next(ColumnBatch& batch);
+  /// Rows handed out by Next so far.
   std::uint64_t rows_read() const;
 
  private:

@@ -1,6 +1,13 @@
+// Streaming column batches out of DuckDB, re-cut to fixed-size batches, decoded ahead of the
+// consumer by a background thread.
 #include <algorithm>
+#include <condition_variable>
 #include <cstring>
+#include <deque>
+#include <exception>
 #include <limits>
+#include <mutex>
+#include <thread>
 
 #include "descpipe/error.hpp"
 #include "descpipe/table.hpp"
@@ -17,76 +24,216 @@ std::size_t DefaultBatchRows(std::size_t n_columns) {
   return rows / 256 * 256;
 }
 
-struct ColumnReader::Impl {
-  Impl(const Table& table_in, const Context& ctx) : table(table_in), database(ctx.threads()), connection(database) {}
-  ~Impl() {
-    if (chunk != nullptr) duckdb_destroy_data_chunk(&chunk);
-    if (have_result) duckdb_destroy_result(&result);
-    if (pending != nullptr) duckdb_destroy_pending(&pending);
-    if (prepared != nullptr) duckdb_destroy_prepare(&prepared);
+namespace {
+
+/// "CAST("a" AS DOUBLE), ..."; columns for which `present` is false read as NULL.
+template <typename Present>
+std::string DoubleSelectList(const std::vector<std::string>& columns, Present present) {
+  std::string select;
+  for (std::size_t i = 0; i < columns.size(); ++i) {
+    if (i > 0) select += ", ";
+    select += present(columns[i]) ? fmt::format("CAST({} AS DOUBLE)", QuoteIdentifier(columns[i]))
+                                  : std::string("CAST(NULL AS DOUBLE)");
+  }
+  return select;
+}
+
+/// One DuckDB streaming query, re-cut into batches of a fixed row count.
+class BatchStream {
+ public:
+  BatchStream(const std::string& sql, std::size_t n_columns, std::size_t batch_rows,
+              std::uint64_t first_row, std::string context)
+      : database_(1), connection_(database_), n_columns_(n_columns), batch_rows_(batch_rows),
+        next_row_(first_row), context_(std::move(context)) {
+    if (duckdb_prepare(connection_.handle(), sql.c_str(), &prepared_) == DuckDBError) {
+      throw IoError(fmt::format("{}: {}", context_, io::CleanDuckDbMessage(duckdb_prepare_error(prepared_))));
+    }
+    if (duckdb_pending_prepared_streaming(prepared_, &pending_) == DuckDBError) {
+      throw IoError(fmt::format("{}: {}", context_, io::CleanDuckDbMessage(duckdb_pending_error(pending_))));
+    }
+    const duckdb_state state = duckdb_execute_pending(pending_, &result_);
+    have_result_ = true;
+    if (state == DuckDBError) {
+      throw IoError(fmt::format("{}: {}", context_, io::CleanDuckDbMessage(duckdb_result_error(&result_))));
+    }
+  }
+  ~BatchStream() {
+    if (chunk_ != nullptr) duckdb_destroy_data_chunk(&chunk_);
+    if (have_result_) duckdb_destroy_result(&result_);
+    if (pending_ != nullptr) duckdb_destroy_pending(&pending_);
+    if (prepared_ != nullptr) duckdb_destroy_prepare(&prepared_);
+  }
+  BatchStream(const BatchStream&) = delete;
+  BatchStream& operator=(const BatchStream&) = delete;
+
+  /// Fills `batch` with up to batch_rows rows; false when nothing is left.
+  bool Fill(ColumnBatch& batch) {
+    const std::size_t capacity = batch_rows_;
+    if (batch.capacity != capacity || batch.n_columns != n_columns_) {
+      batch.capacity = capacity;
+      batch.n_columns = n_columns_;
+      batch.values.assign(capacity * n_columns_, 0.0);
+      batch.is_null.assign(capacity * n_columns_, 0);
+    }
+    batch.first_row = next_row_;
+    batch.n_rows = 0;
+    while (batch.n_rows < capacity && EnsureChunk()) {
+      const std::size_t take = std::min<std::size_t>(capacity - batch.n_rows, chunk_size_ - chunk_offset_);
+      for (std::size_t column_idx = 0; column_idx < n_columns_; ++column_idx) {
+        duckdb_vector vector = duckdb_data_chunk_get_vector(chunk_, column_idx);
+        const double* source = static_cast<const double*>(duckdb_vector_get_data(vector)) + chunk_offset_;
+        const std::uint64_t* validity = duckdb_vector_get_validity(vector);
+        double* values = batch.values.data() + column_idx * capacity + batch.n_rows;
+        std::uint8_t* nulls = batch.is_null.data() + column_idx * capacity + batch.n_rows;
+        std::memcpy(values, source, take * sizeof(double));
+        if (validity == nullptr) {
+          std::memset(nulls, 0, take);
+        } else {
+          for (std::size_t row = 0; row < take; ++row) {
+            const idx_t source_row = chunk_offset_ + row;
+            const bool valid = (validity[source_row >> 6] >> (source_row & 63)) & 1ULL;
+            nulls[row] = valid ? 0 : 1;
+            if (!valid) values[row] = std::numeric_limits<double>::quiet_NaN();
+          }
+        }
+      }
+      chunk_offset_ += take;
+      batch.n_rows += take;
+    }
+    next_row_ += batch.n_rows;
+    return batch.n_rows > 0;
   }
 
-  /// Makes `chunk` hold unread rows; false at the end of the stream.
+ private:
+  /// Makes chunk_ hold unread rows; false at the end of the stream.
   bool EnsureChunk() {
-    while (chunk == nullptr || chunk_offset >= chunk_size) {
-      if (chunk != nullptr) duckdb_destroy_data_chunk(&chunk);
-      if (finished) return false;
-      chunk = duckdb_fetch_chunk(result);
-      if (chunk == nullptr) {
-        finished = true;
-        const char* error = duckdb_result_error(&result);
-        if (error != nullptr) {
-          throw IoError(fmt::format("reading {}: {}", table.Describe(), io::CleanDuckDbMessage(error)));
-        }
+    while (chunk_ == nullptr || chunk_offset_ >= chunk_size_) {
+      if (chunk_ != nullptr) duckdb_destroy_data_chunk(&chunk_);
+      if (finished_) return false;
+      chunk_ = duckdb_fetch_chunk(result_);
+      if (chunk_ == nullptr) {
+        finished_ = true;
+        const char* error = duckdb_result_error(&result_);
+        if (error != nullptr) throw IoError(fmt::format("{}: {}", context_, io::CleanDuckDbMessage(error)));
         return false;
       }
-      chunk_size = duckdb_data_chunk_get_size(chunk);
-      chunk_offset = 0;
+      chunk_size_ = duckdb_data_chunk_get_size(chunk_);
+      chunk_offset_ = 0;
     }
     return true;
   }
 
-  Table table;
-  io::Database database;
-  io::Connection connection;
-  duckdb_prepared_statement prepared = nullptr;
-  duckdb_pending_result pending = nullptr;
-  duckdb_result result{};
-  bool have_result = false;
-  duckdb_data_chunk chunk = nullptr;
-  idx_t chunk_size = 0;
-  idx_t chunk_offset = 0;
-  bool finished = false;
-  std::size_t n_columns = 0;
-  std::size_t batch_rows = 0;
+  io::Database database_;
+  io::Connection connection_;
+  duckdb_prepared_statement prepared_ = nullptr;
+  duckdb_pending_result pending_ = nullptr;
+  duckdb_result result_{};
+  bool have_result_ = false;
+  duckdb_data_chunk chunk_ = nullptr;
+  idx_t chunk_size_ = 0;
+  idx_t chunk_offset_ = 0;
+  bool finished_ = false;
+  std::size_t n_columns_;
+  std::size_t batch_rows_;
+  std::uint64_t next_row_;
+  std::string context_;
+};
+
+}  // namespace
+
+struct ColumnReader::Impl {
+  Impl(std::unique_ptr<BatchStream> stream_in, std::size_t prefetch_in)
+      : stream(std::move(stream_in)), prefetch(prefetch_in) {
+    if (prefetch > 0) {
+      for (std::size_t i = 0; i < prefetch; ++i) free_batches.emplace_back();
+      producer = std::thread([this] { Produce(); });
+    }
+  }
+  ~Impl() {
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      stop = true;
+    }
+    changed.notify_all();
+    if (producer.joinable()) producer.join();
+  }
+
+  void Produce() {
+    try {
+      while (true) {
+        ColumnBatch batch;
+        {
+          std::unique_lock<std::mutex> lock(mutex);
+          changed.wait(lock, [&] { return stop || !free_batches.empty(); });
+          if (stop) return;
+          batch = std::move(free_batches.front());
+          free_batches.pop_front();
+        }
+        const bool more = stream->Fill(batch);  // DuckDB work, outside the lock
+        std::lock_guard<std::mutex> lock(mutex);
+        if (!more) {
+          done = true;
+          changed.notify_all();
+          return;
+        }
+        full_batches.push_back(std::move(batch));
+        changed.notify_all();
+      }
+    } catch (...) {
+      std::lock_guard<std::mutex> lock(mutex);
+      failure = std::current_exception();
+      done = true;
+      changed.notify_all();
+    }
+  }
+
+  std::unique_ptr<BatchStream> stream;
+  std::size_t prefetch;
   std::uint64_t rows_read = 0;
+  std::thread producer;
+  std::mutex mutex;
+  std::condition_variable changed;
+  std::deque<ColumnBatch> free_batches;
+  std::deque<ColumnBatch> full_batches;
+  bool done = false;
+  bool stop = false;
+  std::exception_ptr failure;
 };
 
 ColumnReader::ColumnReader(const Table& table, const std::vector<std::string>& columns,
-                           const Context& ctx, std::size_t batch_rows)
-    : impl_(std::make_unique<Impl>(table, ctx)) {
+                           std::size_t batch_rows, std::size_t prefetch) {
   DESCPIPE_ASSERT(!columns.empty() && batch_rows > 0);
-  impl_->n_columns = columns.size();
-  impl_->batch_rows = batch_rows;
-  std::string select;
-  for (std::size_t i = 0; i < columns.size(); ++i) {
-    if (i > 0) select += ", ";
-    select += fmt::format("CAST({} AS DOUBLE)", QuoteIdentifier(columns[i]));
+  const std::string sql =
+      fmt::format("SELECT {} FROM {}", DoubleSelectList(columns, [](const std::string&) { return true; }),
+                  io::TableFunctionSql(table.files(), table.format()));
+  impl_ = std::make_unique<Impl>(
+      std::make_unique<BatchStream>(sql, columns.size(), batch_rows, 0, fmt::format("reading {}", table.Describe())),
+      prefetch);
+}
+
+ColumnReader::ColumnReader(const Table& table, const std::vector<std::string>& columns,
+                           const ScanPartition& partition, std::size_t batch_rows, std::size_t prefetch) {
+  DESCPIPE_ASSERT(!columns.empty() && batch_rows > 0);
+  if (partition.file_idx < 0) {
+    const std::string sql =
+        fmt::format("SELECT {} FROM {}", DoubleSelectList(columns, [](const std::string&) { return true; }),
+                    io::TableFunctionSql(table.files(), table.format()));
+    impl_ = std::make_unique<Impl>(
+        std::make_unique<BatchStream>(sql, columns.size(), batch_rows, partition.first_global_row,
+                                      fmt::format("reading {}", table.Describe())),
+        prefetch);
+    return;
   }
-  const std::string sql = fmt::format("SELECT {} FROM {}", select,
-                                      io::TableFunctionSql(table.files(), table.format()));
-  const std::string context = fmt::format("reading {}", table.Describe());
-  if (duckdb_prepare(impl_->connection.handle(), sql.c_str(), &impl_->prepared) == DuckDBError) {
-    throw IoError(fmt::format("{}: {}", context, io::CleanDuckDbMessage(duckdb_prepare_error(impl_->prepared))));
-  }
-  if (duckdb_pending_prepared_streaming(impl_->prepared, &impl_->pending) == DuckDBError) {
-    throw IoError(fmt::format("{}: {}", context, io::CleanDuckDbMessage(duckdb_pending_error(impl_->pending))));
-  }
-  const duckdb_state state = duckdb_execute_pending(impl_->pending, &impl_->result);
-  impl_->have_result = true;
-  if (state == DuckDBError) {
-    throw IoError(fmt::format("{}: {}", context, io::CleanDuckDbMessage(duckdb_result_error(&impl_->result))));
-  }
+  const auto file_idx = static_cast<std::size_t>(partition.file_idx);
+  const InputFile& file = table.files().at(file_idx);
+  // union_by_name: a column this file lacks reads as NULL.
+  const std::string select = DoubleSelectList(
+      columns, [&](const std::string& name) { return table.FileHasColumn(file_idx, name); });
+  const std::string sql = fmt::format("SELECT {} FROM read_parquet({})", select, QuoteLiteral(file.path));
+  impl_ = std::make_unique<Impl>(
+      std::make_unique<BatchStream>(sql, columns.size(), batch_rows, partition.first_global_row,
+                                    fmt::format("reading '{}'", file.path)),
+      prefetch);
 }
 
 ColumnReader::~ColumnReader() = default;
@@ -95,40 +242,25 @@ std::uint64_t ColumnReader::rows_read() const { return impl_->rows_read; }
 
 bool ColumnReader::Next(ColumnBatch& batch) {
   Impl& impl = *impl_;
-  const std::size_t capacity = impl.batch_rows;
-  if (batch.capacity != capacity || batch.n_columns != impl.n_columns) {
-    batch.capacity = capacity;
-    batch.n_columns = impl.n_columns;
-    batch.values.assign(capacity * impl.n_columns, 0.0);
-    batch.is_null.assign(capacity * impl.n_columns, 0);
-  }
-  batch.first_row = impl.rows_read;
-  batch.n_rows = 0;
-  while (batch.n_rows < capacity && impl.EnsureChunk()) {
-    const std::size_t take = std::min<std::size_t>(capacity - batch.n_rows, impl.chunk_size - impl.chunk_offset);
-    for (std::size_t column_idx = 0; column_idx < impl.n_columns; ++column_idx) {
-      duckdb_vector vector = duckdb_data_chunk_get_vector(impl.chunk, column_idx);
-      const double* source = static_cast<const double*>(duckdb_vector_get_data(vector)) + impl.chunk_offset;
-      const std::uint64_t* validity = duckdb_vector_get_validity(vector);
-      double* values = batch.values.data() + column_idx * capacity + batch.n_rows;
-      std::uint8_t* nulls = batch.is_null.data() + column_idx * capacity + batch.n_rows;
-      std::memcpy(values, source, take * sizeof(double));
-      if (validity == nullptr) {
-        std::memset(nulls, 0, take);
-      } else {
-        for (std::size_t row = 0; row < take; ++row) {
-          const idx_t source_row = impl.chunk_offset + row;
-          const bool valid = (validity[source_row >> 6] >> (source_row & 63)) & 1ULL;
-          nulls[row] = valid ? 0 : 1;
-          if (!valid) values[row] = std::numeric_limits<double>::quiet_NaN();
-        }
-      }
+  bool more = false;
+  if (impl.prefetch == 0) {
+    more = impl.stream->Fill(batch);
+  } else {
+    std::unique_lock<std::mutex> lock(impl.mutex);
+    impl.changed.wait(lock, [&] { return !impl.full_batches.empty() || impl.done; });
+    if (!impl.full_batches.empty()) {
+      // Hand the caller the decoded batch; its old buffer goes back to the producer.
+      std::swap(batch, impl.full_batches.front());
+      impl.free_batches.push_back(std::move(impl.full_batches.front()));
+      impl.full_batches.pop_front();
+      impl.changed.notify_all();
+      more = true;
+    } else if (impl.failure) {
+      std::rethrow_exception(impl.failure);
     }
-    impl.chunk_offset += take;
-    batch.n_rows += take;
   }
-  impl.rows_read += batch.n_rows;
-  return batch.n_rows > 0;
+  if (more) impl.rows_read += batch.n_rows;
+  return more;
 }
 
 }  // namespace descpipe

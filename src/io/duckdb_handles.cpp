@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <cctype>
+
 #include "descpipe/error.hpp"
 
 namespace descpipe::io {
@@ -47,11 +49,36 @@ std::string Result::Text(idx_t column, idx_t row) {
 
 std::string CleanDuckDbMessage(const char* message) {
   std::string text = message ? message : "unknown DuckDB error";
-  // DuckDB appends "\n\nLINE 1: SELECT ..." context for parser/binder errors: drop it.
-  const auto line_pos = text.find("\n\nLINE ");
-  if (line_pos != std::string::npos) text.resize(line_pos);
-  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
-  return text;
+  // DuckDB appends "\n\nLINE 1: SELECT ..." context to parser/binder errors, and paragraphs of
+  // possible fixes and reader settings to CSV errors: keep the first paragraph.
+  if (const auto blank = text.find("\n\n"); blank != std::string::npos) text.resize(blank);
+  // Join its lines into one (the CLI prints one line per error), stopping at the lists of
+  // candidates and fixes that the CSV sniffer appends without a blank line.
+  std::string out;
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    std::size_t end = text.find('\n', start);
+    if (end == std::string::npos) end = text.size();
+    std::string line = text.substr(start, end - start);
+    start = end + 1;
+    while (!line.empty() && (line.back() == ' ' || line.back() == '\r')) line.pop_back();
+    if (line.empty()) continue;
+    if (line.rfind("The search space", 0) == 0 || line.rfind("Possible fix", 0) == 0 ||
+        line.rfind("Possible solution", 0) == 0 || line.rfind("* ", 0) == 0) {
+      break;
+    }
+    if (!out.empty()) out += out.back() == '.' ? " " : "; ";
+    out += line;
+  }
+  // Drop the error class ("IO Error: ", "Invalid Input Error: "): the caller says what failed.
+  std::size_t prefix = 0;
+  while (prefix < out.size() && (std::isalpha(static_cast<unsigned char>(out[prefix])) || out[prefix] == ' ')) {
+    ++prefix;
+  }
+  if (prefix >= 6 && out.compare(prefix - 5, 7, "Error: ") == 0 && prefix + 2 < out.size()) {
+    out.erase(0, prefix + 2);
+  }
+  return out.empty() ? std::string("unknown DuckDB error") : out;
 }
 
 void Query(const Connection& connection, const std::string& sql, Result& result,

@@ -156,14 +156,16 @@ FileSchema ReadFileSchema(InputFile& file, const io::Connection& connection) {
     for (idx_t row = 1; row < raw.rows(); ++row) raw_names.push_back(raw.Text(0, row));
     if (raw_names.size() != schema.names.size()) raw_names = schema.names;  // nested: skip check
   } else {
+    // The header line and the first data row, if any.
     io::Query(connection,
-              fmt::format("SELECT * FROM read_csv({}, header = false, all_varchar = true) LIMIT 1",
+              fmt::format("SELECT * FROM read_csv({}, header = false, all_varchar = true) LIMIT 2",
                           QuoteLiteral(file.path)),
               raw, context);
+    // Checked here, before types are compared: a CSV without data rows has only VARCHAR columns.
+    DESCPIPE_EXPECTS(raw.rows() == 2, "'{}' has zero rows{}", file.path,
+                     raw.rows() == 1 ? " (only a header line)" : "");
     const idx_t n = duckdb_column_count(raw.get());
-    if (raw.rows() == 1) {
-      for (idx_t column = 0; column < n; ++column) raw_names.push_back(raw.Text(column, 0));
-    }
+    for (idx_t column = 0; column < n; ++column) raw_names.push_back(raw.Text(column, 0));
   }
   std::set<std::string> unique;
   for (const auto& name : raw_names) {
@@ -218,6 +220,8 @@ Table Table::Open(const InputSpec& spec, const Context& ctx) {
   for (std::size_t file_idx = 0; file_idx < impl->files.size(); ++file_idx) {
     InputFile& file = impl->files[file_idx];
     const FileSchema schema = ReadFileSchema(file, connection);
+    impl->file_columns.push_back(schema.names);
+    std::sort(impl->file_columns.back().begin(), impl->file_columns.back().end());
     for (std::size_t c = 0; c < schema.names.size(); ++c) {
       const std::string& name = schema.names[c];
       const bool numeric = io::IsNumericType(schema.types[c]);
@@ -283,10 +287,15 @@ Table Table::Open(const InputSpec& spec, const Context& ctx) {
     }
   }
   std::size_t n_descriptors = 0;
-  for (const auto& column : impl->columns) n_descriptors += column.role == ColumnRole::kDescriptor;
-  DESCPIPE_EXPECTS(n_descriptors > 0, "{} has no numeric descriptor column (metadata: {})",
+  std::size_t n_metadata = 0;
+  for (const auto& column : impl->columns) {
+    n_descriptors += column.role == ColumnRole::kDescriptor;
+    n_metadata += column.role == ColumnRole::kMetadata;
+  }
+  DESCPIPE_EXPECTS(n_descriptors > 0,
+                   "{} has no numeric descriptor column ({} columns, {} of them metadata)",
                    impl->files.size() == 1 ? "'" + impl->files[0].path + "'" : "the input",
-                   impl->columns.size());
+                   impl->columns.size(), n_metadata);
 
   // Every used column must be in every file unless union_by_name.
   if (!spec.union_by_name) {
@@ -344,6 +353,25 @@ std::int64_t Table::known_row_count() const {
     total += file.row_count;
   }
   return total;
+}
+
+bool Table::FileHasColumn(std::size_t file_idx, const std::string& name) const {
+  const auto& names = impl_->file_columns.at(file_idx);
+  return std::binary_search(names.begin(), names.end(), name);
+}
+
+std::vector<ScanPartition> Table::Partitions() const {
+  std::vector<ScanPartition> partitions;
+  if (impl_->format != FileFormat::kParquet) {
+    partitions.push_back(ScanPartition{});
+    return partitions;
+  }
+  std::uint64_t global = 0;
+  for (std::size_t file_idx = 0; file_idx < impl_->files.size(); ++file_idx) {
+    partitions.push_back(ScanPartition{static_cast<std::int64_t>(file_idx), global});
+    global += static_cast<std::uint64_t>(impl_->files[file_idx].row_count);
+  }
+  return partitions;
 }
 
 std::string Table::Describe() const {

@@ -13,6 +13,8 @@ struct Table::Impl {
   FileFormat format = FileFormat::kParquet;
   std::vector<ColumnInfo> columns;
   bool union_by_name = false;
+  /// Column names present in each file.
+  std::vector<std::vector<std::string>> file_columns;
 };
 
 namespace io {

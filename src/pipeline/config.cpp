@@ -100,7 +100,12 @@ const std::map<std::string, Setter>& Implemented() {
       {"quantile_sample_size", [](Config& c, const YAML::Node& n, const std::string& k) { c.quantile_sample_size = AsInt(n, k); }},
       {"threads", [](Config& c, const YAML::Node& n, const std::string& k) { c.threads = static_cast<int>(AsInt(n, k)); }},
       {"memory_limit", [](Config& c, const YAML::Node& n, const std::string& k) {
-         c.memory_limit = n.IsNull() ? 0 : ParseByteSize(As<std::string>(n, k, "a size such as 8GB")); }},
+         if (n.IsNull()) { c.memory_limit = 0; return; }
+         try {
+           c.memory_limit = ParseByteSize(As<std::string>(n, k, "a size such as 8GB"));
+         } catch (const InvalidInput& e) {
+           throw InvalidInput(fmt::format("option {}: {}", k, e.what()));
+         } }},
       {"device", [](Config& c, const YAML::Node& n, const std::string& k) { c.device = Lower(As<std::string>(n, k, "cpu, auto or cuda[:N]")); }},
   };
   return table;
@@ -198,6 +203,11 @@ void ApplyMapping(Config& config, const YAML::Node& root, const std::string& whe
         const std::string inner_key = inner.first.as<std::string>();
         ApplyKey(config, inner_key, inner.second, fmt::format(" in section {}:{}", key, where));
       }
+    } else if (Sections().count(key) && value.IsNull()) {
+      continue;  // an empty section ("filtering:" with every key commented out)
+    } else if (Sections().count(key) && !Implemented().count(key)) {
+      throw InvalidInput(fmt::format("section {}:{} must be a mapping of option: value, got '{}'",
+                                     key, where, NodeText(value)));
     } else {
       ApplyKey(config, key, value, where);
     }
@@ -243,6 +253,8 @@ std::uint64_t ParseByteSize(const std::string& text) {
     bytes = value * it->second;
   }
   DESCPIPE_EXPECTS(bytes > 0, "size '{}' must be positive", text);
+  // 2^64: larger values (and inf) do not fit in std::uint64_t.
+  DESCPIPE_EXPECTS(bytes < 18446744073709551616.0, "size '{}' is too large", text);
   return static_cast<std::uint64_t>(bytes);
 }
 
@@ -329,7 +341,11 @@ void Config::Validate() const {
   DESCPIPE_EXPECTS(threads >= 0, "threads must be >= 0, got {}", threads);
   DESCPIPE_EXPECTS(!n_metadata_cols.has_value() || *n_metadata_cols >= 0,
                    "n_metadata_cols must be >= 0, got {}", n_metadata_cols.value_or(0));
-  DESCPIPE_EXPECTS(device == "cpu" || device == "auto" || device.rfind("cuda", 0) == 0,
+  const bool cuda_device =
+      device == "cuda" ||
+      (device.rfind("cuda:", 0) == 0 && device.size() > 5 &&
+       device.find_first_not_of("0123456789", 5) == std::string::npos);
+  DESCPIPE_EXPECTS(device == "cpu" || device == "auto" || cuda_device,
                    "device must be cpu, auto or cuda[:N], got '{}'", device);
 }
 

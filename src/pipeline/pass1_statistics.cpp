@@ -1,7 +1,11 @@
 // Pass 1: one streaming scan for the statistics of every descriptor, then the removal rules.
 #include <spdlog/spdlog.h>
 
+#include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <optional>
+#include <thread>
 #include <cmath>
 #include <exception>
 #include <map>
@@ -14,6 +18,38 @@
 #include "pipeline/outputs.hpp"
 
 namespace descpipe {
+
+namespace {
+
+/// Statistics of every column over one partition, batch by batch in row order.
+std::vector<ColumnStatsAccumulator> ScanPartitionStats(const Table& table,
+                                                       const std::vector<std::string>& columns,
+                                                       const ScanPartition& partition,
+                                                       const StatsOptions& options,
+                                                       const Context& ctx,
+                                                       std::atomic<std::uint64_t>& rows_done) {
+  std::vector<ColumnStatsAccumulator> accumulators(columns.size(), ColumnStatsAccumulator(options));
+  ColumnReader reader(table, columns, partition, DefaultBatchRows(columns.size()));
+  ColumnBatch batch;
+  std::vector<std::uint64_t> keys;
+  SampleCandidates candidates;
+  const std::uint64_t prefilter = SamplePrefilterBound(options);
+  while (reader.Next(batch)) {
+    keys.resize(batch.n_rows);
+    for (std::size_t row = 0; row < batch.n_rows; ++row) {
+      keys[row] = RowSampleKey(batch.first_row + row, ctx.seed());
+    }
+    candidates.Select(keys.data(), batch.n_rows, prefilter);
+    for (std::size_t column_idx = 0; column_idx < columns.size(); ++column_idx) {
+      accumulators[column_idx].Add(batch.column(column_idx), batch.nulls(column_idx), batch.n_rows,
+                                   candidates);
+    }
+    rows_done += batch.n_rows;
+  }
+  return accumulators;
+}
+
+}  // namespace
 
 std::vector<ColumnStats> ScanColumnStats(const Table& table, const std::vector<std::string>& columns,
                                          const StatsOptions& options, const Context& ctx,
@@ -29,38 +65,67 @@ std::vector<ColumnStats> ScanColumnStats(const Table& table, const std::vector<s
     spdlog::warn("quantile sample reduced to {} values per column to fit the memory limit",
                  effective.quantile_sample_size);
   }
-  std::vector<ColumnStatsAccumulator> accumulators(columns.size(), ColumnStatsAccumulator(effective));
-  ColumnReader reader(table, columns, ctx, DefaultBatchRows(columns.size()));
-  ColumnBatch batch;
-  std::vector<std::uint64_t> keys;
-  const std::int64_t total_rows = table.known_row_count();
-  const auto n_columns = static_cast<std::int64_t>(columns.size());
-  while (reader.Next(batch)) {
-    keys.resize(batch.n_rows);
-    for (std::size_t row = 0; row < batch.n_rows; ++row) {
-      keys[row] = RowSampleKey(batch.first_row + row, ctx.seed());
-    }
-    std::exception_ptr failure;
-    std::mutex failure_mutex;
-    // Columns are independent and each is updated by one thread in row order: results do not
-    // depend on the thread count.
-#pragma omp parallel for schedule(dynamic, 4) num_threads(ctx.threads())
-    for (std::int64_t column_idx = 0; column_idx < n_columns; ++column_idx) {
+  if (table.known_row_count() > 0) effective.expected_rows = static_cast<std::uint64_t>(table.known_row_count());
+
+  // Partitions (Parquet files) are scanned in parallel, each by one decoding thread (DuckDB)
+  // feeding one statistics thread, and merged strictly in input order: the result depends on
+  // the files, not on the thread count.
+  const std::vector<ScanPartition> partitions = table.Partitions();
+  // Each worker is two busy threads (decoding and statistics).
+  const std::size_t n_workers = std::min<std::size_t>(
+      std::max<std::size_t>(1, static_cast<std::size_t>(ctx.threads()) / 2), partitions.size());
+  std::vector<std::optional<std::vector<ColumnStatsAccumulator>>> finished(partitions.size());
+  std::mutex mutex;
+  std::condition_variable ready;
+  std::atomic<std::size_t> next_partition{0};
+  std::atomic<std::uint64_t> rows_done{0};
+  std::atomic<bool> stop{false};
+  std::exception_ptr failure;
+  auto worker = [&] {
+    while (!stop) {
+      const std::size_t k = next_partition++;
+      if (k >= partitions.size()) return;
       try {
-        accumulators[column_idx].Add(batch.column(column_idx), batch.nulls(column_idx), keys.data(),
-                                     batch.n_rows);
+        auto result = ScanPartitionStats(table, columns, partitions[k], effective, ctx, rows_done);
+        std::lock_guard<std::mutex> lock(mutex);
+        finished[k] = std::move(result);
       } catch (...) {
-        std::lock_guard<std::mutex> lock(failure_mutex);
+        std::lock_guard<std::mutex> lock(mutex);
         if (!failure) failure = std::current_exception();
+        stop = true;
       }
+      ready.notify_all();
     }
-    if (failure) std::rethrow_exception(failure);
-    if (progress) progress(reader.rows_read(), total_rows);
+  };
+  std::vector<std::thread> threads;
+  for (std::size_t t = 0; t < n_workers; ++t) threads.emplace_back(worker);
+
+  std::vector<ColumnStatsAccumulator> total(columns.size(), ColumnStatsAccumulator(effective));
+  for (std::size_t k = 0; k < partitions.size(); ++k) {
+    std::vector<ColumnStatsAccumulator> part;
+    {
+      std::unique_lock<std::mutex> lock(mutex);
+      while (!finished[k].has_value() && !failure) {
+        ready.wait_for(lock, std::chrono::milliseconds(200));
+        if (progress) progress(rows_done.load(), table.known_row_count());
+      }
+      if (failure) break;
+      part = std::move(*finished[k]);
+      finished[k].reset();
+    }
+    for (std::size_t column_idx = 0; column_idx < columns.size(); ++column_idx) {
+      total[column_idx].Merge(part[column_idx]);
+    }
+    if (progress) progress(rows_done.load(), table.known_row_count());
   }
-  DESCPIPE_EXPECTS(reader.rows_read() > 0, "{} has zero rows", table.Describe());
+  stop = true;
+  for (auto& thread : threads) thread.join();
+  if (failure) std::rethrow_exception(failure);
+  DESCPIPE_EXPECTS(rows_done.load() > 0, "{} has zero rows", table.Describe());
+
   std::vector<ColumnStats> stats;
   stats.reserve(columns.size());
-  for (auto& accumulator : accumulators) {
+  for (auto& accumulator : total) {
     stats.push_back(accumulator.Finalize());
     accumulator = ColumnStatsAccumulator(effective);  // release the sample now
   }

@@ -33,6 +33,27 @@ void ReportOptions(const Config& config) {
   }
 }
 
+/// Removes `path` on scope exit unless Keep() was called: a run that fails after Pass 0 leaves no
+/// sample behind.
+class RemoveUnlessKept {
+ public:
+  RemoveUnlessKept() = default;
+  ~RemoveUnlessKept() {
+    if (!kept_ && !path_.empty()) {
+      std::error_code ec;
+      fs::remove(path_, ec);  // best effort: the run is failing already
+    }
+  }
+  RemoveUnlessKept(const RemoveUnlessKept&) = delete;
+  RemoveUnlessKept& operator=(const RemoveUnlessKept&) = delete;
+  void Watch(std::string path) { path_ = std::move(path); }
+  void Keep() { kept_ = true; }
+
+ private:
+  std::string path_;
+  bool kept_ = false;
+};
+
 }  // namespace
 
 RunResult RunPipeline(const Config& config, const RunOptions& options, const Context& ctx) {
@@ -56,11 +77,13 @@ RunResult RunPipeline(const Config& config, const RunOptions& options, const Con
   io::EnsureOutputDirectory(config.output_dir);
 
   RunResult run;
+  RemoveUnlessKept sample_on_failure;
   if (config.sample_rows > 0 || config.sample_per_file > 0) {
     const auto start = std::chrono::steady_clock::now();
     const std::string sample_path = config.output_dir + "/sampled_data.parquet";
     SampleSpec spec{config.sample_rows, config.sample_per_file, config.random_seed};
     const std::int64_t rows = WriteSample(table, spec, sample_path, ctx);
+    sample_on_failure.Watch(sample_path);
     spdlog::info("pass0: sampled {} rows into {}", GroupThousands(static_cast<std::uint64_t>(rows)), sample_path);
     // Later passes read the sample, with the column roles decided on the full input.
     InputSpec sample_spec;
@@ -81,6 +104,7 @@ RunResult RunPipeline(const Config& config, const RunOptions& options, const Con
   });
   progress.Finish();
   WritePass1Outputs(pass1, config, config.output_dir);
+  sample_on_failure.Keep();
   spdlog::info("pass1: {} descriptors in, {} kept, {} removed ({:.2f} s)", pass1.columns.size(),
                pass1.kept.size(), pass1.columns.size() - pass1.kept.size(), pass1.seconds);
   run.passes.push_back({"pass1_statistics", pass1.columns.size(), pass1.kept.size(), pass1.seconds, PeakRssBytes()});

@@ -1,6 +1,7 @@
 // Streaming column statistics. See include/descpipe/stats.hpp for the methods and references.
 #include <algorithm>
 #include <bit>
+#include <cstring>
 #include <cmath>
 #include <limits>
 
@@ -9,7 +10,18 @@
 namespace descpipe {
 namespace {
 
-constexpr std::size_t kDistinctSlots = 512;  // power of two, > 2 * kMaxExactDistinct
+// Distinct-value table: slots [0, kSmallInts) count the integers 0..kSmallInts-1 directly (most
+// descriptors are small counts); the kHashSlots after them are an open-addressing hash table.
+constexpr std::size_t kSmallInts = 256;
+constexpr std::size_t kHashSlots = 512;  // power of two, > 2 * kMaxExactDistinct
+constexpr std::size_t kDistinctSlots = kSmallInts + kHashSlots;
+
+/// Slot of a small non-negative integer, or -1.
+inline int SmallIntSlot(double value) {
+  if (!(value >= 0.0 && value < static_cast<double>(kSmallInts))) return -1;
+  const int k = static_cast<int>(value);
+  return static_cast<double>(k) == value ? k : -1;
+}
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 std::uint64_t Mix64(std::uint64_t x) {
@@ -62,19 +74,51 @@ double QuantileCounts(const std::vector<std::pair<double, std::int64_t>>& sorted
 ColumnStatsAccumulator::ColumnStatsAccumulator(const StatsOptions& options)
     : options_(options),
       distinct_values_(kDistinctSlots, 0.0),
-      distinct_counts_(kDistinctSlots, 0) {}
+      distinct_counts_(kDistinctSlots, 0) {
+  for (std::size_t k = 0; k < kSmallInts; ++k) distinct_values_[k] = static_cast<double>(k);
+  threshold_ = SamplePrefilterBound(options_);
+  // Rows above the pre-filter are never seen: the sample is then partial.
+  sample_pruned_ = threshold_ != UINT64_MAX;
+}
+
+std::uint64_t SamplePrefilterBound(const StatsOptions& options) {
+  const double m = static_cast<double>(options.quantile_sample_size);
+  const double rows = static_cast<double>(options.expected_rows);
+  if (options.expected_rows == 0 || 2.0 * m >= rows) return UINT64_MAX;
+  return static_cast<std::uint64_t>(std::ldexp(2.0 * m / rows, 64));
+}
+
+void SampleCandidates::Select(const std::uint64_t* row_keys, std::size_t n, std::uint64_t bound) {
+  rows.clear();
+  keys.clear();
+  for (std::size_t row = 0; row < n; ++row) {
+    if (row_keys[row] < bound) {
+      rows.push_back(static_cast<std::uint32_t>(row));
+      keys.push_back(row_keys[row]);
+    }
+  }
+}
 
 void ColumnStatsAccumulator::AddDistinct(double value, std::int64_t count) {
   if (distinct_overflow_) return;
-  if (value == 0.0) value = 0.0;  // fold -0.0 into 0.0
-  const std::uint64_t bits = std::bit_cast<std::uint64_t>(value);
-  std::size_t slot = Mix64(bits) & (kDistinctSlots - 1);
-  while (distinct_counts_[slot] != 0) {
-    if (distinct_values_[slot] == value) {
+  std::size_t slot = 0;
+  if (const int small = SmallIntSlot(value); small >= 0) {  // -0.0 lands on 0 too
+    slot = static_cast<std::size_t>(small);
+    if (distinct_counts_[slot] != 0) {
       distinct_counts_[slot] += count;
       return;
     }
-    slot = (slot + 1) & (kDistinctSlots - 1);
+  } else {
+    const std::uint64_t bits = std::bit_cast<std::uint64_t>(value);
+    std::size_t probe = Mix64(bits) & (kHashSlots - 1);
+    while (distinct_counts_[kSmallInts + probe] != 0) {
+      if (distinct_values_[kSmallInts + probe] == value) {
+        distinct_counts_[kSmallInts + probe] += count;
+        return;
+      }
+      probe = (probe + 1) & (kHashSlots - 1);
+    }
+    slot = kSmallInts + probe;
   }
   if (distinct_size_ == kMaxExactDistinct) {
     // One more distinct value than we track exactly: stop counting and free the table.
@@ -107,74 +151,116 @@ void ColumnStatsAccumulator::PruneSample() {
 
 void ColumnStatsAccumulator::Add(const double* values, const std::uint8_t* is_null,
                                  const std::uint64_t* row_keys, std::size_t n) {
-  std::int64_t n_null = 0, n_nan = 0, n_inf = 0, n_valid = 0;
-  double sum = 0.0;
-  double block_min = std::numeric_limits<double>::infinity();
-  double block_max = -std::numeric_limits<double>::infinity();
-  // Last value seen: descriptor columns are full of runs of one value, which skip the hash.
-  double last_value = kNaN;
-  std::int64_t last_run = 0;
-  for (std::size_t i = 0; i < n; ++i) {
-    if (is_null != nullptr && is_null[i]) {
-      ++n_null;
-      continue;
+  SampleCandidates candidates;
+  candidates.Select(row_keys, n, SamplePrefilterBound(options_));
+  Add(values, is_null, n, candidates);
+}
+
+void ColumnStatsAccumulator::Add(const double* values, const std::uint8_t* is_null, std::size_t n,
+                                 const SampleCandidates& candidates) {
+  if (n == 0) return;
+  if (is_null != nullptr && std::memchr(is_null, 1, n) == nullptr) is_null = nullptr;
+
+  // Shift: the running mean, or the block's first valid value for the first block. Sums of
+  // deviations from a shift close to the mean lose no precision to large offsets (1e9 + noise),
+  // and the block is then read once. Four independent lanes break the dependency chains and
+  // act as a first level of pairwise summation.
+  double shift = mean_;
+  if (n_valid_ == 0) {
+    shift = 0.0;
+    for (std::size_t i = 0; i < n; ++i) {
+      if ((is_null == nullptr || !is_null[i]) && std::isfinite(values[i])) {
+        shift = values[i];
+        break;
+      }
     }
+  }
+  constexpr double kInf = std::numeric_limits<double>::infinity();
+  double sum_d[4] = {0, 0, 0, 0}, sum_d2[4] = {0, 0, 0, 0};
+  double lane_min[4] = {kInf, kInf, kInf, kInf}, lane_max[4] = {-kInf, -kInf, -kInf, -kInf};
+  std::int64_t lane_valid[4] = {0, 0, 0, 0};
+  std::size_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    for (int lane = 0; lane < 4; ++lane) {
+      const double x = values[i + lane];
+      const bool valid = std::isfinite(x) && (is_null == nullptr || !is_null[i + lane]);
+      const double d = valid ? x - shift : 0.0;
+      sum_d[lane] += d;
+      sum_d2[lane] += d * d;
+      lane_min[lane] = valid ? std::min(lane_min[lane], x) : lane_min[lane];
+      lane_max[lane] = valid ? std::max(lane_max[lane], x) : lane_max[lane];
+      lane_valid[lane] += valid;
+    }
+  }
+  for (; i < n; ++i) {
     const double x = values[i];
-    if (!std::isfinite(x)) {
-      if (std::isnan(x)) {
+    const bool valid = std::isfinite(x) && (is_null == nullptr || !is_null[i]);
+    const double d = valid ? x - shift : 0.0;
+    sum_d[0] += d;
+    sum_d2[0] += d * d;
+    lane_min[0] = valid ? std::min(lane_min[0], x) : lane_min[0];
+    lane_max[0] = valid ? std::max(lane_max[0], x) : lane_max[0];
+    lane_valid[0] += valid;
+  }
+  const std::int64_t n_valid = lane_valid[0] + lane_valid[1] + lane_valid[2] + lane_valid[3];
+  const double block_sum_d = (sum_d[0] + sum_d[1]) + (sum_d[2] + sum_d[3]);
+  const double block_sum_d2 = (sum_d2[0] + sum_d2[1]) + (sum_d2[2] + sum_d2[3]);
+  const double block_min = std::min(std::min(lane_min[0], lane_min[1]), std::min(lane_min[2], lane_min[3]));
+  const double block_max = std::max(std::max(lane_max[0], lane_max[1]), std::max(lane_max[2], lane_max[3]));
+
+  // Missing values: rare, so counted in a second loop only when present.
+  std::int64_t n_null = 0, n_nan = 0, n_inf = 0;
+  if (n_valid < static_cast<std::int64_t>(n)) {
+    for (std::size_t row = 0; row < n; ++row) {
+      if (is_null != nullptr && is_null[row]) {
+        ++n_null;
+      } else if (std::isnan(values[row])) {
         ++n_nan;
-      } else {
+      } else if (std::isinf(values[row])) {
         ++n_inf;
       }
-      continue;
     }
-    ++n_valid;
-    sum += x;
-    block_min = std::min(block_min, x);
-    block_max = std::max(block_max, x);
-    if (!distinct_overflow_) {
-      if (x == last_value) {
-        ++last_run;
-      } else {
-        if (last_run > 0) AddDistinct(last_value, last_run);
-        last_value = x;
-        last_run = 1;
-      }
-    }
-    if (row_keys[i] < threshold_) AddSample(row_keys[i], x);
   }
-  if (last_run > 0) AddDistinct(last_value, last_run);
-
   n_total_ += static_cast<std::int64_t>(n);
   n_null_ += n_null;
   n_nan_ += n_nan;
   n_inf_ += n_inf;
   if (n_valid == 0) return;
 
-  // Corrected two-pass mean and M2 of the block (Chan, Golub & LeVeque, eq. 1.7).
-  // The deviations are summed with Neumaier's compensation, so the mean stays accurate to a few
-  // ulps even when it is small next to the values (cancellation).
-  double block_mean = sum / static_cast<double>(n_valid);
-  double sum_d = 0.0, sum_d_comp = 0.0, sum_d2 = 0.0, sum_d2_comp = 0.0;
-  auto neumaier = [](double& total, double& comp, double term) {
-    const double t = total + term;
-    comp += std::fabs(total) >= std::fabs(term) ? (total - t) + term : (term - t) + total;
-    total = t;
+  const bool all_valid = n_valid == static_cast<std::int64_t>(n);
+  auto is_valid = [&](std::size_t row) {
+    return all_valid || ((is_null == nullptr || !is_null[row]) && std::isfinite(values[row]));
   };
-  for (std::size_t i = 0; i < n; ++i) {
-    if (is_null != nullptr && is_null[i]) continue;
-    const double x = values[i];
-    if (!std::isfinite(x)) continue;
-    const double d = x - block_mean;
-    neumaier(sum_d, sum_d_comp, d);
-    neumaier(sum_d2, sum_d2_comp, d * d);
+  if (!distinct_overflow_) {
+    // Runs of one value (frequent in descriptor columns) skip the table.
+    double last_value = kNaN;
+    std::int64_t last_run = 0;
+    for (std::size_t row = 0; row < n && !distinct_overflow_; ++row) {
+      if (!is_valid(row)) continue;
+      const double x = values[row];
+      if (const int small = SmallIntSlot(x); small >= 0 && distinct_counts_[small] != 0) {
+        ++distinct_counts_[small];  // a small integer seen before: one increment
+        continue;
+      }
+      if (x == last_value) {
+        ++last_run;
+        continue;
+      }
+      if (last_run > 0) AddDistinct(last_value, last_run);
+      last_value = x;
+      last_run = 1;
+    }
+    if (last_run > 0) AddDistinct(last_value, last_run);
   }
-  sum_d += sum_d_comp;
-  sum_d2 += sum_d2_comp;
-  const double nv = static_cast<double>(n_valid);
-  const double block_m2 = std::max(0.0, sum_d2 - sum_d * sum_d / nv);
-  block_mean += sum_d / nv;
+  for (std::size_t c = 0; c < candidates.rows.size(); ++c) {
+    const std::uint32_t row = candidates.rows[c];
+    if (candidates.keys[c] < threshold_ && is_valid(row)) AddSample(candidates.keys[c], values[row]);
+  }
 
+  // Block mean and M2 from the shifted sums, then Chan, Golub & LeVeque's pairwise merge.
+  const double nv = static_cast<double>(n_valid);
+  const double block_mean = shift + block_sum_d / nv;
+  const double block_m2 = std::max(0.0, block_sum_d2 - block_sum_d * block_sum_d / nv);
   if (n_valid_ == 0) {
     mean_ = block_mean;
     m2_ = block_m2;

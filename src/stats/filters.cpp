@@ -40,7 +40,10 @@ FilterDecision DecideColumn(const ColumnStats& stats, const FilterOptions& optio
     decision.reason = RemovalReason::kTooFewValid;
   } else if (stats.distinct_exact && stats.n_distinct <= 1) {
     decision.reason = RemovalReason::kConstant;
-  } else if (stats.mode_fraction >= options.max_mode_fraction) {
+  } else if (options.max_mode_fraction < 1.0 &&
+             stats.mode_fraction >= options.max_mode_fraction) {
+    // 1.0 turns the rule off: a mode fraction estimated from the quantile sample can reach 1.0
+    // on a column that is not constant (all rows outside the sample differ from the mode).
     decision.reason = RemovalReason::kQuasiConstant;
   } else if (!(decision.normalized_variance >= options.variance_threshold)) {
     decision.reason = RemovalReason::kLowVariance;

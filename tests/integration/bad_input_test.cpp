@@ -1,1 +1,293 @@
+// Bad input through the executable: every case exits non-zero with exactly one "error: " line on
+// stderr that names the file and/or column and the problem, and leaves no output behind.
 #include <gtest/gtest.h>
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "descpipe/table.hpp"
+#include "support/test_support.hpp"
+
+namespace descpipe {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::CliResult;
+using testing::ListDir;
+using testing::ReadFile;
+using testing::RunCli;
+using testing::RunSql;
+using testing::TempDir;
+using testing::WriteFile;
+
+std::vector<std::string> Lines(const std::string& text) {
+  std::vector<std::string> lines;
+  std::size_t start = 0;
+  while (start < text.size()) {
+    std::size_t end = text.find('\n', start);
+    if (end == std::string::npos) end = text.size();
+    lines.push_back(text.substr(start, end - start));
+    start = end + 1;
+  }
+  return lines;
+}
+
+/// A log line of spdlog's pattern "[HH:MM:SS] level message".
+bool IsLogLine(const std::string& line) {
+  return line.size() > 11 && line[0] == '[' && line[3] == ':' && line[6] == ':' && line[9] == ']';
+}
+
+class BadInputTest : public ::testing::Test {
+ protected:
+  std::string Path(const std::string& name) const { return dir_ / name; }
+  std::string Out() const { return dir_ / "out"; }
+
+  /// A valid input: id (VARCHAR), a, b, c (DOUBLE), 200 rows.
+  std::string GoodParquet(const std::string& name = "good.parquet") const {
+    const std::string path = Path(name);
+    RunSql("COPY (SELECT 'm' || range AS id, range * 1.0 AS a, sin(range) AS b, (range % 7) * 1.0 AS c "
+           "FROM range(200)) TO " + QuoteLiteral(path) + " (FORMAT parquet)");
+    return path;
+  }
+
+  /// Runs `descpipe run ARGS... -o OUT` and checks the failure contract; returns the error line.
+  std::string RunFails(std::vector<std::string> args, const std::vector<std::string>& expected) const {
+    args.push_back("-o");
+    args.push_back(Out());
+    return Fails(args, expected);
+  }
+
+  std::string Fails(const std::vector<std::string>& args, const std::vector<std::string>& expected) const {
+    const CliResult result = RunCli(args);
+    EXPECT_NE(result.exit_code, 0);
+    // Exactly one line starting with "error: "; anything else on stderr is a log line.
+    std::string error_line;
+    int error_lines = 0;
+    for (const std::string& line : Lines(result.err)) {
+      if (line.rfind("error: ", 0) == 0) {
+        ++error_lines;
+        error_line = line;
+      } else {
+        EXPECT_TRUE(IsLogLine(line)) << "unexpected stderr line: " << line << "\nstderr:\n" << result.err;
+      }
+    }
+    EXPECT_EQ(error_lines, 1) << "stderr:\n" << result.err;
+    EXPECT_TRUE(!result.err.empty() && result.err.back() == '\n');
+    for (const std::string& part : expected) {
+      EXPECT_NE(error_line.find(part), std::string::npos)
+          << "error line \"" << error_line << "\" does not contain \"" << part << "\"";
+    }
+    // No output: the directory is absent, or holds no pass output nor temporary file.
+    for (const std::string& name : ListDir(Out())) {
+      EXPECT_NE(name.rfind("pass1_", 0), 0u) << name;
+      EXPECT_EQ(name.find(".tmp"), std::string::npos) << name;
+      EXPECT_NE(name, "sampled_data.parquet");
+    }
+    return error_line;
+  }
+
+  TempDir dir_;
+};
+
+// ---- files -----------------------------------------------------------------------------------
+
+TEST_F(BadInputTest, NoFileMatchesTheGlob) {
+  GoodParquet();
+  const std::string pattern = Path("*.nothing.parquet");
+  RunFails({"run", pattern}, {pattern, "no file matches"});
+  EXPECT_FALSE(fs::exists(Out()));
+}
+
+TEST_F(BadInputTest, PathDoesNotExist) {
+  const std::string path = Path("absent.parquet");
+  RunFails({"run", path}, {path, "does not exist"});
+  EXPECT_FALSE(fs::exists(Out()));
+}
+
+TEST_F(BadInputTest, GarbageFileNamedParquet) {
+  const std::string path = Path("garbage.parquet");
+  WriteFile(path, std::string(3000, 'x') + "not parquet");
+  RunFails({"run", path}, {path, "Parquet"});
+  EXPECT_FALSE(fs::exists(Out()));
+}
+
+TEST_F(BadInputTest, UnreadableFile) {
+  const std::string path = GoodParquet();
+  fs::permissions(path, fs::perms::none);
+  if (ReadFile(path).size() > 0) GTEST_SKIP() << "running as a user who can read any file (root)";
+  RunFails({"run", path}, {path});
+}
+
+TEST_F(BadInputTest, TruncatedParquet) {
+  const std::string full = GoodParquet("full.parquet");
+  const std::string bytes = ReadFile(full);
+  const std::string path = Path("half.parquet");
+  WriteFile(path, bytes.substr(0, bytes.size() / 2));
+  RunFails({"run", path}, {path});
+  EXPECT_FALSE(fs::exists(Out()));
+}
+
+TEST_F(BadInputTest, GarbageCsvIsOneLine) {
+  // DuckDB's sniffer error spans many lines of candidates and fixes.
+  const std::string path = Path("binary.csv");
+  std::string bytes;
+  for (int i = 0; i < 4000; ++i) bytes += static_cast<char>((i * 7919 + 13) % 256);
+  WriteFile(path, bytes);
+  RunFails({"run", path}, {path});
+}
+
+TEST_F(BadInputTest, NonNumericValueAfterTheSniffedRows) {
+  // The CSV sniffer types "a" as BIGINT from the first rows; row 25000 holds text. The error
+  // comes in the middle of Pass 1 and must still be one line naming the file and the column.
+  const std::string path = Path("late_text.csv");
+  RunSql("COPY (SELECT 'm' || range AS id, CASE WHEN range = 25000 THEN 'abc' ELSE range::VARCHAR END AS a, "
+         "range % 7 AS b FROM range(30000)) TO " + QuoteLiteral(path) + " (FORMAT csv, HEADER true)");
+  RunFails({"run", path}, {path, "\"a\"", "abc"});
+}
+
+TEST_F(BadInputTest, MixedFormats) {
+  const std::string parquet = GoodParquet();
+  const std::string csv = Path("good.csv");
+  WriteFile(csv, "id,a\nx,1\n");
+  RunFails({"run", parquet, csv}, {parquet, csv, "mix"});
+}
+
+TEST_F(BadInputTest, OutputDirectoryIsAFile) {
+  const std::string input = GoodParquet();
+  WriteFile(Out(), "a file");
+  RunFails({"run", input}, {Out(), "not a directory"});
+  EXPECT_EQ(ReadFile(Out()), "a file");
+}
+
+// ---- columns -----------------------------------------------------------------------------------
+
+TEST_F(BadInputTest, MetadataColumnDoesNotExist) {
+  const std::string input = GoodParquet();
+  RunFails({"run", input, "--set", "metadata_columns=[id, batch]"}, {input, "\"batch\"", "metadata_columns"});
+  EXPECT_FALSE(fs::exists(Out()));
+}
+
+TEST_F(BadInputTest, DescriptorColumnDoesNotExist) {
+  const std::string input = GoodParquet();
+  RunFails({"run", input, "--set", "descriptor_columns=[a, MolWt]"}, {input, "\"MolWt\"", "descriptor_columns"});
+}
+
+TEST_F(BadInputTest, DescriptorIsVarchar) {
+  const std::string input = GoodParquet();
+  RunFails({"run", input, "--set", "descriptor_columns=[a, id]"}, {input, "\"id\"", "VARCHAR", "numeric"});
+}
+
+TEST_F(BadInputTest, ColumnMissingFromOneFile) {
+  const std::string first = GoodParquet("part-1.parquet");
+  const std::string second = Path("part-2.parquet");
+  RunSql("COPY (SELECT 'n' || range AS id, range * 1.0 AS a, cos(range) AS b FROM range(200)) TO " +
+         QuoteLiteral(second) + " (FORMAT parquet)");
+  RunFails({"run", Path("part-*.parquet")}, {second, "\"c\"", "union_by_name"});
+}
+
+TEST_F(BadInputTest, ZeroRows) {
+  const std::string parquet = Path("empty.parquet");
+  RunSql("COPY (SELECT 'x' AS id, 1.0 AS a FROM range(0)) TO " + QuoteLiteral(parquet) + " (FORMAT parquet)");
+  RunFails({"run", parquet}, {parquet, "zero rows"});
+  EXPECT_FALSE(fs::exists(Out()));
+
+  const std::string csv = Path("header_only.csv");
+  WriteFile(csv, "id,a,b\n");
+  RunFails({"run", csv}, {csv, "zero rows"});
+  EXPECT_FALSE(fs::exists(Out()));
+}
+
+TEST_F(BadInputTest, DuplicateColumnNamesInParquet) {
+  // DuckDB never writes duplicate names (SELECT 1 AS a, 2 AS a gives "a" and "a_1"), so write two
+  // distinct names of equal length and rename one in the file's footer.
+  const std::string path = Path("dup.parquet");
+  RunSql("COPY (SELECT 'm' || range AS id, range * 1.0 AS dupcolX1, sin(range) AS dupcolX2 FROM range(200)) TO " +
+         QuoteLiteral(path) + " (FORMAT parquet)");
+  std::string bytes = ReadFile(path);
+  std::size_t renamed = 0;
+  for (std::size_t pos = bytes.find("dupcolX2"); pos != std::string::npos; pos = bytes.find("dupcolX2", pos)) {
+    bytes.replace(pos, 8, "dupcolX1");
+    ++renamed;
+  }
+  ASSERT_GT(renamed, 0u);
+  WriteFile(path, bytes);
+  RunFails({"run", path}, {path, "\"dupcolX1\"", "more than one column"});
+}
+
+TEST_F(BadInputTest, DuplicateColumnNamesInCsv) {
+  const std::string path = Path("dup.csv");
+  std::string csv = "id,a,b,a\n";
+  for (int row = 0; row < 200; ++row) {
+    csv += "m" + std::to_string(row) + "," + std::to_string(row) + "," + std::to_string(row % 7) + "," +
+           std::to_string(row * 2) + "\n";
+  }
+  WriteFile(path, csv);
+  RunFails({"run", path}, {path, "\"a\"", "more than one column"});
+}
+
+// ---- Pass 1 removes everything -----------------------------------------------------------------
+
+TEST_F(BadInputTest, EveryColumnRemovedNamesTheRulesAndOptions) {
+  const std::string input = GoodParquet();
+  RunFails({"run", input, "--set", "variance_threshold=5"},
+           {input, "remove all 3 descriptors", "low_variance", "variance_threshold"});
+
+  const std::string constant = Path("constant.parquet");
+  RunSql("COPY (SELECT 'm' || range AS id, 1.0 AS a, 2.0 AS b, CASE WHEN range < 150 THEN NULL ELSE range END AS c "
+         "FROM range(200)) TO " + QuoteLiteral(constant) + " (FORMAT parquet)");
+  RunFails({"run", constant}, {constant, "2 constant", "1 missing", "max_missing_ratio"});
+}
+
+TEST_F(BadInputTest, EveryColumnRemovedWithSamplingLeavesNoOutput) {
+  const std::string input = GoodParquet();
+  RunFails({"run", input, "--set", "sample_rows=150", "--set", "variance_threshold=5"},
+           {"variance_threshold"});
+}
+
+// ---- configuration and command line --------------------------------------------------------------
+
+TEST_F(BadInputTest, InvalidOptionValues) {
+  const std::string input = GoodParquet();
+  RunFails({"run", input, "--set", "max_missing_ratio=2"}, {"max_missing_ratio", "[0, 1]", "2"});
+  RunFails({"run", input, "--set", "variance_threshold=abc"}, {"variance_threshold", "number", "abc"});
+  RunFails({"run", input, "--set", "range_mode=linear"}, {"range_mode", "linear"});
+  RunFails({"run", input, "--set", "trim_percentiles=[90, 10]"}, {"trim_percentiles", "90", "10"});
+  RunFails({"run", input, "--set", "sample_rows=10", "--set", "sample_per_file=10"}, {"sample_rows", "exclusive"});
+  RunFails({"run", input, "--set", "device=cuda"}, {"cuda", "CUDA"});
+  RunFails({"run", input, "--set", "variance_treshold=0.1"}, {"variance_treshold", "did you mean variance_threshold"});
+  RunFails({"run", input, "--set", "memory_limit=12XB"}, {"memory_limit", "12XB"});
+  EXPECT_FALSE(fs::exists(Out()));
+}
+
+TEST_F(BadInputTest, InvalidConfigFile) {
+  const std::string input = GoodParquet();
+  const std::string config = Path("config.yaml");
+  WriteFile(config, "filtering:\n  variance_treshold: 0.1\n");
+  RunFails({"run", input, "-c", config}, {config, "filtering", "did you mean variance_threshold"});
+  WriteFile(config, "max_missing_ratio: -1\n");
+  RunFails({"run", input, "-c", config}, {"max_missing_ratio"});
+  WriteFile(config, "filtering: [1\n");
+  RunFails({"run", input, "-c", config}, {config, "YAML"});
+  const std::string absent = Path("absent.yaml");
+  RunFails({"run", input, "-c", absent}, {absent});
+  EXPECT_FALSE(fs::exists(Out()));
+}
+
+TEST_F(BadInputTest, UnknownCommandLineOption) {
+  const std::string input = GoodParquet();
+  RunFails({"run", input, "--bogus"}, {"--bogus"});
+  Fails({"frobnicate"}, {"frobnicate"});
+  Fails({"stats", input, "--format", "xml"}, {"xml"});
+  RunFails({"run", input, "--until", "pass9"}, {"pass9"});
+  EXPECT_FALSE(fs::exists(Out()));
+}
+
+TEST_F(BadInputTest, MissingArguments) {
+  Fails({"stats"}, {"inputs"});
+  Fails({"run", GoodParquet()}, {"output"});
+  Fails({"run", "-o", Out()}, {"no input"});
+}
+
+}  // namespace
+}  // namespace descpipe

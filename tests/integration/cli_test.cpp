@@ -1,1 +1,386 @@
+// The descpipe executable end to end: run, stats, sample, --set, --config, --threads, sampling.
 #include <gtest/gtest.h>
+
+#include <filesystem>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "descpipe/table.hpp"
+#include "descpipe/version.hpp"
+#include "support/test_support.hpp"
+
+namespace descpipe {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::CliResult;
+using testing::ListDir;
+using testing::QueryScalar;
+using testing::ReadFile;
+using testing::RunCli;
+using testing::RunSql;
+using testing::TempDir;
+using testing::WriteFile;
+
+::testing::AssertionResult Contains(const std::string& text, const std::string& part) {
+  if (text.find(part) != std::string::npos) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << "\"" << text << "\" does not contain \"" << part << "\"";
+}
+
+::testing::AssertionResult Succeeded(const CliResult& result) {
+  if (result.exit_code == 0) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << "exit code " << result.exit_code << "\nstderr:\n" << result.err;
+}
+
+std::vector<std::string> Lines(const std::string& text) {
+  std::vector<std::string> lines;
+  std::size_t start = 0;
+  while (start < text.size()) {
+    std::size_t end = text.find('\n', start);
+    if (end == std::string::npos) end = text.size();
+    lines.push_back(text.substr(start, end - start));
+    start = end + 1;
+  }
+  return lines;
+}
+
+/// One RFC 4180 line into cells (quotes doubled inside quoted cells; no embedded newlines).
+std::vector<std::string> CsvCells(const std::string& line) {
+  std::vector<std::string> cells(1);
+  bool quoted = false;
+  for (std::size_t i = 0; i < line.size(); ++i) {
+    const char c = line[i];
+    if (quoted) {
+      if (c == '"' && i + 1 < line.size() && line[i + 1] == '"') {
+        cells.back() += '"';
+        ++i;
+      } else if (c == '"') {
+        quoted = false;
+      } else {
+        cells.back() += c;
+      }
+    } else if (c == '"') {
+      quoted = true;
+    } else if (c == ',') {
+      cells.emplace_back();
+    } else {
+      cells.back() += c;
+    }
+  }
+  return cells;
+}
+
+/// pass1_stats.csv as rows of column name -> cell.
+std::vector<std::map<std::string, std::string>> ReadStatsCsv(const std::string& path) {
+  const std::vector<std::string> lines = Lines(ReadFile(path));
+  std::vector<std::map<std::string, std::string>> rows;
+  if (lines.empty()) return rows;
+  const std::vector<std::string> header = CsvCells(lines[0]);
+  for (std::size_t i = 1; i < lines.size(); ++i) {
+    const std::vector<std::string> cells = CsvCells(lines[i]);
+    EXPECT_EQ(cells.size(), header.size()) << lines[i];
+    std::map<std::string, std::string> row;
+    for (std::size_t c = 0; c < std::min(cells.size(), header.size()); ++c) row[header[c]] = cells[c];
+    rows.push_back(row);
+  }
+  return rows;
+}
+
+class CliTest : public ::testing::Test {
+ protected:
+  // Descriptors in a deliberately unsorted order, one per removal rule that fires by default:
+  //   zeta_good (kept), constant (constant), alpha_missing (75% NULL: missing),
+  //   spike (one 10 among 999 zeros: normalised variance ~0.001 < 0.002: low_variance),
+  //   binary (0/1: kept unless remove_binary), noisy (kept), count (INTEGER: kept).
+  void SetUp() override {
+    input_ = dir_ / "descriptors.parquet";
+    RunSql("COPY (SELECT 'mol' || range AS id, 'C' || range AS smiles, range * 1.0 AS zeta_good, "
+           "5.0 AS constant, CASE WHEN range % 4 = 0 THEN range * 1.0 END AS alpha_missing, "
+           "CASE WHEN range = 500 THEN 10.0 ELSE 0.0 END AS spike, (range % 2)::DOUBLE AS binary, "
+           "sin(range * 0.7) AS noisy, (range % 17)::INTEGER AS count FROM range(1000)) TO " +
+           QuoteLiteral(input_) + " (FORMAT parquet)");
+  }
+  std::string Out(const std::string& name = "out") const { return dir_ / name; }
+
+  TempDir dir_;
+  std::string input_;
+  const std::vector<std::string> descriptors_ = {"zeta_good", "constant", "alpha_missing", "spike",
+                                                 "binary", "noisy", "count"};
+};
+
+TEST_F(CliTest, RunWritesThePass1Outputs) {
+  const std::string out = Out();
+  const CliResult result = RunCli({"run", input_, "-o", out});
+  ASSERT_TRUE(Succeeded(result));
+  EXPECT_EQ(ListDir(out), (std::vector<std::string>{"pass1_columns.txt", "pass1_stats.csv",
+                                                    "pass1_variance_filtering.json"}));
+
+  // pass1_stats.csv: fixed header, one row per descriptor in input order.
+  const std::vector<std::string> lines = Lines(ReadFile(out + "/pass1_stats.csv"));
+  ASSERT_FALSE(lines.empty());
+  EXPECT_EQ(lines[0].rfind("column,n_total,", 0), 0u) << lines[0];
+  const std::string tail = ",kept,reason";
+  EXPECT_EQ(lines[0].substr(lines[0].size() - tail.size()), tail);
+  const auto rows = ReadStatsCsv(out + "/pass1_stats.csv");
+  ASSERT_EQ(rows.size(), descriptors_.size());
+  std::map<std::string, std::string> reason;
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    EXPECT_EQ(rows[i].at("column"), descriptors_[i]);
+    EXPECT_EQ(rows[i].at("n_total"), "1000");
+    EXPECT_EQ(rows[i].at("kept"), rows[i].at("reason").empty() ? "true" : "false");
+    reason[rows[i].at("column")] = rows[i].at("reason");
+  }
+  EXPECT_EQ(reason["zeta_good"], "");
+  EXPECT_EQ(reason["constant"], "constant");
+  EXPECT_EQ(reason["alpha_missing"], "missing");
+  EXPECT_EQ(reason["spike"], "low_variance");
+  EXPECT_EQ(reason["binary"], "");
+  EXPECT_EQ(reason["noisy"], "");
+  EXPECT_EQ(reason["count"], "");
+  EXPECT_EQ(rows[2].at("n_null"), "750");
+  EXPECT_EQ(rows[0].at("mean"), "499.5");
+  EXPECT_EQ(rows[0].at("min"), "0");
+  EXPECT_EQ(rows[0].at("max"), "999");
+
+  EXPECT_EQ(ReadFile(out + "/pass1_columns.txt"), "zeta_good\nbinary\nnoisy\ncount\n");
+
+  const auto json = nlohmann::json::parse(ReadFile(out + "/pass1_variance_filtering.json"));
+  EXPECT_EQ(json.at("input_columns").get<int>(), 7);
+  EXPECT_EQ(json.at("output_columns").get<int>(), 4);
+  EXPECT_EQ(json.at("removed_columns").get<int>(), 3);
+  EXPECT_EQ(json.at("n_rows").get<int>(), 1000);
+  int by_reason_total = 0;
+  for (const auto& [name, count] : json.at("removed_by_reason").items()) by_reason_total += count.get<int>();
+  EXPECT_EQ(by_reason_total, json.at("removed_columns").get<int>());
+  EXPECT_EQ(json.at("removed_by_reason").at("constant").get<int>(), 1);
+  EXPECT_EQ(json.at("removed_by_reason").at("missing").get<int>(), 1);
+  EXPECT_EQ(json.at("removed_by_reason").at("low_variance").get<int>(), 1);
+  ASSERT_EQ(json.at("removed").size(), 3u);
+  EXPECT_EQ(json.at("removed")[0].at("column"), "constant");
+  EXPECT_TRUE(Contains(json.at("removed")[2].at("detail").get<std::string>(), "variance_threshold"));
+  EXPECT_DOUBLE_EQ(json.at("options").at("variance_threshold").get<double>(), 0.002);
+
+  // The summary goes to stderr, nothing to stdout.
+  EXPECT_TRUE(result.out.empty()) << result.out;
+  EXPECT_TRUE(Contains(result.err, "pass1"));
+}
+
+TEST_F(CliTest, RunTwiceReplacesTheOutputs) {
+  const std::string out = Out();
+  ASSERT_TRUE(Succeeded(RunCli({"run", input_, "-o", out, "-q"})));
+  ASSERT_TRUE(Succeeded(RunCli({"run", input_, "-o", out, "-q", "--set", "remove_binary=true"})));
+  EXPECT_EQ(ReadFile(out + "/pass1_columns.txt"), "zeta_good\nnoisy\ncount\n");
+  EXPECT_EQ(ListDir(out).size(), 3u);  // no temporary files left
+}
+
+TEST_F(CliTest, QuietPrintsNothingOnSuccess) {
+  const CliResult result = RunCli({"run", input_, "-o", Out(), "--quiet"});
+  ASSERT_TRUE(Succeeded(result));
+  EXPECT_EQ(result.err, "");
+  EXPECT_EQ(result.out, "");
+}
+
+TEST_F(CliTest, StatsCsvEqualsTheRunOutput) {
+  ASSERT_TRUE(Succeeded(RunCli({"run", input_, "-o", Out(), "-q"})));
+  const CliResult result = RunCli({"stats", input_, "--format", "csv", "-q"});
+  ASSERT_TRUE(Succeeded(result));
+  EXPECT_EQ(result.out, ReadFile(Out() + "/pass1_stats.csv"));
+}
+
+TEST_F(CliTest, StatsJson) {
+  const CliResult result = RunCli({"stats", input_, "-f", "json", "-q"});
+  ASSERT_TRUE(Succeeded(result));
+  const auto json = nlohmann::json::parse(result.out);
+  ASSERT_TRUE(json.is_array());
+  ASSERT_EQ(json.size(), descriptors_.size());
+  for (std::size_t i = 0; i < descriptors_.size(); ++i) {
+    EXPECT_EQ(json[i].at("column"), descriptors_[i]);
+    EXPECT_EQ(json[i].at("n_total").get<int>(), 1000);
+  }
+  EXPECT_EQ(json[0].at("kept"), true);
+  EXPECT_EQ(json[1].at("kept"), false);
+  EXPECT_EQ(json[1].at("reason"), "constant");
+  EXPECT_TRUE(json[1].at("normalized_variance").is_null());  // NaN has no JSON spelling
+  EXPECT_DOUBLE_EQ(json[0].at("mean").get<double>(), 499.5);
+}
+
+TEST_F(CliTest, StatsTable) {
+  const CliResult result = RunCli({"stats", input_, "--format", "table", "-q"});
+  ASSERT_TRUE(Succeeded(result));
+  const std::vector<std::string> lines = Lines(result.out);
+  ASSERT_EQ(lines.size(), descriptors_.size() + 1);
+  EXPECT_EQ(lines[0].rfind("column", 0), 0u);
+  EXPECT_TRUE(Contains(lines[0], "kept"));
+  for (std::size_t i = 0; i < descriptors_.size(); ++i) {
+    EXPECT_EQ(lines[i + 1].rfind(descriptors_[i], 0), 0u) << lines[i + 1];
+  }
+  EXPECT_TRUE(Contains(lines[2], "constant"));
+  // The default format is the table.
+  EXPECT_EQ(RunCli({"stats", input_, "-q"}).out, result.out);
+}
+
+TEST_F(CliTest, SampleCommand) {
+  const std::string sample = dir_ / "sample.parquet";
+  ASSERT_TRUE(Succeeded(RunCli({"sample", input_, "-n", "20", "-o", sample, "-q"})));
+  const std::string source = "read_parquet(" + QuoteLiteral(sample) + ")";
+  EXPECT_EQ(QueryScalar("SELECT count(*) FROM " + source), "20");
+  EXPECT_EQ(QueryScalar("SELECT string_agg(column_name, ',') FROM (DESCRIBE SELECT * FROM " + source + ")"),
+            "id,smiles,zeta_good,constant,alpha_missing,spike,binary,noisy,count");
+  const std::string ids = "SELECT string_agg(id, ',') FROM " + source;
+  const std::string first = QueryScalar(ids);
+
+  ASSERT_TRUE(Succeeded(RunCli({"sample", input_, "-n", "20", "-o", sample, "-q"})));
+  EXPECT_EQ(QueryScalar(ids), first);
+  ASSERT_TRUE(Succeeded(RunCli({"sample", input_, "-n", "20", "--seed", "5", "-o", sample, "-q"})));
+  EXPECT_NE(QueryScalar(ids), first);
+  ASSERT_TRUE(Succeeded(RunCli({"sample", input_, "--per-file", "7", "-o", sample, "-q"})));
+  EXPECT_EQ(QueryScalar("SELECT count(*) FROM " + source), "7");
+}
+
+TEST_F(CliTest, VersionAndHelp) {
+  const CliResult version = RunCli({"--version"});
+  EXPECT_EQ(version.exit_code, 0);
+  EXPECT_EQ(version.out.rfind(std::string("descpipe ") + Version(), 0), 0u) << version.out;
+
+  const CliResult help = RunCli({"--help"});
+  EXPECT_EQ(help.exit_code, 0);
+  for (const char* command : {"run", "stats", "sample"}) EXPECT_TRUE(Contains(help.out, command));
+
+  const CliResult run_help = RunCli({"run", "--help"});
+  EXPECT_EQ(run_help.exit_code, 0);
+  EXPECT_TRUE(Contains(run_help.out, "--until"));
+  EXPECT_TRUE(Contains(run_help.out, "--set"));
+}
+
+TEST_F(CliTest, SetOverridesOptions) {
+  const std::string out = Out();
+  ASSERT_TRUE(Succeeded(RunCli({"run", input_, "-o", out, "-q", "--set", "remove_binary=true", "--set",
+                                "filtering.max_missing_ratio=0.8", "--set", "trim_percentiles=[5, 95]"})));
+  const auto json = nlohmann::json::parse(ReadFile(out + "/pass1_variance_filtering.json"));
+  EXPECT_EQ(json.at("options").at("remove_binary"), true);
+  EXPECT_DOUBLE_EQ(json.at("options").at("max_missing_ratio").get<double>(), 0.8);
+  EXPECT_DOUBLE_EQ(json.at("options").at("trim_percentiles")[0].get<double>(), 5.0);
+  // alpha_missing (75% missing) is kept now, binary is removed.
+  EXPECT_EQ(ReadFile(out + "/pass1_columns.txt"), "zeta_good\nalpha_missing\nnoisy\ncount\n");
+  EXPECT_EQ(json.at("removed_by_reason").at("binary").get<int>(), 1);
+}
+
+TEST_F(CliTest, ConfigFile) {
+  const std::string config = dir_ / "config.yaml";
+  const std::string out = Out("from_config");
+  WriteFile(config, "io:\n  parquet_glob: " + input_ + "\n  output_dir: " + out +
+                        "\nfiltering:\n  variance_threshold: 0.09\n  range_mode: MINMAX\n"
+                        "spearman:\n  spearman_threshold: 0.95\ndevice:\n  prefer_gpu: true\n");
+  const CliResult result = RunCli({"run", "--config", config});
+  ASSERT_TRUE(Succeeded(result));
+  const auto json = nlohmann::json::parse(ReadFile(out + "/pass1_variance_filtering.json"));
+  EXPECT_DOUBLE_EQ(json.at("options").at("variance_threshold").get<double>(), 0.09);
+  EXPECT_EQ(json.at("options").at("range_mode"), "minmax");
+  // noisy: variance 0.5 over min-max range ~2: 0.125 kept; count: 24 / 16^2 = 0.094 kept;
+  // zeta_good: 1/12: removed at 0.09.
+  EXPECT_EQ(ReadFile(out + "/pass1_columns.txt"), "binary\nnoisy\ncount\n");
+  // Options of later passes are reported, not silently dropped.
+  EXPECT_TRUE(Contains(result.err, "spearman_threshold"));
+
+  // -o and --set on the command line win over the file.
+  const std::string other = Out("other");
+  ASSERT_TRUE(Succeeded(RunCli({"run", "-c", config, "-o", other, "-q", "--set", "variance_threshold=0.002"})));
+  EXPECT_EQ(ReadFile(other + "/pass1_columns.txt"), "zeta_good\nbinary\nnoisy\ncount\n");
+}
+
+TEST_F(CliTest, UntilPass2IsAClearError) {
+  const std::string out = Out();
+  const CliResult result = RunCli({"run", input_, "-o", out, "--until", "pass2"});
+  EXPECT_NE(result.exit_code, 0);
+  const std::vector<std::string> lines = Lines(result.err);
+  ASSERT_EQ(lines.size(), 1u) << result.err;
+  EXPECT_EQ(lines[0].rfind("error: ", 0), 0u);
+  EXPECT_TRUE(Contains(lines[0], "pass2"));
+  EXPECT_FALSE(fs::exists(out));
+
+  ASSERT_TRUE(Succeeded(RunCli({"run", input_, "-o", out, "--until", "pass1", "-q"})));
+  EXPECT_TRUE(fs::exists(out + "/pass1_stats.csv"));
+}
+
+TEST_F(CliTest, ThreadCountGivesByteIdenticalOutputs) {
+  // Three files, 45000 rows: several batches, and quantiles from the bounded sample
+  // (quantile_sample_size 1024), so that thread scheduling has something to change.
+  for (int f = 0; f < 3; ++f) {
+    RunSql("COPY (SELECT 'r' || range AS id, sin(range * 0.37 + " + std::to_string(f) + ") * 100 AS a, "
+           "(hash(range + " + std::to_string(f * 15000) + ") % 1000)::DOUBLE AS b, "
+           "CASE WHEN range % 11 = 0 THEN NULL ELSE range * 0.001 END AS c, (range % 300)::INTEGER AS d "
+           "FROM range(15000)) TO " + QuoteLiteral(dir_ / ("big-" + std::to_string(f) + ".parquet")) +
+           " (FORMAT parquet, ROW_GROUP_SIZE 4000)");
+  }
+  const std::string pattern = dir_ / "big-*.parquet";
+  const std::string one = Out("threads1");
+  const std::string two = Out("threads2");
+  ASSERT_TRUE(Succeeded(RunCli({"run", pattern, "-o", one, "--threads", "1", "-q", "--set",
+                                "quantile_sample_size=1024"})));
+  ASSERT_TRUE(Succeeded(RunCli({"run", pattern, "-o", two, "--threads", "2", "-q", "--set",
+                                "quantile_sample_size=1024"})));
+  for (const char* name : {"pass1_stats.csv", "pass1_columns.txt", "pass1_variance_filtering.json"}) {
+    const std::string first = ReadFile(one + "/" + name);
+    EXPECT_FALSE(first.empty()) << name;
+    EXPECT_EQ(first, ReadFile(two + "/" + name)) << name;
+  }
+  const auto rows = ReadStatsCsv(one + "/pass1_stats.csv");
+  ASSERT_EQ(rows.size(), 4u);
+  EXPECT_EQ(rows[0].at("n_total"), "45000");
+  EXPECT_EQ(rows[0].at("quantiles_exact"), "false");
+}
+
+TEST_F(CliTest, SampleRowsInConfigFeedsPass1) {
+  const std::string out = Out();
+  ASSERT_TRUE(Succeeded(RunCli({"run", input_, "-o", out, "-q", "--set", "sample_rows=300"})));
+  EXPECT_EQ(ListDir(out), (std::vector<std::string>{"pass1_columns.txt", "pass1_stats.csv",
+                                                    "pass1_variance_filtering.json", "sampled_data.parquet"}));
+  const std::string sample = "read_parquet(" + QuoteLiteral(out + "/sampled_data.parquet") + ")";
+  EXPECT_EQ(QueryScalar("SELECT count(*) FROM " + sample), "300");
+  EXPECT_EQ(QueryScalar("SELECT count(*) FROM (DESCRIBE SELECT * FROM " + sample + ")"), "9");
+  const auto rows = ReadStatsCsv(out + "/pass1_stats.csv");
+  ASSERT_EQ(rows.size(), descriptors_.size());
+  for (const auto& row : rows) EXPECT_EQ(row.at("n_total"), "300") << row.at("column");
+  // Pass 1 statistics are those of the sampled rows.
+  EXPECT_EQ(rows[0].at("mean"), QueryScalar("SELECT avg(zeta_good) FROM " + sample));
+  const auto json = nlohmann::json::parse(ReadFile(out + "/pass1_variance_filtering.json"));
+  EXPECT_EQ(json.at("n_rows").get<int>(), 300);
+}
+
+TEST_F(CliTest, CsvInput) {
+  const std::string csv = dir_ / "descriptors.csv";
+  RunSql("COPY (SELECT * FROM read_parquet(" + QuoteLiteral(input_) + ")) TO " + QuoteLiteral(csv) +
+         " (FORMAT csv, HEADER true)");
+  const std::string out = Out("csv");
+  ASSERT_TRUE(Succeeded(RunCli({"run", csv, "-o", out, "-q"})));
+  ASSERT_TRUE(Succeeded(RunCli({"run", input_, "-o", Out("parquet"), "-q"})));
+  EXPECT_EQ(ReadFile(out + "/pass1_columns.txt"), ReadFile(Out("parquet") + "/pass1_columns.txt"));
+  const auto rows = ReadStatsCsv(out + "/pass1_stats.csv");
+  ASSERT_EQ(rows.size(), descriptors_.size());
+  EXPECT_EQ(rows[0].at("n_total"), "1000");
+  EXPECT_EQ(rows[2].at("n_null"), "750");
+}
+
+TEST_F(CliTest, AwkwardColumnNamesInOutputs) {
+  const std::string path = dir_ / "names.parquet";
+  RunSql("COPY (SELECT 'm' || range AS \"my id\", range * 1.0 AS \"a b\", (range % 7) * 1.0 AS \"q\"\"uote\", "
+         "(range % 11) * 1.0 AS \"it's\", (range % 13) * 1.0 AS \"Δμ\", (range % 5) * 1.0 AS \"select\", "
+         "(range % 3) * 1.0 AS \"x,y\" FROM range(200)) TO " + QuoteLiteral(path) + " (FORMAT parquet)");
+  const std::string out = Out();
+  ASSERT_TRUE(Succeeded(RunCli({"run", path, "-o", out, "-q"})));
+  const std::vector<std::string> names = {"a b", "q\"uote", "it's", "Δμ", "select", "x,y"};
+  const auto rows = ReadStatsCsv(out + "/pass1_stats.csv");
+  ASSERT_EQ(rows.size(), names.size());
+  for (std::size_t i = 0; i < names.size(); ++i) EXPECT_EQ(rows[i].at("column"), names[i]);
+  EXPECT_EQ(ReadFile(out + "/pass1_columns.txt"), "a b\nq\"uote\nit's\nΔμ\nselect\nx,y\n");
+  EXPECT_EQ(rows[5].at("n_distinct"), "3");
+
+  ASSERT_TRUE(Succeeded(RunCli({"run", path, "-o", Out("explicit"), "-q", "--set", "metadata_columns=[\"my id\"]",
+                                "--set", "descriptor_columns=[\"it's\", select]"})));
+  EXPECT_EQ(ReadFile(Out("explicit") + "/pass1_columns.txt"), "it's\nselect\n");
+}
+
+}  // namespace
+}  // namespace descpipe

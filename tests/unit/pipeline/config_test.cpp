@@ -1,1 +1,615 @@
+// Configuration: YAML files (descpipe's flat keys, the original descriptor_pipeline's flat and
+// sectioned files), `--set` overrides, validation and byte sizes.
 #include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "descpipe/config.hpp"
+#include "descpipe/context.hpp"
+#include "descpipe/error.hpp"
+#include "support/test_support.hpp"
+
+namespace descpipe {
+namespace {
+
+using testing::TempDir;
+using testing::WriteFile;
+using Entries = std::vector<std::pair<std::string, std::string>>;
+
+/// Writes `yaml` to a temporary file and loads it on top of `base`.
+Config LoadYaml(const std::string& yaml, Config base = {}) {
+  TempDir dir;
+  const std::string path = dir / "config.yaml";
+  WriteFile(path, yaml);
+  return LoadConfigFile(path, std::move(base));
+}
+
+/// Runs `action`, expects it to throw `Exception`, returns the message ("" and a failure if not).
+template <typename Exception = InvalidInput, typename Action>
+std::string MessageOf(Action&& action) {
+  try {
+    action();
+  } catch (const Exception& e) {
+    return e.what();
+  }
+  ADD_FAILURE() << "expected an exception";
+  return "";
+}
+
+::testing::AssertionResult Contains(const std::string& text, const std::string& part) {
+  if (text.find(part) != std::string::npos) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << "\"" << text << "\" does not contain \"" << part << "\"";
+}
+
+std::string ValueOf(const Entries& entries, const std::string& key) {
+  for (const auto& [name, value] : entries) {
+    if (name == key) return value;
+  }
+  return "<absent>";
+}
+
+// ---- descpipe's own flat keys ------------------------------------------------------------------
+
+TEST(ConfigFile, FlatDescpipeKeysSetEveryField) {
+  const Config config = LoadYaml(R"(
+inputs: [a.parquet, "dir/*.parquet"]
+output_dir: results
+union_by_name: true
+metadata_columns: [id, smiles]
+descriptor_columns: [MolWt, TPSA]
+sample_rows: 1000
+random_seed: 7
+max_missing_ratio: 0.25
+min_effective_n: 50
+max_mode_fraction: 0.9
+variance_threshold: 0.01
+range_mode: minmax
+trim_percentiles: [1, 99]
+remove_binary: true
+quantile_sample_size: 4096
+threads: 3
+memory_limit: 512MiB
+device: auto
+)");
+  EXPECT_EQ(config.inputs, (std::vector<std::string>{"a.parquet", "dir/*.parquet"}));
+  EXPECT_EQ(config.output_dir, "results");
+  EXPECT_TRUE(config.union_by_name);
+  EXPECT_EQ(config.metadata_columns, (std::vector<std::string>{"id", "smiles"}));
+  EXPECT_EQ(config.descriptor_columns, (std::vector<std::string>{"MolWt", "TPSA"}));
+  EXPECT_EQ(config.sample_rows, 1000);
+  EXPECT_EQ(config.random_seed, 7u);
+  EXPECT_DOUBLE_EQ(config.max_missing_ratio, 0.25);
+  EXPECT_EQ(config.min_effective_n, 50);
+  EXPECT_DOUBLE_EQ(config.max_mode_fraction, 0.9);
+  EXPECT_DOUBLE_EQ(config.variance_threshold, 0.01);
+  EXPECT_EQ(config.range_mode, RangeMode::kMinMax);
+  EXPECT_DOUBLE_EQ(config.trim_low_percent, 1.0);
+  EXPECT_DOUBLE_EQ(config.trim_high_percent, 99.0);
+  EXPECT_TRUE(config.remove_binary);
+  EXPECT_EQ(config.quantile_sample_size, 4096);
+  EXPECT_EQ(config.threads, 3);
+  EXPECT_EQ(config.memory_limit, 512ULL << 20);
+  EXPECT_EQ(config.device, "auto");
+  EXPECT_TRUE(config.not_yet_used.empty());
+  EXPECT_TRUE(config.ignored_legacy.empty());
+  config.Validate();
+}
+
+TEST(ConfigFile, EmptyFileKeepsTheBase) {
+  Config base;
+  base.variance_threshold = 0.123;
+  base.inputs = {"x.parquet"};
+  const Config config = LoadYaml("", base);
+  EXPECT_DOUBLE_EQ(config.variance_threshold, 0.123);
+  EXPECT_EQ(config.inputs, (std::vector<std::string>{"x.parquet"}));
+}
+
+TEST(ConfigFile, KeysNotInTheFileKeepTheirBaseValue) {
+  Config base;
+  base.max_missing_ratio = 0.75;
+  base.output_dir = "from-base";
+  const Config config = LoadYaml("variance_threshold: 0.05\n", base);
+  EXPECT_DOUBLE_EQ(config.variance_threshold, 0.05);
+  EXPECT_DOUBLE_EQ(config.max_missing_ratio, 0.75);
+  EXPECT_EQ(config.output_dir, "from-base");
+}
+
+TEST(ConfigFile, SingleNameIsAListOfOne) {
+  const Config config = LoadYaml("inputs: data.parquet\nmetadata_columns: id\n");
+  EXPECT_EQ(config.inputs, (std::vector<std::string>{"data.parquet"}));
+  EXPECT_EQ(config.metadata_columns, (std::vector<std::string>{"id"}));
+}
+
+TEST(ConfigFile, NullResetsOptionalValues) {
+  Config base;
+  base.n_metadata_cols = 3;
+  base.sample_rows = 10;
+  const Config config = LoadYaml("n_metadata_cols: null\nsample_rows: ~\n", base);
+  EXPECT_FALSE(config.n_metadata_cols.has_value());
+  EXPECT_EQ(config.sample_rows, 0);
+}
+
+// ---- the original tool's flat keys ---------------------------------------------------------------
+
+TEST(ConfigFile, OriginalToolFlatKeys) {
+  Config base;
+  base.trim_low_percent = 10.0;  // so that [2.5, 97.5] below must really be read
+  base.trim_high_percent = 90.0;
+  base.range_mode = RangeMode::kIqr;
+  const Config config = LoadYaml(R"(
+parquet_glob: "data/descriptors_*.parquet"
+output_dir: "results/run1"
+n_metadata_cols: 2
+variance_threshold: 0.002
+max_missing_ratio: 0.3
+min_effective_n: 200
+range_mode: TRIMMED
+trim_percentiles: [2.5, 97.5]
+remove_binary: true
+random_seed: 123
+sample_per_file: 5000
+prefer_gpu: true
+m: 64
+r: 3
+)",
+                                 base);
+  EXPECT_EQ(config.inputs, (std::vector<std::string>{"data/descriptors_*.parquet"}));
+  EXPECT_EQ(config.output_dir, "results/run1");
+  ASSERT_TRUE(config.n_metadata_cols.has_value());
+  EXPECT_EQ(*config.n_metadata_cols, 2);
+  EXPECT_DOUBLE_EQ(config.variance_threshold, 0.002);
+  EXPECT_DOUBLE_EQ(config.max_missing_ratio, 0.3);
+  EXPECT_EQ(config.min_effective_n, 200);
+  EXPECT_EQ(config.range_mode, RangeMode::kTrimmed);
+  EXPECT_DOUBLE_EQ(config.trim_low_percent, 2.5);
+  EXPECT_DOUBLE_EQ(config.trim_high_percent, 97.5);
+  EXPECT_TRUE(config.remove_binary);
+  EXPECT_EQ(config.random_seed, 123u);
+  EXPECT_EQ(config.sample_per_file, 5000);
+  EXPECT_EQ(ValueOf(config.ignored_legacy, "prefer_gpu"), "true");
+  EXPECT_EQ(ValueOf(config.ignored_legacy, "m"), "64");
+  EXPECT_EQ(ValueOf(config.ignored_legacy, "r"), "3");
+  EXPECT_TRUE(config.not_yet_used.empty());
+  config.Validate();
+}
+
+TEST(ConfigFile, RangeModeIgnoresCase) {
+  Config iqr;
+  iqr.range_mode = RangeMode::kIqr;  // the default is trimmed: start elsewhere
+  EXPECT_EQ(LoadYaml("range_mode: TRIMMED\n", iqr).range_mode, RangeMode::kTrimmed);
+  EXPECT_EQ(LoadYaml("range_mode: MinMax\n").range_mode, RangeMode::kMinMax);
+  EXPECT_EQ(LoadYaml("range_mode: IQR\n").range_mode, RangeMode::kIqr);
+  EXPECT_EQ(LoadYaml("range_mode: iqr\n").range_mode, RangeMode::kIqr);
+}
+
+// ---- the original tool's sectioned form ------------------------------------------------------
+
+TEST(ConfigFile, SectionedForm) {
+  const Config config = LoadYaml(R"(
+io:
+  parquet_glob: ["a.parquet", "b.parquet"]
+  output_dir: out
+  n_metadata_cols: 1
+filtering:
+  variance_threshold: 0.05
+  range_mode: IQR
+  trim_percentiles: [5, 95]
+  remove_binary: true
+  max_missing_ratio: 0.4
+system:
+  threads: 3
+  memory_limit: 2GB
+  random_seed: 9
+device:
+  prefer_gpu: false
+  gpu_id: 1
+spearman:
+  spearman_threshold: 0.9
+vif:
+  vif_threshold: 10
+)");
+  EXPECT_EQ(config.inputs, (std::vector<std::string>{"a.parquet", "b.parquet"}));
+  EXPECT_EQ(config.output_dir, "out");
+  EXPECT_EQ(config.n_metadata_cols.value_or(-1), 1);
+  EXPECT_DOUBLE_EQ(config.variance_threshold, 0.05);
+  EXPECT_EQ(config.range_mode, RangeMode::kIqr);
+  EXPECT_DOUBLE_EQ(config.trim_low_percent, 5.0);
+  EXPECT_DOUBLE_EQ(config.trim_high_percent, 95.0);
+  EXPECT_TRUE(config.remove_binary);
+  EXPECT_DOUBLE_EQ(config.max_missing_ratio, 0.4);
+  EXPECT_EQ(config.threads, 3);
+  EXPECT_EQ(config.memory_limit, 2000000000ULL);
+  EXPECT_EQ(config.random_seed, 9u);
+  // device: as a mapping is a section, not the device option.
+  EXPECT_EQ(config.device, "cpu");
+  EXPECT_EQ(ValueOf(config.ignored_legacy, "prefer_gpu"), "false");
+  EXPECT_EQ(ValueOf(config.not_yet_used, "gpu_id"), "1");
+  EXPECT_EQ(ValueOf(config.not_yet_used, "spearman_threshold"), "0.9");
+  EXPECT_EQ(ValueOf(config.not_yet_used, "vif_threshold"), "10");
+  config.Validate();
+}
+
+TEST(ConfigFile, DeviceAsScalarIsTheDeviceOption) {
+  EXPECT_EQ(LoadYaml("device: auto\n").device, "auto");
+  EXPECT_EQ(LoadYaml("device: CUDA:1\n").device, "cuda:1");
+  EXPECT_EQ(LoadYaml("system:\n  device: auto\n").device, "auto");
+}
+
+TEST(ConfigFile, EmptySectionIsAccepted) {
+  // An original config with every key of a section commented out.
+  const Config config = LoadYaml("filtering:\n#  variance_threshold: 0.1\nio:\n  output_dir: o\n");
+  EXPECT_EQ(config.output_dir, "o");
+  EXPECT_DOUBLE_EQ(config.variance_threshold, Config{}.variance_threshold);
+}
+
+TEST(ConfigFile, SectionThatIsNotAMappingIsAnError) {
+  const std::string message = MessageOf([] { LoadYaml("io: 3\n"); });
+  EXPECT_TRUE(Contains(message, "io"));
+  EXPECT_TRUE(Contains(message, "mapping"));
+}
+
+// ---- unknown keys ------------------------------------------------------------------------------
+
+TEST(ConfigFile, UnknownKeySuggestsTheClosestOption) {
+  TempDir dir;
+  const std::string path = dir / "typo.yaml";
+  WriteFile(path, "variance_treshold: 0.1\n");
+  const std::string message = MessageOf([&] { LoadConfigFile(path); });
+  EXPECT_TRUE(Contains(message, "variance_treshold"));
+  EXPECT_TRUE(Contains(message, "did you mean variance_threshold"));
+  EXPECT_TRUE(Contains(message, path));
+
+  EXPECT_TRUE(Contains(MessageOf([] { LoadYaml("n_metdata_cols: 2\n"); }), "did you mean n_metadata_cols"));
+  EXPECT_TRUE(Contains(MessageOf([] { LoadYaml("max_mising_ratio: 0.2\n"); }),
+                       "did you mean max_missing_ratio"));
+  EXPECT_TRUE(Contains(MessageOf([] { LoadYaml("parquet_globs: x\n"); }), "did you mean parquet_glob"));
+  EXPECT_TRUE(Contains(MessageOf([] { LoadYaml("Remove_Binary: true\n"); }), "did you mean remove_binary"));
+}
+
+TEST(ConfigFile, UnknownKeyFarFromEveryOptionHasNoSuggestion) {
+  const std::string message = MessageOf([] { LoadYaml("completely_unrelated_setting_name: 1\n"); });
+  EXPECT_TRUE(Contains(message, "unknown option completely_unrelated_setting_name"));
+  EXPECT_FALSE(Contains(message, "did you mean"));
+}
+
+TEST(ConfigFile, UnknownKeyInsideASectionNamesTheSection) {
+  const std::string message =
+      MessageOf([] { LoadYaml("io:\n  output_dir: o\nfiltering:\n  varance_threshold: 0.1\n"); });
+  EXPECT_TRUE(Contains(message, "varance_threshold"));
+  EXPECT_TRUE(Contains(message, "section filtering"));
+  EXPECT_TRUE(Contains(message, "did you mean variance_threshold"));
+}
+
+// ---- options of later passes and legacy keys -----------------------------------------------------
+
+TEST(ConfigFile, OptionsOfLaterPassesAreNotYetUsed) {
+  const Config config = LoadYaml(R"(
+spearman_threshold: 0.8
+vif_threshold: 5
+rdc_k: 20
+leiden_resolution: 1.5
+nonlinear_threshold: 0.3
+keep_columns: [MolWt, TPSA]
+)");
+  EXPECT_EQ(ValueOf(config.not_yet_used, "spearman_threshold"), "0.8");
+  EXPECT_EQ(ValueOf(config.not_yet_used, "vif_threshold"), "5");
+  EXPECT_EQ(ValueOf(config.not_yet_used, "rdc_k"), "20");
+  EXPECT_EQ(ValueOf(config.not_yet_used, "leiden_resolution"), "1.5");
+  EXPECT_EQ(ValueOf(config.not_yet_used, "nonlinear_threshold"), "0.3");
+  EXPECT_TRUE(Contains(ValueOf(config.not_yet_used, "keep_columns"), "MolWt"));
+  EXPECT_EQ(config.not_yet_used.size(), 6u);
+  EXPECT_TRUE(config.ignored_legacy.empty());
+  // They change nothing that Pass 1 uses.
+  const Config defaults;
+  EXPECT_DOUBLE_EQ(config.variance_threshold, defaults.variance_threshold);
+  EXPECT_DOUBLE_EQ(config.max_missing_ratio, defaults.max_missing_ratio);
+}
+
+TEST(ConfigFile, LegacyKeysAreIgnored) {
+  const Config config = LoadYaml(R"(
+prefer_gpu: true
+m: 16
+r: 2
+gpu_batch_size: 4096
+force_recompute: false
+use_robust_variance: true
+)");
+  EXPECT_EQ(config.ignored_legacy.size(), 6u);
+  EXPECT_EQ(ValueOf(config.ignored_legacy, "prefer_gpu"), "true");
+  EXPECT_EQ(ValueOf(config.ignored_legacy, "m"), "16");
+  EXPECT_EQ(ValueOf(config.ignored_legacy, "r"), "2");
+  EXPECT_EQ(ValueOf(config.ignored_legacy, "gpu_batch_size"), "4096");
+  EXPECT_TRUE(config.not_yet_used.empty());
+}
+
+TEST(ConfigFile, RepeatedNotYetUsedKeyKeepsTheLastValueOnce) {
+  Config config = LoadYaml("spearman_threshold: 0.8\nspearman:\n  spearman_threshold: 0.7\n");
+  ApplyOverride(config, "spearman_threshold=0.6");
+  ASSERT_EQ(config.not_yet_used.size(), 1u);
+  EXPECT_EQ(ValueOf(config.not_yet_used, "spearman_threshold"), "0.6");
+}
+
+TEST(ConfigFile, KnownOptionNamesAreSortedUniqueAndComplete) {
+  const std::vector<std::string> names = KnownOptionNames();
+  EXPECT_TRUE(std::is_sorted(names.begin(), names.end()));
+  EXPECT_EQ(std::adjacent_find(names.begin(), names.end()), names.end());
+  for (const char* name : {"variance_threshold", "parquet_glob", "n_metadata_cols", "spearman_threshold",
+                           "vif_threshold", "prefer_gpu", "device"}) {
+    EXPECT_TRUE(std::binary_search(names.begin(), names.end(), name)) << name;
+  }
+}
+
+// ---- wrong types and broken files ----------------------------------------------------------------
+
+TEST(ConfigFile, WrongTypesGiveAClearError) {
+  struct Case {
+    const char* yaml;
+    const char* key;
+    const char* expected;
+  };
+  const std::vector<Case> cases = {
+      {"variance_threshold: abc\n", "variance_threshold", "a number"},
+      {"variance_threshold: [1, 2]\n", "variance_threshold", "a number"},
+      {"remove_binary: maybe\n", "remove_binary", "true or false"},
+      {"union_by_name: 3\n", "union_by_name", "true or false"},
+      {"n_metadata_cols: 2.5\n", "n_metadata_cols", "an integer"},
+      {"min_effective_n: many\n", "min_effective_n", "a number"},
+      {"trim_percentiles: 5\n", "trim_percentiles", "[low, high]"},
+      {"trim_percentiles: [1, 2, 3]\n", "trim_percentiles", "[low, high]"},
+      {"trim_percentiles: [low, 99]\n", "trim_percentiles", "a number"},
+      {"metadata_columns: {a: 1}\n", "metadata_columns", "a list of names"},
+      {"metadata_columns: [[a]]\n", "metadata_columns", "a list of names"},
+      {"range_mode: linear\n", "range_mode", "trimmed, minmax or iqr"},
+      {"random_seed: -1\n", "random_seed", ">= 0"},
+      {"memory_limit: lots\n", "memory_limit", "'lots' as a size"},
+      {"output_dir: [a, b]\n", "output_dir", "a path"},
+      {"sample_rows: 1.5\n", "sample_rows", "an integer"},
+  };
+  for (const Case& c : cases) {
+    const std::string message = MessageOf([&] { LoadYaml(c.yaml); });
+    EXPECT_TRUE(Contains(message, c.key)) << c.yaml;
+    EXPECT_TRUE(Contains(message, c.expected)) << c.yaml;
+  }
+}
+
+TEST(ConfigFile, InvalidYamlNamesTheFile) {
+  TempDir dir;
+  const std::string path = dir / "broken.yaml";
+  WriteFile(path, "filtering: [1\n");
+  const std::string message = MessageOf([&] { LoadConfigFile(path); });
+  EXPECT_TRUE(Contains(message, path));
+  EXPECT_TRUE(Contains(message, "not valid YAML"));
+}
+
+TEST(ConfigFile, RootMustBeAMapping) {
+  EXPECT_TRUE(Contains(MessageOf([] { LoadYaml("- a\n- b\n"); }), "mapping"));
+  EXPECT_TRUE(Contains(MessageOf([] { LoadYaml("just a string\n"); }), "mapping"));
+}
+
+TEST(ConfigFile, MissingFileIsAnIoErrorNamingIt) {
+  TempDir dir;
+  const std::string path = dir / "absent.yaml";
+  const std::string message = MessageOf<IoError>([&] { LoadConfigFile(path); });
+  EXPECT_TRUE(Contains(message, path));
+}
+
+// ---- --set overrides ---------------------------------------------------------------------------
+
+TEST(ConfigOverride, FlatKeys) {
+  Config config;
+  ApplyOverride(config, "variance_threshold=0.01");
+  ApplyOverride(config, "remove_binary=true");
+  ApplyOverride(config, "range_mode=MINMAX");
+  ApplyOverride(config, "n_metadata_cols=3");
+  ApplyOverride(config, "output_dir=some/dir");
+  ApplyOverride(config, "memory_limit=1GiB");
+  EXPECT_DOUBLE_EQ(config.variance_threshold, 0.01);
+  EXPECT_TRUE(config.remove_binary);
+  EXPECT_EQ(config.range_mode, RangeMode::kMinMax);
+  EXPECT_EQ(config.n_metadata_cols.value_or(-1), 3);
+  EXPECT_EQ(config.output_dir, "some/dir");
+  EXPECT_EQ(config.memory_limit, 1ULL << 30);
+}
+
+TEST(ConfigOverride, DottedSectionKeys) {
+  Config config;
+  ApplyOverride(config, "filtering.variance_threshold=0.03");
+  ApplyOverride(config, "system.threads=4");
+  ApplyOverride(config, "io.parquet_glob=data/*.parquet");
+  ApplyOverride(config, "spearman.spearman_threshold=0.7");
+  ApplyOverride(config, "device.prefer_gpu=true");
+  EXPECT_DOUBLE_EQ(config.variance_threshold, 0.03);
+  EXPECT_EQ(config.threads, 4);
+  EXPECT_EQ(config.inputs, (std::vector<std::string>{"data/*.parquet"}));
+  EXPECT_EQ(ValueOf(config.not_yet_used, "spearman_threshold"), "0.7");
+  EXPECT_EQ(ValueOf(config.ignored_legacy, "prefer_gpu"), "true");
+}
+
+TEST(ConfigOverride, ListValues) {
+  Config config;
+  ApplyOverride(config, "metadata_columns=[id, name]");
+  ApplyOverride(config, "descriptor_columns=[\"a b\", c]");
+  ApplyOverride(config, "trim_percentiles=[5, 95]");
+  ApplyOverride(config, "inputs=[x.parquet, y.parquet]");
+  EXPECT_EQ(config.metadata_columns, (std::vector<std::string>{"id", "name"}));
+  EXPECT_EQ(config.descriptor_columns, (std::vector<std::string>{"a b", "c"}));
+  EXPECT_DOUBLE_EQ(config.trim_low_percent, 5.0);
+  EXPECT_DOUBLE_EQ(config.trim_high_percent, 95.0);
+  EXPECT_EQ(config.inputs, (std::vector<std::string>{"x.parquet", "y.parquet"}));
+}
+
+TEST(ConfigOverride, OverridesAFileValue) {
+  Config config = LoadYaml("variance_threshold: 0.2\nmax_missing_ratio: 0.1\n");
+  ApplyOverride(config, "variance_threshold=0.3");
+  EXPECT_DOUBLE_EQ(config.variance_threshold, 0.3);
+  EXPECT_DOUBLE_EQ(config.max_missing_ratio, 0.1);
+}
+
+TEST(ConfigOverride, Errors) {
+  Config config;
+  EXPECT_TRUE(Contains(MessageOf([&] { ApplyOverride(config, "novalue"); }), "key=value"));
+  EXPECT_TRUE(Contains(MessageOf([&] { ApplyOverride(config, "=3"); }), "key=value"));
+  const std::string typo = MessageOf([&] { ApplyOverride(config, "variance_treshold=0.1"); });
+  EXPECT_TRUE(Contains(typo, "did you mean variance_threshold"));
+  EXPECT_TRUE(Contains(typo, "--set"));
+  const std::string wrong_type = MessageOf([&] { ApplyOverride(config, "variance_threshold=abc"); });
+  EXPECT_TRUE(Contains(wrong_type, "variance_threshold"));
+  EXPECT_TRUE(Contains(wrong_type, "a number"));
+  EXPECT_TRUE(Contains(MessageOf([&] { ApplyOverride(config, "metadata_columns=[a, b"); }),
+                       "cannot read the value"));
+  EXPECT_TRUE(Contains(MessageOf([&] { ApplyOverride(config, "nosuchsection.variance_threshold=1"); }),
+                       "unknown option"));
+  // A failed override leaves the option as it was.
+  EXPECT_DOUBLE_EQ(config.variance_threshold, Config{}.variance_threshold);
+}
+
+// ---- Validate ------------------------------------------------------------------------------------
+
+TEST(ConfigValidate, DefaultsAndBoundariesAreValid) {
+  Config config;
+  config.Validate();
+  config.max_missing_ratio = 0.0;
+  config.variance_threshold = 0.0;
+  config.trim_low_percent = 0.0;
+  config.trim_high_percent = 100.0;
+  config.max_mode_fraction = 1.0;
+  config.quantile_sample_size = 1024;
+  config.n_metadata_cols = 0;
+  config.Validate();
+  config.max_missing_ratio = 1.0;
+  for (const char* device : {"cpu", "auto", "cuda", "cuda:0", "cuda:12"}) {
+    config.device = device;
+    EXPECT_NO_THROW(config.Validate()) << device;
+  }
+}
+
+TEST(ConfigValidate, RejectsBadRanges) {
+  struct Case {
+    const char* name;
+    void (*change)(Config&);
+  };
+  const std::vector<Case> cases = {
+      {"max_missing_ratio", [](Config& c) { c.max_missing_ratio = -0.1; }},
+      {"max_missing_ratio", [](Config& c) { c.max_missing_ratio = 1.5; }},
+      {"max_missing_ratio", [](Config& c) { c.max_missing_ratio = std::nan(""); }},
+      {"min_effective_n", [](Config& c) { c.min_effective_n = -1; }},
+      {"max_mode_fraction", [](Config& c) { c.max_mode_fraction = 0.0; }},
+      {"max_mode_fraction", [](Config& c) { c.max_mode_fraction = 1.5; }},
+      {"variance_threshold", [](Config& c) { c.variance_threshold = -0.001; }},
+      {"variance_threshold", [](Config& c) { c.variance_threshold = std::nan(""); }},
+      {"variance_threshold", [](Config& c) { c.variance_threshold = HUGE_VAL; }},
+      {"trim_percentiles", [](Config& c) {
+         c.trim_low_percent = 50.0;
+         c.trim_high_percent = 50.0;
+       }},
+      {"trim_percentiles", [](Config& c) {
+         c.trim_low_percent = 90.0;
+         c.trim_high_percent = 10.0;
+       }},
+      {"trim_percentiles", [](Config& c) { c.trim_low_percent = -1.0; }},
+      {"trim_percentiles", [](Config& c) { c.trim_high_percent = 100.5; }},
+      {"sample_rows", [](Config& c) { c.sample_rows = -1; }},
+      {"sample_per_file", [](Config& c) { c.sample_per_file = -5; }},
+      {"exclusive", [](Config& c) {
+         c.sample_rows = 10;
+         c.sample_per_file = 10;
+       }},
+      {"quantile_sample_size", [](Config& c) { c.quantile_sample_size = 100; }},
+      {"threads", [](Config& c) { c.threads = -2; }},
+      {"n_metadata_cols", [](Config& c) { c.n_metadata_cols = -1; }},
+      {"device", [](Config& c) { c.device = "gpu"; }},
+      {"device", [](Config& c) { c.device = "cudax"; }},
+      {"device", [](Config& c) { c.device = "cuda:"; }},
+      {"device", [](Config& c) { c.device = "cuda:one"; }},
+  };
+  for (const Case& c : cases) {
+    Config config;
+    c.change(config);
+    const std::string message = MessageOf([&] { config.Validate(); });
+    EXPECT_TRUE(Contains(message, c.name));
+  }
+}
+
+TEST(ConfigValidate, ValuesLoadedFromYamlAreValidated) {
+  const Config config = LoadYaml("max_missing_ratio: 2\n");  // loading checks types only
+  EXPECT_TRUE(Contains(MessageOf([&] { config.Validate(); }), "max_missing_ratio must be in [0, 1], got 2"));
+}
+
+// ---- conversions -------------------------------------------------------------------------------
+
+TEST(ConfigConversions, CarryTheOptions) {
+  Config config;
+  config.inputs = {"a.parquet"};
+  config.union_by_name = true;
+  config.metadata_columns = {"id"};
+  config.n_metadata_cols = 2;
+  config.descriptor_columns = {"x", "y"};
+  config.trim_low_percent = 1.0;
+  config.trim_high_percent = 99.0;
+  config.quantile_sample_size = 2048;
+  config.max_missing_ratio = 0.2;
+  config.min_effective_n = 7;
+  config.max_mode_fraction = 0.95;
+  config.variance_threshold = 0.04;
+  config.range_mode = RangeMode::kIqr;
+  config.remove_binary = true;
+
+  const InputSpec spec = config.ToInputSpec();
+  EXPECT_EQ(spec.patterns, config.inputs);
+  EXPECT_TRUE(spec.union_by_name);
+  EXPECT_EQ(spec.metadata_columns, config.metadata_columns);
+  EXPECT_EQ(spec.n_metadata_cols, config.n_metadata_cols);
+  EXPECT_EQ(spec.descriptor_columns, config.descriptor_columns);
+
+  const StatsOptions stats = config.ToStatsOptions();
+  EXPECT_DOUBLE_EQ(stats.trim_low_percent, 1.0);
+  EXPECT_DOUBLE_EQ(stats.trim_high_percent, 99.0);
+  EXPECT_EQ(stats.quantile_sample_size, 2048u);
+
+  const FilterOptions filter = config.ToFilterOptions();
+  EXPECT_DOUBLE_EQ(filter.max_missing_ratio, 0.2);
+  EXPECT_EQ(filter.min_effective_n, 7);
+  EXPECT_DOUBLE_EQ(filter.max_mode_fraction, 0.95);
+  EXPECT_DOUBLE_EQ(filter.variance_threshold, 0.04);
+  EXPECT_EQ(filter.range_mode, RangeMode::kIqr);
+  EXPECT_TRUE(filter.remove_binary);
+}
+
+// ---- ParseByteSize -----------------------------------------------------------------------------
+
+TEST(ParseByteSize, UnitsAndNumbers) {
+  EXPECT_EQ(ParseByteSize("8GB"), 8000000000ULL);
+  EXPECT_EQ(ParseByteSize("8gb"), 8000000000ULL);
+  EXPECT_EQ(ParseByteSize("512MiB"), 512ULL << 20);
+  EXPECT_EQ(ParseByteSize("1e9"), 1000000000ULL);
+  EXPECT_EQ(ParseByteSize("1.5 GiB"), 3ULL << 29);
+  EXPECT_EQ(ParseByteSize("100"), 100ULL);
+  EXPECT_EQ(ParseByteSize("100B"), 100ULL);
+  EXPECT_EQ(ParseByteSize("4k"), 4096ULL);
+  EXPECT_EQ(ParseByteSize("2KB"), 2000ULL);
+  EXPECT_EQ(ParseByteSize("3m"), 3ULL << 20);
+  EXPECT_EQ(ParseByteSize("1TiB"), 1ULL << 40);
+}
+
+TEST(ParseByteSize, PercentOfPhysicalMemory) {
+  const double physical = static_cast<double>(PhysicalMemoryBytes());
+  EXPECT_NEAR(static_cast<double>(ParseByteSize("70%")), 0.7 * physical, 2.0);
+  EXPECT_NEAR(static_cast<double>(ParseByteSize("100%")), physical, 2.0);
+  EXPECT_NEAR(static_cast<double>(ParseByteSize("12.5 %")), 0.125 * physical, 2.0);
+}
+
+TEST(ParseByteSize, RejectsNonsense) {
+  for (const char* text : {"", "abc", "GB", "12XB", "0", "0GB", "-1GB", "0%", "150%", "-5%", "nan",
+                           "inf", "1e30TB"}) {
+    const std::string message = MessageOf([&] { ParseByteSize(text); });
+    EXPECT_FALSE(message.empty()) << text;
+    if (*text != '\0') EXPECT_TRUE(Contains(message, text));
+  }
+}
+
+}  // namespace
+}  // namespace descpipe
