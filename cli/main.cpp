@@ -27,7 +27,8 @@ void AddCommon(CLI::App* command, CommonOptions& options, bool inputs_required) 
   if (inputs_required) inputs->required();
   command->add_option("-c,--config", options.config_file, "YAML config file");
   command->add_option("--set", options.overrides, "Override one option: key=value (repeatable)");
-  command->add_option("-t,--threads", options.threads, "Worker threads (default: all cores)");
+  command->add_option("-t,--threads", options.threads, "Worker threads (default: all cores)")
+      ->check(CLI::Range(0, 65536));
   command->add_flag("-q,--quiet", options.quiet, "Only warnings and errors on stderr");
 }
 

@@ -102,7 +102,7 @@ class ColumnStatsAccumulator {
 
   StatsOptions options_;
   std::int64_t n_total_ = 0, n_null_ = 0, n_nan_ = 0, n_inf_ = 0, n_valid_ = 0;
-  double mean_ = 0.0, m2_ = 0.0;
+  double mean_ = 0.0, mean_lo_ = 0.0, m2_ = 0.0;  // the mean is mean_ + mean_lo_ (double-double)
   double min_ = 0.0, max_ = 0.0;
   bool distinct_overflow_ = false;
   // Open-addressing table of distinct valid values (-0.0 folded to 0.0) and their counts;

@@ -131,7 +131,7 @@ class ColumnReader {
   std::unique_ptr<Impl> impl_;
 };
 
-/// Rows per batch for streaming `n_columns` columns: about 32 MiB per batch, 256..16384 rows.
+/// Rows per batch for streaming `n_columns` columns: about 16 MiB per batch, 1024..16384 rows.
 std::size_t DefaultBatchRows(std::size_t n_columns);
 
 struct SampleSpec {

@@ -17,10 +17,10 @@
 namespace descpipe {
 
 std::size_t DefaultBatchRows(std::size_t n_columns) {
-  const std::size_t kTargetBytes = 32ULL << 20;
+  const std::size_t kTargetBytes = 16ULL << 20;
   const std::size_t bytes_per_row = std::max<std::size_t>(1, n_columns) * (sizeof(double) + 1);
   std::size_t rows = kTargetBytes / bytes_per_row;
-  rows = std::clamp<std::size_t>(rows, 256, 16384);
+  rows = std::clamp<std::size_t>(rows, 1024, 16384);
   return rows / 256 * 256;
 }
 

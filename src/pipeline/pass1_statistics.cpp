@@ -29,7 +29,12 @@ std::vector<ColumnStatsAccumulator> ScanPartitionStats(const Table& table,
                                                        const Context& ctx,
                                                        std::atomic<std::uint64_t>& rows_done) {
   std::vector<ColumnStatsAccumulator> accumulators(columns.size(), ColumnStatsAccumulator(options));
-  ColumnReader reader(table, columns, partition, DefaultBatchRows(columns.size()));
+  const std::size_t batch_rows = DefaultBatchRows(columns.size());
+  // A file that fits in one batch gains nothing from decoding ahead.
+  const std::int64_t file_rows =
+      partition.file_idx >= 0 ? table.files()[static_cast<std::size_t>(partition.file_idx)].row_count : -1;
+  const std::size_t prefetch = file_rows >= 0 && file_rows <= static_cast<std::int64_t>(batch_rows) ? 0 : 2;
+  ColumnReader reader(table, columns, partition, batch_rows, prefetch);
   ColumnBatch batch;
   std::vector<std::uint64_t> keys;
   SampleCandidates candidates;

@@ -46,19 +46,24 @@ class BadInputTest : public ::testing::Test {
   /// A valid input: id (VARCHAR), a, b, c (DOUBLE), 200 rows.
   std::string GoodParquet(const std::string& name = "good.parquet") const {
     const std::string path = Path(name);
-    RunSql("COPY (SELECT 'm' || range AS id, range * 1.0 AS a, sin(range) AS b, (range % 7) * 1.0 AS c "
-           "FROM range(200)) TO " + QuoteLiteral(path) + " (FORMAT parquet)");
+    RunSql(
+        "COPY (SELECT 'm' || range AS id, range * 1.0 AS a, sin(range) AS b, (range % 7) * 1.0 AS "
+        "c "
+        "FROM range(200)) TO " +
+        QuoteLiteral(path) + " (FORMAT parquet)");
     return path;
   }
 
   /// Runs `descpipe run ARGS... -o OUT` and checks the failure contract; returns the error line.
-  std::string RunFails(std::vector<std::string> args, const std::vector<std::string>& expected) const {
+  std::string RunFails(std::vector<std::string> args,
+                       const std::vector<std::string>& expected) const {
     args.push_back("-o");
     args.push_back(Out());
     return Fails(args, expected);
   }
 
-  std::string Fails(const std::vector<std::string>& args, const std::vector<std::string>& expected) const {
+  std::string Fails(const std::vector<std::string>& args,
+                    const std::vector<std::string>& expected) const {
     const CliResult result = RunCli(args);
     EXPECT_NE(result.exit_code, 0);
     // Exactly one line starting with "error: "; anything else on stderr is a log line.
@@ -69,7 +74,8 @@ class BadInputTest : public ::testing::Test {
         ++error_lines;
         error_line = line;
       } else {
-        EXPECT_TRUE(IsLogLine(line)) << "unexpected stderr line: " << line << "\nstderr:\n" << result.err;
+        EXPECT_TRUE(IsLogLine(line)) << "unexpected stderr line: " << line << "\nstderr:\n"
+                                     << result.err;
       }
     }
     EXPECT_EQ(error_lines, 1) << "stderr:\n" << result.err;
@@ -141,8 +147,11 @@ TEST_F(BadInputTest, NonNumericValueAfterTheSniffedRows) {
   // The CSV sniffer types "a" as BIGINT from the first rows; row 25000 holds text. The error
   // comes in the middle of Pass 1 and must still be one line naming the file and the column.
   const std::string path = Path("late_text.csv");
-  RunSql("COPY (SELECT 'm' || range AS id, CASE WHEN range = 25000 THEN 'abc' ELSE range::VARCHAR END AS a, "
-         "range % 7 AS b FROM range(30000)) TO " + QuoteLiteral(path) + " (FORMAT csv, HEADER true)");
+  RunSql(
+      "COPY (SELECT 'm' || range AS id, CASE WHEN range = 25000 THEN 'abc' ELSE range::VARCHAR END "
+      "AS a, "
+      "range % 7 AS b FROM range(30000)) TO " +
+      QuoteLiteral(path) + " (FORMAT csv, HEADER true)");
   RunFails({"run", path}, {path, "\"a\"", "abc"});
 }
 
@@ -164,18 +173,21 @@ TEST_F(BadInputTest, OutputDirectoryIsAFile) {
 
 TEST_F(BadInputTest, MetadataColumnDoesNotExist) {
   const std::string input = GoodParquet();
-  RunFails({"run", input, "--set", "metadata_columns=[id, batch]"}, {input, "\"batch\"", "metadata_columns"});
+  RunFails({"run", input, "--set", "metadata_columns=[id, batch]"},
+           {input, "\"batch\"", "metadata_columns"});
   EXPECT_FALSE(fs::exists(Out()));
 }
 
 TEST_F(BadInputTest, DescriptorColumnDoesNotExist) {
   const std::string input = GoodParquet();
-  RunFails({"run", input, "--set", "descriptor_columns=[a, MolWt]"}, {input, "\"MolWt\"", "descriptor_columns"});
+  RunFails({"run", input, "--set", "descriptor_columns=[a, MolWt]"},
+           {input, "\"MolWt\"", "descriptor_columns"});
 }
 
 TEST_F(BadInputTest, DescriptorIsVarchar) {
   const std::string input = GoodParquet();
-  RunFails({"run", input, "--set", "descriptor_columns=[a, id]"}, {input, "\"id\"", "VARCHAR", "numeric"});
+  RunFails({"run", input, "--set", "descriptor_columns=[a, id]"},
+           {input, "\"id\"", "VARCHAR", "numeric"});
 }
 
 TEST_F(BadInputTest, ColumnMissingFromOneFile) {
@@ -188,7 +200,8 @@ TEST_F(BadInputTest, ColumnMissingFromOneFile) {
 
 TEST_F(BadInputTest, ZeroRows) {
   const std::string parquet = Path("empty.parquet");
-  RunSql("COPY (SELECT 'x' AS id, 1.0 AS a FROM range(0)) TO " + QuoteLiteral(parquet) + " (FORMAT parquet)");
+  RunSql("COPY (SELECT 'x' AS id, 1.0 AS a FROM range(0)) TO " + QuoteLiteral(parquet) +
+         " (FORMAT parquet)");
   RunFails({"run", parquet}, {parquet, "zero rows"});
   EXPECT_FALSE(fs::exists(Out()));
 
@@ -202,11 +215,14 @@ TEST_F(BadInputTest, DuplicateColumnNamesInParquet) {
   // DuckDB never writes duplicate names (SELECT 1 AS a, 2 AS a gives "a" and "a_1"), so write two
   // distinct names of equal length and rename one in the file's footer.
   const std::string path = Path("dup.parquet");
-  RunSql("COPY (SELECT 'm' || range AS id, range * 1.0 AS dupcolX1, sin(range) AS dupcolX2 FROM range(200)) TO " +
-         QuoteLiteral(path) + " (FORMAT parquet)");
+  RunSql(
+      "COPY (SELECT 'm' || range AS id, range * 1.0 AS dupcolX1, sin(range) AS dupcolX2 FROM "
+      "range(200)) TO " +
+      QuoteLiteral(path) + " (FORMAT parquet)");
   std::string bytes = ReadFile(path);
   std::size_t renamed = 0;
-  for (std::size_t pos = bytes.find("dupcolX2"); pos != std::string::npos; pos = bytes.find("dupcolX2", pos)) {
+  for (std::size_t pos = bytes.find("dupcolX2"); pos != std::string::npos;
+       pos = bytes.find("dupcolX2", pos)) {
     bytes.replace(pos, 8, "dupcolX1");
     ++renamed;
   }
@@ -219,8 +235,8 @@ TEST_F(BadInputTest, DuplicateColumnNamesInCsv) {
   const std::string path = Path("dup.csv");
   std::string csv = "id,a,b,a\n";
   for (int row = 0; row < 200; ++row) {
-    csv += "m" + std::to_string(row) + "," + std::to_string(row) + "," + std::to_string(row % 7) + "," +
-           std::to_string(row * 2) + "\n";
+    csv += "m" + std::to_string(row) + "," + std::to_string(row) + "," + std::to_string(row % 7) +
+           "," + std::to_string(row * 2) + "\n";
   }
   WriteFile(path, csv);
   RunFails({"run", path}, {path, "\"a\"", "more than one column"});
@@ -234,8 +250,11 @@ TEST_F(BadInputTest, EveryColumnRemovedNamesTheRulesAndOptions) {
            {input, "remove all 3 descriptors", "low_variance", "variance_threshold"});
 
   const std::string constant = Path("constant.parquet");
-  RunSql("COPY (SELECT 'm' || range AS id, 1.0 AS a, 2.0 AS b, CASE WHEN range < 150 THEN NULL ELSE range END AS c "
-         "FROM range(200)) TO " + QuoteLiteral(constant) + " (FORMAT parquet)");
+  RunSql(
+      "COPY (SELECT 'm' || range AS id, 1.0 AS a, 2.0 AS b, CASE WHEN range < 150 THEN NULL ELSE "
+      "range END AS c "
+      "FROM range(200)) TO " +
+      QuoteLiteral(constant) + " (FORMAT parquet)");
   RunFails({"run", constant}, {constant, "2 constant", "1 missing", "max_missing_ratio"});
 }
 
@@ -245,17 +264,21 @@ TEST_F(BadInputTest, EveryColumnRemovedWithSamplingLeavesNoOutput) {
            {"variance_threshold"});
 }
 
-// ---- configuration and command line --------------------------------------------------------------
+// ---- configuration and command line
+// --------------------------------------------------------------
 
 TEST_F(BadInputTest, InvalidOptionValues) {
   const std::string input = GoodParquet();
   RunFails({"run", input, "--set", "max_missing_ratio=2"}, {"max_missing_ratio", "[0, 1]", "2"});
-  RunFails({"run", input, "--set", "variance_threshold=abc"}, {"variance_threshold", "number", "abc"});
+  RunFails({"run", input, "--set", "variance_threshold=abc"},
+           {"variance_threshold", "number", "abc"});
   RunFails({"run", input, "--set", "range_mode=linear"}, {"range_mode", "linear"});
   RunFails({"run", input, "--set", "trim_percentiles=[90, 10]"}, {"trim_percentiles", "90", "10"});
-  RunFails({"run", input, "--set", "sample_rows=10", "--set", "sample_per_file=10"}, {"sample_rows", "exclusive"});
+  RunFails({"run", input, "--set", "sample_rows=10", "--set", "sample_per_file=10"},
+           {"sample_rows", "exclusive"});
   RunFails({"run", input, "--set", "device=cuda"}, {"cuda", "CUDA"});
-  RunFails({"run", input, "--set", "variance_treshold=0.1"}, {"variance_treshold", "did you mean variance_threshold"});
+  RunFails({"run", input, "--set", "variance_treshold=0.1"},
+           {"variance_treshold", "did you mean variance_threshold"});
   RunFails({"run", input, "--set", "memory_limit=12XB"}, {"memory_limit", "12XB"});
   EXPECT_FALSE(fs::exists(Out()));
 }
@@ -280,6 +303,7 @@ TEST_F(BadInputTest, UnknownCommandLineOption) {
   Fails({"frobnicate"}, {"frobnicate"});
   Fails({"stats", input, "--format", "xml"}, {"xml"});
   RunFails({"run", input, "--until", "pass9"}, {"pass9"});
+  RunFails({"run", input, "--threads", "-2"}, {"--threads", "-2"});
   EXPECT_FALSE(fs::exists(Out()));
 }
 

@@ -1,5 +1,7 @@
 // Table::Open (files, schema, column roles), ColumnReader (batches, NULL/NaN/inf, values) and
 // WriteSample (Pass 0), on small Parquet and CSV files written by DuckDB from SQL.
+#include "descpipe/table.hpp"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -13,7 +15,6 @@
 
 #include "descpipe/context.hpp"
 #include "descpipe/error.hpp"
-#include "descpipe/table.hpp"
 #include "support/test_support.hpp"
 
 namespace descpipe {
@@ -76,12 +77,12 @@ struct ReadResult {
   std::uint64_t rows_read = 0;
 };
 
-ReadResult ReadAll(const Table& table, const std::vector<std::string>& columns,
-                   std::size_t batch_rows, const Context& ctx = Context(1)) {
+/// Drains `reader`, which streams `columns` in batches of `batch_rows`.
+ReadResult Drain(ColumnReader& reader, const std::vector<std::string>& columns,
+                 std::size_t batch_rows) {
   ReadResult result;
   result.values.resize(columns.size());
   result.nulls.resize(columns.size());
-  ColumnReader reader(table, columns, ctx, batch_rows);
   ColumnBatch batch;
   while (reader.Next(batch)) {
     EXPECT_EQ(batch.n_columns, columns.size());
@@ -90,13 +91,26 @@ ReadResult ReadAll(const Table& table, const std::vector<std::string>& columns,
     result.batch_rows.push_back(batch.n_rows);
     result.first_rows.push_back(batch.first_row);
     for (std::size_t c = 0; c < columns.size(); ++c) {
-      result.values[c].insert(result.values[c].end(), batch.column(c), batch.column(c) + batch.n_rows);
+      result.values[c].insert(result.values[c].end(), batch.column(c),
+                              batch.column(c) + batch.n_rows);
       result.nulls[c].insert(result.nulls[c].end(), batch.nulls(c), batch.nulls(c) + batch.n_rows);
     }
   }
   EXPECT_FALSE(reader.Next(batch)) << "Next() after the end must stay false";
   result.rows_read = reader.rows_read();
   return result;
+}
+
+ReadResult ReadAll(const Table& table, const std::vector<std::string>& columns,
+                   std::size_t batch_rows, std::size_t prefetch = 2) {
+  ColumnReader reader(table, columns, batch_rows, prefetch);
+  return Drain(reader, columns, batch_rows);
+}
+
+ReadResult ReadPartition(const Table& table, const std::vector<std::string>& columns,
+                         const ScanPartition& partition, std::size_t batch_rows) {
+  ColumnReader reader(table, columns, partition, batch_rows);
+  return Drain(reader, columns, batch_rows);
 }
 
 /// Replaces every occurrence of `from` by `to` (same length) in a file: used to give two Parquet
@@ -120,7 +134,8 @@ class TableTest : public ::testing::Test {
   Context ctx_{1};
 };
 
-// ---- column roles ----------------------------------------------------------------------------------
+// ---- column roles
+// ----------------------------------------------------------------------------------
 
 TEST_F(TableTest, NonNumericColumnsAreMetadataByDefault) {
   const std::string path = Path("t.parquet");
@@ -199,7 +214,8 @@ TEST_F(TableTest, ExplicitDescriptorColumns) {
 
 TEST_F(TableTest, BadColumnSelectionsNameTheColumnAndTheFile) {
   const std::string path = Path("t.parquet");
-  WriteParquet(path, "SELECT 'm' || range AS id, range * 1.0 AS a, range * 2.0 AS b FROM range(10)");
+  WriteParquet(path,
+               "SELECT 'm' || range AS id, range * 1.0 AS a, range * 2.0 AS b FROM range(10)");
 
   InputSpec missing_meta = Spec({path});
   missing_meta.metadata_columns = {"id", "nope"};
@@ -241,21 +257,23 @@ TEST_F(TableTest, NoNumericColumnIsAnError) {
   EXPECT_TRUE(Contains(message, path));
 }
 
-// ---- types -----------------------------------------------------------------------------------------
+// ---- types
+// -----------------------------------------------------------------------------------------
 
 TEST_F(TableTest, TypeClassification) {
   const std::string path = Path("types.parquet");
-  WriteParquet(path,
-               "SELECT 'x' AS s, 1::INTEGER AS i, 2::BIGINT AS b, 1.5::DOUBLE AS d, 2.5::FLOAT AS f, "
-               "3.25::DECIMAL(10,2) AS dec, true AS bo, DATE '2020-01-01' AS dt, 1::TINYINT AS ti, "
-               "1::SMALLINT AS si, 1::UBIGINT AS ub, TIMESTAMP '2020-01-01 10:00:00' AS ts");
+  WriteParquet(
+      path,
+      "SELECT 'x' AS s, 1::INTEGER AS i, 2::BIGINT AS b, 1.5::DOUBLE AS d, 2.5::FLOAT AS f, "
+      "3.25::DECIMAL(10,2) AS dec, true AS bo, DATE '2020-01-01' AS dt, 1::TINYINT AS ti, "
+      "1::SMALLINT AS si, 1::UBIGINT AS ub, TIMESTAMP '2020-01-01 10:00:00' AS ts");
   InputSpec spec = Spec({path});
   spec.metadata_columns = {"s"};
   const Table table = Table::Open(spec, ctx_);
   const std::vector<std::pair<std::string, std::string>> numeric = {
-      {"i", "INTEGER"}, {"b", "BIGINT"},    {"d", "DOUBLE"},    {"f", "FLOAT"},
-      {"dec", "DECIMAL(10,2)"}, {"bo", "BOOLEAN"}, {"ti", "TINYINT"}, {"si", "SMALLINT"},
-      {"ub", "UBIGINT"}};
+      {"i", "INTEGER"},  {"b", "BIGINT"},          {"d", "DOUBLE"},
+      {"f", "FLOAT"},    {"dec", "DECIMAL(10,2)"}, {"bo", "BOOLEAN"},
+      {"ti", "TINYINT"}, {"si", "SMALLINT"},       {"ub", "UBIGINT"}};
   for (const auto& [name, type] : numeric) {
     EXPECT_EQ(Column(table, name).type, type) << name;
     EXPECT_TRUE(Column(table, name).numeric) << name;
@@ -273,11 +291,12 @@ TEST_F(TableTest, TypeClassification) {
 
 TEST_F(TableTest, ValuesEqualTheSource) {
   const std::string path = Path("values.parquet");
-  WriteParquet(path,
-               "SELECT * FROM (VALUES "
-               "(1::INTEGER, 1099511627777::BIGINT, 0.1::FLOAT, 12.345::DECIMAL(10,3), true, 1e300::DOUBLE),"
-               "(-7::INTEGER, -1::BIGINT, -2.5::FLOAT, -0.001::DECIMAL(10,3), false, -4.9e-324::DOUBLE)"
-               ") t(i, b, f, dec, bo, d)");
+  WriteParquet(
+      path,
+      "SELECT * FROM (VALUES "
+      "(1::INTEGER, 1099511627777::BIGINT, 0.1::FLOAT, 12.345::DECIMAL(10,3), true, 1e300::DOUBLE),"
+      "(-7::INTEGER, -1::BIGINT, -2.5::FLOAT, -0.001::DECIMAL(10,3), false, -4.9e-324::DOUBLE)"
+      ") t(i, b, f, dec, bo, d)");
   const Table table = Table::Open(Spec({path}), ctx_);
   const std::vector<std::string> columns = {"i", "b", "f", "dec", "bo", "d"};
   const ReadResult read = ReadAll(table, columns, 256);
@@ -299,7 +318,8 @@ TEST_F(TableTest, ValuesEqualTheSource) {
   }
 }
 
-// ---- ColumnReader batches --------------------------------------------------------------------------
+// ---- ColumnReader batches
+// --------------------------------------------------------------------------
 
 TEST_F(TableTest, BatchesHaveExactSizes) {
   const std::string path = Path("rows.parquet");
@@ -326,23 +346,108 @@ TEST_F(TableTest, BatchesHaveExactSizes) {
   }
 }
 
-TEST_F(TableTest, ThreadsDoNotChangeBatchesOrValues) {
+TEST_F(TableTest, PrefetchDoesNotChangeBatchesOrValues) {
   const std::string first = Path("p1.parquet");
   const std::string second = Path("p2.parquet");
-  // Small row groups so that several threads really share the scan.
   RunSql("COPY (SELECT range * 1.0 AS a FROM range(6000)) TO " + QuoteLiteral(first) +
          " (FORMAT parquet, ROW_GROUP_SIZE 1000)");
   RunSql("COPY (SELECT (6000 + range) * 1.0 AS a FROM range(4000)) TO " + QuoteLiteral(second) +
          " (FORMAT parquet, ROW_GROUP_SIZE 1000)");
   const Table table = Table::Open(Spec({first, second}), ctx_);
-  const ReadResult one = ReadAll(table, {"a"}, 700, Context(1));
-  const ReadResult four = ReadAll(table, {"a"}, 700, Context(4));
-  EXPECT_EQ(one.batch_rows, four.batch_rows);
-  EXPECT_EQ(one.first_rows, four.first_rows);
-  EXPECT_EQ(one.values, four.values);
-  ASSERT_EQ(four.values[0].size(), 10000u);
+  const ReadResult direct = ReadAll(table, {"a"}, 700, 0);
+  ASSERT_EQ(direct.values[0].size(), 10000u);
   for (std::size_t row = 0; row < 10000; ++row) {
-    ASSERT_EQ(four.values[0][row], static_cast<double>(row)) << row;
+    ASSERT_EQ(direct.values[0][row], static_cast<double>(row)) << row;
+  }
+  for (const std::size_t prefetch : {std::size_t{1}, std::size_t{2}, std::size_t{5}}) {
+    const ReadResult ahead = ReadAll(table, {"a"}, 700, prefetch);
+    EXPECT_EQ(ahead.batch_rows, direct.batch_rows) << prefetch;
+    EXPECT_EQ(ahead.first_rows, direct.first_rows) << prefetch;
+    EXPECT_EQ(ahead.values, direct.values) << prefetch;
+    EXPECT_EQ(ahead.rows_read, 10000u);
+  }
+}
+
+TEST_F(TableTest, ReaderStoppedEarlyShutsDown) {
+  WriteParquet(Path("rows.parquet"), "SELECT range * 1.0 AS a FROM range(20000)");
+  const Table table = Table::Open(Spec({Path("rows.parquet")}), ctx_);
+  ColumnBatch batch;
+  {
+    ColumnReader reader(table, {"a"}, 256, 2);
+    ASSERT_TRUE(reader.Next(batch));
+    EXPECT_EQ(reader.rows_read(), 256u);
+  }  // the prefetching thread must stop here, not hang or crash
+  EXPECT_EQ(batch.n_rows, 256u);
+  EXPECT_EQ(batch.column(0)[255], 255.0);
+}
+
+TEST_F(TableTest, PartitionsCoverTheTableInOrder) {
+  WriteParquet(Path("a.parquet"), "SELECT range * 1.0 AS x, range * 2.0 AS y FROM range(1500)");
+  WriteParquet(Path("b.parquet"), "SELECT 1.0 AS x, 1.0 AS y FROM range(0)");
+  WriteParquet(Path("c.parquet"), "SELECT (1500 + range) * 1.0 AS x FROM range(700)");  // no y
+  InputSpec spec = Spec({Path("a.parquet"), Path("b.parquet"), Path("c.parquet")});
+  spec.union_by_name = true;
+  const Table table = Table::Open(spec, ctx_);
+  const std::vector<ScanPartition> partitions = table.Partitions();
+  ASSERT_EQ(partitions.size(), 3u);
+  EXPECT_EQ(partitions[0].file_idx, 0);
+  EXPECT_EQ(partitions[0].first_global_row, 0u);
+  EXPECT_EQ(partitions[1].file_idx, 1);
+  EXPECT_EQ(partitions[1].first_global_row, 1500u);
+  EXPECT_EQ(partitions[2].file_idx, 2);
+  EXPECT_EQ(partitions[2].first_global_row, 1500u);
+  EXPECT_TRUE(table.FileHasColumn(0, "y"));
+  EXPECT_FALSE(table.FileHasColumn(2, "y"));
+
+  const ReadResult whole = ReadAll(table, {"x", "y"}, 512);
+  ReadResult joined;
+  joined.values.resize(2);
+  joined.nulls.resize(2);
+  for (const ScanPartition& partition : partitions) {
+    const ReadResult part = ReadPartition(table, {"x", "y"}, partition, 512);
+    if (!part.first_rows.empty()) {
+      // Batches count from the partition's first row, in global row numbers.
+      EXPECT_EQ(part.first_rows.front(), partition.first_global_row);
+    }
+    for (std::size_t c = 0; c < 2; ++c) {
+      joined.values[c].insert(joined.values[c].end(), part.values[c].begin(), part.values[c].end());
+      joined.nulls[c].insert(joined.nulls[c].end(), part.nulls[c].begin(), part.nulls[c].end());
+    }
+  }
+  ASSERT_EQ(joined.values[0].size(), 2200u);
+  EXPECT_EQ(joined.values[0], whole.values[0]);
+  EXPECT_EQ(joined.nulls, whole.nulls);
+  for (std::size_t row = 0; row < 2200; ++row) {
+    ASSERT_EQ(joined.values[0][row], static_cast<double>(row));
+    ASSERT_EQ(joined.nulls[1][row], row < 1500 ? 0 : 1) << row;  // y is missing from c.parquet
+  }
+}
+
+TEST_F(TableTest, CsvIsOnePartition) {
+  WriteCsv(Path("a.csv"), "SELECT range * 1.0 AS x FROM range(30)");
+  WriteCsv(Path("b.csv"), "SELECT range * 1.0 AS x FROM range(20)");
+  const Table table = Table::Open(Spec({Path("a.csv"), Path("b.csv")}), ctx_);
+  const std::vector<ScanPartition> partitions = table.Partitions();
+  ASSERT_EQ(partitions.size(), 1u);
+  EXPECT_LT(partitions[0].file_idx, 0);
+  const ReadResult read = ReadPartition(table, {"x"}, partitions[0], 16);
+  EXPECT_EQ(read.rows_read, 50u);
+  EXPECT_EQ(read.values[0][30], 0.0);
+}
+
+TEST_F(TableTest, ReadErrorsReachTheCaller) {
+  // The CSV sniffer types "a" as BIGINT from the first rows; row 25000 holds text, which DuckDB
+  // only meets while streaming (on the prefetching thread): Next() must throw, naming the file.
+  const std::string path = Path("late_text.csv");
+  WriteCsv(
+      path,
+      "SELECT CASE WHEN range = 25000 THEN 'abc' ELSE range::VARCHAR END AS a FROM range(30000)");
+  const Table table = Table::Open(Spec({path}), ctx_);
+  for (const std::size_t prefetch : {std::size_t{0}, std::size_t{2}}) {
+    const std::string message = MessageOf<IoError>([&] { ReadAll(table, {"a"}, 1000, prefetch); });
+    EXPECT_TRUE(Contains(message, path)) << prefetch;
+    EXPECT_TRUE(Contains(message, "abc")) << prefetch;
+    EXPECT_EQ(message.find('\n'), std::string::npos) << message;
   }
 }
 
@@ -376,8 +481,8 @@ TEST_F(TableTest, NullNanAndInfinity) {
 
 TEST_F(TableTest, NullsAcrossChunkBoundaries) {
   const std::string path = Path("nulls.parquet");
-  WriteParquet(path,
-               "SELECT CASE WHEN range % 7 = 3 THEN NULL ELSE range * 1.0 END AS x FROM range(5000)");
+  WriteParquet(
+      path, "SELECT CASE WHEN range % 7 = 3 THEN NULL ELSE range * 1.0 END AS x FROM range(5000)");
   const Table table = Table::Open(Spec({path}), ctx_);
   const ReadResult read = ReadAll(table, {"x"}, 1500);
   ASSERT_EQ(read.values[0].size(), 5000u);
@@ -391,7 +496,8 @@ TEST_F(TableTest, NullsAcrossChunkBoundaries) {
   EXPECT_EQ(wrong, 0u);
 }
 
-// ---- files, globs and directories ------------------------------------------------------------------
+// ---- files, globs and directories
+// ------------------------------------------------------------------
 
 TEST_F(TableTest, GlobMatchesFilesInSortedOrder) {
   fs::create_directories(Path("data"));
@@ -428,7 +534,8 @@ TEST_F(TableTest, DirectoryIsReadRecursively) {
 
   fs::create_directories(Path("empty"));
   WriteFile(Path("empty/notes.txt"), "x");
-  const std::string message = MessageOf<InvalidInput>([&] { Table::Open(Spec({Path("empty")}), ctx_); });
+  const std::string message =
+      MessageOf<InvalidInput>([&] { Table::Open(Spec({Path("empty")}), ctx_); });
   EXPECT_TRUE(Contains(message, Path("empty")));
   EXPECT_TRUE(Contains(message, "no .parquet or .csv"));
 }
@@ -441,7 +548,8 @@ TEST_F(TableTest, SameFileNamedTwiceIsReadOnce) {
 }
 
 TEST_F(TableTest, PathProblems) {
-  std::string message = MessageOf<InvalidInput>([&] { Table::Open(Spec({Path("absent.parquet")}), ctx_); });
+  std::string message =
+      MessageOf<InvalidInput>([&] { Table::Open(Spec({Path("absent.parquet")}), ctx_); });
   EXPECT_TRUE(Contains(message, Path("absent.parquet")));
   EXPECT_TRUE(Contains(message, "does not exist"));
 
@@ -453,7 +561,9 @@ TEST_F(TableTest, PathProblems) {
 
   WriteParquet(Path("a.parquet"), "SELECT range * 1.0 AS a FROM range(4)");
   WriteCsv(Path("b.csv"), "SELECT range * 1.0 AS a FROM range(4)");
-  message = MessageOf<InvalidInput>([&] { Table::Open(Spec({Path("a.parquet"), Path("b.csv")}), ctx_); });
+  message = MessageOf<InvalidInput>([&] {
+    Table::Open(Spec({Path("a.parquet"), Path("b.csv")}), ctx_);
+  });
   EXPECT_TRUE(Contains(message, "mix Parquet and CSV"));
 }
 
@@ -475,10 +585,12 @@ TEST_F(TableTest, GarbageAndTruncatedParquetNameTheFile) {
 TEST_F(TableTest, FilesAreMatchedByColumnName) {
   const std::string first = Path("f1.parquet");
   const std::string second = Path("f2.parquet");
-  WriteParquet(first, "SELECT 'a' || range AS id, range::INTEGER AS x, range * 10.0 AS y FROM range(100)");
+  WriteParquet(first,
+               "SELECT 'a' || range AS id, range::INTEGER AS x, range * 10.0 AS y FROM range(100)");
   // Other column order and another numeric type for x.
-  WriteParquet(second,
-               "SELECT range * 10.0 + 5 AS y, 'b' || range AS id, (1000 + range) * 1.0 AS x FROM range(50)");
+  WriteParquet(
+      second,
+      "SELECT range * 10.0 + 5 AS y, 'b' || range AS id, (1000 + range) * 1.0 AS x FROM range(50)");
   const Table table = Table::Open(Spec({first, second}), ctx_);
   ASSERT_EQ(table.columns().size(), 3u);
   EXPECT_EQ(table.columns()[0].name, "id");
@@ -511,9 +623,12 @@ TEST_F(TableTest, FilesAreReadInTheOrderGiven) {
 TEST_F(TableTest, ColumnMissingFromOneFile) {
   const std::string first = Path("f1.parquet");
   const std::string second = Path("f2.parquet");
-  WriteParquet(first, "SELECT 'a' || range AS id, range * 1.0 AS x, range * 2.0 AS y FROM range(4)");
+  WriteParquet(first,
+               "SELECT 'a' || range AS id, range * 1.0 AS x, range * 2.0 AS y FROM range(4)");
   WriteParquet(second, "SELECT 'b' || range AS id, range * 1.0 AS x FROM range(3)");
-  const std::string message = MessageOf<InvalidInput>([&] { Table::Open(Spec({first, second}), ctx_); });
+  const std::string message = MessageOf<InvalidInput>([&] {
+    Table::Open(Spec({first, second}), ctx_);
+  });
   EXPECT_TRUE(Contains(message, "\"y\""));
   EXPECT_TRUE(Contains(message, second));
   EXPECT_TRUE(Contains(message, "union_by_name"));
@@ -529,7 +644,8 @@ TEST_F(TableTest, ColumnMissingFromOneFile) {
 }
 
 TEST_F(TableTest, IgnoredColumnMayBeMissingFromSomeFiles) {
-  WriteParquet(Path("f1.parquet"), "SELECT 'a' || range AS id, 'n' AS note, range * 1.0 AS x FROM range(4)");
+  WriteParquet(Path("f1.parquet"),
+               "SELECT 'a' || range AS id, 'n' AS note, range * 1.0 AS x FROM range(4)");
   WriteParquet(Path("f2.parquet"), "SELECT 'b' || range AS id, range * 1.0 AS x FROM range(3)");
   InputSpec spec = Spec({Path("f1.parquet"), Path("f2.parquet")});
   spec.metadata_columns = {"id"};
@@ -541,19 +657,21 @@ TEST_F(TableTest, IgnoredColumnMayBeMissingFromSomeFiles) {
 TEST_F(TableTest, NumericInOneFileTextInAnotherIsAnError) {
   WriteParquet(Path("f1.parquet"), "SELECT range * 1.0 AS x FROM range(4)");
   WriteParquet(Path("f2.parquet"), "SELECT 'text' AS x FROM range(3)");
-  const std::string message =
-      MessageOf<InvalidInput>([&] { Table::Open(Spec({Path("f1.parquet"), Path("f2.parquet")}), ctx_); });
+  const std::string message = MessageOf<InvalidInput>([&] {
+    Table::Open(Spec({Path("f1.parquet"), Path("f2.parquet")}), ctx_);
+  });
   EXPECT_TRUE(Contains(message, "\"x\""));
   EXPECT_TRUE(Contains(message, Path("f1.parquet")));
   EXPECT_TRUE(Contains(message, Path("f2.parquet")));
   EXPECT_TRUE(Contains(message, "VARCHAR"));
 }
 
-// ---- awkward column names ------------------------------------------------------------------------
+// ---- awkward column names
+// ------------------------------------------------------------------------
 
 TEST_F(TableTest, AwkwardColumnNamesWorkEndToEnd) {
-  const std::vector<std::string> names = {"a b", "q\"uote", "it's", "Δμ_ñ", "select", "from", "x,y",
-                                          "MolWt"};
+  const std::vector<std::string> names = {"a b",    "q\"uote", "it's", "Δμ_ñ",
+                                          "select", "from",    "x,y",  "MolWt"};
   std::string select = "SELECT 'm' || range AS " + QuoteIdentifier("my id");
   for (std::size_t i = 0; i < names.size(); ++i) {
     select += ", (range * " + std::to_string(i + 1) + ")::DOUBLE AS " + QuoteIdentifier(names[i]);
@@ -591,9 +709,10 @@ TEST(Quoting, IdentifiersAndLiterals) {
 
 TEST_F(TableTest, CsvInput) {
   const std::string path = Path("t.csv");
-  WriteCsv(path,
-           "SELECT 'm' || range AS id, range * 0.25 AS a, CASE WHEN range % 3 = 0 THEN NULL ELSE range "
-           "END AS b FROM range(12)");
+  WriteCsv(
+      path,
+      "SELECT 'm' || range AS id, range * 0.25 AS a, CASE WHEN range % 3 = 0 THEN NULL ELSE range "
+      "END AS b FROM range(12)");
   const Table table = Table::Open(Spec({path}), ctx_);
   EXPECT_EQ(table.format(), FileFormat::kCsv);
   EXPECT_EQ(table.files()[0].row_count, -1);
@@ -611,8 +730,10 @@ TEST_F(TableTest, CsvInput) {
 }
 
 TEST_F(TableTest, SeveralCsvFilesByColumnName) {
-  WriteCsv(Path("a.csv"), "SELECT 'a' || range AS id, range * 1.0 AS x, range * 2.0 AS y FROM range(3)");
-  WriteCsv(Path("b.csv"), "SELECT range * 20.0 AS y, 'b' || range AS id, range * 10.0 AS x FROM range(2)");
+  WriteCsv(Path("a.csv"),
+           "SELECT 'a' || range AS id, range * 1.0 AS x, range * 2.0 AS y FROM range(3)");
+  WriteCsv(Path("b.csv"),
+           "SELECT range * 20.0 AS y, 'b' || range AS id, range * 10.0 AS x FROM range(2)");
   const Table table = Table::Open(Spec({Path("*.csv")}), ctx_);
   EXPECT_EQ(table.files().size(), 2u);
   const ReadResult read = ReadAll(table, {"x", "y"}, 16);
@@ -624,7 +745,8 @@ TEST_F(TableTest, SeveralCsvFilesByColumnName) {
 
 TEST_F(TableTest, ZeroRowsIsAnError) {
   WriteParquet(Path("empty.parquet"), "SELECT 'x' AS id, 1.0 AS a FROM range(0)");
-  std::string message = MessageOf<InvalidInput>([&] { Table::Open(Spec({Path("empty.parquet")}), ctx_); });
+  std::string message =
+      MessageOf<InvalidInput>([&] { Table::Open(Spec({Path("empty.parquet")}), ctx_); });
   EXPECT_TRUE(Contains(message, Path("empty.parquet")));
   EXPECT_TRUE(Contains(message, "zero rows"));
 
@@ -652,7 +774,9 @@ TEST_F(TableTest, DuckDbRenamesDuplicateAliasesWhenWriting) {
 
 TEST_F(TableTest, DuplicateColumnNamesAreAnError) {
   const std::string parquet = Path("dup.parquet");
-  WriteParquet(parquet, "SELECT 'm' || range AS id, range * 1.0 AS dupcolX1, range * 2.0 AS dupcolX2 FROM range(5)");
+  WriteParquet(
+      parquet,
+      "SELECT 'm' || range AS id, range * 1.0 AS dupcolX1, range * 2.0 AS dupcolX2 FROM range(5)");
   PatchBytes(parquet, "dupcolX2", "dupcolX1");
   std::string message = MessageOf<InvalidInput>([&] { Table::Open(Spec({parquet}), ctx_); });
   EXPECT_TRUE(Contains(message, parquet));
@@ -676,10 +800,11 @@ class SampleTest : public TableTest {
     for (std::size_t f = 0; f < sizes.size(); ++f) {
       const std::string path = Path("in/part-" + std::to_string(f) + ".parquet");
       fs::create_directories(Path("in"));
-      WriteParquet(path, "SELECT 'f" + std::to_string(f) + "_' || range AS id, (" + std::to_string(offset) +
-                             " + range)::BIGINT AS seq, sin(range * 1.3 + " + std::to_string(f) +
-                             ") AS a, 'L' || (range % 3) AS label, (range % 5)::INTEGER AS g FROM range(" +
-                             std::to_string(sizes[f]) + ")");
+      WriteParquet(
+          path, "SELECT 'f" + std::to_string(f) + "_' || range AS id, (" + std::to_string(offset) +
+                    " + range)::BIGINT AS seq, sin(range * 1.3 + " + std::to_string(f) +
+                    ") AS a, 'L' || (range % 3) AS label, (range % 5)::INTEGER AS g FROM range(" +
+                    std::to_string(sizes[f]) + ")");
       offset += sizes[f];
     }
     total_rows_ = offset;
@@ -690,7 +815,8 @@ class SampleTest : public TableTest {
   static std::string Content(const std::string& path) {
     return QueryScalar(
         "SELECT string_agg(id || ':' || seq || ':' || a || ':' || label || ':' || g, ';' ORDER BY "
-        "file_row_number) FROM read_parquet(" + QuoteLiteral(path) + ", file_row_number = true)");
+        "file_row_number) FROM read_parquet(" +
+        QuoteLiteral(path) + ", file_row_number = true)");
   }
   static std::int64_t Rows(const std::string& path) {
     return std::stoll(QueryScalar("SELECT count(*) FROM read_parquet(" + QuoteLiteral(path) + ")"));
@@ -732,9 +858,10 @@ TEST_F(SampleTest, SampleIsASpreadSubsetInInputOrderWithEveryColumn) {
   const std::string out = Path("s.parquet");
   ASSERT_EQ(WriteSample(*table_, SampleSpec{60, 0, 42}, out, ctx_), 60);
   // Every column, metadata included, in input order.
-  EXPECT_EQ(QueryScalar("SELECT string_agg(column_name, ',') FROM (DESCRIBE SELECT * FROM read_parquet(" +
-                        QuoteLiteral(out) + "))"),
-            "id,seq,a,label,g");
+  EXPECT_EQ(
+      QueryScalar("SELECT string_agg(column_name, ',') FROM (DESCRIBE SELECT * FROM read_parquet(" +
+                  QuoteLiteral(out) + "))"),
+      "id,seq,a,label,g");
   const std::string in = QuoteLiteral(Path("in/*.parquet"));
   const std::string sample = "read_parquet(" + QuoteLiteral(out) + ", file_row_number = true)";
   // Distinct rows, each equal to an input row.
@@ -743,12 +870,15 @@ TEST_F(SampleTest, SampleIsASpreadSubsetInInputOrderWithEveryColumn) {
                         ") i USING (id, seq, a, label, g)"),
             "60");
   // Written in input order.
-  EXPECT_EQ(QueryScalar("SELECT count(*) FROM (SELECT seq, lag(seq) OVER (ORDER BY file_row_number) AS "
-                        "previous FROM " + sample + ") WHERE seq <= previous"),
-            "0");
+  EXPECT_EQ(
+      QueryScalar("SELECT count(*) FROM (SELECT seq, lag(seq) OVER (ORDER BY file_row_number) AS "
+                  "previous FROM " +
+                  sample + ") WHERE seq <= previous"),
+      "0");
   // Drawn from the whole input, not its first rows.
   EXPECT_GT(std::stoll(QueryScalar("SELECT max(seq) FROM " + sample)), 400);
-  EXPECT_GE(std::stoll(QueryScalar("SELECT count(DISTINCT split_part(id, '_', 1)) FROM " + sample)), 3);
+  EXPECT_GE(std::stoll(QueryScalar("SELECT count(DISTINCT split_part(id, '_', 1)) FROM " + sample)),
+            3);
   // Nothing else is left beside the output.
   EXPECT_EQ(ListDir(dir_.path()), (std::vector<std::string>{"in", "s.parquet"}));
 }
@@ -756,7 +886,8 @@ TEST_F(SampleTest, SampleIsASpreadSubsetInInputOrderWithEveryColumn) {
 TEST_F(SampleTest, NeverMoreRowsThanRequestedOrAvailable) {
   EXPECT_EQ(WriteSample(*table_, SampleSpec{1, 0, 42}, Path("one.parquet"), ctx_), 1);
   EXPECT_EQ(Rows(Path("one.parquet")), 1);
-  EXPECT_EQ(WriteSample(*table_, SampleSpec{100000, 0, 42}, Path("all.parquet"), ctx_), total_rows_);
+  EXPECT_EQ(WriteSample(*table_, SampleSpec{100000, 0, 42}, Path("all.parquet"), ctx_),
+            total_rows_);
   EXPECT_EQ(Rows(Path("all.parquet")), total_rows_);
   EXPECT_EQ(QueryScalar("SELECT count(DISTINCT seq) FROM " + QuoteLiteral(Path("all.parquet"))),
             std::to_string(total_rows_));
@@ -766,8 +897,10 @@ TEST_F(SampleTest, SamplePerFile) {
   const std::string out = Path("per_file.parquet");
   // The last file has 10 rows: all of them.
   EXPECT_EQ(WriteSample(*table_, SampleSpec{0, 20, 42}, out, ctx_), 70);
-  EXPECT_EQ(QueryScalar("SELECT string_agg(n::VARCHAR, ',' ORDER BY f) FROM (SELECT split_part(id, '_', 1) "
-                        "AS f, count(*) AS n FROM " + QuoteLiteral(out) + " GROUP BY f)"),
+  EXPECT_EQ(QueryScalar(
+                "SELECT string_agg(n::VARCHAR, ',' ORDER BY f) FROM (SELECT split_part(id, '_', 1) "
+                "AS f, count(*) AS n FROM " +
+                QuoteLiteral(out) + " GROUP BY f)"),
             "20,20,20,10");
 }
 
@@ -776,7 +909,8 @@ TEST_F(SampleTest, CsvInput) {
   const Table csv = Table::Open(Spec({Path("c.csv")}), ctx_);
   const std::string out = Path("c.parquet");
   EXPECT_EQ(WriteSample(csv, SampleSpec{10, 0, 3}, out, ctx_), 10);
-  EXPECT_EQ(QueryScalar("SELECT count(*) FROM " + QuoteLiteral(out) + " WHERE id = 'r' || CAST(a AS INTEGER)"),
+  EXPECT_EQ(QueryScalar("SELECT count(*) FROM " + QuoteLiteral(out) +
+                        " WHERE id = 'r' || CAST(a AS INTEGER)"),
             "10");
   const std::string again = Path("c2.parquet");
   WriteSample(csv, SampleSpec{10, 0, 3}, again, Context(2));
@@ -785,13 +919,19 @@ TEST_F(SampleTest, CsvInput) {
 }
 
 TEST_F(SampleTest, BadSpecs) {
-  EXPECT_TRUE(Contains(MessageOf<InvalidInput>([&] { WriteSample(*table_, SampleSpec{0, 0, 1}, Path("x.parquet"), ctx_); }),
+  EXPECT_TRUE(Contains(MessageOf<InvalidInput>([&] {
+                         WriteSample(*table_, SampleSpec{0, 0, 1}, Path("x.parquet"), ctx_);
+                       }),
                        "sample_rows"));
-  EXPECT_TRUE(Contains(MessageOf<InvalidInput>([&] { WriteSample(*table_, SampleSpec{5, 5, 1}, Path("x.parquet"), ctx_); }),
+  EXPECT_TRUE(Contains(MessageOf<InvalidInput>([&] {
+                         WriteSample(*table_, SampleSpec{5, 5, 1}, Path("x.parquet"), ctx_);
+                       }),
                        "exclusive"));
   const std::string input = table_->files()[0].path;
   const std::string before = ReadFile(input);
-  EXPECT_TRUE(Contains(MessageOf<InvalidInput>([&] { WriteSample(*table_, SampleSpec{5, 0, 1}, input, ctx_); }),
+  EXPECT_TRUE(Contains(MessageOf<InvalidInput>([&] {
+                         WriteSample(*table_, SampleSpec{5, 0, 1}, input, ctx_);
+                       }),
                        "also an input"));
   EXPECT_EQ(ReadFile(input), before);
   EXPECT_FALSE(fs::exists(Path("x.parquet")));

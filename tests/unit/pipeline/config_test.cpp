@@ -1,5 +1,7 @@
 // Configuration: YAML files (descpipe's flat keys, the original descriptor_pipeline's flat and
 // sectioned files), `--set` overrides, validation and byte sizes.
+#include "descpipe/config.hpp"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -8,7 +10,6 @@
 #include <utility>
 #include <vector>
 
-#include "descpipe/config.hpp"
 #include "descpipe/context.hpp"
 #include "descpipe/error.hpp"
 #include "support/test_support.hpp"
@@ -133,7 +134,8 @@ TEST(ConfigFile, NullResetsOptionalValues) {
   EXPECT_EQ(config.sample_rows, 0);
 }
 
-// ---- the original tool's flat keys ---------------------------------------------------------------
+// ---- the original tool's flat keys
+// ---------------------------------------------------------------
 
 TEST(ConfigFile, OriginalToolFlatKeys) {
   Config base;
@@ -263,11 +265,14 @@ TEST(ConfigFile, UnknownKeySuggestsTheClosestOption) {
   EXPECT_TRUE(Contains(message, "did you mean variance_threshold"));
   EXPECT_TRUE(Contains(message, path));
 
-  EXPECT_TRUE(Contains(MessageOf([] { LoadYaml("n_metdata_cols: 2\n"); }), "did you mean n_metadata_cols"));
+  EXPECT_TRUE(
+      Contains(MessageOf([] { LoadYaml("n_metdata_cols: 2\n"); }), "did you mean n_metadata_cols"));
   EXPECT_TRUE(Contains(MessageOf([] { LoadYaml("max_mising_ratio: 0.2\n"); }),
                        "did you mean max_missing_ratio"));
-  EXPECT_TRUE(Contains(MessageOf([] { LoadYaml("parquet_globs: x\n"); }), "did you mean parquet_glob"));
-  EXPECT_TRUE(Contains(MessageOf([] { LoadYaml("Remove_Binary: true\n"); }), "did you mean remove_binary"));
+  EXPECT_TRUE(
+      Contains(MessageOf([] { LoadYaml("parquet_globs: x\n"); }), "did you mean parquet_glob"));
+  EXPECT_TRUE(
+      Contains(MessageOf([] { LoadYaml("Remove_Binary: true\n"); }), "did you mean remove_binary"));
 }
 
 TEST(ConfigFile, UnknownKeyFarFromEveryOptionHasNoSuggestion) {
@@ -284,7 +289,8 @@ TEST(ConfigFile, UnknownKeyInsideASectionNamesTheSection) {
   EXPECT_TRUE(Contains(message, "did you mean variance_threshold"));
 }
 
-// ---- options of later passes and legacy keys -----------------------------------------------------
+// ---- options of later passes and legacy keys
+// -----------------------------------------------------
 
 TEST(ConfigFile, OptionsOfLaterPassesAreNotYetUsed) {
   const Config config = LoadYaml(R"(
@@ -337,13 +343,14 @@ TEST(ConfigFile, KnownOptionNamesAreSortedUniqueAndComplete) {
   const std::vector<std::string> names = KnownOptionNames();
   EXPECT_TRUE(std::is_sorted(names.begin(), names.end()));
   EXPECT_EQ(std::adjacent_find(names.begin(), names.end()), names.end());
-  for (const char* name : {"variance_threshold", "parquet_glob", "n_metadata_cols", "spearman_threshold",
-                           "vif_threshold", "prefer_gpu", "device"}) {
+  for (const char* name : {"variance_threshold", "parquet_glob", "n_metadata_cols",
+                           "spearman_threshold", "vif_threshold", "prefer_gpu", "device"}) {
     EXPECT_TRUE(std::binary_search(names.begin(), names.end(), name)) << name;
   }
 }
 
-// ---- wrong types and broken files ----------------------------------------------------------------
+// ---- wrong types and broken files
+// ----------------------------------------------------------------
 
 TEST(ConfigFile, WrongTypesGiveAClearError) {
   struct Case {
@@ -456,18 +463,21 @@ TEST(ConfigOverride, Errors) {
   const std::string typo = MessageOf([&] { ApplyOverride(config, "variance_treshold=0.1"); });
   EXPECT_TRUE(Contains(typo, "did you mean variance_threshold"));
   EXPECT_TRUE(Contains(typo, "--set"));
-  const std::string wrong_type = MessageOf([&] { ApplyOverride(config, "variance_threshold=abc"); });
+  const std::string wrong_type =
+      MessageOf([&] { ApplyOverride(config, "variance_threshold=abc"); });
   EXPECT_TRUE(Contains(wrong_type, "variance_threshold"));
   EXPECT_TRUE(Contains(wrong_type, "a number"));
   EXPECT_TRUE(Contains(MessageOf([&] { ApplyOverride(config, "metadata_columns=[a, b"); }),
                        "cannot read the value"));
-  EXPECT_TRUE(Contains(MessageOf([&] { ApplyOverride(config, "nosuchsection.variance_threshold=1"); }),
-                       "unknown option"));
+  EXPECT_TRUE(
+      Contains(MessageOf([&] { ApplyOverride(config, "nosuchsection.variance_threshold=1"); }),
+               "unknown option"));
   // A failed override leaves the option as it was.
   EXPECT_DOUBLE_EQ(config.variance_threshold, Config{}.variance_threshold);
 }
 
-// ---- Validate ------------------------------------------------------------------------------------
+// ---- Validate
+// ------------------------------------------------------------------------------------
 
 TEST(ConfigValidate, DefaultsAndBoundariesAreValid) {
   Config config;
@@ -502,11 +512,13 @@ TEST(ConfigValidate, RejectsBadRanges) {
       {"variance_threshold", [](Config& c) { c.variance_threshold = -0.001; }},
       {"variance_threshold", [](Config& c) { c.variance_threshold = std::nan(""); }},
       {"variance_threshold", [](Config& c) { c.variance_threshold = HUGE_VAL; }},
-      {"trim_percentiles", [](Config& c) {
+      {"trim_percentiles",
+       [](Config& c) {
          c.trim_low_percent = 50.0;
          c.trim_high_percent = 50.0;
        }},
-      {"trim_percentiles", [](Config& c) {
+      {"trim_percentiles",
+       [](Config& c) {
          c.trim_low_percent = 90.0;
          c.trim_high_percent = 10.0;
        }},
@@ -514,7 +526,8 @@ TEST(ConfigValidate, RejectsBadRanges) {
       {"trim_percentiles", [](Config& c) { c.trim_high_percent = 100.5; }},
       {"sample_rows", [](Config& c) { c.sample_rows = -1; }},
       {"sample_per_file", [](Config& c) { c.sample_per_file = -5; }},
-      {"exclusive", [](Config& c) {
+      {"exclusive",
+       [](Config& c) {
          c.sample_rows = 10;
          c.sample_per_file = 10;
        }},
@@ -536,7 +549,8 @@ TEST(ConfigValidate, RejectsBadRanges) {
 
 TEST(ConfigValidate, ValuesLoadedFromYamlAreValidated) {
   const Config config = LoadYaml("max_missing_ratio: 2\n");  // loading checks types only
-  EXPECT_TRUE(Contains(MessageOf([&] { config.Validate(); }), "max_missing_ratio must be in [0, 1], got 2"));
+  EXPECT_TRUE(Contains(MessageOf([&] { config.Validate(); }),
+                       "max_missing_ratio must be in [0, 1], got 2"));
 }
 
 // ---- conversions -------------------------------------------------------------------------------
@@ -603,8 +617,8 @@ TEST(ParseByteSize, PercentOfPhysicalMemory) {
 }
 
 TEST(ParseByteSize, RejectsNonsense) {
-  for (const char* text : {"", "abc", "GB", "12XB", "0", "0GB", "-1GB", "0%", "150%", "-5%", "nan",
-                           "inf", "1e30TB"}) {
+  for (const char* text :
+       {"", "abc", "GB", "12XB", "0", "0GB", "-1GB", "0%", "150%", "-5%", "nan", "inf", "1e30TB"}) {
     const std::string message = MessageOf([&] { ParseByteSize(text); });
     EXPECT_FALSE(message.empty()) << text;
     if (*text != '\0') EXPECT_TRUE(Contains(message, text));

@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Runs every benchmark: the micro-benchmarks, then the end-to-end comparisons with peers.
+#   bench/run_all.sh [BUILD_DIR]      (make bench builds BUILD_DIR=build-bench first)
+set -euo pipefail
+build="${1:-build-bench}"
+here="$(cd "$(dirname "$0")" && pwd)"
+echo "== machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, $(date -u +%Y-%m-%d)"
+echo "== micro-benchmarks"
+"${build}/bench/descpipe_micro_bench" --benchmark_min_time=0.5
+echo "== Pass 1 against DuckDB"
+bash "${here}/pass1_vs_duckdb.sh" "${build}" 2000000 200 3

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# make demo: runs the whole pipeline (as far as this version goes) on the shared real table,
+# or on a generated table when ../shared is not there, and shows what it wrote.
+#   scripts/demo.sh BUILD/descpipe DATA.parquet OUTDIR
+set -euo pipefail
+descpipe="$1"; data="$2"; out="$3"
+build_dir="$(dirname "${descpipe}")"
+if [[ ! -f "${data}" ]]; then
+  data="${out}-input/generated.parquet"
+  echo "demo: ${2} not found; generating 20,000 x 120 descriptors into ${data}"
+  mkdir -p "$(dirname "${data}")"
+  bash "$(dirname "$0")/../bench/make_stats_data.sh" 20000 120 "${data}" "${build_dir}/tests/duckdb_exec"
+fi
+echo "demo: descpipe run ${data} -o ${out}"
+"${descpipe}" run "${data}" -o "${out}"
+echo
+echo "demo: outputs in ${out}/"
+ls -l "${out}"
+echo
+echo "demo: removal counts (${out}/pass1_variance_filtering.json)"
+sed -n '1,20p' "${out}/pass1_variance_filtering.json"
+echo
+echo "demo: first rows of ${out}/pass1_stats.csv"
+head -n 6 "${out}/pass1_stats.csv" | cut -c 1-200
+echo
+echo "demo: $(wc -l < "${out}/pass1_columns.txt") descriptors kept (${out}/pass1_columns.txt)"
