@@ -8,7 +8,7 @@
 // that only "more than kMaxExactDistinct" is known.
 //
 // Quantiles: exact when the column has at most kMaxExactDistinct distinct values or at most
-// `quantile_sample_size` valid values. Otherwise they come from a bottom-k sample of the valid
+// `quantile_sample_size` valid values (kept apart while there are that few). Otherwise they come from a bottom-k sample of the valid
 // values, keyed by a bijective hash of the global row index (reproducible, independent of batch
 // order and thread count; see StatsOptions::expected_rows for the pre-filter). The rank error of such a sample of size m is binomial with standard
 // deviation sqrt(q(1-q)/m): see docs/STATISTICS.md.
@@ -114,6 +114,10 @@ class ColumnStatsAccumulator {
   std::vector<std::pair<std::uint64_t, double>> sample_;
   std::uint64_t threshold_ = UINT64_MAX;
   bool sample_pruned_ = false;
+  // Every valid value while there are at most quantile_sample_size of them: sparse columns keep
+  // exact quantiles even when the sample is pre-filtered. Freed once exceeded.
+  std::vector<double> exact_values_;
+  bool exact_overflow_ = false;
 };
 
 /// Quantile of sorted values with linear interpolation between closest ranks (pandas/numpy

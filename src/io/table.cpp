@@ -169,6 +169,9 @@ FileSchema ReadFileSchema(InputFile& file, const io::Connection& connection) {
   }
   std::set<std::string> unique;
   for (const auto& name : raw_names) {
+    // Outputs list names one per line (pass1_columns.txt).
+    DESCPIPE_EXPECTS(name.find_first_of("\r\n") == std::string::npos,
+                     "file '{}' has a column name with a line break (\"{}\"): rename it", file.path, name);
     DESCPIPE_EXPECTS(unique.insert(name).second, "file '{}' has more than one column named \"{}\"",
                      file.path, name);
   }

@@ -161,14 +161,18 @@ Pass1Result RunPass1(const Table& table, const Config& config, const Context& ct
     static const std::map<std::string, std::string> kOption = {
         {"missing", "max_missing_ratio"},       {"too_few_valid", "min_effective_n"},
         {"quasi_constant", "max_mode_fraction"}, {"low_variance", "variance_threshold"},
-        {"binary", "remove_binary"},            {"constant", "(none: the columns are constant)"}};
+        {"binary", "remove_binary"}};
     std::string options;
     for (const auto& [reason, count] : removed_by_reason) {
-      options += fmt::format("{}{}", options.empty() ? "" : ", ", kOption.at(reason));
+      if (auto it = kOption.find(reason); it != kOption.end()) {
+        options += fmt::format("{}{}", options.empty() ? "" : ", ", it->second);
+      }
     }
     throw InvalidInput(fmt::format(
-        "Pass 1 would remove all {} descriptors of {} ({}); relax {}", result.columns.size(),
-        table.Describe(), counts, options));
+        "Pass 1 would remove all {} descriptors of {} ({}); {}", result.columns.size(),
+        table.Describe(), counts,
+        options.empty() ? "constant columns carry no information: check the input and descriptor_columns"
+                        : "relax " + options));
   }
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return result;

@@ -1,6 +1,7 @@
 // Pass orchestration: validates inputs, runs the passes in order, writes their outputs.
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 
@@ -18,9 +19,17 @@ namespace {
 
 void CheckOutputIsNotInput(const Table& table, const std::string& out_dir) {
   std::error_code ec;
+  const fs::path out = fs::weakly_canonical(out_dir, ec);
   for (const auto& file : table.files()) {
     DESCPIPE_EXPECTS(!fs::equivalent(file.path, out_dir, ec),
                      "output directory '{}' is the input file '{}'", out_dir, file.path);
+    // An input inside the output directory would be an output of an earlier run (for example
+    // sampled_data.parquet found again by a recursive directory input).
+    const fs::path in = fs::weakly_canonical(file.path, ec);
+    const auto [out_end, in_it] = std::mismatch(out.begin(), out.end(), in.begin(), in.end());
+    DESCPIPE_EXPECTS(out.empty() || out_end != out.end(),
+                     "input file '{}' lies inside the output directory '{}': choose an output "
+                     "directory outside the inputs", file.path, out_dir);
   }
 }
 

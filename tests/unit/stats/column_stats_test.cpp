@@ -794,6 +794,77 @@ TEST(ColumnStatsQuantileSample, MemoryStaysBoundedBySampleSize) {
   EXPECT_GE(accumulator.MemoryBytes(), 1024 * pair_bytes);
 }
 
+// ---- Sample pre-filter (StatsOptions::expected_rows) ----------------------------------------
+
+TEST(ColumnStatsPrefilter, BoundFollowsTheExpectedRowCount) {
+  StatsOptions options;
+  options.quantile_sample_size = 1000;
+  EXPECT_EQ(SamplePrefilterBound(options), UINT64_MAX);  // expected_rows unknown
+  options.expected_rows = 2000;
+  EXPECT_EQ(SamplePrefilterBound(options), UINT64_MAX);  // 2 m >= rows: every row
+  options.expected_rows = 1000000;
+  const double rate = std::ldexp(static_cast<double>(SamplePrefilterBound(options)), -64);
+  EXPECT_NEAR(rate, 2.0 * 1000 / 1e6, 1e-12);
+}
+
+// With the true row count, the pre-filter keeps far more than m candidates (2 m expected, the
+// m-th smallest key sits near m / rows), so the bottom-m sample and everything else are the same
+// as without it.
+TEST(ColumnStatsPrefilter, SameSampleAsWithoutPrefilter) {
+  const ColumnData data = MakeColumn(DataKind::kMixed, 200000, 24);
+  StatsOptions plain;
+  plain.quantile_sample_size = 4096;
+  StatsOptions prefiltered = plain;
+  prefiltered.expected_rows = data.size();
+  ASSERT_NE(SamplePrefilterBound(prefiltered), UINT64_MAX);
+  const ColumnStats expected = Compute(data, plain, 4096);
+  ASSERT_FALSE(expected.quantiles_exact);
+  for (std::size_t block_rows : {std::size_t{7}, std::size_t{4096}, data.size()}) {
+    SCOPED_TRACE("block_rows " + std::to_string(block_rows));
+    ExpectSameStats(expected, Compute(data, prefiltered, block_rows), 1e-13, MaxAbsFinite(data));
+  }
+  const auto parts = SplitAccumulate(data, prefiltered, {3, 70000, 10, 50000}, 4096);
+  ExpectSameStats(expected, MergeInOrder(parts, {2, 0, 4, 1, 3}), 1e-13, MaxAbsFinite(data));
+}
+
+// The header promises exact quantiles when a column has at most quantile_sample_size valid
+// values. With expected_rows set (Pass 1 sets it for every column), the pre-filtered sample of a
+// sparse column holds only ~2 m n_valid / rows values: the accumulator must keep the valid
+// values themselves while there are at most m.
+TEST(ColumnStatsPrefilter, SparseColumnStaysExact) {
+  ColumnData data = MakeColumn(DataKind::kContinuous, 100000, 26);
+  for (std::size_t row = 0; row < data.size(); ++row) {
+    if (row % 33 != 0) data.values[row] = kNaN;  // ~3,000 valid values
+  }
+  StatsOptions options;
+  options.quantile_sample_size = 4096;
+  options.expected_rows = data.size();
+  const Reference ref = ComputeReference(data, options);
+  ASSERT_LE(ref.n_valid, 4096);
+  ExpectMatchesReference(Compute(data, options, 4096), ref, 1e-12);
+}
+
+TEST(ColumnStatsPrefilter, SharedCandidatesEqualRowKeys) {
+  const ColumnData data = MakeColumn(DataKind::kMixed, 100000, 25);
+  StatsOptions options;
+  options.quantile_sample_size = 2048;
+  options.expected_rows = data.size();
+  const ColumnStats expected = Compute(data, options, 4096);
+  ColumnStatsAccumulator accumulator(options);
+  const std::uint64_t bound = SamplePrefilterBound(options);
+  SampleCandidates candidates;
+  std::vector<std::uint64_t> keys;
+  for (std::size_t start = 0; start < data.size(); start += 4096) {
+    const std::size_t n = std::min<std::size_t>(4096, data.size() - start);
+    keys.resize(n);
+    for (std::size_t i = 0; i < n; ++i) keys[i] = RowSampleKey(start + i, kKeySeed);
+    candidates.Select(keys.data(), n, bound);
+    EXPECT_LT(candidates.rows.size(), n / 4);  // rate 2 m / rows = 4%
+    accumulator.Add(data.values.data() + start, data.nulls() + start, n, candidates);
+  }
+  ExpectSameStats(expected, accumulator.Finalize(), 0.0, 0.0);
+}
+
 // ---- Distinct values ------------------------------------------------------------------------
 
 /// `n_rows` values cycling through `n_values` distinct values i * 0.37 - 20, in shuffled order.
