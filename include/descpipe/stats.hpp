@@ -30,12 +30,13 @@ struct StatsOptions {
   /// Rows the column will have, when known in advance (0: unknown). Rows are then pre-filtered
   /// by key at rate min(1, 2 m / expected_rows) before the bottom-m selection, which keeps the
   /// sample's upkeep small on long columns. Columns with more than 50% missing values may then
-  /// end with fewer than m sampled values.
+  /// end with fewer than m sampled values. Must not be below the real row count: with
+  /// expected_rows <= m no sample is kept at all (every valid value is).
   std::uint64_t expected_rows = 0;
 };
 
 /// Rows whose key is below this bound are candidates for the quantile sample (UINT64_MAX when
-/// every row is; see StatsOptions::expected_rows).
+/// every row is, 0 when none needs to be; see StatsOptions::expected_rows).
 std::uint64_t SamplePrefilterBound(const StatsOptions& options);
 
 /// The rows of a block that pass the sample pre-filter: shared by every column of the block.

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <limits>
 
+#include "descpipe/error.hpp"
 #include "descpipe/stats.hpp"
 
 namespace descpipe {
@@ -99,13 +100,16 @@ ColumnStatsAccumulator::ColumnStatsAccumulator(const StatsOptions& options)
   for (std::size_t k = 0; k < kSmallInts; ++k) distinct_values_[k] = static_cast<double>(k);
   threshold_ = SamplePrefilterBound(options_);
   // Rows above the pre-filter are never seen: the sample is then partial.
-  sample_pruned_ = threshold_ != UINT64_MAX;
+  sample_pruned_ = threshold_ != UINT64_MAX && threshold_ != 0;
 }
 
 std::uint64_t SamplePrefilterBound(const StatsOptions& options) {
   const double m = static_cast<double>(options.quantile_sample_size);
   const double rows = static_cast<double>(options.expected_rows);
-  if (options.expected_rows == 0 || 2.0 * m >= rows) return UINT64_MAX;
+  if (options.expected_rows == 0) return UINT64_MAX;
+  // Every value of a column this short stays in exact_values_: no sample is needed at all.
+  if (options.expected_rows <= options.quantile_sample_size) return 0;
+  if (2.0 * m >= rows) return UINT64_MAX;
   return static_cast<std::uint64_t>(std::ldexp(2.0 * m / rows, 64));
 }
 
@@ -295,6 +299,8 @@ void ColumnStatsAccumulator::Add(const double* values, const std::uint8_t* is_nu
   }
   if (!exact_overflow_) {
     if (exact_values_.size() + static_cast<std::size_t>(n_valid) > options_.quantile_sample_size) {
+      // Only possible when expected_rows was not an upper bound of the rows.
+      DESCPIPE_ASSERT(threshold_ != 0);
       exact_overflow_ = true;
       std::vector<double>().swap(exact_values_);
     } else {
