@@ -16,6 +16,18 @@ std::string GroupThousands(std::uint64_t value) {
   return out;
 }
 
+namespace {
+
+/// 1234567.0 -> "1.2M", 45600.0 -> "45.6k".
+std::string Human(double value) {
+  if (value >= 1e9) return fmt::format("{:.1f}G", value / 1e9);
+  if (value >= 1e6) return fmt::format("{:.1f}M", value / 1e6);
+  if (value >= 1e3) return fmt::format("{:.1f}k", value / 1e3);
+  return fmt::format("{:.0f}", value);
+}
+
+}  // namespace
+
 ProgressLine::ProgressLine(std::string label, bool enabled)
     : label_(std::move(label)), enabled_(enabled), start_(std::chrono::steady_clock::now()), last_(start_) {}
 
@@ -34,11 +46,11 @@ void ProgressLine::Update(std::uint64_t done, std::int64_t total) {
     line = fmt::format("{}: {} / {} rows ({:.1f}%)", label_, GroupThousands(done),
                        GroupThousands(static_cast<std::uint64_t>(total)), 100.0 * fraction);
     if (rate > 0 && fraction > 0) {
-      line += fmt::format(", {:.2g} rows/s, ETA {:.0f}s", rate,
+      line += fmt::format(", {} rows/s, ETA {:.0f}s", Human(rate),
                           (static_cast<double>(total) - static_cast<double>(done)) / rate);
     }
   } else if (rate > 0) {
-    line += fmt::format(", {:.2g} rows/s", rate);
+    line += fmt::format(", {} rows/s", Human(rate));
   }
   std::fprintf(stderr, "\r\033[K%s", line.c_str());
   std::fflush(stderr);

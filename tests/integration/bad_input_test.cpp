@@ -12,6 +12,10 @@
 namespace descpipe {
 namespace {
 
+using testing::Contains;
+using testing::Lines;
+using testing::MessageOf;
+
 namespace fs = std::filesystem;
 using testing::CliResult;
 using testing::ListDir;
@@ -21,17 +25,6 @@ using testing::RunSql;
 using testing::TempDir;
 using testing::WriteFile;
 
-std::vector<std::string> Lines(const std::string& text) {
-  std::vector<std::string> lines;
-  std::size_t start = 0;
-  while (start < text.size()) {
-    std::size_t end = text.find('\n', start);
-    if (end == std::string::npos) end = text.size();
-    lines.push_back(text.substr(start, end - start));
-    start = end + 1;
-  }
-  return lines;
-}
 
 /// A log line of spdlog's pattern "[HH:MM:SS] level message".
 bool IsLogLine(const std::string& line) {

@@ -15,6 +15,10 @@
 namespace descpipe {
 namespace {
 
+using testing::Contains;
+using testing::Lines;
+using testing::MessageOf;
+
 namespace fs = std::filesystem;
 using testing::CliResult;
 using testing::ListDir;
@@ -25,10 +29,6 @@ using testing::RunSql;
 using testing::TempDir;
 using testing::WriteFile;
 
-::testing::AssertionResult Contains(const std::string& text, const std::string& part) {
-  if (text.find(part) != std::string::npos) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << "\"" << text << "\" does not contain \"" << part << "\"";
-}
 
 ::testing::AssertionResult Succeeded(const CliResult& result) {
   if (result.exit_code == 0) return ::testing::AssertionSuccess();
@@ -36,17 +36,6 @@ using testing::WriteFile;
                                        << result.err;
 }
 
-std::vector<std::string> Lines(const std::string& text) {
-  std::vector<std::string> lines;
-  std::size_t start = 0;
-  while (start < text.size()) {
-    std::size_t end = text.find('\n', start);
-    if (end == std::string::npos) end = text.size();
-    lines.push_back(text.substr(start, end - start));
-    start = end + 1;
-  }
-  return lines;
-}
 
 /// One RFC 4180 line into cells (quotes doubled inside quoted cells; no embedded newlines).
 std::vector<std::string> CsvCells(const std::string& line) {

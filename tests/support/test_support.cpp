@@ -119,6 +119,23 @@ std::vector<std::string> ListDir(const std::string& dir) {
   return names;
 }
 
+::testing::AssertionResult Contains(const std::string& text, const std::string& part) {
+  if (text.find(part) != std::string::npos) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << "\"" << text << "\" does not contain \"" << part << "\"";
+}
+
+std::vector<std::string> Lines(const std::string& text) {
+  std::vector<std::string> lines;
+  std::size_t start = 0;
+  while (start < text.size()) {
+    std::size_t end = text.find('\n', start);
+    if (end == std::string::npos) end = text.size();
+    lines.push_back(text.substr(start, end - start));
+    start = end + 1;
+  }
+  return lines;
+}
+
 std::string SharedTablePath() { return std::string(DESCPIPE_SHARED_DATA) + "/nci5k_rdkit.parquet"; }
 
 }  // namespace descpipe::testing

@@ -2,8 +2,12 @@
 // CSV test data), running the descpipe executable.
 #pragma once
 
+#include <gtest/gtest.h>
+
 #include <string>
 #include <vector>
+
+#include "descpipe/error.hpp"
 
 namespace descpipe::testing {
 
@@ -41,5 +45,23 @@ std::vector<std::string> ListDir(const std::string& dir);
 
 /// ../shared/data/nci5k_rdkit.parquet beside the repository.
 std::string SharedTablePath();
+
+/// Runs `action`, expects it to throw `Exception`, returns the message ("" and a failure if not).
+template <typename Exception = Error, typename Action>
+std::string MessageOf(Action&& action) {
+  try {
+    action();
+  } catch (const Exception& e) {
+    return e.what();
+  }
+  ADD_FAILURE() << "expected an exception";
+  return "";
+}
+
+/// Success when `text` contains `part`; the failure message shows both.
+::testing::AssertionResult Contains(const std::string& text, const std::string& part);
+
+/// `text` split at '\n' (no trailing empty line).
+std::vector<std::string> Lines(const std::string& text);
 
 }  // namespace descpipe::testing

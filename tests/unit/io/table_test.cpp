@@ -20,6 +20,10 @@
 namespace descpipe {
 namespace {
 
+using testing::Contains;
+using testing::Lines;
+using testing::MessageOf;
+
 namespace fs = std::filesystem;
 using testing::ListDir;
 using testing::QueryScalar;
@@ -44,22 +48,7 @@ InputSpec Spec(std::vector<std::string> patterns) {
   return spec;
 }
 
-/// Runs `action`, expects it to throw `Exception`, returns the message ("" and a failure if not).
-template <typename Exception = Error, typename Action>
-std::string MessageOf(Action&& action) {
-  try {
-    action();
-  } catch (const Exception& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "expected an exception";
-  return "";
-}
 
-::testing::AssertionResult Contains(const std::string& text, const std::string& part) {
-  if (text.find(part) != std::string::npos) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << "\"" << text << "\" does not contain \"" << part << "\"";
-}
 
 const ColumnInfo& Column(const Table& table, const std::string& name) {
   for (const auto& column : table.columns()) {

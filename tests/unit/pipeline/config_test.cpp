@@ -17,6 +17,10 @@
 namespace descpipe {
 namespace {
 
+using testing::Contains;
+using testing::Lines;
+using testing::MessageOf;
+
 using testing::TempDir;
 using testing::WriteFile;
 using Entries = std::vector<std::pair<std::string, std::string>>;
@@ -29,22 +33,7 @@ Config LoadYaml(const std::string& yaml, Config base = {}) {
   return LoadConfigFile(path, std::move(base));
 }
 
-/// Runs `action`, expects it to throw `Exception`, returns the message ("" and a failure if not).
-template <typename Exception = InvalidInput, typename Action>
-std::string MessageOf(Action&& action) {
-  try {
-    action();
-  } catch (const Exception& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "expected an exception";
-  return "";
-}
 
-::testing::AssertionResult Contains(const std::string& text, const std::string& part) {
-  if (text.find(part) != std::string::npos) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << "\"" << text << "\" does not contain \"" << part << "\"";
-}
 
 std::string ValueOf(const Entries& entries, const std::string& key) {
   for (const auto& [name, value] : entries) {
@@ -249,7 +238,7 @@ TEST(ConfigFile, EmptySectionIsAccepted) {
 }
 
 TEST(ConfigFile, SectionThatIsNotAMappingIsAnError) {
-  const std::string message = MessageOf([] { LoadYaml("io: 3\n"); });
+  const std::string message = MessageOf<InvalidInput>([] { LoadYaml("io: 3\n"); });
   EXPECT_TRUE(Contains(message, "io"));
   EXPECT_TRUE(Contains(message, "mapping"));
 }
@@ -260,30 +249,30 @@ TEST(ConfigFile, UnknownKeySuggestsTheClosestOption) {
   TempDir dir;
   const std::string path = dir / "typo.yaml";
   WriteFile(path, "variance_treshold: 0.1\n");
-  const std::string message = MessageOf([&] { LoadConfigFile(path); });
+  const std::string message = MessageOf<InvalidInput>([&] { LoadConfigFile(path); });
   EXPECT_TRUE(Contains(message, "variance_treshold"));
   EXPECT_TRUE(Contains(message, "did you mean variance_threshold"));
   EXPECT_TRUE(Contains(message, path));
 
   EXPECT_TRUE(
-      Contains(MessageOf([] { LoadYaml("n_metdata_cols: 2\n"); }), "did you mean n_metadata_cols"));
-  EXPECT_TRUE(Contains(MessageOf([] { LoadYaml("max_mising_ratio: 0.2\n"); }),
+      Contains(MessageOf<InvalidInput>([] { LoadYaml("n_metdata_cols: 2\n"); }), "did you mean n_metadata_cols"));
+  EXPECT_TRUE(Contains(MessageOf<InvalidInput>([] { LoadYaml("max_mising_ratio: 0.2\n"); }),
                        "did you mean max_missing_ratio"));
   EXPECT_TRUE(
-      Contains(MessageOf([] { LoadYaml("parquet_globs: x\n"); }), "did you mean parquet_glob"));
+      Contains(MessageOf<InvalidInput>([] { LoadYaml("parquet_globs: x\n"); }), "did you mean parquet_glob"));
   EXPECT_TRUE(
-      Contains(MessageOf([] { LoadYaml("Remove_Binary: true\n"); }), "did you mean remove_binary"));
+      Contains(MessageOf<InvalidInput>([] { LoadYaml("Remove_Binary: true\n"); }), "did you mean remove_binary"));
 }
 
 TEST(ConfigFile, UnknownKeyFarFromEveryOptionHasNoSuggestion) {
-  const std::string message = MessageOf([] { LoadYaml("completely_unrelated_setting_name: 1\n"); });
+  const std::string message = MessageOf<InvalidInput>([] { LoadYaml("completely_unrelated_setting_name: 1\n"); });
   EXPECT_TRUE(Contains(message, "unknown option completely_unrelated_setting_name"));
   EXPECT_FALSE(Contains(message, "did you mean"));
 }
 
 TEST(ConfigFile, UnknownKeyInsideASectionNamesTheSection) {
   const std::string message =
-      MessageOf([] { LoadYaml("io:\n  output_dir: o\nfiltering:\n  varance_threshold: 0.1\n"); });
+      MessageOf<InvalidInput>([] { LoadYaml("io:\n  output_dir: o\nfiltering:\n  varance_threshold: 0.1\n"); });
   EXPECT_TRUE(Contains(message, "varance_threshold"));
   EXPECT_TRUE(Contains(message, "section filtering"));
   EXPECT_TRUE(Contains(message, "did you mean variance_threshold"));
@@ -377,7 +366,7 @@ TEST(ConfigFile, WrongTypesGiveAClearError) {
       {"sample_rows: 1.5\n", "sample_rows", "an integer"},
   };
   for (const Case& c : cases) {
-    const std::string message = MessageOf([&] { LoadYaml(c.yaml); });
+    const std::string message = MessageOf<InvalidInput>([&] { LoadYaml(c.yaml); });
     EXPECT_TRUE(Contains(message, c.key)) << c.yaml;
     EXPECT_TRUE(Contains(message, c.expected)) << c.yaml;
   }
@@ -387,14 +376,14 @@ TEST(ConfigFile, InvalidYamlNamesTheFile) {
   TempDir dir;
   const std::string path = dir / "broken.yaml";
   WriteFile(path, "filtering: [1\n");
-  const std::string message = MessageOf([&] { LoadConfigFile(path); });
+  const std::string message = MessageOf<InvalidInput>([&] { LoadConfigFile(path); });
   EXPECT_TRUE(Contains(message, path));
   EXPECT_TRUE(Contains(message, "not valid YAML"));
 }
 
 TEST(ConfigFile, RootMustBeAMapping) {
-  EXPECT_TRUE(Contains(MessageOf([] { LoadYaml("- a\n- b\n"); }), "mapping"));
-  EXPECT_TRUE(Contains(MessageOf([] { LoadYaml("just a string\n"); }), "mapping"));
+  EXPECT_TRUE(Contains(MessageOf<InvalidInput>([] { LoadYaml("- a\n- b\n"); }), "mapping"));
+  EXPECT_TRUE(Contains(MessageOf<InvalidInput>([] { LoadYaml("just a string\n"); }), "mapping"));
 }
 
 TEST(ConfigFile, MissingFileIsAnIoErrorNamingIt) {
@@ -458,19 +447,19 @@ TEST(ConfigOverride, OverridesAFileValue) {
 
 TEST(ConfigOverride, Errors) {
   Config config;
-  EXPECT_TRUE(Contains(MessageOf([&] { ApplyOverride(config, "novalue"); }), "key=value"));
-  EXPECT_TRUE(Contains(MessageOf([&] { ApplyOverride(config, "=3"); }), "key=value"));
-  const std::string typo = MessageOf([&] { ApplyOverride(config, "variance_treshold=0.1"); });
+  EXPECT_TRUE(Contains(MessageOf<InvalidInput>([&] { ApplyOverride(config, "novalue"); }), "key=value"));
+  EXPECT_TRUE(Contains(MessageOf<InvalidInput>([&] { ApplyOverride(config, "=3"); }), "key=value"));
+  const std::string typo = MessageOf<InvalidInput>([&] { ApplyOverride(config, "variance_treshold=0.1"); });
   EXPECT_TRUE(Contains(typo, "did you mean variance_threshold"));
   EXPECT_TRUE(Contains(typo, "--set"));
   const std::string wrong_type =
-      MessageOf([&] { ApplyOverride(config, "variance_threshold=abc"); });
+      MessageOf<InvalidInput>([&] { ApplyOverride(config, "variance_threshold=abc"); });
   EXPECT_TRUE(Contains(wrong_type, "variance_threshold"));
   EXPECT_TRUE(Contains(wrong_type, "a number"));
-  EXPECT_TRUE(Contains(MessageOf([&] { ApplyOverride(config, "metadata_columns=[a, b"); }),
+  EXPECT_TRUE(Contains(MessageOf<InvalidInput>([&] { ApplyOverride(config, "metadata_columns=[a, b"); }),
                        "cannot read the value"));
   EXPECT_TRUE(
-      Contains(MessageOf([&] { ApplyOverride(config, "nosuchsection.variance_threshold=1"); }),
+      Contains(MessageOf<InvalidInput>([&] { ApplyOverride(config, "nosuchsection.variance_threshold=1"); }),
                "unknown option"));
   // A failed override leaves the option as it was.
   EXPECT_DOUBLE_EQ(config.variance_threshold, Config{}.variance_threshold);
@@ -542,14 +531,14 @@ TEST(ConfigValidate, RejectsBadRanges) {
   for (const Case& c : cases) {
     Config config;
     c.change(config);
-    const std::string message = MessageOf([&] { config.Validate(); });
+    const std::string message = MessageOf<InvalidInput>([&] { config.Validate(); });
     EXPECT_TRUE(Contains(message, c.name));
   }
 }
 
 TEST(ConfigValidate, ValuesLoadedFromYamlAreValidated) {
   const Config config = LoadYaml("max_missing_ratio: 2\n");  // loading checks types only
-  EXPECT_TRUE(Contains(MessageOf([&] { config.Validate(); }),
+  EXPECT_TRUE(Contains(MessageOf<InvalidInput>([&] { config.Validate(); }),
                        "max_missing_ratio must be in [0, 1], got 2"));
 }
 
@@ -619,7 +608,7 @@ TEST(ParseByteSize, PercentOfPhysicalMemory) {
 TEST(ParseByteSize, RejectsNonsense) {
   for (const char* text :
        {"", "abc", "GB", "12XB", "0", "0GB", "-1GB", "0%", "150%", "-5%", "nan", "inf", "1e30TB"}) {
-    const std::string message = MessageOf([&] { ParseByteSize(text); });
+    const std::string message = MessageOf<InvalidInput>([&] { ParseByteSize(text); });
     EXPECT_FALSE(message.empty()) << text;
     if (*text != '\0') EXPECT_TRUE(Contains(message, text));
   }
