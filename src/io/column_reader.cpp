@@ -45,23 +45,19 @@ class BatchStream {
               std::uint64_t first_row, std::string context)
       : database_(1), connection_(database_), n_columns_(n_columns), batch_rows_(batch_rows),
         next_row_(first_row), context_(std::move(context)) {
-    if (duckdb_prepare(connection_.handle(), sql.c_str(), &prepared_) == DuckDBError) {
-      throw IoError(fmt::format("{}: {}", context_, io::CleanDuckDbMessage(duckdb_prepare_error(prepared_))));
+    // Every handle is owned by a member, so a throw here releases what was made so far.
+    if (duckdb_prepare(connection_.handle(), sql.c_str(), &prepared_.handle) == DuckDBError) {
+      throw IoError(fmt::format("{}: {}", context_, io::CleanDuckDbMessage(duckdb_prepare_error(prepared_.handle))));
     }
-    if (duckdb_pending_prepared_streaming(prepared_, &pending_) == DuckDBError) {
-      throw IoError(fmt::format("{}: {}", context_, io::CleanDuckDbMessage(duckdb_pending_error(pending_))));
+    if (duckdb_pending_prepared_streaming(prepared_.handle, &pending_.handle) == DuckDBError) {
+      throw IoError(fmt::format("{}: {}", context_, io::CleanDuckDbMessage(duckdb_pending_error(pending_.handle))));
     }
-    const duckdb_state state = duckdb_execute_pending(pending_, &result_);
-    have_result_ = true;
-    if (state == DuckDBError) {
-      throw IoError(fmt::format("{}: {}", context_, io::CleanDuckDbMessage(duckdb_result_error(&result_))));
+    if (duckdb_execute_pending(pending_.handle, result_.get()) == DuckDBError) {
+      throw IoError(fmt::format("{}: {}", context_, io::CleanDuckDbMessage(duckdb_result_error(result_.get()))));
     }
   }
   ~BatchStream() {
     if (chunk_ != nullptr) duckdb_destroy_data_chunk(&chunk_);
-    if (have_result_) duckdb_destroy_result(&result_);
-    if (pending_ != nullptr) duckdb_destroy_pending(&pending_);
-    if (prepared_ != nullptr) duckdb_destroy_prepare(&prepared_);
   }
   BatchStream(const BatchStream&) = delete;
   BatchStream& operator=(const BatchStream&) = delete;
@@ -110,10 +106,10 @@ class BatchStream {
     while (chunk_ == nullptr || chunk_offset_ >= chunk_size_) {
       if (chunk_ != nullptr) duckdb_destroy_data_chunk(&chunk_);
       if (finished_) return false;
-      chunk_ = duckdb_fetch_chunk(result_);
+      chunk_ = duckdb_fetch_chunk(*result_.get());
       if (chunk_ == nullptr) {
         finished_ = true;
-        const char* error = duckdb_result_error(&result_);
+        const char* error = duckdb_result_error(result_.get());
         if (error != nullptr) throw IoError(fmt::format("{}: {}", context_, io::CleanDuckDbMessage(error)));
         return false;
       }
@@ -125,10 +121,9 @@ class BatchStream {
 
   io::Database database_;
   io::Connection connection_;
-  duckdb_prepared_statement prepared_ = nullptr;
-  duckdb_pending_result pending_ = nullptr;
-  duckdb_result result_{};
-  bool have_result_ = false;
+  io::PreparedStatement prepared_;
+  io::PendingResult pending_;
+  io::Result result_;
   duckdb_data_chunk chunk_ = nullptr;
   idx_t chunk_size_ = 0;
   idx_t chunk_offset_ = 0;

@@ -54,6 +54,24 @@ class Result {
   duckdb_result result_{};
 };
 
+/// Owns a prepared statement (destroyed even when preparing failed, as DuckDB requires).
+struct PreparedStatement {
+  PreparedStatement() = default;
+  ~PreparedStatement() { duckdb_destroy_prepare(&handle); }
+  PreparedStatement(const PreparedStatement&) = delete;
+  PreparedStatement& operator=(const PreparedStatement&) = delete;
+  duckdb_prepared_statement handle = nullptr;
+};
+
+/// Owns a pending result (destroyed even when creating it failed, as DuckDB requires).
+struct PendingResult {
+  PendingResult() = default;
+  ~PendingResult() { duckdb_destroy_pending(&handle); }
+  PendingResult(const PendingResult&) = delete;
+  PendingResult& operator=(const PendingResult&) = delete;
+  duckdb_pending_result handle = nullptr;
+};
+
 /// Runs `sql`; on failure throws IoError "<context>: <DuckDB message>".
 void Query(const Connection& connection, const std::string& sql, Result& result,
            const std::string& context);
