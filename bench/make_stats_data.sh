@@ -7,7 +7,7 @@
 set -euo pipefail
 rows="$1"; cols="$2"; out="$3"
 exec_bin="${4:-build/tests/duckdb_exec}"
-select="i AS mol_id, 'C' || i::VARCHAR AS smiles"
+select="'mol_' || i::VARCHAR AS mol_id, 'C' || i::VARCHAR AS smiles"
 for ((j = 0; j < cols; j++)); do
   u="((hash(i, ${j}) % 1000003)::DOUBLE / 1000003.0)"
   case $((j % 6)) in
