@@ -80,11 +80,13 @@ int main(int argc, char** argv) {
 
   CommonOptions run_options;
   std::string output_dir;
-  std::string until = "pass1";
+  std::string until;
   auto* run = app.add_subcommand("run", "Run the pipeline and write every output into OUTDIR");
   AddCommon(run, run_options, false);
   run->add_option("-o,--output", output_dir, "Output directory (or output_dir in the config)");
-  run->add_option("--until", until, "Stop after this pass: pass1|pass2|pass3|pass4")
+  bool exact = false;
+  run->add_flag("--exact", exact, "Fail instead of sampling rows when a matrix exceeds memory_limit");
+  run->add_option("--until", until, "Stop after this pass: pass1|pass2|pass3|pass4 (default: every pass built)")
       ->check(CLI::IsMember({"pass1", "pass2", "pass3", "pass4"}));
 
   CommonOptions stats_options;
@@ -133,7 +135,9 @@ int main(int argc, char** argv) {
       if (!output_dir.empty()) config.output_dir = output_dir;
       const descpipe::Context ctx = MakeContext(config, run_options.quiet);
       descpipe::RunOptions options;
-      options.until = static_cast<descpipe::Stage>(until.back() - '0');
+      options.until = until.empty() ? descpipe::LastImplementedStage()
+                                    : static_cast<descpipe::Stage>(until.back() - '0');
+      if (exact) config.exact = true;
       options.quiet = run_options.quiet;
       const descpipe::RunResult result = descpipe::RunPipeline(config, options, ctx);
       if (!run_options.quiet) PrintSummary(result);

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "descpipe/graph.hpp"
+#include "descpipe/similarity.hpp"
 #include "descpipe/stats.hpp"
 #include "descpipe/table.hpp"
 
@@ -38,6 +40,17 @@ struct Config {
   bool remove_binary = false;
   std::int64_t quantile_sample_size = 65536;
 
+  // Pass 2
+  double spearman_threshold = 0.95;
+  SpearmanMissing spearman_missing = SpearmanMissing::kPairwise;
+  ClusterMethod spearman_cluster_method = ClusterMethod::kStar;
+  std::vector<Criterion> representative_criteria = DefaultCriteria();
+  std::vector<std::string> keep_columns;  ///< pinned: always survive
+  std::string target_column;              ///< representatives closer to it win (criterion target)
+  bool exact = false;  ///< fail instead of sampling rows when the rank matrix exceeds memory_limit
+  double leiden_resolution = 1.0;
+  int leiden_iterations = -1;  ///< < 0: until stable
+
   // System
   int threads = 0;                    ///< 0: all hardware threads
   std::uint64_t memory_limit = 0;     ///< bytes; 0: half of physical RAM
@@ -51,6 +64,7 @@ struct Config {
   InputSpec ToInputSpec() const;
   StatsOptions ToStatsOptions() const;
   FilterOptions ToFilterOptions() const;
+  ClusterOptions ToClusterOptions() const;
 
   /// Checks ranges and combinations (e.g. 0 <= max_missing_ratio <= 1); throws InvalidInput.
   void Validate() const;

@@ -5,6 +5,9 @@
 //   pass1_stats.csv                 one row per descriptor: statistics, kept, reason
 //   pass1_columns.txt               kept descriptors, one per line, input order
 //   pass1_variance_filtering.json   counts per reason and the options used
+//   pass2_spearman_matrix.npy       Spearman matrix of the Pass 1 survivors (pass1_columns order)
+//   pass2_columns.txt               Pass 2 survivors, input order
+//   pass2_spearman.json             clusters, representatives, and removed -> representative
 #pragma once
 
 #include <cstdint>
@@ -14,6 +17,7 @@
 
 #include "descpipe/config.hpp"
 #include "descpipe/context.hpp"
+#include "descpipe/graph.hpp"
 #include "descpipe/stats.hpp"
 #include "descpipe/table.hpp"
 
@@ -27,6 +31,8 @@ struct Pass1Result {
   std::vector<ColumnStats> stats;    ///< parallel to columns
   std::vector<FilterDecision> decisions;
   std::vector<std::string> kept;     ///< kept descriptors, input order
+  /// keep_columns that a rule would have removed: (column, the rule's reason); they are kept.
+  std::vector<std::pair<std::string, RemovalReason>> pinned_overrides;
   double seconds = 0.0;
 };
 
@@ -47,10 +53,32 @@ void WritePass1Outputs(const Pass1Result& result, const Config& config, const st
 /// Formats the Pass 1 table for `descpipe stats`: "table" (aligned text), "csv" or "json".
 std::string FormatPass1(const Pass1Result& result, const std::string& format);
 
+struct Pass2Result {
+  std::vector<std::string> columns;  ///< Pass 1 survivors (the matrix order)
+  std::vector<double> rho;           ///< columns x columns Spearman matrix, row-major
+  std::vector<Cluster> clusters;     ///< indices into `columns`
+  std::vector<std::string> kept;     ///< survivors, input order
+  std::uint64_t rows_total = 0;      ///< rows of the (possibly Pass 0-sampled) input
+  std::uint64_t rows_used = 0;       ///< rows in the rank matrix (fewer when memory-limited)
+  std::string row_sample_reason;     ///< why rows were sampled ("" when all were used)
+  std::vector<double> target_rho;    ///< rho of each column with target_column (empty without)
+  double seconds = 0.0;
+};
+
+/// Pass 2: ranks of the Pass 1 survivors (plus target_column), the Spearman matrix, clusters and
+/// representatives. Memory: the rank matrix (float64, rows x columns) and the p x p matrices.
+/// When the rank matrix would exceed ctx.memory_limit_bytes(), a reproducible row sample that
+/// fits is used (or, with config.exact, InvalidInput is thrown).
+Pass2Result RunPass2(const Table& table, const Pass1Result& pass1, const Config& config,
+                     const Context& ctx, const ProgressFn& progress = {});
+
+/// Writes pass2_spearman_matrix.npy, pass2_columns.txt and pass2_spearman.json.
+void WritePass2Outputs(const Pass2Result& result, const Config& config, const std::string& out_dir);
+
 enum class Stage { kPass1 = 1, kPass2 = 2, kPass3 = 3, kPass4 = 4 };
 
 struct RunOptions {
-  Stage until = Stage::kPass1;  ///< last pass to run
+  Stage until = Stage::kPass2;  ///< last pass to run
   bool quiet = false;
 };
 

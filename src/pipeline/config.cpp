@@ -98,6 +98,25 @@ const std::map<std::string, Setter>& Implemented() {
          c.trim_high_percent = AsDouble(n[1], k); }},
       {"remove_binary", [](Config& c, const YAML::Node& n, const std::string& k) { c.remove_binary = AsBool(n, k); }},
       {"quantile_sample_size", [](Config& c, const YAML::Node& n, const std::string& k) { c.quantile_sample_size = AsInt(n, k); }},
+      {"spearman_threshold", [](Config& c, const YAML::Node& n, const std::string& k) { c.spearman_threshold = AsDouble(n, k); }},
+      {"spearman_missing", [](Config& c, const YAML::Node& n, const std::string& k) {
+         const std::string mode = Lower(As<std::string>(n, k, "pairwise or impute_median"));
+         if (mode == "pairwise") c.spearman_missing = SpearmanMissing::kPairwise;
+         else if (mode == "impute_median") c.spearman_missing = SpearmanMissing::kImputeMedian;
+         else throw InvalidInput(fmt::format("option {} must be pairwise or impute_median, got '{}'", k, NodeText(n))); }},
+      {"spearman_cluster_method", [](Config& c, const YAML::Node& n, const std::string& k) {
+         c.spearman_cluster_method = ParseClusterMethod(Lower(As<std::string>(n, k, "star, components or leiden"))); }},
+      {"representative_criteria", [](Config& c, const YAML::Node& n, const std::string& k) {
+         std::vector<Criterion> criteria;
+         for (const auto& name : AsStringList(n, k)) criteria.push_back(ParseCriterion(Lower(name)));
+         DESCPIPE_EXPECTS(!criteria.empty(), "option {} must list at least one criterion", k);
+         c.representative_criteria = criteria; }},
+      {"keep_columns", [](Config& c, const YAML::Node& n, const std::string& k) { c.keep_columns = AsStringList(n, k); }},
+      {"target_column", [](Config& c, const YAML::Node& n, const std::string& k) {
+         c.target_column = n.IsNull() ? std::string() : As<std::string>(n, k, "a column name"); }},
+      {"exact", [](Config& c, const YAML::Node& n, const std::string& k) { c.exact = AsBool(n, k); }},
+      {"leiden_resolution", [](Config& c, const YAML::Node& n, const std::string& k) { c.leiden_resolution = AsDouble(n, k); }},
+      {"leiden_iterations", [](Config& c, const YAML::Node& n, const std::string& k) { c.leiden_iterations = static_cast<int>(AsInt(n, k)); }},
       {"threads", [](Config& c, const YAML::Node& n, const std::string& k) { c.threads = static_cast<int>(AsInt(n, k)); }},
       {"memory_limit", [](Config& c, const YAML::Node& n, const std::string& k) {
          if (n.IsNull()) { c.memory_limit = 0; return; }
@@ -114,11 +133,9 @@ const std::map<std::string, Setter>& Implemented() {
 /// Options of passes this build does not run yet: accepted, reported as not yet used.
 const std::set<std::string>& Future() {
   static const std::set<std::string> names = {
-      "spearman_threshold", "spearman_missing", "spearman_cluster_method", "representative_criteria",
-      "keep_columns", "target_column", "exact", "vif_threshold", "vif_correlation",
-      "nonlinear_max_rows", "rdc_k", "rdc_s", "rdc_seeds", "hsic_D", "w_hsic", "w_rdc",
-      "nonlinear_threshold", "nonlinear_topk", "topk", "leiden_objective", "leiden_resolution",
-      "leiden_iterations", "gpu_id", "max_gpu_memory_gb", "gpu_precision"};
+      "vif_threshold", "vif_correlation", "nonlinear_max_rows", "rdc_k", "rdc_s", "rdc_seeds",
+      "hsic_D", "w_hsic", "w_rdc", "nonlinear_threshold", "nonlinear_topk", "topk",
+      "leiden_objective", "gpu_id", "max_gpu_memory_gb", "gpu_precision"};
   return names;
 }
 
@@ -319,7 +336,22 @@ FilterOptions Config::ToFilterOptions() const {
   return options;
 }
 
+ClusterOptions Config::ToClusterOptions() const {
+  ClusterOptions options;
+  options.method = spearman_cluster_method;
+  options.threshold = spearman_threshold;
+  options.criteria = representative_criteria;
+  options.seed = random_seed;
+  options.leiden_resolution = leiden_resolution;
+  options.leiden_iterations = leiden_iterations;
+  return options;
+}
+
 void Config::Validate() const {
+  DESCPIPE_EXPECTS(spearman_threshold > 0.0 && spearman_threshold <= 1.0,
+                   "spearman_threshold must be in (0, 1], got {}", spearman_threshold);
+  DESCPIPE_EXPECTS(leiden_resolution > 0.0, "leiden_resolution must be > 0, got {}", leiden_resolution);
+  DESCPIPE_EXPECTS(leiden_iterations != 0, "leiden_iterations must be > 0, or < 0 for until stable");
   DESCPIPE_EXPECTS(max_missing_ratio >= 0.0 && max_missing_ratio <= 1.0,
                    "max_missing_ratio must be in [0, 1], got {}", max_missing_ratio);
   DESCPIPE_EXPECTS(min_effective_n >= 0, "min_effective_n must be >= 0, got {}", min_effective_n);

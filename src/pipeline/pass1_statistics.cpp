@@ -10,6 +10,7 @@
 #include <exception>
 #include <map>
 #include <mutex>
+#include <set>
 #include <nlohmann/json.hpp>
 
 #include "descpipe/error.hpp"
@@ -144,9 +145,21 @@ Pass1Result RunPass1(const Table& table, const Config& config, const Context& ct
   result.columns = table.descriptor_names();
   result.stats = ScanColumnStats(table, result.columns, config.ToStatsOptions(), ctx, progress);
   const FilterOptions filter = config.ToFilterOptions();
+  const std::set<std::string> pinned(config.keep_columns.begin(), config.keep_columns.end());
+  for (const auto& name : pinned) {
+    DESCPIPE_EXPECTS(std::find(result.columns.begin(), result.columns.end(), name) != result.columns.end(),
+                     "keep_columns names \"{}\", which is not a descriptor of {}", name, table.Describe());
+  }
   std::map<std::string, std::size_t> removed_by_reason;
   for (std::size_t i = 0; i < result.columns.size(); ++i) {
     result.decisions.push_back(DecideColumn(result.stats[i], filter));
+    if (!result.decisions.back().kept() && pinned.count(result.columns[i])) {
+      // Pinned columns always survive; the rule that would have removed it is reported.
+      result.pinned_overrides.emplace_back(result.columns[i], result.decisions.back().reason);
+      spdlog::warn("pass1: {} would be removed ({}) but is in keep_columns: kept", result.columns[i],
+                   ReasonName(result.decisions.back().reason));
+      result.decisions.back().reason = RemovalReason::kKept;
+    }
     if (result.decisions.back().kept()) {
       result.kept.push_back(result.columns[i]);
     } else {
@@ -217,6 +230,11 @@ void WritePass1Outputs(const Pass1Result& result, const Config& config, const st
   options["quantile_sample_size"] = config.quantile_sample_size;
   json["options"] = options;
   json["removed"] = removed;
+  nlohmann::ordered_json overrides = nlohmann::ordered_json::array();
+  for (const auto& [column, reason] : result.pinned_overrides) {
+    overrides.push_back({{"column", column}, {"would_be_removed_as", ReasonName(reason)}});
+  }
+  json["kept_because_pinned"] = overrides;
   io::WriteFileAtomic(out_dir + "/pass1_variance_filtering.json", json.dump(2) + "\n");
 }
 

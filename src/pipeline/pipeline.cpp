@@ -13,7 +13,7 @@
 namespace descpipe {
 namespace fs = std::filesystem;
 
-Stage LastImplementedStage() { return Stage::kPass1; }
+Stage LastImplementedStage() { return Stage::kPass2; }
 
 namespace {
 
@@ -118,6 +118,21 @@ RunResult RunPipeline(const Config& config, const RunOptions& options, const Con
                pass1.kept.size(), pass1.columns.size() - pass1.kept.size(), pass1.seconds);
   run.passes.push_back({"pass1_statistics", pass1.columns.size(), pass1.kept.size(), pass1.seconds, PeakRssBytes()});
   run.final_columns = pass1.kept;
+  if (options.until < Stage::kPass2) return run;
+
+  ProgressLine progress2("pass2", ctx.show_progress());
+  const Pass2Result pass2 = RunPass2(table, pass1, config, ctx, [&](std::uint64_t done, std::int64_t total) {
+    progress2.Update(done, total);
+  });
+  progress2.Finish();
+  WritePass2Outputs(pass2, config, config.output_dir);
+  spdlog::info("pass2: {} descriptors in, {} kept, {} removed in {} clusters ({:.2f} s, {} rows)",
+               pass2.columns.size(), pass2.kept.size(), pass2.columns.size() - pass2.kept.size(),
+               std::count_if(pass2.clusters.begin(), pass2.clusters.end(),
+                             [](const Cluster& c) { return c.members.size() > 1; }),
+               pass2.seconds, GroupThousands(pass2.rows_used));
+  run.passes.push_back({"pass2_spearman", pass2.columns.size(), pass2.kept.size(), pass2.seconds, PeakRssBytes()});
+  run.final_columns = pass2.kept;
   return run;
 }
 

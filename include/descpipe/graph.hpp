@@ -1,0 +1,89 @@
+// Similarity graphs and redundancy clusters: thresholded similarity, representative choice,
+// star clustering, connected components (union-find) and Leiden (igraph).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace descpipe {
+
+/// What is known about each candidate representative (one entry per column).
+struct CandidateInfo {
+  bool pinned = false;                 ///< in keep_columns: always survives
+  double target_similarity = 0.0;      ///< |rho| with target_column (NaN or unused without one)
+  double missing_ratio = 0.0;
+  double normalized_variance = 0.0;
+  bool binary = false;
+  std::size_t input_position = 0;      ///< position among the input descriptors
+};
+
+/// Criteria of the representative-quality order, tried in the configured order.
+enum class Criterion {
+  kPinned,          ///< "pinned": in keep_columns first
+  kTarget,          ///< "target": higher |rho| with target_column (skipped without a target)
+  kMissing,         ///< "missing": lower missing_ratio
+  kVariance,        ///< "variance": higher normalized variance
+  kNotBinary,       ///< "not_binary": non-binary first
+  kMeanSimilarity,  ///< "mean_similarity": higher mean |similarity| to the rest of its cluster
+  kInputOrder,      ///< "input_order": earlier input position (always decides)
+};
+
+const char* CriterionName(Criterion criterion);
+/// Parses a criterion name; throws InvalidInput listing the valid names.
+Criterion ParseCriterion(const std::string& name);
+/// pinned, target, missing, variance, not_binary, mean_similarity, input_order.
+std::vector<Criterion> DefaultCriteria();
+
+/// A symmetric p x p similarity matrix (row-major; only |value| matters, NaN means none).
+struct SimilarityView {
+  const double* values = nullptr;
+  std::size_t n = 0;
+  double at(std::size_t i, std::size_t j) const { return values[i * n + j]; }
+};
+
+enum class ClusterMethod { kStar, kComponents, kLeiden };
+ClusterMethod ParseClusterMethod(const std::string& name);
+const char* ClusterMethodName(ClusterMethod method);
+
+struct ClusterOptions {
+  ClusterMethod method = ClusterMethod::kStar;
+  double threshold = 0.95;           ///< edge when |similarity| >= threshold
+  std::vector<Criterion> criteria = DefaultCriteria();
+  std::uint64_t seed = 42;           ///< Leiden's random seed
+  double leiden_resolution = 1.0;
+  int leiden_iterations = -1;        ///< < 0: until stable
+};
+
+/// One cluster: its representative and every member (representative included, ascending).
+struct Cluster {
+  std::size_t representative = 0;
+  std::vector<std::size_t> members;
+  /// Members that survive besides the representative (pinned columns are never removed).
+  std::vector<std::size_t> also_kept;
+  /// The criterion that put the representative ahead of the runner-up ("singleton" when alone).
+  std::string decided_by;
+};
+
+/// Clusters the columns of `similarity` and picks one representative per cluster.
+/// - star: columns are visited in representative-quality order (mean similarity taken over each
+///   column's graph neighbourhood); each unassigned one becomes a representative and absorbs every
+///   unassigned, unpinned column with |similarity| >= threshold to it. Every removed column is
+///   therefore within the threshold of its representative.
+/// - components: connected components of the thresholded graph.
+/// - leiden: igraph's Leiden (modularity, weights |similarity|, seeded) on the thresholded graph.
+/// Clusters are returned ordered by representative. Deterministic: ties are broken by input
+/// position, never by thread or hash order.
+std::vector<Cluster> ClusterColumns(const SimilarityView& similarity,
+                                    const std::vector<CandidateInfo>& candidates,
+                                    const ClusterOptions& options);
+
+/// The best of `members` under `criteria` (mean similarity taken within `members`), and the
+/// criterion that separated it from the runner-up ("singleton" for one member).
+std::size_t ChooseRepresentative(const SimilarityView& similarity,
+                                 const std::vector<CandidateInfo>& candidates,
+                                 const std::vector<std::size_t>& members,
+                                 const std::vector<Criterion>& criteria, std::string* decided_by);
+
+}  // namespace descpipe

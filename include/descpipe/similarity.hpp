@@ -1,0 +1,55 @@
+// Rank transform and Spearman correlation matrices (Pass 2).
+//
+// Spearman's rho is the Pearson correlation of average ranks (ties get the mean of the positions
+// they occupy, as scipy.stats.rankdata(method="average") and pandas' rank()). The correlation of
+// all pairs is computed from matrix products on OpenBLAS (SYRK/GEMM, double precision), never
+// pair by pair.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "descpipe/context.hpp"
+
+namespace descpipe {
+
+/// A column-major matrix of n_rows x n_cols doubles: element (row, col) is
+/// `values[col * n_rows + row]`. Missing entries are NaN.
+struct ColumnMatrix {
+  std::size_t n_rows = 0;
+  std::size_t n_cols = 0;
+  std::vector<double> values;
+
+  double* column(std::size_t col) { return values.data() + col * n_rows; }
+  const double* column(std::size_t col) const { return values.data() + col * n_rows; }
+};
+
+/// Replaces the finite values of `column[0..n)` by their average ranks (1-based, ties averaged)
+/// among the finite values; NaN and +-inf become NaN. `order` is scratch space (resized).
+/// @returns the number of finite values ranked.
+std::size_t RankInPlace(double* column, std::size_t n, std::vector<std::uint32_t>& order);
+
+/// Replaces the NaN and +-inf entries of `column` by the median of its finite values (the mean of
+/// the two middle values for an even count); leaves an all-missing column unchanged.
+void ImputeMedian(double* column, std::size_t n);
+
+/// How missing values enter Spearman's rho.
+enum class SpearmanMissing {
+  /// Each column is ranked over its own valid rows; each pair is correlated (Pearson on those
+  /// ranks) over the rows where both are valid. Computed with masked sums: four matrix products
+  /// over row tiles, not pair by pair.
+  kPairwise,
+  /// Missing values are replaced by the column's median before ranking; then plain Spearman.
+  kImputeMedian,
+};
+
+/// Spearman correlation matrix of the ranked columns of `ranks` (output of RankInPlace for every
+/// column). Returns p x p doubles, symmetric, row-major == column-major; the diagonal is 1 for a
+/// column with variance, and NaN marks pairs without variance or with fewer than 2 joint rows.
+/// Memory: the result plus, when some rank is NaN, three p x p sums and one tile of rows.
+/// Threads: OpenBLAS with ctx.threads(); results do not depend on the thread count beyond
+/// OpenBLAS's own (deterministic for a fixed thread count) summation order.
+std::vector<double> SpearmanFromRanks(const ColumnMatrix& ranks, const Context& ctx);
+
+}  // namespace descpipe

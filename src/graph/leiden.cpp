@@ -1,0 +1,106 @@
+// Leiden through igraph (Traag, Waltman & van Eck, "From Louvain to Leiden", Sci. Rep. 2019).
+// Modularity is optimised as igraph documents it: node weights = strengths and resolution
+// gamma / (2 m), where m is the total edge weight.
+#include "graph/leiden.hpp"
+
+#include <igraph.h>
+
+#include <cmath>
+#include <mutex>
+
+#include "descpipe/error.hpp"
+
+namespace descpipe::graph {
+namespace {
+
+void Check(igraph_error_t code, const char* what) {
+  if (code != IGRAPH_SUCCESS) {
+    throw NumericalError(fmt::format("igraph failed in {}: {}", what, igraph_strerror(code)));
+  }
+}
+
+/// Owns igraph objects for the duration of a call.
+struct IgraphObjects {
+  igraph_t graph;
+  igraph_vector_int_t edges;
+  igraph_vector_t weights;
+  igraph_vector_t strengths;
+  igraph_vector_int_t membership;
+  bool graph_made = false;
+  IgraphObjects() {
+    igraph_vector_int_init(&edges, 0);
+    igraph_vector_init(&weights, 0);
+    igraph_vector_init(&strengths, 0);
+    igraph_vector_int_init(&membership, 0);
+  }
+  ~IgraphObjects() {
+    if (graph_made) igraph_destroy(&graph);
+    igraph_vector_int_destroy(&edges);
+    igraph_vector_destroy(&weights);
+    igraph_vector_destroy(&strengths);
+    igraph_vector_int_destroy(&membership);
+  }
+  IgraphObjects(const IgraphObjects&) = delete;
+  IgraphObjects& operator=(const IgraphObjects&) = delete;
+};
+
+std::mutex& IgraphMutex() {
+  static std::mutex mutex;  // igraph's default RNG and error state are global
+  return mutex;
+}
+
+}  // namespace
+
+void InstallIgraphErrorHandler() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    // Never abort the process: errors come back as codes (Check turns them into exceptions).
+    igraph_set_error_handler(igraph_error_handler_ignore);
+    igraph_set_warning_handler(igraph_warning_handler_ignore);
+  });
+}
+
+std::vector<std::size_t> LeidenMembership(const SimilarityView& similarity, double threshold,
+                                          std::uint64_t seed, double resolution, int iterations) {
+  InstallIgraphErrorHandler();
+  std::lock_guard<std::mutex> lock(IgraphMutex());
+  const std::size_t n = similarity.n;
+  std::vector<std::size_t> label(n);
+  IgraphObjects objects;
+  double total_weight = 0.0;
+  for (std::size_t i = 0; i < n; ++i) {
+    for (std::size_t j = i + 1; j < n; ++j) {
+      const double value = similarity.at(i, j);
+      if (std::isnan(value) || std::fabs(value) < threshold) continue;
+      Check(igraph_vector_int_push_back(&objects.edges, static_cast<igraph_integer_t>(i)), "building the graph");
+      Check(igraph_vector_int_push_back(&objects.edges, static_cast<igraph_integer_t>(j)), "building the graph");
+      Check(igraph_vector_push_back(&objects.weights, std::fabs(value)), "building the graph");
+      total_weight += std::fabs(value);
+    }
+  }
+  if (total_weight == 0.0) {  // no edge: every column is its own community
+    for (std::size_t i = 0; i < n; ++i) label[i] = i;
+    return label;
+  }
+  Check(igraph_create(&objects.graph, &objects.edges, static_cast<igraph_integer_t>(n), IGRAPH_UNDIRECTED),
+        "igraph_create");
+  objects.graph_made = true;
+  Check(igraph_strength(&objects.graph, &objects.strengths, igraph_vss_all(), IGRAPH_ALL, IGRAPH_LOOPS,
+                        &objects.weights),
+        "igraph_strength");
+  // Same seed, same result (igraph's Leiden draws from the default RNG).
+  igraph_rng_seed(igraph_rng_default(), static_cast<igraph_uint_t>(seed));
+  igraph_integer_t clusters = 0;
+  igraph_real_t quality = 0.0;
+  Check(igraph_community_leiden(&objects.graph, &objects.weights, &objects.strengths,
+                                resolution / (2.0 * total_weight), /*beta=*/0.01, /*start=*/false,
+                                static_cast<igraph_integer_t>(iterations), &objects.membership,
+                                &clusters, &quality),
+        "igraph_community_leiden");
+  for (std::size_t i = 0; i < n; ++i) {
+    label[i] = static_cast<std::size_t>(VECTOR(objects.membership)[static_cast<igraph_integer_t>(i)]);
+  }
+  return label;
+}
+
+}  // namespace descpipe::graph

@@ -1,0 +1,237 @@
+// Pass 2: Spearman matrix of the Pass 1 survivors and redundancy clusters.
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "descpipe/error.hpp"
+#include "descpipe/pipeline.hpp"
+#include "descpipe/similarity.hpp"
+#include "io/atomic_file.hpp"
+#include "io/npy.hpp"
+#include "pipeline/outputs.hpp"
+
+namespace descpipe {
+namespace {
+
+/// Keeps rows whose key is below a bound chosen so that the expected count is a few standard
+/// deviations under `capacity`; any excess (vanishingly rare) is cut at the capacity. Both depend
+/// only on the seed and row positions.
+struct RowSelector {
+  std::uint64_t bound = UINT64_MAX;
+  std::uint64_t capacity = 0;
+  std::uint64_t seed = 0;
+  bool all = true;
+  bool Keep(std::uint64_t row) const { return all || RowSampleKey(row, seed) < bound; }
+};
+
+}  // namespace
+
+Pass2Result RunPass2(const Table& table, const Pass1Result& pass1, const Config& config,
+                     const Context& ctx, const ProgressFn& progress) {
+  const auto start = std::chrono::steady_clock::now();
+  Pass2Result result;
+  result.columns = pass1.kept;
+  const std::size_t p = result.columns.size();
+
+  // The target joins the rank matrix as an extra column when it is not a survivor.
+  std::vector<std::string> read_columns = result.columns;
+  std::size_t target_index = SIZE_MAX;
+  if (!config.target_column.empty()) {
+    const auto it = std::find(result.columns.begin(), result.columns.end(), config.target_column);
+    if (it != result.columns.end()) {
+      target_index = static_cast<std::size_t>(it - result.columns.begin());
+    } else {
+      const auto& all = table.columns();
+      const auto column = std::find_if(all.begin(), all.end(),
+                                       [&](const ColumnInfo& c) { return c.name == config.target_column; });
+      DESCPIPE_EXPECTS(column != all.end(), "target_column \"{}\" is not a column of {}",
+                       config.target_column, table.Describe());
+      DESCPIPE_EXPECTS(column->numeric, "target_column \"{}\" in {} has type {}; it must be numeric",
+                       config.target_column, table.Describe(), column->type);
+      target_index = read_columns.size();
+      read_columns.push_back(config.target_column);
+    }
+  }
+  const std::size_t width = read_columns.size();
+
+  // Rows: all of them when the rank matrix fits in the memory limit.
+  const std::uint64_t n_total = static_cast<std::uint64_t>(pass1.stats.empty() ? 0 : pass1.stats.front().n_total);
+  result.rows_total = n_total;
+  RowSelector selector;
+  selector.seed = ctx.seed();
+  selector.capacity = n_total;
+  const double bytes_needed = static_cast<double>(n_total) * static_cast<double>(width) * 8.0;
+  const double limit = static_cast<double>(ctx.memory_limit_bytes());
+  if (bytes_needed > limit) {
+    DESCPIPE_EXPECTS(!config.exact,
+                     "the Spearman rank matrix needs {:.1f} GB ({} rows x {} columns) but memory_limit "
+                     "is {:.1f} GB; raise memory_limit or drop --exact to use a row sample",
+                     bytes_needed / 1e9, n_total, width, limit / 1e9);
+    const double capacity = std::floor(limit / (static_cast<double>(width) * 8.0));
+    const double expected = std::max(1.0, capacity - 6.0 * std::sqrt(capacity));
+    selector.all = false;
+    selector.capacity = static_cast<std::uint64_t>(capacity);
+    selector.bound = static_cast<std::uint64_t>(std::ldexp(expected / static_cast<double>(n_total), 64));
+    result.row_sample_reason = fmt::format(
+        "rank matrix of {} rows x {} columns ({:.1f} GB) exceeds memory_limit ({:.1f} GB)", n_total,
+        width, bytes_needed / 1e9, limit / 1e9);
+    spdlog::warn("pass2: {}: using a reproducible sample of about {:.0f} rows (seed {})",
+                 result.row_sample_reason, expected, ctx.seed());
+  }
+
+  // Read the columns into a column-major matrix (rows beyond the capacity are dropped).
+  ColumnMatrix matrix;
+  matrix.n_cols = width;
+  matrix.n_rows = static_cast<std::size_t>(selector.capacity);
+  matrix.values.assign(matrix.n_rows * width, 0.0);
+  std::size_t filled = 0;
+  {
+    ColumnReader reader(table, read_columns, DefaultBatchRows(width));
+    ColumnBatch batch;
+    std::vector<std::size_t> picked;
+    while (reader.Next(batch)) {
+      picked.clear();
+      for (std::size_t row = 0; row < batch.n_rows && filled + picked.size() < matrix.n_rows; ++row) {
+        if (selector.Keep(batch.first_row + row)) picked.push_back(row);
+      }
+      for (std::size_t col = 0; col < width; ++col) {
+        const double* source = batch.column(col);
+        const std::uint8_t* nulls = batch.nulls(col);
+        double* target = matrix.values.data() + col * matrix.n_rows + filled;
+        for (std::size_t k = 0; k < picked.size(); ++k) {
+          target[k] = nulls[picked[k]] ? std::numeric_limits<double>::quiet_NaN() : source[picked[k]];
+        }
+      }
+      filled += picked.size();
+      if (progress) progress(reader.rows_read(), static_cast<std::int64_t>(n_total));
+    }
+  }
+  // Compact when fewer rows were kept than allocated (sampling): columns move down in place.
+  if (filled < matrix.n_rows) {
+    for (std::size_t col = 1; col < width; ++col) {
+      std::copy_n(matrix.values.data() + col * matrix.n_rows, filled, matrix.values.data() + col * filled);
+    }
+    matrix.n_rows = filled;
+    matrix.values.resize(filled * width);
+    matrix.values.shrink_to_fit();
+  }
+  result.rows_used = filled;
+
+  // Ranks, one column per task.
+  const auto n_columns = static_cast<std::int64_t>(width);
+#pragma omp parallel num_threads(ctx.threads())
+  {
+    std::vector<std::uint32_t> order;
+#pragma omp for schedule(dynamic, 1)
+    for (std::int64_t col = 0; col < n_columns; ++col) {
+      double* column = matrix.column(static_cast<std::size_t>(col));
+      if (config.spearman_missing == SpearmanMissing::kImputeMedian) ImputeMedian(column, matrix.n_rows);
+      RankInPlace(column, matrix.n_rows, order);
+    }
+  }
+  std::vector<double> rho_all = SpearmanFromRanks(matrix, ctx);
+  std::vector<double>().swap(matrix.values);  // the rank matrix is no longer needed
+
+  result.rho.resize(p * p);
+  for (std::size_t i = 0; i < p; ++i) {
+    std::copy_n(rho_all.data() + i * width, p, result.rho.data() + i * p);
+  }
+  if (target_index != SIZE_MAX) {
+    result.target_rho.resize(p);
+    for (std::size_t i = 0; i < p; ++i) result.target_rho[i] = rho_all[i * width + target_index];
+  }
+
+  // Candidates, then clusters.
+  std::map<std::string, std::size_t> input_position;
+  for (std::size_t i = 0; i < pass1.columns.size(); ++i) input_position[pass1.columns[i]] = i;
+  std::set<std::string> pinned(config.keep_columns.begin(), config.keep_columns.end());
+  std::vector<CandidateInfo> candidates(p);
+  for (std::size_t i = 0; i < p; ++i) {
+    const std::size_t position = input_position.at(result.columns[i]);
+    const ColumnStats& stats = pass1.stats[position];
+    candidates[i].pinned = pinned.count(result.columns[i]) > 0;
+    candidates[i].target_similarity =
+        result.target_rho.empty() ? std::numeric_limits<double>::quiet_NaN() : std::fabs(result.target_rho[i]);
+    candidates[i].missing_ratio = stats.missing_ratio;
+    candidates[i].normalized_variance = pass1.decisions[position].normalized_variance;
+    candidates[i].binary = stats.distinct_exact && stats.n_distinct == 2;
+    candidates[i].input_position = position;
+  }
+  result.clusters = ClusterColumns(SimilarityView{result.rho.data(), p}, candidates, config.ToClusterOptions());
+  std::vector<std::size_t> kept;
+  for (const Cluster& cluster : result.clusters) {
+    kept.push_back(cluster.representative);
+    kept.insert(kept.end(), cluster.also_kept.begin(), cluster.also_kept.end());
+  }
+  std::sort(kept.begin(), kept.end());
+  for (std::size_t index : kept) result.kept.push_back(result.columns[index]);
+  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return result;
+}
+
+void WritePass2Outputs(const Pass2Result& result, const Config& config, const std::string& out_dir) {
+  const std::size_t p = result.columns.size();
+  io::WriteNpyAtomic(out_dir + "/pass2_spearman_matrix.npy", result.rho.data(), p, p);
+  std::string columns;
+  for (const auto& name : result.kept) columns += name + "\n";
+  io::WriteFileAtomic(out_dir + "/pass2_columns.txt", columns);
+
+  auto number = [](double value) -> nlohmann::ordered_json {
+    if (std::isnan(value)) return nullptr;
+    return value;
+  };
+  nlohmann::ordered_json json;
+  json["pass"] = 2;
+  json["threshold"] = config.spearman_threshold;
+  json["method"] = ClusterMethodName(config.spearman_cluster_method);
+  json["missing"] = config.spearman_missing == SpearmanMissing::kPairwise ? "pairwise" : "impute_median";
+  nlohmann::ordered_json criteria = nlohmann::ordered_json::array();
+  for (Criterion criterion : config.representative_criteria) criteria.push_back(CriterionName(criterion));
+  json["representative_criteria"] = criteria;
+  json["keep_columns"] = config.keep_columns;
+  json["target_column"] = config.target_column.empty() ? nlohmann::ordered_json(nullptr)
+                                                       : nlohmann::ordered_json(config.target_column);
+  json["input_columns"] = p;
+  json["output_columns"] = result.kept.size();
+  json["removed_columns"] = p - result.kept.size();
+  nlohmann::ordered_json rows;
+  rows["total"] = result.rows_total;
+  rows["used"] = result.rows_used;
+  rows["sampled"] = !result.row_sample_reason.empty();
+  if (!result.row_sample_reason.empty()) {
+    rows["reason"] = result.row_sample_reason;
+    rows["seed"] = config.random_seed;
+  }
+  json["rows"] = rows;
+  nlohmann::ordered_json clusters = nlohmann::ordered_json::array();
+  nlohmann::ordered_json removed = nlohmann::ordered_json::object();
+  for (const Cluster& cluster : result.clusters) {
+    if (cluster.members.size() == 1) continue;  // singletons: kept, nothing to explain
+    nlohmann::ordered_json entry;
+    const std::size_t rep = cluster.representative;
+    entry["representative"] = result.columns[rep];
+    entry["decided_by"] = cluster.decided_by;
+    nlohmann::ordered_json members = nlohmann::ordered_json::array();
+    for (std::size_t member : cluster.members) {
+      const bool survives = member == rep || std::find(cluster.also_kept.begin(), cluster.also_kept.end(),
+                                                       member) != cluster.also_kept.end();
+      members.push_back({{"column", result.columns[member]},
+                         {"rho_to_representative", number(result.rho[member * p + rep])},
+                         {"kept", survives}});
+      if (!survives) removed[result.columns[member]] = result.columns[rep];
+    }
+    entry["members"] = members;
+    if (!result.target_rho.empty()) entry["representative_rho_to_target"] = number(result.target_rho[rep]);
+    clusters.push_back(entry);
+  }
+  json["clusters"] = clusters;
+  json["removed"] = removed;
+  io::WriteFileAtomic(out_dir + "/pass2_spearman.json", json.dump(2) + "\n");
+}
+
+}  // namespace descpipe
