@@ -20,6 +20,7 @@ struct CommonOptions {
   std::vector<std::string> overrides;
   int threads = -1;
   bool quiet = false;
+  bool verbose = false;
 };
 
 void AddCommon(CLI::App* command, CommonOptions& options, bool inputs_required) {
@@ -30,6 +31,7 @@ void AddCommon(CLI::App* command, CommonOptions& options, bool inputs_required) 
   command->add_option("-t,--threads", options.threads, "Worker threads (default: all cores)")
       ->check(CLI::Range(0, 65536));
   command->add_flag("-q,--quiet", options.quiet, "Only warnings and errors on stderr");
+  command->add_flag("-v,--verbose", options.verbose, "Also debug messages (timings of each step)");
 }
 
 descpipe::Config BuildConfig(const CommonOptions& options) {
@@ -130,7 +132,9 @@ int main(int argc, char** argv) {
 
   try {
     if (run->parsed()) {
-      spdlog::set_level(run_options.quiet ? spdlog::level::warn : spdlog::level::info);
+      spdlog::set_level(run_options.quiet     ? spdlog::level::warn
+                        : run_options.verbose ? spdlog::level::debug
+                                              : spdlog::level::info);
       descpipe::Config config = BuildConfig(run_options);
       if (!output_dir.empty()) config.output_dir = output_dir;
       const descpipe::Context ctx = MakeContext(config, run_options.quiet);

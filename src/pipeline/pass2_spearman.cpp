@@ -121,6 +121,8 @@ Pass2Result RunPass2(const Table& table, const Pass1Result& pass1, const Config&
     matrix.values.shrink_to_fit();
   }
   result.rows_used = filled;
+  auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(); };
+  spdlog::debug("pass2: read {} rows x {} columns ({:.3f} s)", filled, width, elapsed());
 
   // Ranks, one column per task.
   const auto n_columns = static_cast<std::int64_t>(width);
@@ -134,7 +136,9 @@ Pass2Result RunPass2(const Table& table, const Pass1Result& pass1, const Config&
       RankInPlace(column, matrix.n_rows, order);
     }
   }
+  spdlog::debug("pass2: ranked ({:.3f} s)", elapsed());
   std::vector<double> rho_all = SpearmanFromRanks(matrix, ctx);
+  spdlog::debug("pass2: Spearman matrix ({:.3f} s)", elapsed());
   std::vector<double>().swap(matrix.values);  // the rank matrix is no longer needed
 
   result.rho.resize(p * p);
@@ -163,6 +167,7 @@ Pass2Result RunPass2(const Table& table, const Pass1Result& pass1, const Config&
     candidates[i].input_position = position;
   }
   result.clusters = ClusterColumns(SimilarityView{result.rho.data(), p}, candidates, config.ToClusterOptions());
+  spdlog::debug("pass2: clustered ({:.3f} s)", elapsed());
   std::vector<std::size_t> kept;
   for (const Cluster& cluster : result.clusters) {
     kept.push_back(cluster.representative);

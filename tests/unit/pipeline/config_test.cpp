@@ -219,7 +219,7 @@ vif:
   EXPECT_EQ(config.device, "cpu");
   EXPECT_EQ(ValueOf(config.ignored_legacy, "prefer_gpu"), "false");
   EXPECT_EQ(ValueOf(config.not_yet_used, "gpu_id"), "1");
-  EXPECT_EQ(ValueOf(config.not_yet_used, "spearman_threshold"), "0.9");
+  EXPECT_DOUBLE_EQ(config.spearman_threshold, 0.9);
   EXPECT_EQ(ValueOf(config.not_yet_used, "vif_threshold"), "10");
   config.Validate();
 }
@@ -283,25 +283,56 @@ TEST(ConfigFile, UnknownKeyInsideASectionNamesTheSection) {
 
 TEST(ConfigFile, OptionsOfLaterPassesAreNotYetUsed) {
   const Config config = LoadYaml(R"(
-spearman_threshold: 0.8
 vif_threshold: 5
 rdc_k: 20
-leiden_resolution: 1.5
 nonlinear_threshold: 0.3
-keep_columns: [MolWt, TPSA]
+leiden_objective: cpm
 )");
-  EXPECT_EQ(ValueOf(config.not_yet_used, "spearman_threshold"), "0.8");
   EXPECT_EQ(ValueOf(config.not_yet_used, "vif_threshold"), "5");
   EXPECT_EQ(ValueOf(config.not_yet_used, "rdc_k"), "20");
-  EXPECT_EQ(ValueOf(config.not_yet_used, "leiden_resolution"), "1.5");
   EXPECT_EQ(ValueOf(config.not_yet_used, "nonlinear_threshold"), "0.3");
-  EXPECT_TRUE(Contains(ValueOf(config.not_yet_used, "keep_columns"), "MolWt"));
-  EXPECT_EQ(config.not_yet_used.size(), 6u);
+  EXPECT_EQ(ValueOf(config.not_yet_used, "leiden_objective"), "cpm");
+  EXPECT_EQ(config.not_yet_used.size(), 4u);
   EXPECT_TRUE(config.ignored_legacy.empty());
-  // They change nothing that Pass 1 uses.
+  // They change nothing that Passes 1 and 2 use.
   const Config defaults;
   EXPECT_DOUBLE_EQ(config.variance_threshold, defaults.variance_threshold);
-  EXPECT_DOUBLE_EQ(config.max_missing_ratio, defaults.max_missing_ratio);
+  EXPECT_DOUBLE_EQ(config.spearman_threshold, defaults.spearman_threshold);
+}
+
+TEST(ConfigFile, Pass2Options) {
+  const Config config = LoadYaml(R"(
+spearman_threshold: 0.8
+spearman_missing: IMPUTE_MEDIAN
+spearman_cluster_method: leiden
+representative_criteria: [pinned, variance, input_order]
+keep_columns: [MolWt, TPSA]
+target_column: activity
+exact: true
+leiden_resolution: 1.5
+leiden_iterations: 4
+)");
+  EXPECT_DOUBLE_EQ(config.spearman_threshold, 0.8);
+  EXPECT_EQ(config.spearman_missing, SpearmanMissing::kImputeMedian);
+  EXPECT_EQ(config.spearman_cluster_method, ClusterMethod::kLeiden);
+  EXPECT_EQ(config.representative_criteria,
+            (std::vector<Criterion>{Criterion::kPinned, Criterion::kVariance, Criterion::kInputOrder}));
+  EXPECT_EQ(config.keep_columns, (std::vector<std::string>{"MolWt", "TPSA"}));
+  EXPECT_EQ(config.target_column, "activity");
+  EXPECT_TRUE(config.exact);
+  EXPECT_DOUBLE_EQ(config.leiden_resolution, 1.5);
+  EXPECT_EQ(config.leiden_iterations, 4);
+  EXPECT_TRUE(config.not_yet_used.empty());
+  config.Validate();
+  EXPECT_TRUE(Contains(MessageOf<InvalidInput>([] { LoadYaml("spearman_cluster_method: blobs\n"); }),
+                       "star, components, leiden"));
+  EXPECT_TRUE(Contains(MessageOf<InvalidInput>([] { LoadYaml("representative_criteria: [pinned, luck]\n"); }),
+                       "luck"));
+  EXPECT_TRUE(Contains(MessageOf<InvalidInput>([] { LoadYaml("spearman_missing: drop\n"); }),
+                       "pairwise or impute_median"));
+  Config bad;
+  bad.spearman_threshold = 1.5;
+  EXPECT_TRUE(Contains(MessageOf<InvalidInput>([&] { bad.Validate(); }), "spearman_threshold"));
 }
 
 TEST(ConfigFile, LegacyKeysAreIgnored) {
@@ -322,10 +353,10 @@ use_robust_variance: true
 }
 
 TEST(ConfigFile, RepeatedNotYetUsedKeyKeepsTheLastValueOnce) {
-  Config config = LoadYaml("spearman_threshold: 0.8\nspearman:\n  spearman_threshold: 0.7\n");
-  ApplyOverride(config, "spearman_threshold=0.6");
+  Config config = LoadYaml("vif_threshold: 8\nvif:\n  vif_threshold: 7\n");
+  ApplyOverride(config, "vif_threshold=6");
   ASSERT_EQ(config.not_yet_used.size(), 1u);
-  EXPECT_EQ(ValueOf(config.not_yet_used, "spearman_threshold"), "0.6");
+  EXPECT_EQ(ValueOf(config.not_yet_used, "vif_threshold"), "6");
 }
 
 TEST(ConfigFile, KnownOptionNamesAreSortedUniqueAndComplete) {
@@ -421,7 +452,7 @@ TEST(ConfigOverride, DottedSectionKeys) {
   EXPECT_DOUBLE_EQ(config.variance_threshold, 0.03);
   EXPECT_EQ(config.threads, 4);
   EXPECT_EQ(config.inputs, (std::vector<std::string>{"data/*.parquet"}));
-  EXPECT_EQ(ValueOf(config.not_yet_used, "spearman_threshold"), "0.7");
+  EXPECT_DOUBLE_EQ(config.spearman_threshold, 0.7);
   EXPECT_EQ(ValueOf(config.ignored_legacy, "prefer_gpu"), "true");
 }
 
