@@ -18,6 +18,7 @@
 #include "descpipe/config.hpp"
 #include "descpipe/context.hpp"
 #include "descpipe/graph.hpp"
+#include "descpipe/similarity.hpp"
 #include "descpipe/stats.hpp"
 #include "descpipe/table.hpp"
 
@@ -33,19 +34,27 @@ struct Pass1Result {
   std::vector<std::string> kept;     ///< kept descriptors, input order
   /// keep_columns that a rule would have removed: (column, the rule's reason); they are kept.
   std::vector<std::pair<std::string, RemovalReason>> pinned_overrides;
+  /// The kept columns' values (rows x kept, NULL as NaN) when they were captured during the scan
+  /// (RunPass1 with keep_values and small enough data); empty otherwise. Pass 2 consumes it.
+  ColumnMatrix values;
   double seconds = 0.0;
 };
 
 /// One streaming scan of the descriptor columns of `table`: statistics of every column.
 /// Memory: one batch of rows plus, per column, the distinct table and quantile sample.
+/// With `capture` (rows = table.known_row_count(), columns = columns.size(), values allocated),
+/// the values read (NULL as NaN) are also stored there, so a later pass need not read again.
 std::vector<ColumnStats> ScanColumnStats(const Table& table, const std::vector<std::string>& columns,
                                          const StatsOptions& options, const Context& ctx,
-                                         const ProgressFn& progress = {});
+                                         const ProgressFn& progress = {},
+                                         ColumnMatrix* capture = nullptr);
 
 /// Pass 1 on `table`: statistics and the removal rules. Throws InvalidInput when every column
-/// would be removed (naming the rules and options responsible).
+/// would be removed (naming the rules and options responsible). With `keep_values`, the values
+/// of the kept columns are kept in the result when the whole table takes at most a quarter of
+/// ctx.memory_limit_bytes() and its row count is known (Parquet), saving Pass 2 a second read.
 Pass1Result RunPass1(const Table& table, const Config& config, const Context& ctx,
-                     const ProgressFn& progress = {});
+                     const ProgressFn& progress = {}, bool keep_values = false);
 
 /// Writes pass1_stats.csv, pass1_columns.txt and pass1_variance_filtering.json into `out_dir`.
 void WritePass1Outputs(const Pass1Result& result, const Config& config, const std::string& out_dir);
@@ -69,7 +78,8 @@ struct Pass2Result {
 /// representatives. Memory: the rank matrix (float64, rows x columns) and the p x p matrices.
 /// When the rank matrix would exceed ctx.memory_limit_bytes(), a reproducible row sample that
 /// fits is used (or, with config.exact, InvalidInput is thrown).
-Pass2Result RunPass2(const Table& table, const Pass1Result& pass1, const Config& config,
+/// Uses (and releases) pass1.values when present, instead of reading the table again.
+Pass2Result RunPass2(const Table& table, Pass1Result& pass1, const Config& config,
                      const Context& ctx, const ProgressFn& progress = {});
 
 /// Writes pass2_spearman_matrix.npy, pass2_columns.txt and pass2_spearman.json.

@@ -28,7 +28,8 @@ std::vector<ColumnStatsAccumulator> ScanPartitionStats(const Table& table,
                                                        const ScanPartition& partition,
                                                        const StatsOptions& options,
                                                        const Context& ctx,
-                                                       std::atomic<std::uint64_t>& rows_done) {
+                                                       std::atomic<std::uint64_t>& rows_done,
+                                                       ColumnMatrix* capture) {
   std::vector<ColumnStatsAccumulator> accumulators(columns.size(), ColumnStatsAccumulator(options));
   const std::size_t batch_rows = DefaultBatchRows(columns.size());
   // A file that fits in one batch gains nothing from decoding ahead.
@@ -49,6 +50,11 @@ std::vector<ColumnStatsAccumulator> ScanPartitionStats(const Table& table,
     for (std::size_t column_idx = 0; column_idx < columns.size(); ++column_idx) {
       accumulators[column_idx].Add(batch.column(column_idx), batch.nulls(column_idx), batch.n_rows,
                                    candidates);
+      if (capture != nullptr) {  // partitions write disjoint row ranges: no lock needed
+        DESCPIPE_ASSERT(batch.first_row + batch.n_rows <= capture->n_rows);
+        std::copy_n(batch.column(column_idx), batch.n_rows,
+                    capture->column(column_idx) + batch.first_row);
+      }
     }
     rows_done += batch.n_rows;
   }
@@ -59,8 +65,12 @@ std::vector<ColumnStatsAccumulator> ScanPartitionStats(const Table& table,
 
 std::vector<ColumnStats> ScanColumnStats(const Table& table, const std::vector<std::string>& columns,
                                          const StatsOptions& options, const Context& ctx,
-                                         const ProgressFn& progress) {
+                                         const ProgressFn& progress, ColumnMatrix* capture) {
   DESCPIPE_ASSERT(!columns.empty());
+  DESCPIPE_ASSERT(capture == nullptr ||
+                  (capture->n_cols == columns.size() &&
+                   static_cast<std::int64_t>(capture->n_rows) == table.known_row_count() &&
+                   capture->values.size() == capture->n_rows * capture->n_cols));
   StatsOptions effective = options;
   // Each column may hold up to 1.25 * m (key, value) pairs of quantile sample: keep all of them
   // within a quarter of the memory budget.
@@ -92,7 +102,7 @@ std::vector<ColumnStats> ScanColumnStats(const Table& table, const std::vector<s
       const std::size_t k = next_partition++;
       if (k >= partitions.size()) return;
       try {
-        auto result = ScanPartitionStats(table, columns, partitions[k], effective, ctx, rows_done);
+        auto result = ScanPartitionStats(table, columns, partitions[k], effective, ctx, rows_done, capture);
         std::lock_guard<std::mutex> lock(mutex);
         finished[k] = std::move(result);
       } catch (...) {
@@ -139,11 +149,22 @@ std::vector<ColumnStats> ScanColumnStats(const Table& table, const std::vector<s
 }
 
 Pass1Result RunPass1(const Table& table, const Config& config, const Context& ctx,
-                     const ProgressFn& progress) {
+                     const ProgressFn& progress, bool keep_values) {
   const auto start = std::chrono::steady_clock::now();
   Pass1Result result;
   result.columns = table.descriptor_names();
-  result.stats = ScanColumnStats(table, result.columns, config.ToStatsOptions(), ctx, progress);
+  ColumnMatrix captured;
+  const std::int64_t rows = table.known_row_count();
+  const double bytes = static_cast<double>(std::max<std::int64_t>(rows, 0)) *
+                       static_cast<double>(result.columns.size()) * sizeof(double);
+  const bool capture = keep_values && rows > 0 && bytes <= static_cast<double>(ctx.memory_limit_bytes()) / 4;
+  if (capture) {
+    captured.n_rows = static_cast<std::size_t>(rows);
+    captured.n_cols = result.columns.size();
+    captured.values.resize(captured.n_rows * captured.n_cols);
+  }
+  result.stats = ScanColumnStats(table, result.columns, config.ToStatsOptions(), ctx, progress,
+                                 capture ? &captured : nullptr);
   const FilterOptions filter = config.ToFilterOptions();
   const std::set<std::string> pinned(config.keep_columns.begin(), config.keep_columns.end());
   for (const auto& name : pinned) {
@@ -186,6 +207,21 @@ Pass1Result RunPass1(const Table& table, const Config& config, const Context& ct
         table.Describe(), counts,
         options.empty() ? "constant columns carry no information: check the input and descriptor_columns"
                         : "relax " + options));
+  }
+  if (capture) {
+    // Keep the survivors' columns only, moved down in place (they are in the same order).
+    std::size_t out = 0;
+    for (std::size_t i = 0; i < result.columns.size(); ++i) {
+      if (!result.decisions[i].kept()) continue;
+      if (out != i) {
+        std::copy_n(captured.column(i), captured.n_rows, captured.column(out));
+      }
+      ++out;
+    }
+    captured.n_cols = out;
+    captured.values.resize(captured.n_rows * out);
+    captured.values.shrink_to_fit();
+    result.values = std::move(captured);
   }
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return result;

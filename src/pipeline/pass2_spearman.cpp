@@ -31,7 +31,7 @@ struct RowSelector {
 
 }  // namespace
 
-Pass2Result RunPass2(const Table& table, const Pass1Result& pass1, const Config& config,
+Pass2Result RunPass2(const Table& table, Pass1Result& pass1, const Config& config,
                      const Context& ctx, const ProgressFn& progress) {
   const auto start = std::chrono::steady_clock::now();
   Pass2Result result;
@@ -84,13 +84,19 @@ Pass2Result RunPass2(const Table& table, const Pass1Result& pass1, const Config&
                  result.row_sample_reason, expected, ctx.seed());
   }
 
-  // Read the columns into a column-major matrix (rows beyond the capacity are dropped).
+  // Pass 1's captured values when they hold every row and column needed; else read the columns
+  // into a column-major matrix (rows beyond the capacity are dropped).
   ColumnMatrix matrix;
-  matrix.n_cols = width;
-  matrix.n_rows = static_cast<std::size_t>(selector.capacity);
-  matrix.values.assign(matrix.n_rows * width, 0.0);
   std::size_t filled = 0;
-  {
+  if (selector.all && width == p && pass1.values.n_cols == p && pass1.values.n_rows == n_total) {
+    matrix = std::move(pass1.values);
+    filled = matrix.n_rows;
+    if (progress) progress(n_total, static_cast<std::int64_t>(n_total));
+  } else {
+    pass1.values = ColumnMatrix{};  // not usable: release it before allocating the matrix
+    matrix.n_cols = width;
+    matrix.n_rows = static_cast<std::size_t>(selector.capacity);
+    matrix.values.resize(matrix.n_rows * width);
     ColumnReader reader(table, read_columns, DefaultBatchRows(width));
     ColumnBatch batch;
     std::vector<std::size_t> picked;

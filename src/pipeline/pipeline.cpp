@@ -108,9 +108,9 @@ RunResult RunPipeline(const Config& config, const RunOptions& options, const Con
   }
 
   ProgressLine progress("pass1", ctx.show_progress());
-  const Pass1Result pass1 = RunPass1(table, config, ctx, [&](std::uint64_t done, std::int64_t total) {
-    progress.Update(done, total);
-  });
+  Pass1Result pass1 = RunPass1(
+      table, config, ctx, [&](std::uint64_t done, std::int64_t total) { progress.Update(done, total); },
+      /*keep_values=*/options.until >= Stage::kPass2);
   progress.Finish();
   WritePass1Outputs(pass1, config, config.output_dir);
   sample_on_failure.Keep();
