@@ -22,6 +22,8 @@
 #include <string>
 #include <vector>
 
+#include <unistd.h>
+
 #include "descpipe/context.hpp"
 #include "descpipe/similarity.hpp"
 
@@ -71,7 +73,7 @@ std::string Shape(std::size_t n, std::size_t p, std::size_t missing_every) {
 }
 
 void SetRate(benchmark::State& state, std::size_t n, std::size_t p) {
-  state.counters["GFLOP/s"] = benchmark::Counter(SyrkFlops(n, p) * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["GFLOP"] = benchmark::Counter(SyrkFlops(n, p) * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
 }
 
 void BM_SpearmanFromRanks(benchmark::State& state) {
@@ -121,11 +123,13 @@ BENCHMARK(BM_SpearmanFromRanks)->ArgNames({"n", "p", "missing_every"})->Args({49
 /// Console output as usual, plus the GFLOP/s of every run kept by shape, for the ratios.
 class RatioReporter : public benchmark::ConsoleReporter {
  public:
+  RatioReporter()
+      : ConsoleReporter(isatty(fileno(stdout)) ? OO_ColorTabular : OO_Tabular) {}
   void ReportRuns(const std::vector<Run>& runs) override {
     ConsoleReporter::ReportRuns(runs);
     for (const Run& run : runs) {
       if (run.run_type != Run::RT_Iteration || run.error_occurred) continue;
-      const auto rate = run.counters.find("GFLOP/s");
+      const auto rate = run.counters.find("GFLOP");
       if (rate == run.counters.end()) continue;
       const bool is_blas = run.run_name.function_name.find("Dsyrk") != std::string::npos;
       (is_blas ? blas_ : descpipe_)[run.report_label] = rate->second.value;

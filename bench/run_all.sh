@@ -7,5 +7,9 @@ here="$(cd "$(dirname "$0")" && pwd)"
 echo "== machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, $(date -u +%Y-%m-%d)"
 echo "== micro-benchmarks"
 "${build}/bench/descpipe_micro_bench" --benchmark_min_time=0.5
+echo "== Pass 2 Gram step against OpenBLAS dsyrk"
+"${build}/bench/descpipe_gram_bench"
 echo "== Pass 1 against DuckDB"
 bash "${here}/pass1_vs_duckdb.sh" "${build}" 2000000 200 3
+echo "== Pass 2 against pandas"
+bash "${here}/pass2_vs_pandas.sh" "${build}" 200000 1000 80 3

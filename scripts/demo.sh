@@ -23,4 +23,15 @@ echo
 echo "demo: first rows of ${out}/pass1_stats.csv"
 head -n 6 "${out}/pass1_stats.csv" | cut -c 1-200
 echo
-echo "demo: $(wc -l < "${out}/pass1_columns.txt") descriptors kept (${out}/pass1_columns.txt)"
+echo "demo: $(wc -l < "${out}/pass1_columns.txt") descriptors kept by Pass 1 (${out}/pass1_columns.txt)"
+echo "demo: $(wc -l < "${out}/pass2_columns.txt") kept by Pass 2 (${out}/pass2_columns.txt)"
+echo
+echo "demo: the first Spearman clusters (${out}/pass2_spearman.json)"
+/usr/bin/python3 - "${out}/pass2_spearman.json" <<'PY' 2>/dev/null || head -n 40 "${out}/pass2_spearman.json"
+import json, sys
+report = json.load(open(sys.argv[1]))
+for cluster in report["clusters"][:5]:
+    removed = [f'{m["column"]} (rho {m["rho_to_representative"]:.3f})' for m in cluster["members"] if not m["kept"]]
+    print(f'  {cluster["representative"]} (chosen by {cluster["decided_by"]}) stands for: {", ".join(removed)}')
+print(f'  ... {len(report["clusters"])} clusters, {len(report["removed"])} descriptors removed')
+PY

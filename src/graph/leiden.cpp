@@ -7,6 +7,7 @@
 
 #include <cmath>
 #include <mutex>
+#include <vector>
 
 #include "descpipe/error.hpp"
 
@@ -92,11 +93,35 @@ std::vector<std::size_t> LeidenMembership(const SimilarityView& similarity, doub
   igraph_rng_seed(igraph_rng_default(), static_cast<igraph_uint_t>(seed));
   igraph_integer_t clusters = 0;
   igraph_real_t quality = 0.0;
-  Check(igraph_community_leiden(&objects.graph, &objects.weights, &objects.strengths,
-                                resolution / (2.0 * total_weight), /*beta=*/0.01, /*start=*/false,
-                                static_cast<igraph_integer_t>(iterations), &objects.membership,
-                                &clusters, &quality),
-        "igraph_community_leiden");
+  auto run = [&](bool start, int n_iterations) {
+    Check(igraph_community_leiden(&objects.graph, &objects.weights, &objects.strengths,
+                                  resolution / (2.0 * total_weight), /*beta=*/0.01, start,
+                                  static_cast<igraph_integer_t>(n_iterations), &objects.membership,
+                                  &clusters, &quality),
+          "igraph_community_leiden");
+  };
+  if (iterations >= 0) {
+    run(false, iterations);
+  } else {
+    // Not igraph's own negative n_iterations: igraph 0.10.2 (issue #2798) stops after the first
+    // iteration that changes the partition, and loops forever when the first one changes nothing
+    // (e.g. a resolution above 1 on a single edge). One iteration at a time instead, until one
+    // changes nothing; quality only increases, the cap guards against rounding ties.
+    constexpr int kMaxIterations = 1000;
+    run(false, 1);
+    std::vector<igraph_integer_t> previous(n);
+    for (int iteration = 1; iteration < kMaxIterations; ++iteration) {
+      for (std::size_t i = 0; i < n; ++i) {
+        previous[i] = VECTOR(objects.membership)[static_cast<igraph_integer_t>(i)];
+      }
+      run(true, 1);
+      bool changed = false;
+      for (std::size_t i = 0; i < n && !changed; ++i) {
+        changed = previous[i] != VECTOR(objects.membership)[static_cast<igraph_integer_t>(i)];
+      }
+      if (!changed) break;
+    }
+  }
   for (std::size_t i = 0; i < n; ++i) {
     label[i] = static_cast<std::size_t>(VECTOR(objects.membership)[static_cast<igraph_integer_t>(i)]);
   }

@@ -680,7 +680,7 @@ TEST(ClusterStar, NeighbourhoodMeanSimilarityOrdersTheVisits) {
   // and 0.99 (column 2), so column 2 is visited first although it comes last in input order.
   Matrix sim = Chain();
   sim.Set(0, 1, 0.93);
-  sim.Set(1, 2, 0.99);
+  sim.Set(1, 2, -0.99);  // only |similarity| counts
   const std::vector<CandidateInfo> candidates = PlainCandidates(3);
   const std::vector<Cluster> clusters =
       ClusterColumns(sim.view(), candidates, Options(ClusterMethod::kStar));
@@ -861,6 +861,75 @@ TEST(ClusterLeiden, DeterministicForAFixedSeed) {
       EXPECT_EQ(first[k].also_kept, second[k].also_kept);
       EXPECT_EQ(first[k].decided_by, second[k].decided_by);
     }
+  }
+}
+
+TEST(ClusterLeiden, HighResolutionOnOneEdgeTerminatesWithSingletons) {
+  // Modularity gain of joining the pair: w / m - gamma * w * w / (2 m^2) = 1 - gamma / 2 < 0 for
+  // gamma = 3: the first Leiden iteration changes nothing, which must end the run.
+  Matrix sim(2);
+  sim.Set(0, 1, 0.99);
+  ClusterOptions options = Options(ClusterMethod::kLeiden);
+  options.leiden_resolution = 3.0;
+  const std::vector<Cluster> clusters = ClusterColumns(sim.view(), PlainCandidates(2), options);
+  EXPECT_EQ(PartitionOf(clusters), (Partition{{0}, {1}}));
+  options.leiden_resolution = 1.0;
+  EXPECT_EQ(PartitionOf(ClusterColumns(sim.view(), PlainCandidates(2), options)),
+            (Partition{{0, 1}}));
+}
+
+/// Largest modularity gain (resolution `gamma`, weights |sim| on the thresholded graph) of moving
+/// one column to another cluster or to a new one of its own.
+double BestNodeMoveGain(const Matrix& sim, const std::vector<Cluster>& clusters, double threshold,
+                        double gamma) {
+  const std::size_t n = sim.n;
+  std::vector<std::size_t> cluster_of(n);
+  for (std::size_t k = 0; k < clusters.size(); ++k) {
+    for (std::size_t member : clusters[k].members) cluster_of[member] = k;
+  }
+  std::vector<double> strength(n, 0.0), cluster_strength(clusters.size(), 0.0);
+  double m = 0.0;
+  for (std::size_t i = 0; i < n; ++i) {
+    for (std::size_t j = 0; j < n; ++j) {
+      if (i != j && Edge(sim, i, j, threshold)) strength[i] += std::fabs(sim.at(i, j));
+    }
+    cluster_strength[cluster_of[i]] += strength[i];
+    m += strength[i] / 2.0;
+  }
+  double best = -1.0;
+  for (std::size_t i = 0; i < n; ++i) {
+    std::vector<double> to_cluster(clusters.size(), 0.0);
+    for (std::size_t j = 0; j < n; ++j) {
+      if (i != j && Edge(sim, i, j, threshold))
+        to_cluster[cluster_of[j]] += std::fabs(sim.at(i, j));
+    }
+    const std::size_t own = cluster_of[i];
+    const double own_rest = cluster_strength[own] - strength[i];
+    auto gain = [&](double weight_to, double strength_of) {
+      return ((weight_to - to_cluster[own]) -
+              gamma * strength[i] * (strength_of - own_rest) / (2.0 * m)) /
+             m;
+    };
+    best = std::max(best, gain(0.0, 0.0));  // a new cluster of its own
+    for (std::size_t k = 0; k < clusters.size(); ++k) {
+      if (k != own && to_cluster[k] > 0.0)
+        best = std::max(best, gain(to_cluster[k], cluster_strength[k]));
+    }
+  }
+  return best;
+}
+
+TEST(ClusterLeiden, UntilStableLeavesNoImprovingNodeMove) {
+  // leiden_iterations < 0 runs until an iteration changes nothing; such an iteration started
+  // with a local-moving phase that found no move improving modularity.
+  for (std::uint64_t trial = 0; trial < 20; ++trial) {
+    SCOPED_TRACE("trial " + std::to_string(trial));
+    const Matrix sim = MakeBlockMatrix(60, 1200 + trial);
+    ClusterOptions options = Options(ClusterMethod::kLeiden, 0.7);
+    options.seed = trial;
+    const std::vector<Cluster> clusters =
+        ClusterColumns(sim.view(), MakeCandidates(60, 1300 + trial), options);
+    EXPECT_LE(BestNodeMoveGain(sim, clusters, 0.7, 1.0), 1e-12);
   }
 }
 
