@@ -47,7 +47,9 @@ enum class SpearmanMissing {
 /// Spearman correlation matrix of the ranked columns of `ranks` (output of RankInPlace for every
 /// column). Returns p x p doubles, symmetric, row-major == column-major; the diagonal is 1 for a
 /// column with variance, and NaN marks pairs without variance or with fewer than 2 joint rows.
-/// Memory: the result plus, when some rank is NaN, three p x p sums and one tile of rows.
+/// Memory: the result and one p x p sum, plus, for the k columns with missing values, five
+/// p x k sums; row tiles of 2,048 rows (x, and with missing values mask and x^2, p columns each;
+/// three tiles of k columns). Never another rows x p matrix.
 /// Threads: OpenBLAS with ctx.threads(); results do not depend on the thread count beyond
 /// OpenBLAS's own (deterministic for a fixed thread count) summation order.
 std::vector<double> SpearmanFromRanks(const ColumnMatrix& ranks, const Context& ctx);

@@ -299,9 +299,9 @@ INSTANTIATE_TEST_SUITE_P(
                       std::make_tuple(std::size_t{1500}, std::size_t{37}, Missing::kImputeMedian),
                       std::make_tuple(std::size_t{517}, std::size_t{300}, Missing::kNone),
                       std::make_tuple(std::size_t{1500}, std::size_t{300}, Missing::kPairwise),
-        // More rows than one row tile of the implementation (2048).
-        std::make_tuple(std::size_t{2600}, std::size_t{20}, Missing::kNone),
-        std::make_tuple(std::size_t{2600}, std::size_t{20}, Missing::kPairwise)),
+                      // More rows than one row tile of the implementation (2048).
+                      std::make_tuple(std::size_t{2600}, std::size_t{20}, Missing::kNone),
+                      std::make_tuple(std::size_t{2600}, std::size_t{20}, Missing::kPairwise)),
     [](const ::testing::TestParamInfo<SpearmanReferenceTest::ParamType>& info) {
       return "n" + std::to_string(std::get<0>(info.param)) + "_p" +
              std::to_string(std::get<1>(info.param)) + "_" + MissingName(std::get<2>(info.param));
