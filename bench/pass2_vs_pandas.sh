@@ -47,8 +47,11 @@ compare() {
   local pass2_times=() walls=() rss=() pass1_times=()
   for ((r = 0; r < n_reps; r++)); do
     rm -rf "${run_dir}"
-    /usr/bin/time -f "%e %M" -o "${log}.time" "${descpipe}" run "${data}" -o "${run_dir}" \
-      --set "metadata_columns=${metadata}" 2> "${log}"
+    if ! /usr/bin/time -f "%e %M" -o "${log}.time" "${descpipe}" run "${data}" -o "${run_dir}" \
+         --set "metadata_columns=${metadata}" 2> "${log}"; then
+      cat "${log}" >&2
+      exit 1
+    fi
     pass1_times+=("$(awk '$1 == "pass1_statistics" {print $5}' "${log}")")
     pass2_times+=("$(awk '$1 == "pass2_spearman" {print $5}' "${log}")")
     read -r t m < "${log}.time"
