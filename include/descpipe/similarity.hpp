@@ -25,10 +25,17 @@ struct ColumnMatrix {
   const double* column(std::size_t col) const { return values.data() + col * n_rows; }
 };
 
+/// Reusable scratch space of RankInPlace (one per thread).
+struct RankScratch {
+  std::vector<std::uint64_t> keys, keys_swap;
+  std::vector<std::uint32_t> rows, rows_swap;
+};
+
 /// Replaces the finite values of `column[0..n)` by their average ranks (1-based, ties averaged)
-/// among the finite values; NaN and +-inf become NaN. `order` is scratch space (resized).
-/// @returns the number of finite values ranked.
-std::size_t RankInPlace(double* column, std::size_t n, std::vector<std::uint32_t>& order);
+/// among the finite values; NaN and +-inf become NaN. Sorting is an LSD radix sort of the values'
+/// order-preserving 64-bit images (11-bit digits; digits shared by every value are skipped, so
+/// integer-valued columns take few passes). @returns the number of finite values ranked.
+std::size_t RankInPlace(double* column, std::size_t n, RankScratch& scratch);
 
 /// Replaces the NaN and +-inf entries of `column` by the median of its finite values (the mean of
 /// the two middle values for an even count); leaves an all-missing column unchanged.
@@ -48,7 +55,7 @@ enum class SpearmanMissing {
 /// column). Returns p x p doubles, symmetric, row-major == column-major; the diagonal is 1 for a
 /// column with variance, and NaN marks pairs without variance or with fewer than 2 joint rows.
 /// Memory: the result and one p x p sum, plus, for the k columns with missing values, five
-/// p x k sums; row tiles of 2,048 rows (x, and with missing values mask and x^2, p columns each;
+/// p x k sums; row tiles of 512 rows (x, and with missing values mask and x^2, p columns each;
 /// three tiles of k columns). Never another rows x p matrix.
 /// Threads: OpenBLAS with ctx.threads(); results do not depend on the thread count beyond
 /// OpenBLAS's own (deterministic for a fixed thread count) summation order.

@@ -134,7 +134,7 @@ Pass2Result RunPass2(const Table& table, Pass1Result& pass1, const Config& confi
   const auto n_columns = static_cast<std::int64_t>(width);
 #pragma omp parallel num_threads(ctx.threads())
   {
-    std::vector<std::uint32_t> order;
+    RankScratch order;
 #pragma omp for schedule(dynamic, 1)
     for (std::int64_t col = 0; col < n_columns; ++col) {
       double* column = matrix.column(static_cast<std::size_t>(col));
@@ -147,13 +147,17 @@ Pass2Result RunPass2(const Table& table, Pass1Result& pass1, const Config& confi
   spdlog::debug("pass2: Spearman matrix ({:.3f} s)", elapsed());
   std::vector<double>().swap(matrix.values);  // the rank matrix is no longer needed
 
-  result.rho.resize(p * p);
-  for (std::size_t i = 0; i < p; ++i) {
-    std::copy_n(rho_all.data() + i * width, p, result.rho.data() + i * p);
-  }
   if (target_index != SIZE_MAX) {
     result.target_rho.resize(p);
     for (std::size_t i = 0; i < p; ++i) result.target_rho[i] = rho_all[i * width + target_index];
+  }
+  if (width == p) {
+    result.rho = std::move(rho_all);
+  } else {  // drop the extra target column
+    result.rho.resize(p * p);
+    for (std::size_t i = 0; i < p; ++i) {
+      std::copy_n(rho_all.data() + i * width, p, result.rho.data() + i * p);
+    }
   }
 
   // Candidates, then clusters.

@@ -8,12 +8,12 @@
 // Pairs of complete columns need only P (N, S and Q are per-column constants); the masked
 // products are taken against the incomplete columns only, so their cost scales with how many
 // columns have missing values.
-// The matrix is read once, in row tiles of 2048 rows copied (shifted, masked) into buffers:
+// The matrix is read once, in row tiles of 512 rows copied (shifted, masked) into buffers:
 // extra memory is three tiles and four p x p sums, never another n x p matrix.
 //
 // Determinism: the output is cut into fixed 256-column tiles, each computed by one
-// single-threaded dgemm call (tiles run in parallel), and row tiles are accumulated in order, so
-// every element is summed in the same order whatever the thread count.
+// single-threaded BLAS call (tiles run in parallel), and row tiles of 512 rows are accumulated in
+// order, so every element is summed in the same order whatever the thread count.
 #include <cblas.h>
 
 #include <algorithm>
@@ -34,7 +34,7 @@ namespace descpipe {
 namespace {
 
 constexpr std::size_t kColumnTile = 256;
-constexpr std::size_t kRowTile = 2048;
+constexpr std::size_t kRowTile = 512;
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 /// OpenBLAS runs single-threaded while we parallelise over tiles ourselves.
@@ -49,27 +49,49 @@ class SingleThreadedBlas {
   int previous_;
 };
 
-/// C (a_cols x b_cols, column-major, ldc = a_cols) += A^T B for column-major A (rows x a_cols)
-/// and B (rows x b_cols), both with leading dimension `rows`. With `upper_only` (A == B), only
-/// tiles on or above the diagonal. Tiles run in parallel, each one single-threaded dgemm call.
-void AddProduct(const double* a, std::size_t a_cols, const double* b, std::size_t b_cols,
-                std::size_t rows, double* c, bool upper_only, int threads) {
-  const std::size_t a_tiles = (a_cols + kColumnTile - 1) / kColumnTile;
-  const std::size_t b_tiles = (b_cols + kColumnTile - 1) / kColumnTile;
-  std::vector<std::pair<std::size_t, std::size_t>> tiles;
-  for (std::size_t ti = 0; ti < a_tiles; ++ti) {
-    for (std::size_t tj = upper_only ? ti : 0; tj < b_tiles; ++tj) tiles.emplace_back(ti, tj);
+/// One product C (a_cols x b_cols, column-major, ldc = a_cols) += A^T B for column-major A
+/// (rows x a_cols) and B (rows x b_cols), both with leading dimension `rows`. With `upper_only`
+/// (A == B) only the upper triangle is computed.
+struct Product {
+  const double* a;
+  std::size_t a_cols;
+  const double* b;
+  std::size_t b_cols;
+  double* c;
+  bool upper_only;
+};
+
+/// Runs every 256 x 256 output tile of every product in one parallel loop, each tile one
+/// single-threaded BLAS call: dgemm, or dsyrk (half the work) on the diagonal of A^T A.
+void AddProducts(const std::vector<Product>& products, std::size_t rows, int threads) {
+  struct Tile {
+    const Product* product;
+    std::size_t i0, j0;
+  };
+  std::vector<Tile> tiles;
+  for (const Product& product : products) {
+    for (std::size_t i0 = 0; i0 < product.a_cols; i0 += kColumnTile) {
+      for (std::size_t j0 = product.upper_only ? i0 : 0; j0 < product.b_cols; j0 += kColumnTile) {
+        tiles.push_back({&product, i0, j0});
+      }
+    }
   }
   const auto n_work = static_cast<std::int64_t>(tiles.size());
+  const int ld = static_cast<int>(rows);
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
   for (std::int64_t t = 0; t < n_work; ++t) {
-    const std::size_t i0 = tiles[t].first * kColumnTile;
-    const std::size_t j0 = tiles[t].second * kColumnTile;
-    const std::size_t ni = std::min(kColumnTile, a_cols - i0);
-    const std::size_t nj = std::min(kColumnTile, b_cols - j0);
-    cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, static_cast<int>(ni), static_cast<int>(nj),
-                static_cast<int>(rows), 1.0, a + i0 * rows, static_cast<int>(rows), b + j0 * rows,
-                static_cast<int>(rows), 1.0, c + j0 * a_cols + i0, static_cast<int>(a_cols));
+    const Product& product = *tiles[t].product;
+    const std::size_t i0 = tiles[t].i0, j0 = tiles[t].j0;
+    const auto ni = static_cast<int>(std::min(kColumnTile, product.a_cols - i0));
+    const auto nj = static_cast<int>(std::min(kColumnTile, product.b_cols - j0));
+    const auto ldc = static_cast<int>(product.a_cols);
+    if (product.upper_only && i0 == j0) {
+      cblas_dsyrk(CblasColMajor, CblasUpper, CblasTrans, ni, ld, 1.0, product.a + i0 * rows, ld,
+                  1.0, product.c + i0 * product.a_cols + i0, ldc);
+    } else {
+      cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, ni, nj, ld, 1.0, product.a + i0 * rows,
+                  ld, product.b + j0 * rows, ld, 1.0, product.c + j0 * product.a_cols + i0, ldc);
+    }
   }
 }
 
@@ -131,6 +153,8 @@ std::vector<double> SpearmanFromRanks(const ColumnMatrix& ranks, const Context& 
   }
   for (std::size_t row0 = 0; row0 < n; row0 += kRowTile) {
     const std::size_t rows = std::min(kRowTile, n - row0);
+    // One column per task: each column's sums are accumulated by one thread, in row order.
+#pragma omp parallel for schedule(static) num_threads(ctx.threads())
     for (std::size_t col = 0; col < p; ++col) {
       const double* source = ranks.column(col) + row0;
       double* target = x.data() + col * rows;
@@ -146,18 +170,20 @@ std::vector<double> SpearmanFromRanks(const ColumnMatrix& ranks, const Context& 
         }
       }
     }
-    AddProduct(x.data(), p, x.data(), p, rows, product.data(), true, ctx.threads());
-    if (k == 0) continue;
-    for (std::size_t j = 0; j < k; ++j) {
-      std::copy_n(mask.data() + incomplete[j] * rows, rows, mask_j.data() + j * rows);
-      std::copy_n(x.data() + incomplete[j] * rows, rows, x_j.data() + j * rows);
-      std::copy_n(x2.data() + incomplete[j] * rows, rows, x2_j.data() + j * rows);
+    std::vector<Product> products = {{x.data(), p, x.data(), p, product.data(), true}};
+    if (k > 0) {
+      for (std::size_t j = 0; j < k; ++j) {
+        std::copy_n(mask.data() + incomplete[j] * rows, rows, mask_j.data() + j * rows);
+        std::copy_n(x.data() + incomplete[j] * rows, rows, x_j.data() + j * rows);
+        std::copy_n(x2.data() + incomplete[j] * rows, rows, x2_j.data() + j * rows);
+      }
+      products.push_back({mask.data(), p, mask_j.data(), k, joint_count.data(), false});
+      products.push_back({x.data(), p, mask_j.data(), k, sum_i.data(), false});
+      products.push_back({x2.data(), p, mask_j.data(), k, square_i.data(), false});
+      products.push_back({mask.data(), p, x_j.data(), k, sum_j.data(), false});
+      products.push_back({mask.data(), p, x2_j.data(), k, square_j.data(), false});
     }
-    AddProduct(mask.data(), p, mask_j.data(), k, rows, joint_count.data(), false, ctx.threads());
-    AddProduct(x.data(), p, mask_j.data(), k, rows, sum_i.data(), false, ctx.threads());
-    AddProduct(x2.data(), p, mask_j.data(), k, rows, square_i.data(), false, ctx.threads());
-    AddProduct(mask.data(), p, x_j.data(), k, rows, sum_j.data(), false, ctx.threads());
-    AddProduct(mask.data(), p, x2_j.data(), k, rows, square_j.data(), false, ctx.threads());
+    AddProducts(products, rows, ctx.threads());
   }
   const double rows = static_cast<double>(n);
   for (std::size_t j = 0; j < p; ++j) {

@@ -1,5 +1,6 @@
 // Average ranks (scipy.stats.rankdata(method="average")) and median imputation.
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <limits>
 
@@ -8,29 +9,72 @@
 
 namespace descpipe {
 
-std::size_t RankInPlace(double* column, std::size_t n, std::vector<std::uint32_t>& order) {
+namespace {
+
+/// Maps a finite double to an unsigned integer with the same order (-0.0 and 0.0 map alike).
+std::uint64_t OrderedBits(double value) {
+  if (value == 0.0) value = 0.0;
+  const std::uint64_t bits = std::bit_cast<std::uint64_t>(value);
+  return (bits >> 63) != 0 ? ~bits : bits | (std::uint64_t{1} << 63);
+}
+
+constexpr int kDigitBits = 11;
+constexpr int kPasses = (64 + kDigitBits - 1) / kDigitBits;  // 6
+constexpr std::size_t kBuckets = std::size_t{1} << kDigitBits;
+
+}  // namespace
+
+std::size_t RankInPlace(double* column, std::size_t n, RankScratch& scratch) {
   DESCPIPE_ASSERT(n <= std::numeric_limits<std::uint32_t>::max());
-  order.clear();
+  auto& keys = scratch.keys;
+  auto& rows = scratch.rows;
+  keys.clear();
+  rows.clear();
   for (std::size_t row = 0; row < n; ++row) {
-    if (std::isfinite(column[row])) order.push_back(static_cast<std::uint32_t>(row));
+    if (std::isfinite(column[row])) {
+      keys.push_back(OrderedBits(column[row]));
+      rows.push_back(static_cast<std::uint32_t>(row));
+    } else {
+      column[row] = std::numeric_limits<double>::quiet_NaN();
+    }
   }
-  // Sort by value, then by row so that the order (and so nothing else) is fully determined.
-  std::sort(order.begin(), order.end(), [column](std::uint32_t a, std::uint32_t b) {
-    return column[a] < column[b] || (column[a] == column[b] && a < b);
-  });
-  for (std::size_t row = 0; row < n; ++row) {
-    if (!std::isfinite(column[row])) column[row] = std::numeric_limits<double>::quiet_NaN();
+  const std::size_t m = keys.size();
+  // LSD radix sort, stable: equal values stay in row order, so the result is fully determined.
+  std::vector<std::uint32_t> histogram(kPasses * kBuckets, 0);
+  for (std::uint64_t key : keys) {
+    for (int pass = 0; pass < kPasses; ++pass) {
+      ++histogram[pass * kBuckets + ((key >> (pass * kDigitBits)) & (kBuckets - 1))];
+    }
   }
-  // Ties share the mean of the 1-based positions they occupy: (first + last) / 2 + 1. A group's
-  // values are overwritten only after its bounds are known; later groups are still untouched.
-  for (std::size_t first = 0; first < order.size();) {
+  scratch.keys_swap.resize(m);
+  scratch.rows_swap.resize(m);
+  for (int pass = 0; pass < kPasses; ++pass) {
+    std::uint32_t* counts = histogram.data() + pass * kBuckets;
+    const std::size_t first_digit = m > 0 ? ((keys[0] >> (pass * kDigitBits)) & (kBuckets - 1)) : 0;
+    if (m == 0 || counts[first_digit] == m) continue;  // every value shares this digit
+    std::uint32_t offset = 0;
+    for (std::size_t bucket = 0; bucket < kBuckets; ++bucket) {
+      const std::uint32_t count = counts[bucket];
+      counts[bucket] = offset;
+      offset += count;
+    }
+    for (std::size_t k = 0; k < m; ++k) {
+      const std::uint32_t target = counts[(keys[k] >> (pass * kDigitBits)) & (kBuckets - 1)]++;
+      scratch.keys_swap[target] = keys[k];
+      scratch.rows_swap[target] = rows[k];
+    }
+    keys.swap(scratch.keys_swap);
+    rows.swap(scratch.rows_swap);
+  }
+  // Ties share the mean of the 1-based positions they occupy: (first + last) / 2 + 1.
+  for (std::size_t first = 0; first < m;) {
     std::size_t last = first;
-    while (last + 1 < order.size() && column[order[last + 1]] == column[order[first]]) ++last;
+    while (last + 1 < m && keys[last + 1] == keys[first]) ++last;
     const double rank = 0.5 * static_cast<double>(first + last) + 1.0;
-    for (std::size_t k = first; k <= last; ++k) column[order[k]] = rank;
+    for (std::size_t k = first; k <= last; ++k) column[rows[k]] = rank;
     first = last + 1;
   }
-  return order.size();
+  return m;
 }
 
 void ImputeMedian(double* column, std::size_t n) {

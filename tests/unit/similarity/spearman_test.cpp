@@ -106,7 +106,7 @@ std::vector<double> ReferenceSpearman(const ColumnMatrix& data) {
 /// RankInPlace on every column, then SpearmanFromRanks: what Pass 2 does.
 std::vector<double> Spearman(const ColumnMatrix& data, const Context& ctx) {
   ColumnMatrix ranks = data;
-  std::vector<std::uint32_t> order;
+  RankScratch order;
   for (std::size_t col = 0; col < ranks.n_cols; ++col) {
     RankInPlace(ranks.column(col), ranks.n_rows, order);
   }
@@ -405,7 +405,7 @@ TEST(SpearmanFromRanks, SameBytesForOneAndTwoThreads) {
     // 300 columns: two column tiles of the implementation, computed in parallel.
     const ColumnMatrix data = MakeData(700, 300, missing, missing ? 21 : 22);
     ColumnMatrix ranks = data;
-    std::vector<std::uint32_t> order;
+    RankScratch order;
     for (std::size_t col = 0; col < ranks.n_cols; ++col) {
       RankInPlace(ranks.column(col), ranks.n_rows, order);
     }

@@ -65,7 +65,7 @@ double NaiveMedian(const std::vector<double>& values) {
          << std::setprecision(17) << "expected " << expected << ", got " << actual;
 }
 
-void ExpectRanksMatch(const std::vector<double>& values, std::vector<std::uint32_t>& order) {
+void ExpectRanksMatch(const std::vector<double>& values, RankScratch& order) {
   std::size_t expected_finite = 0;
   const std::vector<double> expected = NaiveRanks(values, &expected_finite);
   std::vector<double> column = values;
@@ -128,7 +128,7 @@ std::vector<double> MakeRankColumn(RankData kind, std::size_t n, std::uint64_t s
 }
 
 TEST(RankInPlace, MatchesNaiveReferenceOnRandomData) {
-  std::vector<std::uint32_t> order;  // reused across columns of different sizes, as Pass 2 does
+  RankScratch order;  // reused across columns of different sizes, as Pass 2 does
   const RankData kinds[] = {RankData::kHeavyTies, RankData::kContinuous, RankData::kIntegers,
                             RankData::kWithMissing, RankData::kMostlyMissing};
   const std::size_t sizes[] = {2, 3, 10, 257, 1000, 3001};
@@ -142,7 +142,7 @@ TEST(RankInPlace, MatchesNaiveReferenceOnRandomData) {
 }
 
 TEST(RankInPlace, EmptyAndSingleValue) {
-  std::vector<std::uint32_t> order;
+  RankScratch order;
   std::vector<double> empty;
   EXPECT_EQ(RankInPlace(empty.data(), 0, order), 0u);
 
@@ -159,7 +159,7 @@ TEST(RankInPlace, EmptyAndSingleValue) {
 }
 
 TEST(RankInPlace, AllEqualColumnGetsTheMiddleRank) {
-  std::vector<std::uint32_t> order;
+  RankScratch order;
   for (std::size_t n : {std::size_t{2}, std::size_t{5}, std::size_t{1000}}) {
     std::vector<double> column(n, 7.25);
     EXPECT_EQ(RankInPlace(column.data(), n, order), n);
@@ -179,7 +179,7 @@ TEST(RankInPlace, AllEqualColumnGetsTheMiddleRank) {
 
 TEST(RankInPlace, KnownScipyValues) {
   // scipy.stats.rankdata([10, 20, 10, 30, 20, 10]) = [2, 4.5, 2, 6, 4.5, 2]
-  std::vector<std::uint32_t> order;
+  RankScratch order;
   std::vector<double> column = {10, 20, 10, 30, 20, 10};
   EXPECT_EQ(RankInPlace(column.data(), column.size(), order), 6u);
   const std::vector<double> expected = {2, 4.5, 2, 6, 4.5, 2};
@@ -197,7 +197,7 @@ TEST(RankInPlace, KnownScipyValues) {
 }
 
 TEST(RankInPlace, AllMissingColumn) {
-  std::vector<std::uint32_t> order;
+  RankScratch order;
   std::vector<double> column = {kNaN, kInf, -kInf, -kNaN, kNaN};
   EXPECT_EQ(RankInPlace(column.data(), column.size(), order), 0u);
   for (double rank : column) EXPECT_TRUE(std::isnan(rank));
@@ -205,12 +205,16 @@ TEST(RankInPlace, AllMissingColumn) {
 
 TEST(RankInPlace, ScratchContentAndSizeDoNotMatter) {
   const std::vector<double> values = MakeRankColumn(RankData::kWithMissing, 500, 7);
-  std::vector<std::uint32_t> fresh;
+  RankScratch fresh;
   std::vector<double> expected = values;
   RankInPlace(expected.data(), expected.size(), fresh);
 
-  // Larger than needed and full of garbage indices.
-  std::vector<std::uint32_t> garbage(5000, 0xFFFFFFFFu);
+  // Larger than needed and full of garbage keys and indices.
+  RankScratch garbage;
+  garbage.keys.assign(5000, ~std::uint64_t{0});
+  garbage.keys_swap.assign(7000, 12345);
+  garbage.rows.assign(5000, 0xFFFFFFFFu);
+  garbage.rows_swap.assign(3, 7);
   std::vector<double> column = values;
   RankInPlace(column.data(), column.size(), garbage);
   EXPECT_EQ(0, std::memcmp(expected.data(), column.data(), expected.size() * sizeof(double)));
@@ -230,7 +234,7 @@ TEST(RankInPlace, RanksOfDistinctValuesArePermutation) {
   for (std::size_t row = 0; row < values.size(); ++row) values[row] = static_cast<double>(row);
   std::shuffle(values.begin(), values.end(), rng);
   std::vector<double> column = values;
-  std::vector<std::uint32_t> order;
+  RankScratch order;
   EXPECT_EQ(RankInPlace(column.data(), column.size(), order), values.size());
   for (std::size_t row = 0; row < values.size(); ++row) {
     ASSERT_EQ(column[row], values[row] + 1.0) << "row " << row;
