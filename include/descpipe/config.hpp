@@ -51,6 +51,10 @@ struct Config {
   double leiden_resolution = 1.0;
   int leiden_iterations = -1;  ///< < 0: until stable
 
+  // Pass 3
+  double vif_threshold = 10.0;
+  bool vif_pearson = false;  ///< vif_correlation: false = spearman (Pass 2 matrix), true = pearson
+
   // System
   int threads = 0;                    ///< 0: all hardware threads
   std::uint64_t memory_limit = 0;     ///< bytes; 0: half of physical RAM

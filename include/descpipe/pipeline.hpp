@@ -8,6 +8,8 @@
 //   pass2_spearman_matrix.npy       Spearman matrix of the Pass 1 survivors (pass1_columns order)
 //   pass2_columns.txt               Pass 2 survivors, input order
 //   pass2_spearman.json             clusters, representatives, and removed -> representative
+//   pass3_columns.txt               Pass 3 survivors, input order
+//   pass3_vif.json                  removal order (VIF at removal, absorbed_by), final VIFs
 #pragma once
 
 #include <cstdint>
@@ -21,6 +23,7 @@
 #include "descpipe/similarity.hpp"
 #include "descpipe/stats.hpp"
 #include "descpipe/table.hpp"
+#include "descpipe/vif.hpp"
 
 namespace descpipe {
 
@@ -71,6 +74,15 @@ struct Pass2Result {
   std::uint64_t rows_used = 0;       ///< rows in the rank matrix (fewer when memory-limited)
   std::string row_sample_reason;     ///< why rows were sampled ("" when all were used)
   std::vector<double> target_rho;    ///< rho of each column with target_column (empty without)
+  /// Pearson matrix of `columns` (row-major), computed only when Pass 3 asks for it.
+  std::vector<double> pearson;
+  double seconds = 0.0;
+};
+
+struct Pass3Result {
+  std::vector<std::string> columns;  ///< Pass 2 survivors (input of Pass 3)
+  VifResult vif;                     ///< indices into `columns`
+  std::vector<std::string> kept;     ///< survivors, input order
   double seconds = 0.0;
 };
 
@@ -80,10 +92,18 @@ struct Pass2Result {
 /// fits is used (or, with config.exact, InvalidInput is thrown).
 /// Uses (and releases) pass1.values when present, instead of reading the table again.
 Pass2Result RunPass2(const Table& table, Pass1Result& pass1, const Config& config,
-                     const Context& ctx, const ProgressFn& progress = {});
+                     const Context& ctx, const ProgressFn& progress = {}, bool pearson = false);
 
 /// Writes pass2_spearman_matrix.npy, pass2_columns.txt and pass2_spearman.json.
 void WritePass2Outputs(const Pass2Result& result, const Config& config, const std::string& out_dir);
+
+/// Pass 3: iterative VIF elimination on the Pass 2 survivors, with the Spearman matrix of Pass 2
+/// (vif_correlation: spearman) or the Pearson matrix of the same rows (pearson).
+Pass3Result RunPass3(const Pass1Result& pass1, const Pass2Result& pass2, const Config& config,
+                     const Context& ctx);
+
+/// Writes pass3_columns.txt and pass3_vif.json.
+void WritePass3Outputs(const Pass3Result& result, const Config& config, const std::string& out_dir);
 
 enum class Stage { kPass1 = 1, kPass2 = 2, kPass3 = 3, kPass4 = 4 };
 

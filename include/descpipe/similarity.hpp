@@ -61,4 +61,9 @@ enum class SpearmanMissing {
 /// OpenBLAS's own (deterministic for a fixed thread count) summation order.
 std::vector<double> SpearmanFromRanks(const ColumnMatrix& ranks, const Context& ctx);
 
+/// Pearson correlation matrix of the columns of `values` (NaN = missing, pairwise over the rows
+/// where both columns are valid), by the same computation: each column is shifted by the mean of
+/// its valid values before the products, so large offsets cost no precision.
+std::vector<double> PearsonMatrix(const ColumnMatrix& values, const Context& ctx);
+
 }  // namespace descpipe

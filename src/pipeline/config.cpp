@@ -117,6 +117,12 @@ const std::map<std::string, Setter>& Implemented() {
       {"exact", [](Config& c, const YAML::Node& n, const std::string& k) { c.exact = AsBool(n, k); }},
       {"leiden_resolution", [](Config& c, const YAML::Node& n, const std::string& k) { c.leiden_resolution = AsDouble(n, k); }},
       {"leiden_iterations", [](Config& c, const YAML::Node& n, const std::string& k) { c.leiden_iterations = static_cast<int>(AsInt(n, k)); }},
+      {"vif_threshold", [](Config& c, const YAML::Node& n, const std::string& k) { c.vif_threshold = AsDouble(n, k); }},
+      {"vif_correlation", [](Config& c, const YAML::Node& n, const std::string& k) {
+         const std::string mode = Lower(As<std::string>(n, k, "spearman or pearson"));
+         if (mode == "spearman") c.vif_pearson = false;
+         else if (mode == "pearson") c.vif_pearson = true;
+         else throw InvalidInput(fmt::format("option {} must be spearman or pearson, got '{}'", k, NodeText(n))); }},
       {"threads", [](Config& c, const YAML::Node& n, const std::string& k) { c.threads = static_cast<int>(AsInt(n, k)); }},
       {"memory_limit", [](Config& c, const YAML::Node& n, const std::string& k) {
          if (n.IsNull()) { c.memory_limit = 0; return; }
@@ -133,7 +139,7 @@ const std::map<std::string, Setter>& Implemented() {
 /// Options of passes this build does not run yet: accepted, reported as not yet used.
 const std::set<std::string>& Future() {
   static const std::set<std::string> names = {
-      "vif_threshold", "vif_correlation", "nonlinear_max_rows", "rdc_k", "rdc_s", "rdc_seeds",
+      "nonlinear_max_rows", "rdc_k", "rdc_s", "rdc_seeds",
       "hsic_D", "w_hsic", "w_rdc", "nonlinear_threshold", "nonlinear_topk", "topk",
       "leiden_objective", "gpu_id", "max_gpu_memory_gb", "gpu_precision"};
   return names;
@@ -348,6 +354,8 @@ ClusterOptions Config::ToClusterOptions() const {
 }
 
 void Config::Validate() const {
+  DESCPIPE_EXPECTS(vif_threshold >= 1.0, "vif_threshold must be >= 1 (a VIF is never below 1), got {}",
+                   vif_threshold);
   DESCPIPE_EXPECTS(spearman_threshold > 0.0 && spearman_threshold <= 1.0,
                    "spearman_threshold must be in (0, 1], got {}", spearman_threshold);
   DESCPIPE_EXPECTS(leiden_resolution > 0.0, "leiden_resolution must be > 0, got {}", leiden_resolution);

@@ -32,7 +32,7 @@ struct RowSelector {
 }  // namespace
 
 Pass2Result RunPass2(const Table& table, Pass1Result& pass1, const Config& config,
-                     const Context& ctx, const ProgressFn& progress) {
+                     const Context& ctx, const ProgressFn& progress, bool pearson) {
   const auto start = std::chrono::steady_clock::now();
   Pass2Result result;
   result.columns = pass1.kept;
@@ -129,6 +129,14 @@ Pass2Result RunPass2(const Table& table, Pass1Result& pass1, const Config& confi
   result.rows_used = filled;
   auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(); };
   spdlog::debug("pass2: read {} rows x {} columns ({:.3f} s)", filled, width, elapsed());
+
+  // Pearson of the values (for Pass 3), before they are replaced by ranks.
+  if (pearson) {
+    std::vector<double> all = PearsonMatrix(matrix, ctx);
+    result.pearson.resize(p * p);
+    for (std::size_t i = 0; i < p; ++i) std::copy_n(all.data() + i * width, p, result.pearson.data() + i * p);
+    spdlog::debug("pass2: Pearson matrix for Pass 3 ({:.3f} s)", elapsed());
+  }
 
   // Ranks, one column per task.
   const auto n_columns = static_cast<std::int64_t>(width);

@@ -13,7 +13,7 @@
 namespace descpipe {
 namespace fs = std::filesystem;
 
-Stage LastImplementedStage() { return Stage::kPass2; }
+Stage LastImplementedStage() { return Stage::kPass3; }
 
 namespace {
 
@@ -121,9 +121,9 @@ RunResult RunPipeline(const Config& config, const RunOptions& options, const Con
   if (options.until < Stage::kPass2) return run;
 
   ProgressLine progress2("pass2", ctx.show_progress());
-  const Pass2Result pass2 = RunPass2(table, pass1, config, ctx, [&](std::uint64_t done, std::int64_t total) {
-    progress2.Update(done, total);
-  });
+  const Pass2Result pass2 = RunPass2(
+      table, pass1, config, ctx, [&](std::uint64_t done, std::int64_t total) { progress2.Update(done, total); },
+      /*pearson=*/options.until >= Stage::kPass3 && config.vif_pearson);
   progress2.Finish();
   WritePass2Outputs(pass2, config, config.output_dir);
   spdlog::info("pass2: {} descriptors in, {} kept, {} removed in {} clusters ({:.2f} s, {} rows)",
@@ -133,6 +133,14 @@ RunResult RunPipeline(const Config& config, const RunOptions& options, const Con
                pass2.seconds, GroupThousands(pass2.rows_used));
   run.passes.push_back({"pass2_spearman", pass2.columns.size(), pass2.kept.size(), pass2.seconds, PeakRssBytes()});
   run.final_columns = pass2.kept;
+  if (options.until < Stage::kPass3) return run;
+
+  const Pass3Result pass3 = RunPass3(pass1, pass2, config, ctx);
+  WritePass3Outputs(pass3, config, config.output_dir);
+  spdlog::info("pass3: {} descriptors in, {} kept, {} removed by VIF > {} ({:.2f} s)", pass3.columns.size(),
+               pass3.kept.size(), pass3.vif.removed.size(), config.vif_threshold, pass3.seconds);
+  run.passes.push_back({"pass3_vif", pass3.columns.size(), pass3.kept.size(), pass3.seconds, PeakRssBytes()});
+  run.final_columns = pass3.kept;
   return run;
 }
 

@@ -109,6 +109,10 @@ double Correlation(double n, double s_i, double s_j, double q_i, double q_j, dou
 
 }  // namespace
 
+std::vector<double> PearsonMatrix(const ColumnMatrix& values, const Context& ctx) {
+  return SpearmanFromRanks(values, ctx);  // the same computation on values instead of ranks
+}
+
 std::vector<double> SpearmanFromRanks(const ColumnMatrix& ranks, const Context& ctx) {
   const std::size_t n = ranks.n_rows;
   const std::size_t p = ranks.n_cols;
@@ -116,17 +120,24 @@ std::vector<double> SpearmanFromRanks(const ColumnMatrix& ranks, const Context& 
   std::vector<double> result(p * p, kNaN);
   if (p == 0 || n == 0) return result;
 
-  // Each column is shifted by its mean rank (count + 1) / 2 while copied into a row tile: sums
-  // of shifted ranks stay small, so variances lose nothing to cancellation. Columns with missing
-  // values ("incomplete") need masked sums; pairs of complete columns only need P.
+  // Each column is shifted by the mean of its valid values while copied into a row tile (for
+  // ranks exactly (count + 1) / 2): sums of shifted values stay small, so variances lose nothing
+  // to cancellation. Columns with missing values ("incomplete") need masked sums; pairs of
+  // complete columns only need P.
   std::vector<double> shift(p, 0.0);
   std::vector<std::size_t> incomplete;
   std::vector<std::size_t> slot(p, SIZE_MAX);  // position of a column in `incomplete`
   for (std::size_t col = 0; col < p; ++col) {
     const double* x = ranks.column(col);
     std::size_t valid = 0;
-    for (std::size_t row = 0; row < n; ++row) valid += !std::isnan(x[row]);
-    shift[col] = 0.5 * (static_cast<double>(valid) + 1.0);
+    double sum = 0.0;
+    for (std::size_t row = 0; row < n; ++row) {
+      if (!std::isnan(x[row])) {
+        ++valid;
+        sum += x[row];
+      }
+    }
+    shift[col] = valid > 0 ? sum / static_cast<double>(valid) : 0.0;
     if (valid < n) {
       slot[col] = incomplete.size();
       incomplete.push_back(col);

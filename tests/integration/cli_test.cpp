@@ -109,7 +109,8 @@ TEST_F(CliTest, RunWritesThePass1Outputs) {
   ASSERT_TRUE(Succeeded(result));
   EXPECT_EQ(ListDir(out), (std::vector<std::string>{"pass1_columns.txt", "pass1_stats.csv",
                                                     "pass1_variance_filtering.json", "pass2_columns.txt",
-                                                    "pass2_spearman.json", "pass2_spearman_matrix.npy"}));
+                                                    "pass2_spearman.json", "pass2_spearman_matrix.npy",
+                                                    "pass3_columns.txt", "pass3_vif.json"}));
 
   // pass1_stats.csv: fixed header, one row per descriptor in input order.
   const std::vector<std::string> lines = Lines(ReadFile(out + "/pass1_stats.csv"));
@@ -168,7 +169,7 @@ TEST_F(CliTest, RunTwiceReplacesTheOutputs) {
   ASSERT_TRUE(Succeeded(RunCli({"run", input_, "-o", out, "-q"})));
   ASSERT_TRUE(Succeeded(RunCli({"run", input_, "-o", out, "-q", "--set", "remove_binary=true"})));
   EXPECT_EQ(ReadFile(out + "/pass1_columns.txt"), "zeta_good\nnoisy\ncount\n");
-  EXPECT_EQ(ListDir(out).size(), 6u);  // no temporary files left
+  EXPECT_EQ(ListDir(out).size(), 8u);  // no temporary files left
 }
 
 TEST_F(CliTest, QuietPrintsNothingOnSuccess) {
@@ -270,7 +271,7 @@ TEST_F(CliTest, ConfigFile) {
   const std::string out = Out("from_config");
   WriteFile(config, "io:\n  parquet_glob: " + input_ + "\n  output_dir: " + out +
                         "\nfiltering:\n  variance_threshold: 0.09\n  range_mode: MINMAX\n"
-                        "vif:\n  vif_threshold: 5\ndevice:\n  prefer_gpu: true\n");
+                        "nonlinear:\n  rdc_k: 12\ndevice:\n  prefer_gpu: true\n");
   const CliResult result = RunCli({"run", "--config", config});
   ASSERT_TRUE(Succeeded(result));
   const auto json = nlohmann::json::parse(ReadFile(out + "/pass1_variance_filtering.json"));
@@ -280,7 +281,7 @@ TEST_F(CliTest, ConfigFile) {
   // zeta_good: 1/12: removed at 0.09.
   EXPECT_EQ(ReadFile(out + "/pass1_columns.txt"), "binary\nnoisy\ncount\n");
   // Options of later passes are reported, not silently dropped.
-  EXPECT_TRUE(Contains(result.err, "vif_threshold"));
+  EXPECT_TRUE(Contains(result.err, "rdc_k"));
 
   // -o and --set on the command line win over the file.
   const std::string other = Out("other");
@@ -289,14 +290,14 @@ TEST_F(CliTest, ConfigFile) {
   EXPECT_EQ(ReadFile(other + "/pass1_columns.txt"), "zeta_good\nbinary\nnoisy\ncount\n");
 }
 
-TEST_F(CliTest, UntilPass3IsAClearError) {
+TEST_F(CliTest, UntilPass4IsAClearError) {
   const std::string out = Out();
-  const CliResult result = RunCli({"run", input_, "-o", out, "--until", "pass3"});
+  const CliResult result = RunCli({"run", input_, "-o", out, "--until", "pass4"});
   EXPECT_NE(result.exit_code, 0);
   const std::vector<std::string> lines = Lines(result.err);
   ASSERT_EQ(lines.size(), 1u) << result.err;
   EXPECT_EQ(lines[0].rfind("error: ", 0), 0u);
-  EXPECT_TRUE(Contains(lines[0], "pass3"));
+  EXPECT_TRUE(Contains(lines[0], "pass4"));
   EXPECT_FALSE(fs::exists(out));
 
   ASSERT_TRUE(Succeeded(RunCli({"run", input_, "-o", out, "--until", "pass1", "-q"})));

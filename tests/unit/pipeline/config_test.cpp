@@ -220,7 +220,7 @@ vif:
   EXPECT_EQ(ValueOf(config.ignored_legacy, "prefer_gpu"), "false");
   EXPECT_EQ(ValueOf(config.not_yet_used, "gpu_id"), "1");
   EXPECT_DOUBLE_EQ(config.spearman_threshold, 0.9);
-  EXPECT_EQ(ValueOf(config.not_yet_used, "vif_threshold"), "10");
+  EXPECT_DOUBLE_EQ(config.vif_threshold, 10.0);
   config.Validate();
 }
 
@@ -283,18 +283,18 @@ TEST(ConfigFile, UnknownKeyInsideASectionNamesTheSection) {
 
 TEST(ConfigFile, OptionsOfLaterPassesAreNotYetUsed) {
   const Config config = LoadYaml(R"(
-vif_threshold: 5
+hsic_D: 50
 rdc_k: 20
 nonlinear_threshold: 0.3
 leiden_objective: cpm
 )");
-  EXPECT_EQ(ValueOf(config.not_yet_used, "vif_threshold"), "5");
+  EXPECT_EQ(ValueOf(config.not_yet_used, "hsic_D"), "50");
   EXPECT_EQ(ValueOf(config.not_yet_used, "rdc_k"), "20");
   EXPECT_EQ(ValueOf(config.not_yet_used, "nonlinear_threshold"), "0.3");
   EXPECT_EQ(ValueOf(config.not_yet_used, "leiden_objective"), "cpm");
   EXPECT_EQ(config.not_yet_used.size(), 4u);
   EXPECT_TRUE(config.ignored_legacy.empty());
-  // They change nothing that Passes 1 and 2 use.
+  // They change nothing that Passes 1 to 3 use.
   const Config defaults;
   EXPECT_DOUBLE_EQ(config.variance_threshold, defaults.variance_threshold);
   EXPECT_DOUBLE_EQ(config.spearman_threshold, defaults.spearman_threshold);
@@ -353,10 +353,10 @@ use_robust_variance: true
 }
 
 TEST(ConfigFile, RepeatedNotYetUsedKeyKeepsTheLastValueOnce) {
-  Config config = LoadYaml("vif_threshold: 8\nvif:\n  vif_threshold: 7\n");
-  ApplyOverride(config, "vif_threshold=6");
+  Config config = LoadYaml("rdc_k: 8\nnonlinear:\n  rdc_k: 7\n");
+  ApplyOverride(config, "rdc_k=6");
   ASSERT_EQ(config.not_yet_used.size(), 1u);
-  EXPECT_EQ(ValueOf(config.not_yet_used, "vif_threshold"), "6");
+  EXPECT_EQ(ValueOf(config.not_yet_used, "rdc_k"), "6");
 }
 
 TEST(ConfigFile, KnownOptionNamesAreSortedUniqueAndComplete) {

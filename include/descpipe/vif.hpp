@@ -1,0 +1,60 @@
+// Pass 3 kernel: iterative variance-inflation-factor elimination on a correlation matrix.
+//
+// VIF_j = [R^-1]_jj for the correlation matrix R of the current columns (1 / (1 - R^2_j) of the
+// regression of column j on the others, with a constant). Columns that are exactly or nearly
+// linear combinations of others (residual variance below `singular_tolerance`, i.e. VIF above
+// 1 / singular_tolerance) get VIF = +inf and are removed first: columns are taken in quality
+// order (best first) into an incremental Cholesky factor, and a column whose residual variance
+// given the columns already taken is below the tolerance is singular. The remaining columns
+// are positive definite; their inverse is updated after each removal by the Schur-complement
+// downdate B' = B - b b^T / b_kk (O(p^2)) and refreshed from a fresh Cholesky inversion whenever
+// a periodic check of |R B - I| exceeds `refresh_tolerance` (see IterativeVif).
+#pragma once
+
+#include <cstddef>
+#include <limits>
+#include <vector>
+
+#include "descpipe/context.hpp"
+
+namespace descpipe {
+
+struct VifOptions {
+  double threshold = 10.0;             ///< remove while the largest VIF exceeds this
+  double singular_tolerance = 1e-10;   ///< residual variance under which a column is singular
+  std::size_t check_every = 16;        ///< removals between accuracy checks of the inverse
+  double refresh_tolerance = 1e-9;     ///< max |R B - I| entry tolerated before a refresh
+};
+
+struct VifRemoval {
+  std::size_t column = 0;      ///< index into the input matrix
+  double vif = 0.0;            ///< VIF at removal (+inf for singular columns)
+  bool singular = false;
+  /// The surviving column that explains it best: largest |partial correlation| given the other
+  /// columns (VIF removals), or largest |regression coefficient| (singular ones). SIZE_MAX when
+  /// no column is left to explain it.
+  std::size_t absorbed_by = static_cast<std::size_t>(-1);
+  double partial_correlation = std::numeric_limits<double>::quiet_NaN();
+};
+
+struct VifResult {
+  std::vector<VifRemoval> removed;      ///< in removal order
+  std::vector<std::size_t> survivors;   ///< ascending
+  std::vector<double> final_vif;        ///< parallel to survivors
+  std::size_t refreshes = 0;            ///< fresh inversions after the first
+};
+
+/// Iterative elimination on the symmetric p x p correlation matrix `correlation` (row-major;
+/// NaN entries are treated as 0). `quality_rank[i]` is column i's position in the
+/// representative-quality order (0 = best): among equal VIFs the worst-ranked column goes first;
+/// `pinned[i]` columns are never removed (they still take part in every regression).
+/// Deterministic: no step depends on thread count or hash order.
+VifResult IterativeVif(const double* correlation, std::size_t p,
+                       const std::vector<std::size_t>& quality_rank, const std::vector<bool>& pinned,
+                       const VifOptions& options);
+
+/// VIF of every column by a fresh inversion (+inf when R is singular at `singular_tolerance`).
+std::vector<double> ComputeVif(const double* correlation, std::size_t p,
+                               double singular_tolerance = 1e-10);
+
+}  // namespace descpipe

@@ -1,0 +1,120 @@
+// Pass 3: iterative VIF elimination on the Pass 2 survivors.
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "descpipe/error.hpp"
+#include "descpipe/pipeline.hpp"
+#include "io/atomic_file.hpp"
+
+namespace descpipe {
+
+Pass3Result RunPass3(const Pass1Result& pass1, const Pass2Result& pass2, const Config& config,
+                     const Context& ctx) {
+  (void)ctx;
+  const auto start = std::chrono::steady_clock::now();
+  Pass3Result result;
+  result.columns = pass2.kept;
+  const std::size_t p = result.columns.size();
+  // The Pass 2 matrix (over pass2.columns) restricted to its survivors.
+  const std::vector<double>& source = config.vif_pearson ? pass2.pearson : pass2.rho;
+  DESCPIPE_ASSERT(source.size() == pass2.columns.size() * pass2.columns.size());
+  std::map<std::string, std::size_t> index;
+  for (std::size_t i = 0; i < pass2.columns.size(); ++i) index[pass2.columns[i]] = i;
+  std::vector<std::size_t> rows(p);
+  for (std::size_t i = 0; i < p; ++i) rows[i] = index.at(result.columns[i]);
+  std::vector<double> correlation(p * p);
+  for (std::size_t i = 0; i < p; ++i) {
+    for (std::size_t j = 0; j < p; ++j) correlation[i * p + j] = source[rows[i] * pass2.columns.size() + rows[j]];
+  }
+
+  // Representative-quality order of Pass 2 (mean similarity is cluster-specific: left out here).
+  std::map<std::string, std::size_t> input_position;
+  for (std::size_t i = 0; i < pass1.columns.size(); ++i) input_position[pass1.columns[i]] = i;
+  const std::set<std::string> pinned_names(config.keep_columns.begin(), config.keep_columns.end());
+  std::vector<CandidateInfo> candidates(p);
+  std::vector<bool> pinned(p);
+  for (std::size_t i = 0; i < p; ++i) {
+    const std::size_t position = input_position.at(result.columns[i]);
+    const ColumnStats& stats = pass1.stats[position];
+    pinned[i] = pinned_names.count(result.columns[i]) > 0;
+    candidates[i].pinned = pinned[i];
+    candidates[i].target_similarity =
+        pass2.target_rho.empty() ? std::numeric_limits<double>::quiet_NaN() : std::fabs(pass2.target_rho[rows[i]]);
+    candidates[i].missing_ratio = stats.missing_ratio;
+    candidates[i].normalized_variance = pass1.decisions[position].normalized_variance;
+    candidates[i].binary = stats.distinct_exact && stats.n_distinct == 2;
+    candidates[i].input_position = position;
+  }
+  std::vector<Criterion> criteria;
+  for (Criterion criterion : config.representative_criteria) {
+    if (criterion != Criterion::kMeanSimilarity) criteria.push_back(criterion);
+  }
+  std::vector<std::size_t> order(p);
+  for (std::size_t i = 0; i < p; ++i) order[i] = i;
+  const std::vector<double> no_similarity(p * p, 0.0);
+  const SimilarityView none{no_similarity.data(), p};
+  // Sort best first with the same comparator as Pass 2 (ChooseRepresentative on pairs).
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+    if (a == b) return false;
+    return ChooseRepresentative(none, candidates, {a, b}, criteria, nullptr) == a;
+  });
+  std::vector<std::size_t> quality_rank(p);
+  for (std::size_t k = 0; k < p; ++k) quality_rank[order[k]] = k;
+
+  VifOptions options;
+  options.threshold = config.vif_threshold;
+  try {
+    result.vif = IterativeVif(correlation.data(), p, quality_rank, pinned, options);
+  } catch (const NumericalError& e) {
+    throw NumericalError(fmt::format("{} (are some keep_columns linear combinations of each other?)", e.what()));
+  }
+  for (std::size_t index_kept : result.vif.survivors) result.kept.push_back(result.columns[index_kept]);
+  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return result;
+}
+
+void WritePass3Outputs(const Pass3Result& result, const Config& config, const std::string& out_dir) {
+  std::string columns;
+  for (const auto& name : result.kept) columns += name + "\n";
+  io::WriteFileAtomic(out_dir + "/pass3_columns.txt", columns);
+  auto number = [](double value) -> nlohmann::ordered_json {
+    if (std::isnan(value)) return nullptr;
+    if (std::isinf(value)) return "inf";
+    return value;
+  };
+  nlohmann::ordered_json json;
+  json["pass"] = 3;
+  json["threshold"] = config.vif_threshold;
+  json["correlation"] = config.vif_pearson ? "pearson" : "spearman";
+  json["input_columns"] = result.columns.size();
+  json["output_columns"] = result.kept.size();
+  json["removed_columns"] = result.vif.removed.size();
+  json["refreshes"] = result.vif.refreshes;
+  nlohmann::ordered_json removed = nlohmann::ordered_json::array();
+  for (const VifRemoval& removal : result.vif.removed) {
+    nlohmann::ordered_json entry;
+    entry["column"] = result.columns[removal.column];
+    entry["vif"] = number(removal.vif);
+    entry["singular"] = removal.singular;
+    entry["absorbed_by"] = removal.absorbed_by < result.columns.size()
+                               ? nlohmann::ordered_json(result.columns[removal.absorbed_by])
+                               : nlohmann::ordered_json(nullptr);
+    if (!removal.singular) entry["partial_correlation"] = number(removal.partial_correlation);
+    removed.push_back(entry);
+  }
+  json["removal_order"] = removed;
+  nlohmann::ordered_json final_vif = nlohmann::ordered_json::object();
+  for (std::size_t k = 0; k < result.vif.survivors.size(); ++k) {
+    final_vif[result.columns[result.vif.survivors[k]]] = number(result.vif.final_vif[k]);
+  }
+  json["final_vif"] = final_vif;
+  io::WriteFileAtomic(out_dir + "/pass3_vif.json", json.dump(2) + "\n");
+}
+
+}  // namespace descpipe

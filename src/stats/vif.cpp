@@ -1,0 +1,226 @@
+// Iterative VIF elimination (see include/descpipe/vif.hpp for the method).
+#include "descpipe/vif.hpp"
+
+#include <cblas.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <numeric>
+
+#include "descpipe/error.hpp"
+
+extern "C" {
+void dpotrf_(const char* uplo, const int* n, double* a, const int* lda, int* info);
+void dpotri_(const char* uplo, const int* n, double* a, const int* lda, int* info);
+}
+
+namespace descpipe {
+namespace {
+
+constexpr double kInf = std::numeric_limits<double>::infinity();
+constexpr std::size_t kNone = static_cast<std::size_t>(-1);
+
+double Entry(const double* r, std::size_t p, std::size_t i, std::size_t j) {
+  const double value = r[i * p + j];
+  return std::isnan(value) ? 0.0 : value;
+}
+
+/// Inverse of the symmetric positive definite submatrix of `r` on `columns` (full, row-major).
+/// Returns false when Cholesky fails (not positive definite at working precision).
+bool InvertSubmatrix(const double* r, std::size_t p, const std::vector<std::size_t>& columns,
+                     std::vector<double>& inverse) {
+  const std::size_t m = columns.size();
+  inverse.assign(m * m, 0.0);
+  for (std::size_t a = 0; a < m; ++a) {
+    for (std::size_t b = 0; b < m; ++b) inverse[a * m + b] = Entry(r, p, columns[a], columns[b]);
+    inverse[a * m + a] = 1.0;
+  }
+  if (m == 0) return true;
+  const int n = static_cast<int>(m);
+  int info = 0;
+  dpotrf_("L", &n, inverse.data(), &n, &info);  // column-major lower == row-major upper
+  if (info != 0) return false;
+  dpotri_("L", &n, inverse.data(), &n, &info);
+  if (info != 0) return false;
+  for (std::size_t a = 0; a < m; ++a) {  // mirror the computed triangle
+    for (std::size_t b = a + 1; b < m; ++b) inverse[b * m + a] = inverse[a * m + b];
+  }
+  return true;
+}
+
+/// Largest |(R B - I)_ij| over a few columns of B (the check of the downdated inverse).
+double InverseError(const double* r, std::size_t p, const std::vector<std::size_t>& columns,
+                    const std::vector<double>& inverse, std::size_t probes) {
+  const std::size_t m = columns.size();
+  double worst = 0.0;
+  for (std::size_t probe = 0; probe < std::min(probes, m); ++probe) {
+    const std::size_t j = (probe * 7919) % m;  // fixed, spread-out columns
+    for (std::size_t a = 0; a < m; ++a) {
+      double sum = 0.0;
+      for (std::size_t b = 0; b < m; ++b) {
+        sum += (a == b ? 1.0 : Entry(r, p, columns[a], columns[b])) * inverse[b * m + j];
+      }
+      worst = std::max(worst, std::fabs(sum - (a == j ? 1.0 : 0.0)));
+    }
+  }
+  return worst;
+}
+
+}  // namespace
+
+std::vector<double> ComputeVif(const double* correlation, std::size_t p, double singular_tolerance) {
+  std::vector<std::size_t> columns(p);
+  std::iota(columns.begin(), columns.end(), 0);
+  std::vector<double> inverse;
+  std::vector<double> vif(p, kInf);
+  if (!InvertSubmatrix(correlation, p, columns, inverse)) return vif;
+  for (std::size_t j = 0; j < p; ++j) {
+    const double value = inverse[j * p + j];
+    vif[j] = value > 0.0 && 1.0 / value >= singular_tolerance ? value : kInf;
+  }
+  return vif;
+}
+
+VifResult IterativeVif(const double* correlation, std::size_t p,
+                       const std::vector<std::size_t>& quality_rank, const std::vector<bool>& pinned,
+                       const VifOptions& options) {
+  DESCPIPE_ASSERT(quality_rank.size() == p && pinned.size() == p);
+  VifResult result;
+
+  // 1. Singular columns: take columns best quality first into an incremental Cholesky factor L
+  //    (row-major, lower); a column whose residual variance given those taken is below the
+  //    tolerance is a (near) linear combination of better columns. Pinned columns come first.
+  std::vector<std::size_t> order(p);
+  std::iota(order.begin(), order.end(), 0);
+  std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+    if (pinned[a] != pinned[b]) return static_cast<bool>(pinned[a]);
+    return quality_rank[a] != quality_rank[b] ? quality_rank[a] < quality_rank[b] : a < b;
+  });
+  std::vector<std::size_t> taken;
+  std::vector<double> factor;  // taken.size() x taken.size(), row-major lower
+  std::vector<double> y, beta;
+  for (std::size_t c : order) {
+    const std::size_t r = taken.size();
+    y.resize(r);
+    for (std::size_t a = 0; a < r; ++a) y[a] = Entry(correlation, p, taken[a], c);
+    if (r > 0) {
+      cblas_dtrsv(CblasRowMajor, CblasLower, CblasNoTrans, CblasNonUnit, static_cast<int>(r),
+                  factor.data(), static_cast<int>(r), y.data(), 1);
+    }
+    double residual = 1.0;
+    for (double value : y) residual -= value * value;
+    if (residual < options.singular_tolerance && !pinned[c]) {
+      VifRemoval removal;
+      removal.column = c;
+      removal.vif = kInf;
+      removal.singular = true;
+      // Regression coefficients on the taken columns: L^T beta = y.
+      beta = y;
+      if (r > 0) {
+        cblas_dtrsv(CblasRowMajor, CblasLower, CblasTrans, CblasNonUnit, static_cast<int>(r),
+                    factor.data(), static_cast<int>(r), beta.data(), 1);
+      }
+      double best = -1.0;
+      for (std::size_t a = 0; a < r; ++a) {
+        if (std::fabs(beta[a]) > best) {
+          best = std::fabs(beta[a]);
+          removal.absorbed_by = taken[a];
+        }
+      }
+      result.removed.push_back(removal);
+      continue;
+    }
+    // Append the row [y, sqrt(residual)] to L (a pinned singular column is kept with a tiny
+    // pivot so that it still takes part; its VIF will be huge but it is never removed).
+    std::vector<double> grown((r + 1) * (r + 1), 0.0);
+    for (std::size_t a = 0; a < r; ++a) std::copy_n(factor.data() + a * r, a + 1, grown.data() + a * (r + 1));
+    for (std::size_t a = 0; a < r; ++a) grown[r * (r + 1) + a] = y[a];
+    grown[r * (r + 1) + r] = std::sqrt(std::max(residual, options.singular_tolerance));
+    factor.swap(grown);
+    taken.push_back(c);
+  }
+  // Singular removals are reported in quality order, worst first: the order removal happened.
+  std::reverse(result.removed.begin(), result.removed.end());
+
+  // 2. Iterative removal of the largest VIF among the non-singular columns, in input order.
+  std::vector<std::size_t> active = taken;
+  std::sort(active.begin(), active.end());
+  std::vector<double> inverse;
+  if (!InvertSubmatrix(correlation, p, active, inverse)) {
+    throw NumericalError("VIF: the correlation matrix of the non-singular columns is not positive definite");
+  }
+  std::size_t since_check = 0;
+  while (!active.empty()) {
+    const std::size_t m = active.size();
+    std::size_t worst = kNone;
+    for (std::size_t a = 0; a < m; ++a) {
+      if (pinned[active[a]]) continue;
+      const double vif = inverse[a * m + a];
+      if (worst == kNone) {
+        worst = a;
+        continue;
+      }
+      const double best_vif = inverse[worst * m + worst];
+      if (vif > best_vif || (vif == best_vif && quality_rank[active[a]] > quality_rank[active[worst]])) {
+        worst = a;
+      }
+    }
+    if (worst == kNone || !(inverse[worst * m + worst] > options.threshold)) break;
+
+    const double b_kk = inverse[worst * m + worst];
+    VifRemoval removal;
+    removal.column = active[worst];
+    removal.vif = b_kk;
+    double best = -1.0;
+    for (std::size_t a = 0; a < m; ++a) {
+      if (a == worst) continue;
+      const double partial = -inverse[worst * m + a] / std::sqrt(b_kk * inverse[a * m + a]);
+      if (std::fabs(partial) > best) {
+        best = std::fabs(partial);
+        removal.absorbed_by = active[a];
+        removal.partial_correlation = partial;
+      }
+    }
+    result.removed.push_back(removal);
+
+    // Schur-complement downdate, then drop row and column `worst`.
+    std::vector<double> column(m);
+    for (std::size_t a = 0; a < m; ++a) column[a] = inverse[a * m + worst];
+    cblas_dger(CblasRowMajor, static_cast<int>(m), static_cast<int>(m), -1.0 / b_kk, column.data(), 1,
+               column.data(), 1, inverse.data(), static_cast<int>(m));
+    std::vector<double> shrunk((m - 1) * (m - 1));
+    for (std::size_t a = 0, out = 0; a < m; ++a) {
+      if (a == worst) continue;
+      for (std::size_t b = 0; b < m; ++b) {
+        if (b != worst) shrunk[out++] = inverse[a * m + b];
+      }
+    }
+    inverse.swap(shrunk);
+    active.erase(active.begin() + static_cast<std::ptrdiff_t>(worst));
+
+    // Accuracy: every `check_every` removals (and whenever a diagonal drops below 1, impossible
+    // in exact arithmetic), compare R B with I on a few columns; refresh from scratch if off.
+    bool refresh = false;
+    for (std::size_t a = 0; a < active.size(); ++a) refresh = refresh || inverse[a * active.size() + a] < 1.0 - 1e-9;
+    if (++since_check >= options.check_every) {
+      since_check = 0;
+      refresh = refresh || InverseError(correlation, p, active, inverse, 2) > options.refresh_tolerance;
+    }
+    if (refresh) {
+      if (!InvertSubmatrix(correlation, p, active, inverse)) {
+        throw NumericalError("VIF: refreshed inverse failed: the correlation submatrix is not positive definite");
+      }
+      ++result.refreshes;
+    }
+  }
+  // Final VIFs from a fresh inversion (exact, not accumulated downdates).
+  if (!active.empty() && !InvertSubmatrix(correlation, p, active, inverse)) {
+    throw NumericalError("VIF: the final correlation submatrix is not positive definite");
+  }
+  result.survivors = active;
+  for (std::size_t a = 0; a < active.size(); ++a) result.final_vif.push_back(inverse[a * active.size() + a]);
+  return result;
+}
+
+}  // namespace descpipe
