@@ -13,3 +13,7 @@ echo "== Pass 1 against DuckDB"
 bash "${here}/pass1_vs_duckdb.sh" "${build}" 2000000 200 3
 echo "== Pass 2 against pandas"
 bash "${here}/pass2_vs_pandas.sh" "${build}" 200000 1000 80 3
+echo "== Pass 3 against statsmodels"
+/usr/bin/python3 "${here}/vif_vs_statsmodels.py" "${build}/descpipe" "${here}/out/vif" 300 1000
+echo "== Pass 3 kernel, p = 300 and 2,000"
+"${build}/bench/descpipe_vif_bench"

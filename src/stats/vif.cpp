@@ -20,6 +20,7 @@ namespace {
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
 constexpr std::size_t kNone = static_cast<std::size_t>(-1);
+constexpr double kVifTie = 1e-10;  ///< relative difference under which two VIFs tie
 
 double Entry(const double* r, std::size_t p, std::size_t i, std::size_t j) {
   const double value = r[i * p + j];
@@ -161,8 +162,12 @@ VifResult IterativeVif(const double* correlation, std::size_t p,
         worst = a;
         continue;
       }
+      // VIFs equal in exact arithmetic (a pair correlated only with each other) differ in their
+      // last bits after inversion or downdates; within kVifTie they are ties, decided by quality.
       const double best_vif = inverse[worst * m + worst];
-      if (vif > best_vif || (vif == best_vif && quality_rank[active[a]] > quality_rank[active[worst]])) {
+      const double tie = kVifTie * best_vif;
+      if (vif > best_vif + tie ||
+          (vif >= best_vif - tie && quality_rank[active[a]] > quality_rank[active[worst]])) {
         worst = a;
       }
     }
