@@ -17,9 +17,16 @@
 #include <limits>
 #include <random>
 #include <set>
-#include <sstream>
 #include <string>
 #include <vector>
+
+#include "descpipe/error.hpp"
+
+// descpipe links OpenBLAS; the determinism test varies its thread count.
+extern "C" {
+void openblas_set_num_threads(int num_threads);
+int openblas_get_num_threads(void);
+}
 
 namespace descpipe {
 namespace {
@@ -651,7 +658,9 @@ TEST(IterativeVif, RefreshSettingsDoNotChangeTheResult) {
       // |R B - I| is never exactly 0 in floating point over 40+ checks of an 80-column matrix.
       EXPECT_GT(result.refreshes, 0u);
     }
-    if (setting.refresh_tolerance == kInf) EXPECT_EQ(result.refreshes, 0u);
+    if (setting.refresh_tolerance == kInf) {
+      EXPECT_EQ(result.refreshes, 0u);
+    }
   }
 }
 
@@ -845,6 +854,23 @@ TEST(IterativeVif, PinnedMemberOfDuplicatePairSurvivesEvenIfWorseRanked) {
   EXPECT_EQ(result.removed[0].absorbed_by, 4u);
   EXPECT_EQ(result.survivors, (std::vector<std::size_t>{0, 1, 2, 4}));
   for (double v : result.final_vif) EXPECT_TRUE(std::isfinite(v));
+}
+
+TEST(IterativeVif, PinnedExactDuplicatesFailCleanly) {
+  // Both members of a duplicate pair pinned: they cannot both stay with a finite VIF. The
+  // pipeline turns NumericalError into a hint about keep_columns; anything else (a crash, a
+  // removed pinned column, another exception type) is a bug.
+  const SingularCase c = MakeSingularCase(300, 125);
+  const std::vector<std::size_t> columns = {0, 1, 10, 11};
+  const std::size_t p = columns.size();
+  const std::vector<double> r = Submatrix(c.r, SingularCase::kP, columns);
+  const std::vector<bool> pinned = {false, false, true, true};
+  try {
+    const VifResult result = IterativeVif(r.data(), p, {0, 1, 2, 3}, pinned, VifOptions{});
+    ExpectWellFormed(result, p, pinned);
+  } catch (const NumericalError&) {
+    SUCCEED();
+  }
 }
 
 TEST(IterativeVif, SingularToleranceOption) {
@@ -1086,6 +1112,61 @@ TEST(IterativeVif, Deterministic) {
                              a.final_vif.size() * sizeof(double)));
     EXPECT_EQ(a.refreshes, b.refreshes);
   }
+}
+
+TEST(IterativeVif, BitwiseIndependentOfBlasThreadCount) {
+  // "No step depends on thread count": threaded OpenBLAS dpotrf/dpotri round differently (about
+  // 1e-14 relative at p = 300 on two cores), so the library must not let BLAS threads change
+  // the result. On a machine where OpenBLAS is capped at one thread this cannot fail.
+  const std::size_t p = 300, factors = 30;
+  std::mt19937_64 rng(191);
+  std::normal_distribution<double> normal(0.0, 1.0);
+  std::vector<double> loadings(p * factors), specific(p);
+  for (double& x : loadings) x = normal(rng);
+  for (double& x : specific) x = 0.3 + std::fabs(normal(rng));
+  std::vector<double> cov(p * p);  // L L^T + diag(specific): positive definite
+  for (std::size_t a = 0; a < p; ++a) {
+    for (std::size_t b = 0; b < p; ++b) {
+      double s = a == b ? specific[a] : 0.0;
+      for (std::size_t f = 0; f < factors; ++f)
+        s += loadings[a * factors + f] * loadings[b * factors + f];
+      cov[a * p + b] = s;
+    }
+  }
+  std::vector<double> r(p * p);
+  for (std::size_t a = 0; a < p; ++a) {
+    for (std::size_t b = 0; b < p; ++b) {
+      r[a * p + b] = a == b ? 1.0 : cov[a * p + b] / std::sqrt(cov[a * p + a] * cov[b * p + b]);
+    }
+  }
+  const std::vector<std::size_t> rank = RandomRanks(p, 192);
+  const std::vector<bool> pinned(p, false);
+  VifOptions options;
+  options.threshold = 5.0;
+
+  const int previous = openblas_get_num_threads();
+  openblas_set_num_threads(1);
+  const VifResult one = IterativeVif(r.data(), p, rank, pinned, options);
+  const std::vector<double> one_vif = ComputeVif(r.data(), p);
+  openblas_set_num_threads(4);
+  const VifResult many = IterativeVif(r.data(), p, rank, pinned, options);
+  const std::vector<double> many_vif = ComputeVif(r.data(), p);
+  openblas_set_num_threads(previous);
+
+  ASSERT_GE(one.removed.size(), 100u) << "test fixture";
+  ASSERT_EQ(one.removed.size(), many.removed.size());
+  std::size_t differing = 0;
+  for (std::size_t s = 0; s < one.removed.size(); ++s) {
+    EXPECT_EQ(one.removed[s].column, many.removed[s].column) << "removal " << s;
+    differing += std::memcmp(&one.removed[s].vif, &many.removed[s].vif, sizeof(double)) != 0;
+  }
+  EXPECT_EQ(differing, 0u) << "removal VIFs differ in their bits between 1 and 4 BLAS threads";
+  EXPECT_EQ(one.survivors, many.survivors);
+  ASSERT_EQ(one.final_vif.size(), many.final_vif.size());
+  EXPECT_EQ(0, std::memcmp(one.final_vif.data(), many.final_vif.data(),
+                           one.final_vif.size() * sizeof(double)));
+  ASSERT_EQ(one_vif.size(), many_vif.size());
+  EXPECT_EQ(0, std::memcmp(one_vif.data(), many_vif.data(), p * sizeof(double)));
 }
 
 }  // namespace
