@@ -68,7 +68,7 @@ bool InvertSubmatrix(const double* r, std::size_t p, const std::vector<std::size
 
 /// Largest |(R B - I)_ij| over a few columns of B (the check of the downdated inverse).
 double InverseError(const double* r, std::size_t p, const std::vector<std::size_t>& columns,
-                    const std::vector<double>& inverse, std::size_t probes) {
+                    const std::vector<double>& inverse, std::size_t ld, std::size_t probes) {
   const std::size_t m = columns.size();
   double worst = 0.0;
   for (std::size_t probe = 0; probe < std::min(probes, m); ++probe) {
@@ -76,7 +76,7 @@ double InverseError(const double* r, std::size_t p, const std::vector<std::size_
     for (std::size_t a = 0; a < m; ++a) {
       double sum = 0.0;
       for (std::size_t b = 0; b < m; ++b) {
-        sum += (a == b ? 1.0 : Entry(r, p, columns[a], columns[b])) * inverse[b * m + j];
+        sum += (a == b ? 1.0 : Entry(r, p, columns[a], columns[b])) * inverse[b * ld + j];
       }
       worst = std::max(worst, std::fabs(sum - (a == j ? 1.0 : 0.0)));
     }
@@ -115,7 +115,8 @@ VifResult IterativeVif(const double* correlation, std::size_t p,
     return quality_rank[a] != quality_rank[b] ? quality_rank[a] < quality_rank[b] : a < b;
   });
   std::vector<std::size_t> taken;
-  std::vector<double> factor;  // taken.size() x taken.size(), row-major lower
+  // Row-major lower factor with leading dimension p: rows are appended in place.
+  std::vector<double> factor(p * p, 0.0);
   std::vector<double> y, beta;
   for (std::size_t c : order) {
     const std::size_t r = taken.size();
@@ -123,7 +124,7 @@ VifResult IterativeVif(const double* correlation, std::size_t p,
     for (std::size_t a = 0; a < r; ++a) y[a] = Entry(correlation, p, taken[a], c);
     if (r > 0) {
       cblas_dtrsv(CblasRowMajor, CblasLower, CblasNoTrans, CblasNonUnit, static_cast<int>(r),
-                  factor.data(), static_cast<int>(r), y.data(), 1);
+                  factor.data(), static_cast<int>(p), y.data(), 1);
     }
     double residual = 1.0;
     for (double value : y) residual -= value * value;
@@ -136,7 +137,7 @@ VifResult IterativeVif(const double* correlation, std::size_t p,
       beta = y;
       if (r > 0) {
         cblas_dtrsv(CblasRowMajor, CblasLower, CblasTrans, CblasNonUnit, static_cast<int>(r),
-                    factor.data(), static_cast<int>(r), beta.data(), 1);
+                    factor.data(), static_cast<int>(p), beta.data(), 1);
       }
       double best = -1.0;
       for (std::size_t a = 0; a < r; ++a) {
@@ -150,54 +151,54 @@ VifResult IterativeVif(const double* correlation, std::size_t p,
     }
     // Append the row [y, sqrt(residual)] to L (a pinned singular column is kept with a tiny
     // pivot so that it still takes part; its VIF will be huge but it is never removed).
-    std::vector<double> grown((r + 1) * (r + 1), 0.0);
-    for (std::size_t a = 0; a < r; ++a) std::copy_n(factor.data() + a * r, a + 1, grown.data() + a * (r + 1));
-    for (std::size_t a = 0; a < r; ++a) grown[r * (r + 1) + a] = y[a];
-    grown[r * (r + 1) + r] = std::sqrt(std::max(residual, options.singular_tolerance));
-    factor.swap(grown);
+    std::copy_n(y.data(), r, factor.data() + r * p);
+    factor[r * p + r] = std::sqrt(std::max(residual, options.singular_tolerance));
     taken.push_back(c);
   }
   // Singular removals are reported in quality order, worst first: the order removal happened.
   std::reverse(result.removed.begin(), result.removed.end());
 
-  // 2. Iterative removal of the largest VIF among the non-singular columns, in input order.
+  // 2. Iterative removal of the largest VIF among the non-singular columns. The inverse is kept
+  //    in row-major storage with a fixed leading dimension `ld`; a removed row/column is replaced
+  //    by the last one (swap-delete, O(m)), so every choice below is made independently of the
+  //    storage order (max over values, ties by quality rank, then by column index).
   std::vector<std::size_t> active = taken;
   std::sort(active.begin(), active.end());
   std::vector<double> inverse;
   if (!InvertSubmatrix(correlation, p, active, inverse)) {
     throw NumericalError("VIF: the correlation matrix of the non-singular columns is not positive definite");
   }
+  std::size_t ld = active.size();
   std::size_t since_check = 0;
+  std::vector<double> column;
   while (!active.empty()) {
     const std::size_t m = active.size();
+    // VIFs equal in exact arithmetic (a pair correlated only with each other) differ in their
+    // last bits after inversion or downdates; within kVifTie of the largest they are ties,
+    // decided by quality (the worst goes).
+    double largest = -kInf;
+    for (std::size_t a = 0; a < m; ++a) {
+      if (!pinned[active[a]]) largest = std::max(largest, inverse[a * ld + a]);
+    }
+    if (!(largest > options.threshold)) break;
     std::size_t worst = kNone;
     for (std::size_t a = 0; a < m; ++a) {
-      if (pinned[active[a]]) continue;
-      const double vif = inverse[a * m + a];
-      if (worst == kNone) {
-        worst = a;
-        continue;
-      }
-      // VIFs equal in exact arithmetic (a pair correlated only with each other) differ in their
-      // last bits after inversion or downdates; within kVifTie they are ties, decided by quality.
-      const double best_vif = inverse[worst * m + worst];
-      const double tie = kVifTie * best_vif;
-      if (vif > best_vif + tie ||
-          (vif >= best_vif - tie && quality_rank[active[a]] > quality_rank[active[worst]])) {
+      if (pinned[active[a]] || inverse[a * ld + a] < largest - kVifTie * largest) continue;
+      if (worst == kNone || quality_rank[active[a]] > quality_rank[active[worst]] ||
+          (quality_rank[active[a]] == quality_rank[active[worst]] && active[a] > active[worst])) {
         worst = a;
       }
     }
-    if (worst == kNone || !(inverse[worst * m + worst] > options.threshold)) break;
 
-    const double b_kk = inverse[worst * m + worst];
+    const double b_kk = inverse[worst * ld + worst];
     VifRemoval removal;
     removal.column = active[worst];
     removal.vif = b_kk;
     double best = -1.0;
     for (std::size_t a = 0; a < m; ++a) {
       if (a == worst) continue;
-      const double partial = -inverse[worst * m + a] / std::sqrt(b_kk * inverse[a * m + a]);
-      if (std::fabs(partial) > best) {
+      const double partial = -inverse[worst * ld + a] / std::sqrt(b_kk * inverse[a * ld + a]);
+      if (std::fabs(partial) > best || (std::fabs(partial) == best && active[a] < removal.absorbed_by)) {
         best = std::fabs(partial);
         removal.absorbed_by = active[a];
         removal.partial_correlation = partial;
@@ -205,36 +206,37 @@ VifResult IterativeVif(const double* correlation, std::size_t p,
     }
     result.removed.push_back(removal);
 
-    // Schur-complement downdate, then drop row and column `worst`.
-    std::vector<double> column(m);
-    for (std::size_t a = 0; a < m; ++a) column[a] = inverse[a * m + worst];
+    // Schur-complement downdate B - b b^T / b_kk on the m x m block, then swap-delete `worst`.
+    column.resize(m);
+    for (std::size_t a = 0; a < m; ++a) column[a] = inverse[a * ld + worst];
     cblas_dger(CblasRowMajor, static_cast<int>(m), static_cast<int>(m), -1.0 / b_kk, column.data(), 1,
-               column.data(), 1, inverse.data(), static_cast<int>(m));
-    std::vector<double> shrunk((m - 1) * (m - 1));
-    for (std::size_t a = 0, out = 0; a < m; ++a) {
-      if (a == worst) continue;
-      for (std::size_t b = 0; b < m; ++b) {
-        if (b != worst) shrunk[out++] = inverse[a * m + b];
-      }
+               column.data(), 1, inverse.data(), static_cast<int>(ld));
+    const std::size_t last = m - 1;
+    if (worst != last) {
+      for (std::size_t b = 0; b < m; ++b) inverse[worst * ld + b] = inverse[last * ld + b];
+      for (std::size_t a = 0; a < m; ++a) inverse[a * ld + worst] = inverse[a * ld + last];
+      inverse[worst * ld + worst] = inverse[last * ld + last];
+      active[worst] = active[last];
     }
-    inverse.swap(shrunk);
-    active.erase(active.begin() + static_cast<std::ptrdiff_t>(worst));
+    active.pop_back();
 
     // Accuracy: every `check_every` removals (and whenever a diagonal drops below 1, impossible
     // in exact arithmetic), compare R B with I on a few columns; refresh from scratch if off.
     bool refresh = false;
-    for (std::size_t a = 0; a < active.size(); ++a) refresh = refresh || inverse[a * active.size() + a] < 1.0 - 1e-9;
+    for (std::size_t a = 0; a < active.size(); ++a) refresh = refresh || inverse[a * ld + a] < 1.0 - 1e-9;
     if (++since_check >= options.check_every) {
       since_check = 0;
-      refresh = refresh || InverseError(correlation, p, active, inverse, 2) > options.refresh_tolerance;
+      refresh = refresh || InverseError(correlation, p, active, inverse, ld, 2) > options.refresh_tolerance;
     }
     if (refresh) {
       if (!InvertSubmatrix(correlation, p, active, inverse)) {
         throw NumericalError("VIF: refreshed inverse failed: the correlation submatrix is not positive definite");
       }
+      ld = active.size();
       ++result.refreshes;
     }
   }
+  std::sort(active.begin(), active.end());
   // Final VIFs from a fresh inversion (exact, not accumulated downdates).
   if (!active.empty() && !InvertSubmatrix(correlation, p, active, inverse)) {
     throw NumericalError("VIF: the final correlation submatrix is not positive definite");

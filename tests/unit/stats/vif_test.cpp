@@ -287,22 +287,25 @@ NaiveResult NaiveIterativeVif(const std::vector<double>& r, std::size_t p,
     const std::size_t m = active.size();
     const std::vector<long double> inv = NaiveInverse(Submatrix(r, p, active), m);
     std::size_t best = kNone, second = kNone;
-    // VIFs within kTie (relative) are ties: equal in exact arithmetic, they differ in their
-    // last bits once computed.
-    auto better = [&](std::size_t a, std::size_t b) {  // local indices
-      const double va = static_cast<double>(inv[a * m + a]);
-      const double vb = static_cast<double>(inv[b * m + b]);
-      const double tie = kTie * vb;
-      return va > vb + tie || (va >= vb - tie && rank[active[a]] > rank[active[b]]);
-    };
+    // VIFs within kTie (relative) of the largest are ties (equal in exact arithmetic, they
+    // differ in their last bits once computed): the worst quality rank goes, then the larger
+    // column index.
+    double largest = -kInf;
+    for (std::size_t i = 0; i < m; ++i) {
+      if (!pinned[active[i]]) largest = std::max(largest, static_cast<double>(inv[i * m + i]));
+    }
     for (std::size_t i = 0; i < m; ++i) {
       if (pinned[active[i]]) continue;
-      if (best == kNone || better(i, best)) {
-        second = best;
+      const double vif = static_cast<double>(inv[i * m + i]);
+      if (vif >= largest - kTie * largest &&
+          (best == kNone || rank[active[i]] > rank[active[best]] ||
+           (rank[active[i]] == rank[active[best]] && i > best))) {
         best = i;
-      } else if (second == kNone || better(i, second)) {
-        second = i;
       }
+    }
+    for (std::size_t i = 0; i < m; ++i) {  // runner-up, for diagnostics only
+      if (pinned[active[i]] || i == best) continue;
+      if (second == kNone || inv[i * m + i] > inv[second * m + second]) second = i;
     }
     if (best == kNone || static_cast<double>(inv[best * m + best]) <= threshold) {
       result.survivors = active;
