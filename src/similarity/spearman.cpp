@@ -24,11 +24,7 @@
 
 #include "descpipe/error.hpp"
 #include "descpipe/similarity.hpp"
-
-extern "C" {
-void openblas_set_num_threads(int num_threads);
-int openblas_get_num_threads(void);
-}
+#include "stats/single_threaded_blas.hpp"
 
 namespace descpipe {
 namespace {
@@ -36,18 +32,6 @@ namespace {
 constexpr std::size_t kColumnTile = 256;
 constexpr std::size_t kRowTile = 512;
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
-
-/// OpenBLAS runs single-threaded while we parallelise over tiles ourselves.
-class SingleThreadedBlas {
- public:
-  SingleThreadedBlas() : previous_(openblas_get_num_threads()) { openblas_set_num_threads(1); }
-  ~SingleThreadedBlas() { openblas_set_num_threads(previous_); }
-  SingleThreadedBlas(const SingleThreadedBlas&) = delete;
-  SingleThreadedBlas& operator=(const SingleThreadedBlas&) = delete;
-
- private:
-  int previous_;
-};
 
 /// One product C (a_cols x b_cols, column-major, ldc = a_cols) += A^T B for column-major A
 /// (rows x a_cols) and B (rows x b_cols), both with leading dimension `rows`. With `upper_only`

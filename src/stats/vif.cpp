@@ -9,12 +9,11 @@
 #include <numeric>
 
 #include "descpipe/error.hpp"
+#include "stats/single_threaded_blas.hpp"
 
 extern "C" {
 void dpotrf_(const char* uplo, const int* n, double* a, const int* lda, int* info);
 void dpotri_(const char* uplo, const int* n, double* a, const int* lda, int* info);
-void openblas_set_num_threads(int num_threads);
-int openblas_get_num_threads(void);
 }
 
 namespace descpipe {
@@ -23,19 +22,6 @@ namespace {
 constexpr double kInf = std::numeric_limits<double>::infinity();
 constexpr std::size_t kNone = static_cast<std::size_t>(-1);
 constexpr double kVifTie = 1e-10;  ///< relative difference under which two VIFs tie
-
-/// Threaded OpenBLAS dpotrf/dpotri round differently for each thread count: run them on one
-/// thread so that results do not depend on the machine (as in similarity/spearman.cpp).
-class SingleThreadedBlas {
- public:
-  SingleThreadedBlas() : previous_(openblas_get_num_threads()) { openblas_set_num_threads(1); }
-  ~SingleThreadedBlas() { openblas_set_num_threads(previous_); }
-  SingleThreadedBlas(const SingleThreadedBlas&) = delete;
-  SingleThreadedBlas& operator=(const SingleThreadedBlas&) = delete;
-
- private:
-  int previous_;
-};
 
 double Entry(const double* r, std::size_t p, std::size_t i, std::size_t j) {
   const double value = r[i * p + j];
