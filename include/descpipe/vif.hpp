@@ -46,14 +46,18 @@ struct VifResult {
 
 /// Iterative elimination on the symmetric p x p correlation matrix `correlation` (row-major;
 /// NaN entries are treated as 0). `quality_rank[i]` is column i's position in the
-/// representative-quality order (0 = best): among equal VIFs the worst-ranked column goes first;
-/// `pinned[i]` columns are never removed (they still take part in every regression).
+/// representative-quality order (0 = best): VIFs within 1e-10 relative of the largest are ties
+/// (equal VIFs differ in their last bits after inversion) and the worst-ranked of them goes
+/// first (then the larger index); `pinned[i]` columns are never removed (they still take part in
+/// every regression).
 /// Deterministic: no step depends on thread count or hash order.
 VifResult IterativeVif(const double* correlation, std::size_t p,
                        const std::vector<std::size_t>& quality_rank, const std::vector<bool>& pinned,
                        const VifOptions& options);
 
-/// VIF of every column by a fresh inversion (+inf when R is singular at `singular_tolerance`).
+/// VIF of every column by a fresh inversion. When the Cholesky factorisation of R fails (R
+/// singular or indefinite) every entry is +inf; otherwise a column whose 1 / VIF is below
+/// `singular_tolerance` gets +inf. IterativeVif separates the dependent columns instead.
 std::vector<double> ComputeVif(const double* correlation, std::size_t p,
                                double singular_tolerance = 1e-10);
 

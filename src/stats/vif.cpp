@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <memory>
 #include <numeric>
 
 #include "descpipe/error.hpp"
@@ -101,8 +102,11 @@ VifResult IterativeVif(const double* correlation, std::size_t p,
     return quality_rank[a] != quality_rank[b] ? quality_rank[a] < quality_rank[b] : a < b;
   });
   std::vector<std::size_t> taken;
-  // Row-major lower factor with leading dimension p: rows are appended in place.
-  std::vector<double> factor(p * p, 0.0);
+  // Row-major lower factor with leading dimension p: rows are appended in place. Left
+  // uninitialised: only the lower triangle is ever written or read, so only its pages are
+  // touched (first touches are expensive on virtual machines).
+  std::unique_ptr<double[]> factor_storage(new double[std::max<std::size_t>(p * p, 1)]);
+  double* const factor = factor_storage.get();
   std::vector<double> y, beta;
   for (std::size_t c : order) {
     const std::size_t r = taken.size();
@@ -110,7 +114,7 @@ VifResult IterativeVif(const double* correlation, std::size_t p,
     for (std::size_t a = 0; a < r; ++a) y[a] = Entry(correlation, p, taken[a], c);
     if (r > 0) {
       cblas_dtrsv(CblasRowMajor, CblasLower, CblasNoTrans, CblasNonUnit, static_cast<int>(r),
-                  factor.data(), static_cast<int>(p), y.data(), 1);
+                  factor, static_cast<int>(p), y.data(), 1);
     }
     double residual = 1.0;
     for (double value : y) residual -= value * value;
@@ -123,7 +127,7 @@ VifResult IterativeVif(const double* correlation, std::size_t p,
       beta = y;
       if (r > 0) {
         cblas_dtrsv(CblasRowMajor, CblasLower, CblasTrans, CblasNonUnit, static_cast<int>(r),
-                    factor.data(), static_cast<int>(p), beta.data(), 1);
+                    factor, static_cast<int>(p), beta.data(), 1);
       }
       double best = -1.0;
       for (std::size_t a = 0; a < r; ++a) {
@@ -137,7 +141,7 @@ VifResult IterativeVif(const double* correlation, std::size_t p,
     }
     // Append the row [y, sqrt(residual)] to L (a pinned singular column is kept with a tiny
     // pivot so that it still takes part; its VIF will be huge but it is never removed).
-    std::copy_n(y.data(), r, factor.data() + r * p);
+    std::copy_n(y.data(), r, factor + r * p);
     factor[r * p + r] = std::sqrt(std::max(residual, options.singular_tolerance));
     taken.push_back(c);
   }

@@ -79,6 +79,19 @@ TEST_F(RealTableTest, WholePipelineExplainsEveryDescriptor) {
   }
   EXPECT_EQ(total, 609u);
   EXPECT_EQ(accounted.size(), 609u);
+
+  // Pass 3 splits the Pass 2 survivors into removed (in order) and kept, all VIFs <= threshold.
+  const auto pass3 = nlohmann::json::parse(ReadFile(out + "/pass3_vif.json"));
+  const std::vector<std::string> survivors3 = Lines(ReadFile(out + "/pass3_columns.txt"));
+  std::set<std::string> pass3_columns(survivors3.begin(), survivors3.end());
+  for (const auto& removal : pass3.at("removal_order")) {
+    EXPECT_TRUE(pass3_columns.insert(removal.at("column").get<std::string>()).second);
+  }
+  EXPECT_EQ(pass3_columns, kept);
+  EXPECT_EQ(pass3.at("final_vif").size(), survivors3.size());
+  for (const auto& [column, vif] : pass3.at("final_vif").items()) {
+    EXPECT_LE(vif.get<double>(), pass3.at("threshold").get<double>()) << column;
+  }
 }
 
 TEST_F(RealTableTest, SameBytesWithOneAndTwoThreads) {
@@ -86,7 +99,8 @@ TEST_F(RealTableTest, SameBytesWithOneAndTwoThreads) {
   ASSERT_EQ(RunCli({"run", testing::SharedTablePath(), "-o", one, "-q", "--threads", "1"}).exit_code, 0);
   ASSERT_EQ(RunCli({"run", testing::SharedTablePath(), "-o", two, "-q", "--threads", "2"}).exit_code, 0);
   for (const char* name : {"pass1_stats.csv", "pass1_columns.txt", "pass1_variance_filtering.json",
-                           "pass2_spearman_matrix.npy", "pass2_columns.txt", "pass2_spearman.json"}) {
+                           "pass2_spearman_matrix.npy", "pass2_columns.txt", "pass2_spearman.json",
+                           "pass3_columns.txt", "pass3_vif.json"}) {
     EXPECT_EQ(ReadFile(one + "/" + name), ReadFile(two + "/" + name)) << name;
   }
 }
