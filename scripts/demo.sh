@@ -25,6 +25,7 @@ head -n 6 "${out}/pass1_stats.csv" | cut -c 1-200
 echo
 echo "demo: $(wc -l < "${out}/pass1_columns.txt") descriptors kept by Pass 1 (${out}/pass1_columns.txt)"
 echo "demo: $(wc -l < "${out}/pass2_columns.txt") kept by Pass 2 (${out}/pass2_columns.txt)"
+echo "demo: $(wc -l < "${out}/pass3_columns.txt") kept by Pass 3, every VIF <= 10 (${out}/pass3_columns.txt, ${out}/pass3_vif.json)"
 echo
 echo "demo: the first Spearman clusters (${out}/pass2_spearman.json)"
 /usr/bin/python3 - "${out}/pass2_spearman.json" <<'PY' 2>/dev/null || head -n 40 "${out}/pass2_spearman.json"
