@@ -79,6 +79,11 @@ std::vector<Cluster> ClusterColumns(const SimilarityView& similarity,
                                     const std::vector<CandidateInfo>& candidates,
                                     const ClusterOptions& options);
 
+/// Every candidate, best first, under `criteria` without the cluster-specific mean_similarity
+/// (as every mean similarity were equal); input_order always decides last.
+std::vector<std::size_t> QualityOrder(const std::vector<CandidateInfo>& candidates,
+                                      const std::vector<Criterion>& criteria);
+
 /// The best of `members` under `criteria` (mean similarity taken within `members`), and the
 /// criterion that separated it from the runner-up ("singleton" for one member).
 std::size_t ChooseRepresentative(const SimilarityView& similarity,

@@ -191,6 +191,18 @@ const char* ClusterMethodName(ClusterMethod method) {
   return "unknown";
 }
 
+std::vector<std::size_t> QualityOrder(const std::vector<CandidateInfo>& candidates,
+                                      const std::vector<Criterion>& criteria) {
+  const std::vector<double> no_context(candidates.size(), 0.0);
+  const std::vector<Criterion> complete = Complete(criteria);
+  std::vector<std::size_t> order(candidates.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+    return Compare(a, b, candidates, no_context, complete, nullptr) < 0;
+  });
+  return order;
+}
+
 std::size_t ChooseRepresentative(const SimilarityView& similarity,
                                  const std::vector<CandidateInfo>& candidates,
                                  const std::vector<std::size_t>& members,

@@ -13,6 +13,7 @@
 #include "descpipe/similarity.hpp"
 #include "io/atomic_file.hpp"
 #include "io/npy.hpp"
+#include "pipeline/candidates.hpp"
 #include "pipeline/outputs.hpp"
 
 namespace descpipe {
@@ -169,21 +170,7 @@ Pass2Result RunPass2(const Table& table, Pass1Result& pass1, const Config& confi
   }
 
   // Candidates, then clusters.
-  std::map<std::string, std::size_t> input_position;
-  for (std::size_t i = 0; i < pass1.columns.size(); ++i) input_position[pass1.columns[i]] = i;
-  std::set<std::string> pinned(config.keep_columns.begin(), config.keep_columns.end());
-  std::vector<CandidateInfo> candidates(p);
-  for (std::size_t i = 0; i < p; ++i) {
-    const std::size_t position = input_position.at(result.columns[i]);
-    const ColumnStats& stats = pass1.stats[position];
-    candidates[i].pinned = pinned.count(result.columns[i]) > 0;
-    candidates[i].target_similarity =
-        result.target_rho.empty() ? std::numeric_limits<double>::quiet_NaN() : std::fabs(result.target_rho[i]);
-    candidates[i].missing_ratio = stats.missing_ratio;
-    candidates[i].normalized_variance = pass1.decisions[position].normalized_variance;
-    candidates[i].binary = stats.distinct_exact && stats.n_distinct == 2;
-    candidates[i].input_position = position;
-  }
+  const std::vector<CandidateInfo> candidates = BuildCandidates(pass1, result.columns, config, result.target_rho);
   result.clusters = ClusterColumns(SimilarityView{result.rho.data(), p}, candidates, config.ToClusterOptions());
   spdlog::debug("pass2: clustered ({:.3f} s)", elapsed());
   std::vector<std::size_t> kept;

@@ -11,6 +11,7 @@
 #include "descpipe/error.hpp"
 #include "descpipe/pipeline.hpp"
 #include "io/atomic_file.hpp"
+#include "pipeline/candidates.hpp"
 
 namespace descpipe {
 
@@ -34,38 +35,14 @@ Pass3Result RunPass3(const Pass1Result& pass1, const Pass2Result& pass2, const C
   }
 
   // Representative-quality order of Pass 2 (mean similarity is cluster-specific: left out here).
-  std::map<std::string, std::size_t> input_position;
-  for (std::size_t i = 0; i < pass1.columns.size(); ++i) input_position[pass1.columns[i]] = i;
-  const std::set<std::string> pinned_names(config.keep_columns.begin(), config.keep_columns.end());
-  std::vector<CandidateInfo> candidates(p);
-  std::vector<bool> pinned(p);
-  for (std::size_t i = 0; i < p; ++i) {
-    const std::size_t position = input_position.at(result.columns[i]);
-    const ColumnStats& stats = pass1.stats[position];
-    pinned[i] = pinned_names.count(result.columns[i]) > 0;
-    candidates[i].pinned = pinned[i];
-    candidates[i].target_similarity =
-        pass2.target_rho.empty() ? std::numeric_limits<double>::quiet_NaN() : std::fabs(pass2.target_rho[rows[i]]);
-    candidates[i].missing_ratio = stats.missing_ratio;
-    candidates[i].normalized_variance = pass1.decisions[position].normalized_variance;
-    candidates[i].binary = stats.distinct_exact && stats.n_distinct == 2;
-    candidates[i].input_position = position;
-  }
-  std::vector<Criterion> criteria;
-  for (Criterion criterion : config.representative_criteria) {
-    if (criterion != Criterion::kMeanSimilarity) criteria.push_back(criterion);
-  }
-  std::vector<std::size_t> order(p);
-  for (std::size_t i = 0; i < p; ++i) order[i] = i;
-  const std::vector<double> no_similarity(p * p, 0.0);
-  const SimilarityView none{no_similarity.data(), p};
-  // Sort best first with the same comparator as Pass 2 (ChooseRepresentative on pairs).
-  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
-    if (a == b) return false;
-    return ChooseRepresentative(none, candidates, {a, b}, criteria, nullptr) == a;
-  });
+  std::vector<double> target_rho;
+  for (std::size_t i = 0; i < p && !pass2.target_rho.empty(); ++i) target_rho.push_back(pass2.target_rho[rows[i]]);
+  const std::vector<CandidateInfo> candidates = BuildCandidates(pass1, result.columns, config, target_rho);
+  const std::vector<std::size_t> order = QualityOrder(candidates, config.representative_criteria);
   std::vector<std::size_t> quality_rank(p);
   for (std::size_t k = 0; k < p; ++k) quality_rank[order[k]] = k;
+  std::vector<bool> pinned(p);
+  for (std::size_t i = 0; i < p; ++i) pinned[i] = candidates[i].pinned;
 
   VifOptions options;
   options.threshold = config.vif_threshold;
