@@ -5,11 +5,13 @@
 #include <malloc.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
 
 #include "descpipe/config.hpp"
 #include "descpipe/error.hpp"
+#include "descpipe/lineage.hpp"
 #include "descpipe/pipeline.hpp"
 #include "descpipe/version.hpp"
 
@@ -66,10 +68,20 @@ std::string OneLine(std::string text) {
 
 void PrintSummary(const descpipe::RunResult& run) {
   std::fprintf(stderr, "\n%-18s %10s %10s %10s %10s %12s\n", "pass", "in", "out", "removed", "seconds", "peak RSS");
+  double seconds = 0.0;
+  std::uint64_t peak = 0;
   for (const auto& pass : run.passes) {
     std::fprintf(stderr, "%-18s %10zu %10zu %10zu %10.2f %9.1f MB\n", pass.name.c_str(), pass.columns_in,
                  pass.columns_out, pass.columns_in - pass.columns_out, pass.seconds,
                  static_cast<double>(pass.peak_rss_bytes) / 1e6);
+    seconds += pass.seconds;
+    peak = std::max(peak, pass.peak_rss_bytes);
+  }
+  if (!run.passes.empty()) {
+    const auto& first = run.passes.front();
+    std::fprintf(stderr, "%-18s %10zu %10zu %10zu %10.2f %9.1f MB\n", "total", first.columns_in,
+                 run.final_columns.size(), first.columns_in - run.final_columns.size(), seconds,
+                 static_cast<double>(peak) / 1e6);
   }
 }
 
@@ -115,6 +127,12 @@ int main(int argc, char** argv) {
   sample->add_option("-o,--output", sample_output, "Output Parquet file")->required();
   sample->add_option("--seed", seed, "Random seed (default: random_seed, 42)");
 
+  std::string explain_dir;
+  std::string explain_name;
+  auto* explain = app.add_subcommand("explain", "Why was descriptor NAME removed, and what stands for it now?");
+  explain->add_option("outdir", explain_dir, "Output directory of a finished `descpipe run`")->required();
+  explain->add_option("name", explain_name, "Input descriptor name")->required();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -151,6 +169,8 @@ int main(int argc, char** argv) {
       options.quiet = run_options.quiet;
       const descpipe::RunResult result = descpipe::RunPipeline(config, options, ctx);
       if (!run_options.quiet) PrintSummary(result);
+    } else if (explain->parsed()) {
+      std::cout << descpipe::ExplainDescriptor(explain_dir, explain_name);
     } else if (stats->parsed()) {
       spdlog::set_level(stats_options.quiet ? spdlog::level::warn : spdlog::level::info);
       const descpipe::Config config = BuildConfig(stats_options);

@@ -34,4 +34,12 @@ std::uint64_t PeakRssBytes() {
   return 0;
 }
 
+bool ResetPeakRss() {
+  std::ofstream clear("/proc/self/clear_refs");
+  if (!clear) return false;
+  clear << "5";  // resets VmHWM to the current RSS (Linux >= 4.0)
+  clear.flush();
+  return static_cast<bool>(clear);
+}
+
 }  // namespace descpipe

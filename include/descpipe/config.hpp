@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "descpipe/graph.hpp"
+#include "descpipe/nonlinear.hpp"
 #include "descpipe/similarity.hpp"
 #include "descpipe/stats.hpp"
 #include "descpipe/table.hpp"
@@ -55,6 +56,18 @@ struct Config {
   double vif_threshold = 10.0;
   bool vif_pearson = false;  ///< vif_correlation: false = spearman (Pass 2 matrix), true = pearson
 
+  // Pass 4
+  std::int64_t nonlinear_max_rows = 20000;  ///< rows of the reproducible sample HSIC/RDC use
+  int rdc_k = 20;
+  double rdc_s = 1.0 / 6.0;
+  int rdc_seeds = 5;
+  int hsic_D = 512;
+  double w_hsic = 0.5;
+  double w_rdc = 0.5;
+  double nonlinear_threshold = 0.5;  ///< edge when the fused similarity S >= this
+  int nonlinear_topk = 0;            ///< > 0: keep only each column's k strongest edges
+  LeidenObjective leiden_objective = LeidenObjective::kModularity;
+
   // System
   int threads = 0;                    ///< 0: all hardware threads
   std::uint64_t memory_limit = 0;     ///< bytes; 0: half of physical RAM
@@ -69,6 +82,9 @@ struct Config {
   StatsOptions ToStatsOptions() const;
   FilterOptions ToFilterOptions() const;
   ClusterOptions ToClusterOptions() const;
+  NonlinearOptions ToNonlinearOptions() const;
+  /// Pass 4's graph: Leiden with leiden_objective at nonlinear_threshold.
+  ClusterOptions ToNonlinearClusterOptions() const;
 
   /// Checks ranges and combinations (e.g. 0 <= max_missing_ratio <= 1); throws InvalidInput.
   void Validate() const;

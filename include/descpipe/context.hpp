@@ -39,4 +39,8 @@ std::uint64_t PhysicalMemoryBytes();
 /// Peak resident set size of this process so far, in bytes (VmHWM).
 std::uint64_t PeakRssBytes();
 
+/// Resets the peak (VmHWM) to the current RSS, so the next PeakRssBytes() is the peak since now.
+/// Returns false where the system does not allow it (the peak then stays the process's peak).
+bool ResetPeakRss();
+
 }  // namespace descpipe

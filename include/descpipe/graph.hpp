@@ -47,6 +47,13 @@ enum class ClusterMethod { kStar, kComponents, kLeiden };
 ClusterMethod ParseClusterMethod(const std::string& name);
 const char* ClusterMethodName(ClusterMethod method);
 
+/// What Leiden optimises: modularity (node weights = strengths, resolution gamma / 2m) or the
+/// constant Potts model (unit node weights, resolution gamma: a cluster's internal edge density
+/// must exceed gamma).
+enum class LeidenObjective { kModularity, kCpm };
+LeidenObjective ParseLeidenObjective(const std::string& name);
+const char* LeidenObjectiveName(LeidenObjective objective);
+
 struct ClusterOptions {
   ClusterMethod method = ClusterMethod::kStar;
   double threshold = 0.95;           ///< edge when |similarity| >= threshold
@@ -54,6 +61,7 @@ struct ClusterOptions {
   std::uint64_t seed = 42;           ///< Leiden's random seed
   double leiden_resolution = 1.0;
   int leiden_iterations = -1;        ///< < 0: until stable
+  LeidenObjective leiden_objective = LeidenObjective::kModularity;
 };
 
 /// One cluster: its representative and every member (representative included, ascending).
@@ -72,7 +80,8 @@ struct Cluster {
 ///   unassigned, unpinned column with |similarity| >= threshold to it. Every removed column is
 ///   therefore within the threshold of its representative.
 /// - components: connected components of the thresholded graph.
-/// - leiden: igraph's Leiden (modularity, weights |similarity|, seeded) on the thresholded graph.
+/// - leiden: igraph's Leiden (leiden_objective, weights |similarity|, seeded) on the thresholded
+///   graph.
 /// Clusters are returned ordered by representative. Deterministic: ties are broken by input
 /// position, never by thread or hash order.
 std::vector<Cluster> ClusterColumns(const SimilarityView& similarity,

@@ -10,6 +10,11 @@
 //   pass2_spearman.json             clusters, representatives, and removed -> representative
 //   pass3_columns.txt               Pass 3 survivors, input order
 //   pass3_vif.json                  removal order (VIF at removal, absorbed_by), final VIFs
+//   pass4_hsic_matrix.npy           nHSIC of the Pass 3 survivors (pass3_columns order)
+//   pass4_rdc_matrix.npy            RDC of the same (each only when its weight is > 0)
+//   pass4_nonlinear.json            parameters, graph, clusters with S to the representative
+//   final_descriptors.txt           the final descriptors, input order
+//   final_cluster_info.json         lineage of every input descriptor (see lineage.hpp)
 #pragma once
 
 #include <cstdint>
@@ -20,6 +25,7 @@
 #include "descpipe/config.hpp"
 #include "descpipe/context.hpp"
 #include "descpipe/graph.hpp"
+#include "descpipe/nonlinear.hpp"
 #include "descpipe/similarity.hpp"
 #include "descpipe/stats.hpp"
 #include "descpipe/table.hpp"
@@ -76,6 +82,10 @@ struct Pass2Result {
   std::vector<double> target_rho;    ///< rho of each column with target_column (empty without)
   /// Pearson matrix of `columns` (row-major), computed only when Pass 3 asks for it.
   std::vector<double> pearson;
+  /// For Pass 4: the ranks of the survivors (`kept` order; NaN = missing) at a reproducible
+  /// sample of at most `nonlinear_rows` of the rows used (all of them when fewer), rows in
+  /// ascending order. Empty unless RunPass2 was asked for it.
+  ColumnMatrix nonlinear_sample;
   double seconds = 0.0;
 };
 
@@ -91,8 +101,10 @@ struct Pass3Result {
 /// When the rank matrix would exceed ctx.memory_limit_bytes(), a reproducible row sample that
 /// fits is used (or, with config.exact, InvalidInput is thrown).
 /// Uses (and releases) pass1.values when present, instead of reading the table again.
+/// With `nonlinear_rows` > 0, keeps that row sample of the survivors' ranks for Pass 4.
 Pass2Result RunPass2(const Table& table, Pass1Result& pass1, const Config& config,
-                     const Context& ctx, const ProgressFn& progress = {}, bool pearson = false);
+                     const Context& ctx, const ProgressFn& progress = {}, bool pearson = false,
+                     std::size_t nonlinear_rows = 0);
 
 /// Writes pass2_spearman_matrix.npy, pass2_columns.txt and pass2_spearman.json.
 void WritePass2Outputs(const Pass2Result& result, const Config& config, const std::string& out_dir);
@@ -104,6 +116,33 @@ Pass3Result RunPass3(const Pass1Result& pass1, const Pass2Result& pass2, const C
 
 /// Writes pass3_columns.txt and pass3_vif.json.
 void WritePass3Outputs(const Pass3Result& result, const Config& config, const std::string& out_dir);
+
+struct Pass4Result {
+  std::vector<std::string> columns;  ///< Pass 3 survivors (the matrix order)
+  NonlinearResult similarity;        ///< nHSIC, RDC and fused S over `columns`
+  std::vector<double> graph;         ///< p x p edge weights: S where an edge, else 0
+  std::size_t edges = 0;
+  std::vector<Cluster> clusters;     ///< Leiden clusters, indices into `columns`
+  std::vector<std::string> kept;     ///< the final descriptors, input order
+  std::uint64_t rows_used = 0;       ///< rows of the sample HSIC and RDC saw
+  std::uint64_t rows_available = 0;  ///< rows Pass 2 used (the sample's population)
+  std::string skipped_reason;        ///< non-empty when too few rows: every column kept
+  double seconds = 0.0;
+};
+
+/// Pass 4: nHSIC and RDC of the Pass 3 survivors on Pass 2's row sample (consumed), the fused
+/// similarity graph, Leiden clusters and one representative per cluster (quality order of
+/// Pass 2, then the highest weighted degree inside the cluster). Singletons survive.
+Pass4Result RunPass4(const Pass1Result& pass1, Pass2Result& pass2, const Pass3Result& pass3,
+                     const Config& config, const Context& ctx, const ProgressFn& progress = {});
+
+/// Writes pass4_hsic_matrix.npy, pass4_rdc_matrix.npy, pass4_nonlinear.json and
+/// final_descriptors.txt.
+void WritePass4Outputs(const Pass4Result& result, const Config& config, const std::string& out_dir);
+
+/// Writes final_cluster_info.json: the lineage of every input descriptor (see lineage.hpp).
+void WriteFinalClusterInfo(const Pass1Result& pass1, const Pass2Result& pass2, const Pass3Result& pass3,
+                           const Pass4Result& pass4, const Config& config, const std::string& out_dir);
 
 enum class Stage { kPass1 = 1, kPass2 = 2, kPass3 = 3, kPass4 = 4 };
 

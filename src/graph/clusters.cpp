@@ -191,6 +191,16 @@ const char* ClusterMethodName(ClusterMethod method) {
   return "unknown";
 }
 
+LeidenObjective ParseLeidenObjective(const std::string& name) {
+  if (name == "modularity") return LeidenObjective::kModularity;
+  if (name == "cpm") return LeidenObjective::kCpm;
+  throw InvalidInput(fmt::format("unknown Leiden objective '{}' (valid: modularity, cpm)", name));
+}
+
+const char* LeidenObjectiveName(LeidenObjective objective) {
+  return objective == LeidenObjective::kCpm ? "cpm" : "modularity";
+}
+
 std::vector<std::size_t> QualityOrder(const std::vector<CandidateInfo>& candidates,
                                       const std::vector<Criterion>& criteria) {
   const std::vector<double> no_context(candidates.size(), 0.0);
@@ -239,7 +249,8 @@ std::vector<Cluster> ClusterColumns(const SimilarityView& similarity,
       for (std::size_t i = 0; i < n; ++i) label[i] = Find(parent, i);
     } else {
       label = graph::LeidenMembership(similarity, options.threshold, options.seed,
-                                      options.leiden_resolution, options.leiden_iterations);
+                                      options.leiden_resolution, options.leiden_iterations,
+                                      options.leiden_objective);
     }
     return FromPartition(similarity, candidates, label, criteria);
   }

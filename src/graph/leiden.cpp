@@ -1,6 +1,6 @@
 // Leiden through igraph (Traag, Waltman & van Eck, "From Louvain to Leiden", Sci. Rep. 2019).
 // Modularity is optimised as igraph documents it: node weights = strengths and resolution
-// gamma / (2 m), where m is the total edge weight.
+// gamma / (2 m), where m is the total edge weight. CPM: unit node weights, resolution gamma.
 #include "graph/leiden.hpp"
 
 #include <igraph.h>
@@ -62,7 +62,8 @@ void InstallIgraphErrorHandler() {
 }
 
 std::vector<std::size_t> LeidenMembership(const SimilarityView& similarity, double threshold,
-                                          std::uint64_t seed, double resolution, int iterations) {
+                                          std::uint64_t seed, double resolution, int iterations,
+                                          LeidenObjective objective) {
   InstallIgraphErrorHandler();
   std::lock_guard<std::mutex> lock(IgraphMutex());
   const std::size_t n = similarity.n;
@@ -86,16 +87,20 @@ std::vector<std::size_t> LeidenMembership(const SimilarityView& similarity, doub
   Check(igraph_create(&objects.graph, &objects.edges, static_cast<igraph_integer_t>(n), IGRAPH_UNDIRECTED),
         "igraph_create");
   objects.graph_made = true;
-  Check(igraph_strength(&objects.graph, &objects.strengths, igraph_vss_all(), IGRAPH_ALL, IGRAPH_LOOPS,
-                        &objects.weights),
-        "igraph_strength");
+  const bool modularity = objective == LeidenObjective::kModularity;
+  if (modularity) {
+    Check(igraph_strength(&objects.graph, &objects.strengths, igraph_vss_all(), IGRAPH_ALL, IGRAPH_LOOPS,
+                          &objects.weights),
+          "igraph_strength");
+  }
+  const double gamma = modularity ? resolution / (2.0 * total_weight) : resolution;
   // Same seed, same result (igraph's Leiden draws from the default RNG).
   igraph_rng_seed(igraph_rng_default(), static_cast<igraph_uint_t>(seed));
   igraph_integer_t clusters = 0;
   igraph_real_t quality = 0.0;
   auto run = [&](bool start, int n_iterations) {
-    Check(igraph_community_leiden(&objects.graph, &objects.weights, &objects.strengths,
-                                  resolution / (2.0 * total_weight), /*beta=*/0.01, start,
+    Check(igraph_community_leiden(&objects.graph, &objects.weights, modularity ? &objects.strengths : nullptr,
+                                  gamma, /*beta=*/0.01, start,
                                   static_cast<igraph_integer_t>(n_iterations), &objects.membership,
                                   &clusters, &quality),
           "igraph_community_leiden");

@@ -123,6 +123,20 @@ const std::map<std::string, Setter>& Implemented() {
          if (mode == "spearman") c.vif_pearson = false;
          else if (mode == "pearson") c.vif_pearson = true;
          else throw InvalidInput(fmt::format("option {} must be spearman or pearson, got '{}'", k, NodeText(n))); }},
+      {"nonlinear_max_rows", [](Config& c, const YAML::Node& n, const std::string& k) { c.nonlinear_max_rows = AsInt(n, k); }},
+      {"rdc_k", [](Config& c, const YAML::Node& n, const std::string& k) { c.rdc_k = static_cast<int>(AsInt(n, k)); }},
+      {"rdc_s", [](Config& c, const YAML::Node& n, const std::string& k) { c.rdc_s = AsDouble(n, k); }},
+      {"rdc_seeds", [](Config& c, const YAML::Node& n, const std::string& k) { c.rdc_seeds = static_cast<int>(AsInt(n, k)); }},
+      {"hsic_D", [](Config& c, const YAML::Node& n, const std::string& k) { c.hsic_D = static_cast<int>(AsInt(n, k)); }},
+      {"w_hsic", [](Config& c, const YAML::Node& n, const std::string& k) { c.w_hsic = AsDouble(n, k); }},
+      {"w_rdc", [](Config& c, const YAML::Node& n, const std::string& k) { c.w_rdc = AsDouble(n, k); }},
+      {"nonlinear_threshold", [](Config& c, const YAML::Node& n, const std::string& k) { c.nonlinear_threshold = AsDouble(n, k); }},
+      {"nonlinear_topk", [](Config& c, const YAML::Node& n, const std::string& k) {
+         c.nonlinear_topk = n.IsNull() ? 0 : static_cast<int>(AsInt(n, k)); }},
+      {"topk", [](Config& c, const YAML::Node& n, const std::string& k) {
+         c.nonlinear_topk = n.IsNull() ? 0 : static_cast<int>(AsInt(n, k)); }},
+      {"leiden_objective", [](Config& c, const YAML::Node& n, const std::string& k) {
+         c.leiden_objective = ParseLeidenObjective(Lower(As<std::string>(n, k, "modularity or cpm"))); }},
       {"threads", [](Config& c, const YAML::Node& n, const std::string& k) { c.threads = static_cast<int>(AsInt(n, k)); }},
       {"memory_limit", [](Config& c, const YAML::Node& n, const std::string& k) {
          if (n.IsNull()) { c.memory_limit = 0; return; }
@@ -139,9 +153,7 @@ const std::map<std::string, Setter>& Implemented() {
 /// Options of passes this build does not run yet: accepted, reported as not yet used.
 const std::set<std::string>& Future() {
   static const std::set<std::string> names = {
-      "nonlinear_max_rows", "rdc_k", "rdc_s", "rdc_seeds",
-      "hsic_D", "w_hsic", "w_rdc", "nonlinear_threshold", "nonlinear_topk", "topk",
-      "leiden_objective", "gpu_id", "max_gpu_memory_gb", "gpu_precision"};
+      "gpu_id", "max_gpu_memory_gb", "gpu_precision"};
   return names;
 }
 
@@ -353,7 +365,38 @@ ClusterOptions Config::ToClusterOptions() const {
   return options;
 }
 
+NonlinearOptions Config::ToNonlinearOptions() const {
+  NonlinearOptions options;
+  options.rdc_k = rdc_k;
+  options.rdc_s = rdc_s;
+  options.rdc_seeds = rdc_seeds;
+  options.hsic_D = hsic_D;
+  options.w_hsic = w_hsic;
+  options.w_rdc = w_rdc;
+  options.seed = random_seed;
+  return options;
+}
+
+ClusterOptions Config::ToNonlinearClusterOptions() const {
+  ClusterOptions options = ToClusterOptions();
+  options.method = ClusterMethod::kLeiden;
+  options.threshold = nonlinear_threshold;
+  options.leiden_objective = leiden_objective;
+  return options;
+}
+
 void Config::Validate() const {
+  DESCPIPE_EXPECTS(nonlinear_max_rows >= 20, "nonlinear_max_rows must be >= 20, got {}", nonlinear_max_rows);
+  DESCPIPE_EXPECTS(rdc_k >= 1, "rdc_k must be >= 1, got {}", rdc_k);
+  DESCPIPE_EXPECTS(rdc_s > 0.0 && std::isfinite(rdc_s), "rdc_s must be > 0, got {}", rdc_s);
+  DESCPIPE_EXPECTS(rdc_seeds >= 1, "rdc_seeds must be >= 1, got {}", rdc_seeds);
+  DESCPIPE_EXPECTS(hsic_D >= 2 && hsic_D % 2 == 0,
+                   "hsic_D must be an even number >= 2 (cosine and sine of hsic_D / 2 frequencies), got {}", hsic_D);
+  DESCPIPE_EXPECTS(w_hsic >= 0.0 && w_rdc >= 0.0 && w_hsic + w_rdc > 0.0,
+                   "w_hsic and w_rdc must be >= 0 and not both 0, got {} and {}", w_hsic, w_rdc);
+  DESCPIPE_EXPECTS(nonlinear_threshold > 0.0 && nonlinear_threshold <= 1.0,
+                   "nonlinear_threshold must be in (0, 1], got {}", nonlinear_threshold);
+  DESCPIPE_EXPECTS(nonlinear_topk >= 0, "nonlinear_topk must be >= 0 (0: no limit), got {}", nonlinear_topk);
   DESCPIPE_EXPECTS(vif_threshold >= 1.0, "vif_threshold must be >= 1 (a VIF is never below 1), got {}",
                    vif_threshold);
   DESCPIPE_EXPECTS(spearman_threshold > 0.0 && spearman_threshold <= 1.0,

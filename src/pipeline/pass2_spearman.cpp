@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cmath>
 #include <map>
+#include <numeric>
 #include <nlohmann/json.hpp>
 #include <set>
 
@@ -32,8 +33,32 @@ struct RowSelector {
 
 }  // namespace
 
+namespace {
+
+/// Rows of `n_rows` kept for Pass 4: all when at most `limit`, else the `limit` rows with the
+/// smallest keyed hashes (reproducible, independent of the thread count), ascending.
+std::vector<std::size_t> NonlinearRows(std::size_t n_rows, std::size_t limit, std::uint64_t seed) {
+  std::vector<std::size_t> rows;
+  if (n_rows <= limit) {
+    rows.resize(n_rows);
+    std::iota(rows.begin(), rows.end(), 0);
+    return rows;
+  }
+  std::vector<std::pair<std::uint64_t, std::size_t>> keyed(n_rows);
+  const std::uint64_t salted = seed ^ 0x504153533450ULL;  // "PASS4P": not Pass 2's sample
+  for (std::size_t row = 0; row < n_rows; ++row) keyed[row] = {RowSampleKey(row, salted), row};
+  std::nth_element(keyed.begin(), keyed.begin() + static_cast<std::ptrdiff_t>(limit), keyed.end());
+  rows.reserve(limit);
+  for (std::size_t k = 0; k < limit; ++k) rows.push_back(keyed[k].second);
+  std::sort(rows.begin(), rows.end());
+  return rows;
+}
+
+}  // namespace
+
 Pass2Result RunPass2(const Table& table, Pass1Result& pass1, const Config& config,
-                     const Context& ctx, const ProgressFn& progress, bool pearson) {
+                     const Context& ctx, const ProgressFn& progress, bool pearson,
+                     std::size_t nonlinear_rows) {
   const auto start = std::chrono::steady_clock::now();
   Pass2Result result;
   result.columns = pass1.kept;
@@ -154,7 +179,6 @@ Pass2Result RunPass2(const Table& table, Pass1Result& pass1, const Config& confi
   spdlog::debug("pass2: ranked ({:.3f} s)", elapsed());
   std::vector<double> rho_all = SpearmanFromRanks(matrix, ctx);
   spdlog::debug("pass2: Spearman matrix ({:.3f} s)", elapsed());
-  std::vector<double>().swap(matrix.values);  // the rank matrix is no longer needed
 
   if (target_index != SIZE_MAX) {
     result.target_rho.resize(p);
@@ -180,6 +204,19 @@ Pass2Result RunPass2(const Table& table, Pass1Result& pass1, const Config& confi
   }
   std::sort(kept.begin(), kept.end());
   for (std::size_t index : kept) result.kept.push_back(result.columns[index]);
+  if (nonlinear_rows > 0) {
+    const std::vector<std::size_t> rows = NonlinearRows(matrix.n_rows, nonlinear_rows, ctx.seed());
+    ColumnMatrix& sample = result.nonlinear_sample;
+    sample.n_rows = rows.size();
+    sample.n_cols = kept.size();
+    sample.values.resize(sample.n_rows * sample.n_cols);
+    for (std::size_t k = 0; k < kept.size(); ++k) {
+      const double* source = matrix.column(kept[k]);
+      double* target = sample.column(k);
+      for (std::size_t i = 0; i < rows.size(); ++i) target[i] = source[rows[i]];
+    }
+  }
+  std::vector<double>().swap(matrix.values);  // the rank matrix is no longer needed
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return result;
 }

@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "descpipe/error.hpp"
+#include "descpipe/lineage.hpp"
 #include "descpipe/pipeline.hpp"
 #include "io/atomic_file.hpp"
 #include "pipeline/progress.hpp"
@@ -13,7 +14,7 @@
 namespace descpipe {
 namespace fs = std::filesystem;
 
-Stage LastImplementedStage() { return Stage::kPass3; }
+Stage LastImplementedStage() { return Stage::kPass4; }
 
 namespace {
 
@@ -87,6 +88,7 @@ RunResult RunPipeline(const Config& config, const RunOptions& options, const Con
 
   RunResult run;
   RemoveUnlessKept sample_on_failure;
+  ResetPeakRss();
   if (config.sample_rows > 0 || config.sample_per_file > 0) {
     const auto start = std::chrono::steady_clock::now();
     const std::string sample_path = config.output_dir + "/sampled_data.parquet";
@@ -107,6 +109,7 @@ RunResult RunPipeline(const Config& config, const RunOptions& options, const Con
                           PeakRssBytes()});
   }
 
+  ResetPeakRss();
   ProgressLine progress("pass1", ctx.show_progress());
   Pass1Result pass1 = RunPass1(
       table, config, ctx, [&](std::uint64_t done, std::int64_t total) { progress.Update(done, total); },
@@ -120,10 +123,12 @@ RunResult RunPipeline(const Config& config, const RunOptions& options, const Con
   run.final_columns = pass1.kept;
   if (options.until < Stage::kPass2) return run;
 
+  ResetPeakRss();
   ProgressLine progress2("pass2", ctx.show_progress());
-  const Pass2Result pass2 = RunPass2(
+  Pass2Result pass2 = RunPass2(
       table, pass1, config, ctx, [&](std::uint64_t done, std::int64_t total) { progress2.Update(done, total); },
-      /*pearson=*/options.until >= Stage::kPass3 && config.vif_pearson);
+      /*pearson=*/options.until >= Stage::kPass3 && config.vif_pearson,
+      /*nonlinear_rows=*/options.until >= Stage::kPass4 ? static_cast<std::size_t>(config.nonlinear_max_rows) : 0);
   progress2.Finish();
   WritePass2Outputs(pass2, config, config.output_dir);
   spdlog::info("pass2: {} descriptors in, {} kept, {} removed in {} clusters ({:.2f} s, {} rows)",
@@ -135,12 +140,30 @@ RunResult RunPipeline(const Config& config, const RunOptions& options, const Con
   run.final_columns = pass2.kept;
   if (options.until < Stage::kPass3) return run;
 
+  ResetPeakRss();
   const Pass3Result pass3 = RunPass3(pass1, pass2, config, ctx);
   WritePass3Outputs(pass3, config, config.output_dir);
   spdlog::info("pass3: {} descriptors in, {} kept, {} removed by VIF > {} ({:.2f} s)", pass3.columns.size(),
                pass3.kept.size(), pass3.vif.removed.size(), config.vif_threshold, pass3.seconds);
   run.passes.push_back({"pass3_vif", pass3.columns.size(), pass3.kept.size(), pass3.seconds, PeakRssBytes()});
   run.final_columns = pass3.kept;
+  if (options.until < Stage::kPass4) return run;
+
+  ResetPeakRss();
+  ProgressLine progress4("pass4", ctx.show_progress(), "tiles");
+  const Pass4Result pass4 = RunPass4(pass1, pass2, pass3, config, ctx, [&](std::uint64_t done, std::int64_t total) {
+    progress4.Update(done, total);
+  });
+  progress4.Finish();
+  WritePass4Outputs(pass4, config, config.output_dir);
+  WriteFinalClusterInfo(pass1, pass2, pass3, pass4, config, config.output_dir);
+  spdlog::info("pass4: {} descriptors in, {} kept, {} removed in {} clusters ({} edges at S >= {}, {} rows, {:.2f} s)",
+               pass4.columns.size(), pass4.kept.size(), pass4.columns.size() - pass4.kept.size(),
+               std::count_if(pass4.clusters.begin(), pass4.clusters.end(),
+                             [](const Cluster& c) { return c.members.size() > 1; }),
+               pass4.edges, config.nonlinear_threshold, GroupThousands(pass4.rows_used), pass4.seconds);
+  run.passes.push_back({"pass4_nonlinear", pass4.columns.size(), pass4.kept.size(), pass4.seconds, PeakRssBytes()});
+  run.final_columns = pass4.kept;
   return run;
 }
 

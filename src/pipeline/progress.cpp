@@ -28,8 +28,12 @@ std::string Human(double value) {
 
 }  // namespace
 
-ProgressLine::ProgressLine(std::string label, bool enabled)
-    : label_(std::move(label)), enabled_(enabled), start_(std::chrono::steady_clock::now()), last_(start_) {}
+ProgressLine::ProgressLine(std::string label, bool enabled, std::string unit)
+    : label_(std::move(label)),
+      unit_(std::move(unit)),
+      enabled_(enabled),
+      start_(std::chrono::steady_clock::now()),
+      last_(start_) {}
 
 ProgressLine::~ProgressLine() { Finish(); }
 
@@ -40,17 +44,17 @@ void ProgressLine::Update(std::uint64_t done, std::int64_t total) {
   last_ = now;
   const double seconds = std::chrono::duration<double>(now - start_).count();
   const double rate = seconds > 0 ? static_cast<double>(done) / seconds : 0.0;
-  std::string line = fmt::format("{}: {} rows", label_, GroupThousands(done));
+  std::string line = fmt::format("{}: {} {}", label_, GroupThousands(done), unit_);
   if (total > 0) {
     const double fraction = static_cast<double>(done) / static_cast<double>(total);
-    line = fmt::format("{}: {} / {} rows ({:.1f}%)", label_, GroupThousands(done),
-                       GroupThousands(static_cast<std::uint64_t>(total)), 100.0 * fraction);
+    line = fmt::format("{}: {} / {} {} ({:.1f}%)", label_, GroupThousands(done),
+                       GroupThousands(static_cast<std::uint64_t>(total)), unit_, 100.0 * fraction);
     if (rate > 0 && fraction > 0) {
-      line += fmt::format(", {} rows/s, ETA {:.0f}s", Human(rate),
+      line += fmt::format(", {} {}/s, ETA {:.0f}s", Human(rate), unit_,
                           (static_cast<double>(total) - static_cast<double>(done)) / rate);
     }
   } else if (rate > 0) {
-    line += fmt::format(", {} rows/s", Human(rate));
+    line += fmt::format(", {} {}/s", Human(rate), unit_);
   }
   std::fprintf(stderr, "\r\033[K%s", line.c_str());
   std::fflush(stderr);

@@ -10,7 +10,8 @@ namespace descpipe {
 
 class ProgressLine {
  public:
-  ProgressLine(std::string label, bool enabled);
+  /// `unit` names what is counted ("rows", "tiles").
+  ProgressLine(std::string label, bool enabled, std::string unit = "rows");
   ~ProgressLine();
   void Update(std::uint64_t done, std::int64_t total);
   /// Clears the line.
@@ -18,6 +19,7 @@ class ProgressLine {
 
  private:
   std::string label_;
+  std::string unit_;
   bool enabled_;
   bool drawn_ = false;
   std::chrono::steady_clock::time_point start_;

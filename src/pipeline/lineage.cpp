@@ -1,0 +1,277 @@
+// Lineage of every input descriptor (final_cluster_info.json) and `descpipe explain`.
+#include "descpipe/lineage.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+
+#include "descpipe/error.hpp"
+#include "descpipe/pipeline.hpp"
+#include "io/atomic_file.hpp"
+#include "pipeline/outputs.hpp"
+
+namespace descpipe {
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+/// Why one column was removed, and in favour of which.
+struct Link {
+  int pass = 0;
+  std::string reason;
+  std::string linked_to;  ///< empty: none
+  std::string measure;    ///< empty: none
+  double value = std::nan("");
+};
+
+const char* PassName(int pass) {
+  switch (pass) {
+    case 1: return "statistics";
+    case 2: return "spearman";
+    case 3: return "vif";
+    case 4: return "nonlinear";
+  }
+  return "unknown";
+}
+
+std::string Fixed(double value) {
+  if (std::isinf(value)) return "inf";
+  return fmt::format("{:.4f}", value);
+}
+
+Json NumberOrNull(double value) {
+  if (std::isnan(value) || std::isinf(value)) return nullptr;
+  return value;
+}
+
+std::map<std::string, Link> CollectLinks(const Pass1Result& pass1, const Pass2Result& pass2, const Pass3Result& pass3,
+                                         const Pass4Result& pass4, const Config& config) {
+  std::map<std::string, Link> links;
+  for (std::size_t i = 0; i < pass1.columns.size(); ++i) {
+    const FilterDecision& decision = pass1.decisions[i];
+    if (decision.kept()) continue;
+    Link link;
+    link.pass = 1;
+    link.reason = fmt::format("{}: {}", ReasonName(decision.reason), RemovalDetail(pass1.stats[i], decision, config));
+    links[pass1.columns[i]] = link;
+  }
+  const std::size_t p2 = pass2.columns.size();
+  for (const Cluster& cluster : pass2.clusters) {
+    for (std::size_t member : cluster.members) {
+      if (member == cluster.representative ||
+          std::find(cluster.also_kept.begin(), cluster.also_kept.end(), member) != cluster.also_kept.end()) {
+        continue;
+      }
+      Link link;
+      link.pass = 2;
+      link.linked_to = pass2.columns[cluster.representative];
+      link.measure = "spearman_rho";
+      link.value = pass2.rho[member * p2 + cluster.representative];
+      link.reason = fmt::format(
+          "|Spearman rho| = {} with {} (>= spearman_threshold {}), the representative of its cluster of {} "
+          "(chosen by {})",
+          Fixed(std::fabs(link.value)), link.linked_to, FormatNumber(config.spearman_threshold),
+          cluster.members.size(), cluster.decided_by);
+      links[pass2.columns[member]] = link;
+    }
+  }
+  for (const VifRemoval& removal : pass3.vif.removed) {
+    Link link;
+    link.pass = 3;
+    const bool absorbed = removal.absorbed_by < pass3.columns.size();
+    if (absorbed) {
+      link.linked_to = pass3.columns[removal.absorbed_by];
+      link.measure = "partial_correlation";
+      link.value = removal.partial_correlation;
+    }
+    const std::string vif = removal.singular
+                                ? std::string("singular (VIF = inf): a linear combination of the remaining columns")
+                                : fmt::format("VIF {} > vif_threshold {}", Fixed(removal.vif),
+                                              FormatNumber(config.vif_threshold));
+    link.reason = absorbed && !std::isnan(removal.partial_correlation)
+                      ? fmt::format("{}; most explained by {} (partial correlation {})", vif, link.linked_to,
+                                    Fixed(removal.partial_correlation))
+                  : absorbed ? fmt::format("{}; most explained by {}", vif, link.linked_to)
+                             : vif;
+    links[pass3.columns[removal.column]] = link;
+  }
+  const std::size_t p4 = pass4.columns.size();
+  for (const Cluster& cluster : pass4.clusters) {
+    for (std::size_t member : cluster.members) {
+      if (member == cluster.representative ||
+          std::find(cluster.also_kept.begin(), cluster.also_kept.end(), member) != cluster.also_kept.end()) {
+        continue;
+      }
+      Link link;
+      link.pass = 4;
+      link.linked_to = pass4.columns[cluster.representative];
+      link.measure = "nonlinear_similarity";
+      link.value = pass4.similarity.fused[member * p4 + cluster.representative];
+      const auto measure = [&](const std::vector<double>& matrix) {
+        return matrix.empty() ? std::string("not computed") : Fixed(matrix[member * p4 + cluster.representative]);
+      };
+      link.reason = fmt::format(
+          "in the Leiden cluster of {} ({} members, edges at S >= nonlinear_threshold {}); S = {} "
+          "(nHSIC {}, RDC {}) to that representative (chosen by {})",
+          link.linked_to, cluster.members.size(), FormatNumber(config.nonlinear_threshold), Fixed(link.value),
+          measure(pass4.similarity.hsic), measure(pass4.similarity.rdc), cluster.decided_by);
+      links[pass4.columns[member]] = link;
+    }
+  }
+  return links;
+}
+
+Json LinkJson(const std::string& column, const Link& link, const std::vector<std::string>& path,
+              const std::string& represented_by) {
+  Json json;
+  json["column"] = column;
+  json["pass"] = link.pass;
+  json["pass_name"] = PassName(link.pass);
+  json["reason"] = link.reason;
+  json["linked_to"] = link.linked_to.empty() ? Json(nullptr) : Json(link.linked_to);
+  json["measure"] = link.measure.empty() ? Json(nullptr) : Json(link.measure);
+  json["value"] = NumberOrNull(link.value);
+  json["represented_by"] = represented_by.empty() ? Json(nullptr) : Json(represented_by);
+  json["path"] = path;
+  return json;
+}
+
+std::string Lower(std::string text) {
+  std::transform(text.begin(), text.end(), text.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return text;
+}
+
+}  // namespace
+
+void WriteFinalClusterInfo(const Pass1Result& pass1, const Pass2Result& pass2, const Pass3Result& pass3,
+                           const Pass4Result& pass4, const Config& config, const std::string& out_dir) {
+  const std::map<std::string, Link> links = CollectLinks(pass1, pass2, pass3, pass4, config);
+  const std::set<std::string> final_set(pass4.kept.begin(), pass4.kept.end());
+  DESCPIPE_ASSERT(links.size() + final_set.size() == pass1.columns.size());
+
+  Json removed = Json::object();
+  std::map<std::string, Json> stands_for;  // final -> links
+  for (const std::string& column : pass1.columns) {
+    const auto it = links.find(column);
+    if (it == links.end()) {
+      DESCPIPE_ASSERT(final_set.count(column));
+      continue;
+    }
+    // Follow linked_to to a final descriptor (each step goes to a later pass, or to a later
+    // removal within Pass 3, so the walk ends).
+    std::vector<std::string> path{column};
+    std::string current = column;
+    std::string represented_by;
+    for (std::size_t step = 0; step <= pass1.columns.size(); ++step) {
+      const auto link = links.find(current);
+      if (link == links.end()) {
+        represented_by = current;
+        break;
+      }
+      if (link->second.linked_to.empty()) break;
+      current = link->second.linked_to;
+      path.push_back(current);
+    }
+    DESCPIPE_ASSERT(represented_by.empty() || final_set.count(represented_by));
+    const Json entry = LinkJson(column, it->second, path, represented_by);
+    removed[column] = entry;
+    if (!represented_by.empty()) stands_for[represented_by].push_back(entry);
+  }
+  Json finals = Json::array();
+  for (const std::string& column : pass1.columns) {
+    if (!final_set.count(column)) continue;
+    Json entry;
+    entry["column"] = column;
+    const auto it = stands_for.find(column);
+    entry["stands_for"] = it == stands_for.end() ? Json::array() : it->second;
+    finals.push_back(entry);
+  }
+  Json json;
+  json["input_descriptors"] = pass1.columns.size();
+  json["final_descriptors"] = final_set.size();
+  json["final"] = finals;
+  json["removed"] = removed;
+  io::WriteFileAtomic(out_dir + "/final_cluster_info.json", json.dump(2) + "\n");
+}
+
+std::string ExplainDescriptor(const std::string& out_dir, const std::string& name) {
+  const std::string path = out_dir + "/final_cluster_info.json";
+  std::ifstream in(path);
+  DESCPIPE_EXPECTS(in.good(), "cannot read '{}': run `descpipe run ... -o {}` first (all passes)", path, out_dir);
+  Json json;
+  try {
+    json = Json::parse(in);
+  } catch (const nlohmann::json::exception& e) {
+    throw InvalidInput(fmt::format("'{}' is not valid JSON ({}); rerun descpipe run", path, e.what()));
+  }
+  DESCPIPE_EXPECTS(json.contains("final") && json.contains("removed"),
+                   "'{}' has no lineage (\"final\", \"removed\"); rerun descpipe run", path);
+  const Json& removed = json["removed"];
+  const Json* final_entry = nullptr;
+  for (const Json& entry : json["final"]) {
+    if (entry["column"] == name) final_entry = &entry;
+  }
+  std::ostringstream out;
+  if (final_entry != nullptr) {
+    const Json& stands_for = (*final_entry)["stands_for"];
+    out << name << ": a final descriptor (kept through all four passes).\n";
+    if (stands_for.empty()) {
+      out << "It stands for no removed descriptor.\n";
+      return out.str();
+    }
+    out << "It stands for " << stands_for.size() << " removed descriptor" << (stands_for.size() == 1 ? "" : "s")
+        << ":\n";
+    for (const Json& entry : stands_for) {
+      std::string via;
+      const auto& chain = entry["path"];
+      for (std::size_t k = 1; k + 1 < chain.size(); ++k) via += (via.empty() ? " (via " : ", ") + chain[k].get<std::string>();
+      if (!via.empty()) via += ")";
+      out << "  " << entry["column"].get<std::string>() << ": pass " << entry["pass"].get<int>() << " ("
+          << entry["pass_name"].get<std::string>() << ")" << via << ", " << entry["reason"].get<std::string>()
+          << "\n";
+    }
+    return out.str();
+  }
+  if (!removed.contains(name)) {
+    std::vector<std::pair<std::size_t, std::string>> close;
+    auto consider = [&](const std::string& candidate) {
+      const std::string a = Lower(candidate), b = Lower(name);
+      if (a.find(b) != std::string::npos || b.find(a) != std::string::npos) close.emplace_back(0, candidate);
+    };
+    for (const Json& entry : json["final"]) consider(entry["column"].get<std::string>());
+    for (auto it = removed.begin(); it != removed.end(); ++it) consider(it.key());
+    std::string hint;
+    for (std::size_t k = 0; k < close.size() && k < 5; ++k) hint += (k == 0 ? " (similar: " : ", ") + close[k].second;
+    if (!hint.empty()) hint += ")";
+    throw InvalidInput(fmt::format("'{}' is not an input descriptor of the run in '{}'{}", name, out_dir, hint));
+  }
+  const Json& entry = removed[name];
+  out << name << ": removed in pass " << entry["pass"].get<int>() << " (" << entry["pass_name"].get<std::string>()
+      << "): " << entry["reason"].get<std::string>() << ".\n";
+  const auto& chain = entry["path"];
+  for (std::size_t k = 1; k < chain.size(); ++k) {
+    const std::string step = chain[k].get<std::string>();
+    if (removed.contains(step)) {
+      const Json& next = removed[step];
+      out << "  then " << step << ": removed in pass " << next["pass"].get<int>() << " ("
+          << next["pass_name"].get<std::string>() << "): " << next["reason"].get<std::string>() << ".\n";
+    } else {
+      out << "  then " << step << ": a final descriptor.\n";
+    }
+  }
+  if (entry["represented_by"].is_null()) {
+    out << "No final descriptor represents it"
+        << (entry["pass"].get<int>() == 1 ? ": it was removed for its own statistics, not for redundancy.\n"
+                                          : ": no remaining column explained it.\n");
+  } else {
+    out << "Now represented by: " << entry["represented_by"].get<std::string>() << ".\n";
+  }
+  return out.str();
+}
+
+}  // namespace descpipe

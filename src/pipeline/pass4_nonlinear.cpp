@@ -1,0 +1,211 @@
+// Pass 4: nonlinear dependence (nHSIC, RDC) of the Pass 3 survivors, Leiden clusters, final set.
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <map>
+#include <nlohmann/json.hpp>
+
+#include "descpipe/error.hpp"
+#include "descpipe/pipeline.hpp"
+#include "io/atomic_file.hpp"
+#include "io/npy.hpp"
+#include "pipeline/candidates.hpp"
+
+namespace descpipe {
+namespace {
+
+constexpr std::size_t kMinimumRows = 20;
+
+/// Edge weights: S where S >= threshold (and, with topk > 0, the edge is among the topk
+/// strongest of either end; ties by position), else 0. The diagonal is 0.
+std::vector<double> GraphWeights(const std::vector<double>& s, std::size_t p, double threshold, int topk,
+                                 std::size_t* edges) {
+  std::vector<double> graph(p * p, 0.0);
+  std::vector<bool> keep(p * p, false);
+  std::vector<std::size_t> neighbours;
+  for (std::size_t i = 0; i < p; ++i) {
+    neighbours.clear();
+    for (std::size_t j = 0; j < p; ++j) {
+      if (j != i && s[i * p + j] >= threshold) neighbours.push_back(j);
+    }
+    if (topk > 0 && neighbours.size() > static_cast<std::size_t>(topk)) {
+      std::stable_sort(neighbours.begin(), neighbours.end(),
+                       [&](std::size_t a, std::size_t b) { return s[i * p + a] > s[i * p + b]; });
+      neighbours.resize(static_cast<std::size_t>(topk));
+    }
+    for (std::size_t j : neighbours) keep[i * p + j] = keep[j * p + i] = true;
+  }
+  *edges = 0;
+  for (std::size_t i = 0; i < p; ++i) {
+    for (std::size_t j = 0; j < p; ++j) {
+      if (!keep[i * p + j]) continue;
+      graph[i * p + j] = s[i * p + j];
+      if (i < j) ++*edges;
+    }
+  }
+  return graph;
+}
+
+nlohmann::ordered_json Number(double value) {
+  if (std::isnan(value)) return nullptr;
+  return value;
+}
+
+}  // namespace
+
+Pass4Result RunPass4(const Pass1Result& pass1, Pass2Result& pass2, const Pass3Result& pass3,
+                     const Config& config, const Context& ctx, const ProgressFn& progress) {
+  const auto start = std::chrono::steady_clock::now();
+  Pass4Result result;
+  result.columns = pass3.kept;
+  const std::size_t p = result.columns.size();
+
+  // The sample's columns are Pass 2's survivors; take the Pass 3 survivors among them.
+  ColumnMatrix& sample = pass2.nonlinear_sample;
+  DESCPIPE_ASSERT(sample.n_cols == pass2.kept.size());
+  std::map<std::string, std::size_t> sample_column;
+  for (std::size_t k = 0; k < pass2.kept.size(); ++k) sample_column[pass2.kept[k]] = k;
+  std::map<std::string, std::size_t> pass2_index;
+  for (std::size_t k = 0; k < pass2.columns.size(); ++k) pass2_index[pass2.columns[k]] = k;
+  result.rows_available = pass2.rows_used;
+  result.rows_used = sample.n_rows;
+
+  ColumnMatrix copula;
+  copula.n_rows = sample.n_rows;
+  copula.n_cols = p;
+  copula.values.resize(copula.n_rows * p);
+  for (std::size_t k = 0; k < p; ++k) {
+    std::copy_n(sample.column(sample_column.at(result.columns[k])), copula.n_rows, copula.column(k));
+  }
+  pass2.nonlinear_sample = ColumnMatrix{};  // consumed
+
+  const NonlinearOptions options = config.ToNonlinearOptions();
+  if (copula.n_rows < kMinimumRows) {
+    result.skipped_reason = fmt::format("only {} rows (HSIC and RDC need at least {}): every column kept",
+                                        copula.n_rows, kMinimumRows);
+    spdlog::warn("pass4: {}", result.skipped_reason);
+    result.similarity.n_cols = p;
+    if (options.w_hsic > 0.0) result.similarity.hsic.assign(p * p, std::nan(""));
+    if (options.w_rdc > 0.0) result.similarity.rdc.assign(p * p, std::nan(""));
+    result.similarity.fused.assign(p * p, 0.0);
+  } else {
+    CopulaTransform(copula, ctx);
+    result.similarity = NonlinearDependence(copula, options, ctx, progress);
+  }
+  copula = ColumnMatrix{};
+
+  result.graph = GraphWeights(result.similarity.fused, p, config.nonlinear_threshold, config.nonlinear_topk,
+                              &result.edges);
+  std::vector<double> target_rho;
+  for (std::size_t k = 0; k < p && !pass2.target_rho.empty(); ++k) {
+    target_rho.push_back(pass2.target_rho[pass2_index.at(result.columns[k])]);
+  }
+  const std::vector<CandidateInfo> candidates = BuildCandidates(pass1, result.columns, config, target_rho);
+  result.clusters = ClusterColumns(SimilarityView{result.graph.data(), p}, candidates,
+                                   config.ToNonlinearClusterOptions());
+  std::vector<std::size_t> kept;
+  for (const Cluster& cluster : result.clusters) {
+    kept.push_back(cluster.representative);
+    kept.insert(kept.end(), cluster.also_kept.begin(), cluster.also_kept.end());
+  }
+  std::sort(kept.begin(), kept.end());
+  for (std::size_t index : kept) result.kept.push_back(result.columns[index]);
+  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return result;
+}
+
+void WritePass4Outputs(const Pass4Result& result, const Config& config, const std::string& out_dir) {
+  const std::size_t p = result.columns.size();
+  const NonlinearResult& similarity = result.similarity;
+  // A measure with weight 0 is not computed: no matrix, and none left from an earlier run.
+  for (const auto& [name, matrix] : {std::pair{"pass4_hsic_matrix.npy", &similarity.hsic},
+                                     std::pair{"pass4_rdc_matrix.npy", &similarity.rdc}}) {
+    const std::string path = out_dir + "/" + name;
+    if (matrix->empty()) {
+      std::error_code ec;
+      std::filesystem::remove(path, ec);
+    } else {
+      io::WriteNpyAtomic(path, matrix->data(), p, p);
+    }
+  }
+
+  const NonlinearOptions options = config.ToNonlinearOptions();
+  nlohmann::ordered_json json;
+  json["pass"] = 4;
+  nlohmann::ordered_json parameters;
+  parameters["rows_used"] = result.rows_used;
+  parameters["rows_available"] = result.rows_available;
+  parameters["nonlinear_max_rows"] = config.nonlinear_max_rows;
+  parameters["random_seed"] = config.random_seed;
+  parameters["copula"] = "average rank / valid values";
+  parameters["missing"] = "features centred over valid rows; a missing row contributes zero";
+  parameters["w_hsic"] = config.w_hsic;
+  parameters["w_rdc"] = config.w_rdc;
+  parameters["hsic_D"] = config.hsic_D;
+  parameters["hsic_kernel"] = "gaussian on the copula, bandwidth = median heuristic 1 - 1/sqrt(2)";
+  parameters["hsic_bandwidth"] = options.hsic_bandwidth;
+  parameters["hsic_basis"] = similarity.hsic_basis;
+  parameters["rdc_k"] = config.rdc_k;
+  parameters["rdc_k_used"] = similarity.rdc_k_used;
+  parameters["rdc_s"] = config.rdc_s;
+  parameters["rdc_seeds"] = config.rdc_seeds;
+  parameters["rdc_ridge"] = options.rdc_ridge;
+  parameters["rdc_basis"] = similarity.rdc_basis;
+  parameters["nonlinear_threshold"] = config.nonlinear_threshold;
+  parameters["nonlinear_topk"] = config.nonlinear_topk;
+  parameters["leiden_objective"] = LeidenObjectiveName(config.leiden_objective);
+  parameters["leiden_resolution"] = config.leiden_resolution;
+  parameters["leiden_iterations"] = config.leiden_iterations;
+  nlohmann::ordered_json criteria = nlohmann::ordered_json::array();
+  for (Criterion criterion : config.representative_criteria) criteria.push_back(CriterionName(criterion));
+  parameters["representative_criteria"] = criteria;
+  parameters["mean_similarity"] = "weighted degree inside the cluster / (members - 1)";
+  json["parameters"] = parameters;
+  if (!result.skipped_reason.empty()) json["skipped"] = result.skipped_reason;
+  json["input_columns"] = p;
+  json["output_columns"] = result.kept.size();
+  json["removed_columns"] = p - result.kept.size();
+  json["edges"] = result.edges;
+
+  auto value = [&](const std::vector<double>& matrix, std::size_t i, std::size_t j) -> nlohmann::ordered_json {
+    if (matrix.empty()) return nullptr;
+    return Number(matrix[i * p + j]);
+  };
+  nlohmann::ordered_json clusters = nlohmann::ordered_json::array();
+  nlohmann::ordered_json removed = nlohmann::ordered_json::object();
+  for (const Cluster& cluster : result.clusters) {
+    if (cluster.members.size() == 1) continue;  // singletons: kept, nothing to explain
+    const std::size_t rep = cluster.representative;
+    nlohmann::ordered_json entry;
+    entry["representative"] = result.columns[rep];
+    entry["decided_by"] = cluster.decided_by;
+    nlohmann::ordered_json members = nlohmann::ordered_json::array();
+    for (std::size_t member : cluster.members) {
+      const bool survives = member == rep || std::find(cluster.also_kept.begin(), cluster.also_kept.end(),
+                                                       member) != cluster.also_kept.end();
+      double degree = 0.0;
+      for (std::size_t other : cluster.members) degree += other == member ? 0.0 : result.graph[member * p + other];
+      members.push_back({{"column", result.columns[member]},
+                         {"s_to_representative", value(similarity.fused, member, rep)},
+                         {"hsic_to_representative", value(similarity.hsic, member, rep)},
+                         {"rdc_to_representative", value(similarity.rdc, member, rep)},
+                         {"weighted_degree", degree},
+                         {"kept", survives}});
+      if (!survives) removed[result.columns[member]] = result.columns[rep];
+    }
+    entry["members"] = members;
+    clusters.push_back(entry);
+  }
+  json["clusters"] = clusters;
+  json["removed"] = removed;
+  io::WriteFileAtomic(out_dir + "/pass4_nonlinear.json", json.dump(2) + "\n");
+
+  std::string columns;
+  for (const auto& name : result.kept) columns += name + "\n";
+  io::WriteFileAtomic(out_dir + "/final_descriptors.txt", columns);
+}
+
+}  // namespace descpipe

@@ -1,0 +1,423 @@
+// nHSIC and RDC of all pairs of columns (see include/descpipe/nonlinear.hpp for the method).
+//
+// For one feature family (HSIC's Fourier features, or one RDC draw of sine features):
+//  1. Basis: the family evaluated on the copula grid u = 1/n .. n/n, centred; the eigenvectors of
+//     its d x d covariance whose eigenvalues exceed kBasisCutoff of the largest span every
+//     feature function over [0, 1] to working precision (r of them, r << d).
+//  2. Per column: its features projected on the basis (n x r), looked up in a table of the basis
+//     values at every half-integer rank when the column is complete, computed directly when it
+//     has missing values; centred over valid rows, missing rows zero. RDC whitens the block
+//     (ridge-regularised), so canonical correlations are singular values of cross-products.
+//  3. All pairs: the blocks side by side form A (n x p r); A^T A is computed in fixed tiles of
+//     256 matrix columns, one single-threaded dgemm each, and each r x r block is reduced to
+//     its pair's value at once (squared Frobenius norm for HSIC, largest singular value for RDC).
+#include <cblas.h>
+
+#include <Eigen/Dense>
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <exception>
+#include <functional>
+#include <mutex>
+#include <numeric>
+
+#include "descpipe/error.hpp"
+#include "descpipe/nonlinear.hpp"
+#include "stats/single_threaded_blas.hpp"
+
+namespace descpipe {
+namespace {
+
+constexpr std::size_t kTileWidth = 256;    ///< matrix columns of A per product tile
+constexpr std::size_t kChunk = 2048;       ///< points evaluated per batch
+constexpr double kPi = 3.14159265358979323846;
+
+/// SplitMix64 (Steele, Lea and Flood 2014): a small, portable, seeded generator.
+class Random {
+ public:
+  explicit Random(std::uint64_t seed) : state_(seed) {}
+  std::uint64_t Next() {
+    std::uint64_t z = (state_ += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+  }
+  /// Uniform in (0, 1].
+  double Uniform() { return (static_cast<double>(Next() >> 11) + 1.0) * 0x1.0p-53; }
+  /// Standard normal (Box-Muller, one value per pair of uniforms: portable across libraries).
+  double Normal() {
+    const double radius = std::sqrt(-2.0 * std::log(Uniform()));
+    return radius * std::cos(2.0 * kPi * Uniform());
+  }
+
+ private:
+  std::uint64_t state_;
+};
+
+/// d feature functions of u, evaluated in batches: out is count x d, column-major (ld = count).
+using FeatureFamily = std::function<void(const double* u, std::size_t count, double* out)>;
+
+/// An orthonormal basis (d x r, column-major) of the centred feature functions over [0, 1].
+struct Basis {
+  std::size_t d = 0, r = 0;
+  std::vector<double> vectors;
+};
+
+Basis MakeBasis(const FeatureFamily& family, std::size_t d, std::size_t n) {
+  std::vector<double> grid(n), features(n * d);
+  for (std::size_t i = 0; i < n; ++i) grid[i] = static_cast<double>(i + 1) / static_cast<double>(n);
+  family(grid.data(), n, features.data());
+  for (std::size_t c = 0; c < d; ++c) {
+    double* column = features.data() + c * n;
+    const double mean = std::accumulate(column, column + n, 0.0) / static_cast<double>(n);
+    for (std::size_t i = 0; i < n; ++i) column[i] -= mean;
+  }
+  Eigen::MatrixXd gram = Eigen::MatrixXd::Zero(static_cast<Eigen::Index>(d), static_cast<Eigen::Index>(d));
+  cblas_dsyrk(CblasColMajor, CblasLower, CblasTrans, static_cast<int>(d), static_cast<int>(n), 1.0,
+              features.data(), static_cast<int>(n), 0.0, gram.data(), static_cast<int>(d));
+  Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> solver(gram);  // reads the lower triangle
+  DESCPIPE_ASSERT(solver.info() == Eigen::Success);
+  const Eigen::VectorXd& values = solver.eigenvalues();  // ascending
+  const double largest = values(values.size() - 1);
+  Basis basis;
+  basis.d = d;
+  if (!(largest > 0.0)) return basis;
+  for (Eigen::Index k = values.size() - 1; k >= 0 && values(k) > kBasisCutoff * largest; --k) {
+    const Eigen::VectorXd v = solver.eigenvectors().col(k);
+    basis.vectors.insert(basis.vectors.end(), v.data(), v.data() + d);
+    ++basis.r;
+  }
+  return basis;
+}
+
+/// Projected features of `count` points: out (count x r, column-major) = F(u) V.
+void Project(const FeatureFamily& family, const Basis& basis, const double* u, std::size_t count,
+             std::vector<double>& scratch, double* out) {
+  scratch.resize(count * basis.d);
+  family(u, count, scratch.data());
+  cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, static_cast<int>(count), static_cast<int>(basis.r),
+              static_cast<int>(basis.d), 1.0, scratch.data(), static_cast<int>(count), basis.vectors.data(),
+              static_cast<int>(basis.d), 0.0, out, static_cast<int>(count));
+}
+
+/// Basis values at u = h / (2n) for h = 0 .. 2n (every half-integer rank of a complete column):
+/// r columns of 2n + 1 entries.
+std::vector<double> RankTable(const FeatureFamily& family, const Basis& basis, std::size_t n) {
+  const std::size_t size = 2 * n + 1;
+  std::vector<double> table(size * basis.r);
+  std::vector<double> u, scratch, out;
+  for (std::size_t start = 0; start < size; start += kChunk) {
+    const std::size_t count = std::min(kChunk, size - start);
+    u.resize(count);
+    for (std::size_t i = 0; i < count; ++i) u[i] = static_cast<double>(start + i) / static_cast<double>(2 * n);
+    out.resize(count * basis.r);
+    Project(family, basis, u.data(), count, scratch, out.data());
+    for (std::size_t c = 0; c < basis.r; ++c) std::copy_n(out.data() + c * count, count, table.data() + c * size + start);
+  }
+  return table;
+}
+
+/// Fills `block` (n x r, column-major) with the centred, projected features of one copula column.
+void FillBlock(const double* u, std::size_t n, const FeatureFamily& family, const Basis& basis,
+               const std::vector<double>& table, std::vector<double>& scratch, double* block) {
+  const std::size_t r = basis.r;
+  std::size_t valid = 0;
+  for (std::size_t i = 0; i < n; ++i) valid += std::isnan(u[i]) ? 0 : 1;
+  if (valid == n) {
+    const std::size_t size = 2 * n + 1;
+    std::vector<std::uint32_t> index(n);
+    for (std::size_t i = 0; i < n; ++i) {
+      index[i] = static_cast<std::uint32_t>(std::llround(u[i] * static_cast<double>(2 * n)));
+      DESCPIPE_ASSERT(index[i] < size);
+    }
+    for (std::size_t c = 0; c < r; ++c) {
+      const double* values = table.data() + c * size;
+      double* target = block + c * n;
+      for (std::size_t i = 0; i < n; ++i) target[i] = values[index[i]];
+    }
+  } else {
+    std::fill_n(block, n * r, 0.0);
+    std::vector<double> points, out;
+    std::vector<std::size_t> rows;
+    for (std::size_t start = 0; start < n; start += kChunk) {
+      const std::size_t end = std::min(n, start + kChunk);
+      points.clear();
+      rows.clear();
+      for (std::size_t i = start; i < end; ++i) {
+        if (std::isnan(u[i])) continue;
+        points.push_back(u[i]);
+        rows.push_back(i);
+      }
+      if (points.empty()) continue;
+      out.resize(points.size() * r);
+      Project(family, basis, points.data(), points.size(), scratch, out.data());
+      for (std::size_t c = 0; c < r; ++c) {
+        for (std::size_t k = 0; k < rows.size(); ++k) block[c * n + rows[k]] = out[c * points.size() + k];
+      }
+    }
+  }
+  if (valid == 0) return;
+  for (std::size_t c = 0; c < r; ++c) {
+    double* column = block + c * n;
+    double sum = 0.0;
+    for (std::size_t i = 0; i < n; ++i) sum += std::isnan(u[i]) ? 0.0 : column[i];
+    const double mean = sum / static_cast<double>(valid);
+    for (std::size_t i = 0; i < n; ++i) column[i] = std::isnan(u[i]) ? 0.0 : column[i] - mean;
+  }
+}
+
+/// Replaces `block` (n x r) by its ridge-whitened version: B U diag(1 / sqrt(e + lambda)) for the
+/// eigen-decomposition B^T B = U diag(e) U^T, lambda = ridge * max(e). Then the singular values of
+/// the cross-product of two whitened blocks are the regularised canonical correlations.
+void Whiten(double* block, std::size_t n, std::size_t r, double ridge) {
+  Eigen::Map<Eigen::MatrixXd> b(block, static_cast<Eigen::Index>(n), static_cast<Eigen::Index>(r));
+  const Eigen::MatrixXd gram = b.transpose() * b;
+  Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> solver(gram);
+  DESCPIPE_ASSERT(solver.info() == Eigen::Success);
+  const Eigen::VectorXd values = solver.eigenvalues().cwiseMax(0.0);
+  const double largest = values.size() > 0 ? values.maxCoeff() : 0.0;
+  if (!(largest > 0.0)) {
+    b.setZero();
+    return;
+  }
+  const double lambda = ridge * largest;
+  Eigen::VectorXd scale(values.size());
+  for (Eigen::Index k = 0; k < values.size(); ++k) scale(k) = values(k) > 0.0 ? 1.0 / std::sqrt(values(k) + lambda) : 0.0;
+  const Eigen::MatrixXd transform = solver.eigenvectors() * scale.asDiagonal();
+  const Eigen::MatrixXd whitened = b * transform;
+  b = whitened;
+}
+
+/// Every r x r block (i, j), i <= j, of A^T A for A = [block_0 .. block_{p-1}] (n x p r), passed to
+/// reduce(i, j, pointer to the block, leading dimension) from any thread; each (i, j) once.
+template <typename Reduce>
+void ForAllBlocks(const std::vector<double>& a, std::size_t n, std::size_t p, std::size_t r, int threads,
+                  const Reduce& reduce, const std::function<void(std::uint64_t, std::int64_t)>& progress) {
+  const std::size_t per_tile = std::max<std::size_t>(1, kTileWidth / r);
+  const std::size_t n_tiles = (p + per_tile - 1) / per_tile;
+  std::vector<std::pair<std::size_t, std::size_t>> work;
+  for (std::size_t ti = 0; ti < n_tiles; ++ti) {
+    for (std::size_t tj = ti; tj < n_tiles; ++tj) work.emplace_back(ti, tj);
+  }
+  const auto n_work = static_cast<std::int64_t>(work.size());
+  std::atomic<std::int64_t> done{0};
+  std::mutex progress_mutex;
+  std::exception_ptr failure;
+  std::mutex failure_mutex;
+#pragma omp parallel num_threads(threads)
+  {
+    std::vector<double> product(per_tile * r * per_tile * r);
+#pragma omp for schedule(dynamic, 1)
+    for (std::int64_t w = 0; w < n_work; ++w) {
+      try {
+        const auto [ti, tj] = work[static_cast<std::size_t>(w)];
+        const std::size_t i0 = ti * per_tile, j0 = tj * per_tile;
+        const std::size_t ni = std::min(per_tile, p - i0), nj = std::min(per_tile, p - j0);
+        const std::size_t ld = ni * r;
+        cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, static_cast<int>(ni * r), static_cast<int>(nj * r),
+                    static_cast<int>(n), 1.0, a.data() + i0 * r * n, static_cast<int>(n), a.data() + j0 * r * n,
+                    static_cast<int>(n), 0.0, product.data(), static_cast<int>(ld));
+        for (std::size_t jj = 0; jj < nj; ++jj) {
+          for (std::size_t ii = 0; ii < ni; ++ii) {
+            if (ti == tj && ii > jj) continue;
+            reduce(i0 + ii, j0 + jj, product.data() + (jj * r) * ld + ii * r, ld);
+          }
+        }
+        const std::int64_t finished = ++done;
+        if (progress) {
+          std::lock_guard<std::mutex> lock(progress_mutex);
+          progress(static_cast<std::uint64_t>(finished), n_work);
+        }
+      } catch (...) {
+        std::lock_guard<std::mutex> lock(failure_mutex);
+        if (!failure) failure = std::current_exception();
+      }
+    }
+  }
+  if (failure) std::rethrow_exception(failure);
+}
+
+/// A = the blocks of every column under `family` (whitened with `ridge` when >= 0).
+std::vector<double> StackedFeatures(const ColumnMatrix& copula, const FeatureFamily& family, const Basis& basis,
+                                    double ridge, int threads) {
+  const std::size_t n = copula.n_rows, p = copula.n_cols, r = basis.r;
+  const std::vector<double> table = RankTable(family, basis, n);
+  std::vector<double> a(n * p * r);
+  const auto n_columns = static_cast<std::int64_t>(p);
+#pragma omp parallel num_threads(threads)
+  {
+    std::vector<double> scratch;
+#pragma omp for schedule(dynamic, 1)
+    for (std::int64_t col = 0; col < n_columns; ++col) {
+      const auto j = static_cast<std::size_t>(col);
+      double* block = a.data() + j * r * n;
+      FillBlock(copula.column(j), n, family, basis, table, scratch, block);
+      if (ridge >= 0.0) Whiten(block, n, r, ridge);
+    }
+  }
+  return a;
+}
+
+void CheckOptions(const NonlinearOptions& options) {
+  DESCPIPE_EXPECTS(options.hsic_D >= 2 && options.hsic_D % 2 == 0,
+                   "hsic_D must be an even number >= 2 (cosine and sine of hsic_D / 2 frequencies), got {}",
+                   options.hsic_D);
+  DESCPIPE_EXPECTS(options.rdc_k >= 1, "rdc_k must be >= 1, got {}", options.rdc_k);
+  DESCPIPE_EXPECTS(options.rdc_seeds >= 1, "rdc_seeds must be >= 1, got {}", options.rdc_seeds);
+  DESCPIPE_EXPECTS(options.rdc_s > 0.0 && std::isfinite(options.rdc_s), "rdc_s must be > 0, got {}", options.rdc_s);
+  DESCPIPE_EXPECTS(options.rdc_ridge >= 0.0 && options.rdc_ridge < 1.0, "rdc_ridge must be in [0, 1), got {}",
+                   options.rdc_ridge);
+  DESCPIPE_EXPECTS(options.hsic_bandwidth > 0.0 && std::isfinite(options.hsic_bandwidth),
+                   "the HSIC bandwidth must be > 0, got {}", options.hsic_bandwidth);
+  DESCPIPE_EXPECTS(options.w_hsic >= 0.0 && options.w_rdc >= 0.0 && options.w_hsic + options.w_rdc > 0.0,
+                   "w_hsic and w_rdc must be >= 0 and not both 0, got {} and {}", options.w_hsic, options.w_rdc);
+}
+
+}  // namespace
+
+void CopulaTransform(ColumnMatrix& values, const Context& ctx) {
+  const auto n_columns = static_cast<std::int64_t>(values.n_cols);
+#pragma omp parallel num_threads(ctx.threads())
+  {
+    RankScratch scratch;
+#pragma omp for schedule(dynamic, 1)
+    for (std::int64_t col = 0; col < n_columns; ++col) {
+      double* column = values.column(static_cast<std::size_t>(col));
+      const std::size_t valid = RankInPlace(column, values.n_rows, scratch);
+      for (std::size_t i = 0; i < values.n_rows; ++i) column[i] /= static_cast<double>(valid);
+    }
+  }
+}
+
+std::vector<double> HsicFrequencies(const NonlinearOptions& options) {
+  Random random(options.seed ^ 0x48534943'00000000ULL);  // "HSIC"
+  std::vector<double> w(static_cast<std::size_t>(options.hsic_D / 2));
+  for (double& value : w) value = random.Normal() / options.hsic_bandwidth;
+  return w;
+}
+
+std::vector<double> RdcProjection(const NonlinearOptions& options, int draw, int k) {
+  Random random((options.seed ^ 0x52444300'00000000ULL) + 0x9e3779b97f4a7c15ULL * static_cast<std::uint64_t>(draw + 1));
+  std::vector<double> w(2 * static_cast<std::size_t>(k));
+  for (double& value : w) value = random.Normal();
+  return w;
+}
+
+NonlinearResult NonlinearDependence(const ColumnMatrix& copula, const NonlinearOptions& options,
+                                    const Context& ctx,
+                                    const std::function<void(std::uint64_t, std::int64_t)>& progress) {
+  CheckOptions(options);
+  const std::size_t n = copula.n_rows, p = copula.n_cols;
+  NonlinearResult result;
+  result.n_cols = p;
+  result.rdc_k_used = std::max(1, std::min(options.rdc_k, static_cast<int>(n / 10)));
+  SingleThreadedBlas single_threaded;
+  const int threads = ctx.threads();
+
+  // Progress over every tile of every product (HSIC once, RDC once per draw).
+  const std::int64_t rounds = (options.w_hsic > 0.0 ? 1 : 0) + (options.w_rdc > 0.0 ? options.rdc_seeds : 0);
+  std::int64_t round = 0;
+  auto round_progress = [&](std::uint64_t done, std::int64_t total) {
+    if (progress) progress(static_cast<std::uint64_t>(round * total) + done, rounds * total);
+  };
+
+  if (options.w_hsic > 0.0) {
+    result.hsic.assign(p * p, 0.0);
+    if (n >= 2) {
+      const std::vector<double> w = HsicFrequencies(options);
+      const std::size_t m = w.size();
+      const double norm = 1.0 / std::sqrt(static_cast<double>(m));
+      FeatureFamily family = [&w, m, norm](const double* u, std::size_t count, double* out) {
+        for (std::size_t f = 0; f < m; ++f) {
+          double* c = out + f * count;
+          double* s = out + (m + f) * count;
+          for (std::size_t i = 0; i < count; ++i) {
+            const double angle = w[f] * u[i];
+            c[i] = std::cos(angle) * norm;
+            s[i] = std::sin(angle) * norm;
+          }
+        }
+      };
+      const Basis basis = MakeBasis(family, 2 * m, n);
+      result.hsic_basis = basis.r;
+      if (basis.r > 0) {
+        const std::vector<double> a = StackedFeatures(copula, family, basis, /*ridge=*/-1.0, threads);
+        std::vector<double> raw(p * p, 0.0);
+        const std::size_t r = basis.r;
+        ForAllBlocks(a, n, p, r, threads, [&](std::size_t i, std::size_t j, const double* block, std::size_t ld) {
+          double sum = 0.0;
+          for (std::size_t c = 0; c < r; ++c) {
+            for (std::size_t k = 0; k < r; ++k) sum += block[c * ld + k] * block[c * ld + k];
+          }
+          raw[i * p + j] = raw[j * p + i] = sum;
+        }, round_progress);
+        for (std::size_t i = 0; i < p; ++i) {
+          for (std::size_t j = 0; j < p; ++j) {
+            const double denominator = std::sqrt(raw[i * p + i] * raw[j * p + j]);
+            double value = denominator > 0.0 ? raw[i * p + j] / denominator : 0.0;
+            if (i == j) value = raw[i * p + i] > 0.0 ? 1.0 : 0.0;
+            result.hsic[i * p + j] = std::clamp(value, 0.0, 1.0);
+          }
+        }
+      }
+      ++round;
+    }
+  }
+
+  if (options.w_rdc > 0.0) {
+    result.rdc.assign(p * p, 0.0);
+    if (n >= 2) {
+      const int k = result.rdc_k_used;
+      std::vector<double> sum(p * p, 0.0);
+      std::vector<bool> varies(p, false);
+      for (int draw = 0; draw < options.rdc_seeds; ++draw) {
+        const std::vector<double> w = RdcProjection(options, draw, k);
+        const double scale = options.rdc_s / 2.0;
+        FeatureFamily family = [&w, k, scale](const double* u, std::size_t count, double* out) {
+          for (int j = 0; j < k; ++j) {
+            double* f = out + static_cast<std::size_t>(j) * count;
+            const double slope = scale * w[static_cast<std::size_t>(j)];
+            const double offset = scale * w[static_cast<std::size_t>(k + j)];
+            for (std::size_t i = 0; i < count; ++i) f[i] = std::sin(slope * u[i] + offset);
+          }
+        };
+        const Basis basis = MakeBasis(family, static_cast<std::size_t>(k), n);
+        result.rdc_basis = std::max(result.rdc_basis, basis.r);
+        if (basis.r > 0) {
+          const std::vector<double> a = StackedFeatures(copula, family, basis, options.rdc_ridge, threads);
+          const std::size_t r = basis.r;
+          std::vector<double> draw_value(p * p, 0.0);
+          ForAllBlocks(a, n, p, r, threads, [&](std::size_t i, std::size_t j, const double* block, std::size_t ld) {
+            Eigen::Map<const Eigen::MatrixXd, 0, Eigen::OuterStride<>> m(
+                block, static_cast<Eigen::Index>(r), static_cast<Eigen::Index>(r), Eigen::OuterStride<>(static_cast<Eigen::Index>(ld)));
+            const Eigen::MatrixXd gram = m.transpose() * m;
+            Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> solver(gram, Eigen::EigenvaluesOnly);
+            const double top = std::sqrt(std::max(0.0, solver.eigenvalues().maxCoeff()));
+            draw_value[i * p + j] = draw_value[j * p + i] = std::min(1.0, top);
+          }, round_progress);
+          for (std::size_t i = 0; i < p; ++i) varies[i] = varies[i] || draw_value[i * p + i] > 0.0;
+          for (std::size_t e = 0; e < p * p; ++e) sum[e] += draw_value[e];
+        }
+        ++round;
+      }
+      for (std::size_t i = 0; i < p; ++i) {
+        for (std::size_t j = 0; j < p; ++j) {
+          result.rdc[i * p + j] = i == j ? (varies[i] ? 1.0 : 0.0) : sum[i * p + j] / options.rdc_seeds;
+        }
+      }
+    }
+  }
+
+  const double total = options.w_hsic + options.w_rdc;
+  result.fused.assign(p * p, 0.0);
+  for (std::size_t e = 0; e < p * p; ++e) {
+    double value = 0.0;
+    if (!result.hsic.empty()) value += options.w_hsic * result.hsic[e];
+    if (!result.rdc.empty()) value += options.w_rdc * result.rdc[e];
+    result.fused[e] = value / total;
+  }
+  return result;
+}
+
+}  // namespace descpipe
