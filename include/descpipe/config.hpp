@@ -64,7 +64,7 @@ struct Config {
   int hsic_D = 512;
   double w_hsic = 0.5;
   double w_rdc = 0.5;
-  double nonlinear_threshold = 0.5;  ///< edge when the fused similarity S >= this
+  double nonlinear_threshold = 0.6;  ///< edge when the fused similarity S >= this (docs/NONLINEAR.md)
   int nonlinear_topk = 0;            ///< > 0: keep only each column's k strongest edges
   LeidenObjective leiden_objective = LeidenObjective::kModularity;
 

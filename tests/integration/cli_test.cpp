@@ -107,10 +107,13 @@ TEST_F(CliTest, RunWritesThePass1Outputs) {
   const std::string out = Out();
   const CliResult result = RunCli({"run", input_, "-o", out});
   ASSERT_TRUE(Succeeded(result));
-  EXPECT_EQ(ListDir(out), (std::vector<std::string>{"pass1_columns.txt", "pass1_stats.csv",
+  EXPECT_EQ(ListDir(out), (std::vector<std::string>{"final_cluster_info.json", "final_descriptors.txt",
+                                                    "pass1_columns.txt", "pass1_stats.csv",
                                                     "pass1_variance_filtering.json", "pass2_columns.txt",
                                                     "pass2_spearman.json", "pass2_spearman_matrix.npy",
-                                                    "pass3_columns.txt", "pass3_vif.json"}));
+                                                    "pass3_columns.txt", "pass3_vif.json",
+                                                    "pass4_hsic_matrix.npy", "pass4_nonlinear.json",
+                                                    "pass4_rdc_matrix.npy"}));
 
   // pass1_stats.csv: fixed header, one row per descriptor in input order.
   const std::vector<std::string> lines = Lines(ReadFile(out + "/pass1_stats.csv"));
@@ -169,7 +172,7 @@ TEST_F(CliTest, RunTwiceReplacesTheOutputs) {
   ASSERT_TRUE(Succeeded(RunCli({"run", input_, "-o", out, "-q"})));
   ASSERT_TRUE(Succeeded(RunCli({"run", input_, "-o", out, "-q", "--set", "remove_binary=true"})));
   EXPECT_EQ(ReadFile(out + "/pass1_columns.txt"), "zeta_good\nnoisy\ncount\n");
-  EXPECT_EQ(ListDir(out).size(), 8u);  // no temporary files left
+  EXPECT_EQ(ListDir(out).size(), 13u);  // no temporary files left
 }
 
 TEST_F(CliTest, QuietPrintsNothingOnSuccess) {
@@ -271,7 +274,7 @@ TEST_F(CliTest, ConfigFile) {
   const std::string out = Out("from_config");
   WriteFile(config, "io:\n  parquet_glob: " + input_ + "\n  output_dir: " + out +
                         "\nfiltering:\n  variance_threshold: 0.09\n  range_mode: MINMAX\n"
-                        "nonlinear:\n  rdc_k: 12\ndevice:\n  prefer_gpu: true\n");
+                        "device:\n  gpu_precision: tf32\n  prefer_gpu: true\n");
   const CliResult result = RunCli({"run", "--config", config});
   ASSERT_TRUE(Succeeded(result));
   const auto json = nlohmann::json::parse(ReadFile(out + "/pass1_variance_filtering.json"));
@@ -280,8 +283,8 @@ TEST_F(CliTest, ConfigFile) {
   // noisy: variance 0.5 over min-max range ~2: 0.125 kept; count: 24 / 16^2 = 0.094 kept;
   // zeta_good: 1/12: removed at 0.09.
   EXPECT_EQ(ReadFile(out + "/pass1_columns.txt"), "binary\nnoisy\ncount\n");
-  // Options of later passes are reported, not silently dropped.
-  EXPECT_TRUE(Contains(result.err, "rdc_k"));
+  // Options this build does not use are reported, not silently dropped.
+  EXPECT_TRUE(Contains(result.err, "gpu_precision"));
 
   // -o and --set on the command line win over the file.
   const std::string other = Out("other");
@@ -290,18 +293,58 @@ TEST_F(CliTest, ConfigFile) {
   EXPECT_EQ(ReadFile(other + "/pass1_columns.txt"), "zeta_good\nbinary\nnoisy\ncount\n");
 }
 
-TEST_F(CliTest, UntilPass4IsAClearError) {
+TEST_F(CliTest, UntilStopsAfterThatPass) {
   const std::string out = Out();
-  const CliResult result = RunCli({"run", input_, "-o", out, "--until", "pass4"});
-  EXPECT_NE(result.exit_code, 0);
-  const std::vector<std::string> lines = Lines(result.err);
-  ASSERT_EQ(lines.size(), 1u) << result.err;
+  const CliResult bad = RunCli({"run", input_, "-o", out, "--until", "pass5"});
+  EXPECT_NE(bad.exit_code, 0);
+  const std::vector<std::string> lines = Lines(bad.err);
+  ASSERT_EQ(lines.size(), 1u) << bad.err;
   EXPECT_EQ(lines[0].rfind("error: ", 0), 0u);
-  EXPECT_TRUE(Contains(lines[0], "pass4"));
+  EXPECT_TRUE(Contains(lines[0], "pass5"));
   EXPECT_FALSE(fs::exists(out));
 
   ASSERT_TRUE(Succeeded(RunCli({"run", input_, "-o", out, "--until", "pass1", "-q"})));
   EXPECT_TRUE(fs::exists(out + "/pass1_stats.csv"));
+  EXPECT_FALSE(fs::exists(out + "/pass2_columns.txt"));
+  const std::string three = Out("three");
+  ASSERT_TRUE(Succeeded(RunCli({"run", input_, "-o", three, "--until", "pass3", "-q"})));
+  EXPECT_TRUE(fs::exists(three + "/pass3_columns.txt"));
+  EXPECT_FALSE(fs::exists(three + "/pass4_nonlinear.json"));
+  EXPECT_FALSE(fs::exists(three + "/final_descriptors.txt"));
+}
+
+TEST_F(CliTest, SummaryTableListsEveryPass) {
+  const CliResult result = RunCli({"run", input_, "-o", Out()});
+  ASSERT_TRUE(Succeeded(result));
+  for (const char* pass : {"pass1_statistics", "pass2_spearman", "pass3_vif", "pass4_nonlinear", "total"}) {
+    EXPECT_TRUE(Contains(result.err, pass)) << pass << "\n" << result.err;
+  }
+  EXPECT_TRUE(Contains(result.err, "peak RSS"));
+}
+
+TEST_F(CliTest, ExplainTellsWhyAndWhatStandsForIt) {
+  const std::string out = Out();
+  ASSERT_TRUE(Succeeded(RunCli({"run", input_, "-o", out, "-q"})));
+  // constant: removed in Pass 1, represented by nothing.
+  const CliResult constant = RunCli({"explain", out, "constant"});
+  ASSERT_TRUE(Succeeded(constant)) << constant.err;
+  EXPECT_TRUE(Contains(constant.out, "removed in pass 1 (statistics)")) << constant.out;
+  EXPECT_TRUE(Contains(constant.out, "constant")) << constant.out;
+  EXPECT_TRUE(Contains(constant.out, "No final descriptor represents it")) << constant.out;
+  // A final descriptor.
+  const std::vector<std::string> finals = Lines(ReadFile(out + "/final_descriptors.txt"));
+  ASSERT_FALSE(finals.empty());
+  const CliResult kept = RunCli({"explain", out, finals.front()});
+  ASSERT_TRUE(Succeeded(kept)) << kept.err;
+  EXPECT_TRUE(Contains(kept.out, "a final descriptor")) << kept.out;
+  // Unknown names and directories without a run are clear errors.
+  const CliResult unknown = RunCli({"explain", out, "zeta"});
+  EXPECT_EQ(unknown.exit_code, 2);
+  EXPECT_TRUE(Contains(unknown.err, "'zeta' is not an input descriptor")) << unknown.err;
+  EXPECT_TRUE(Contains(unknown.err, "zeta_good")) << unknown.err;  // suggestion
+  const CliResult missing = RunCli({"explain", Out("nothing"), "zeta_good"});
+  EXPECT_EQ(missing.exit_code, 2);
+  EXPECT_TRUE(Contains(missing.err, "final_cluster_info.json")) << missing.err;
 }
 
 TEST_F(CliTest, ThreadCountGivesByteIdenticalOutputs) {

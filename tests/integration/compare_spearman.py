@@ -38,7 +38,7 @@ def check(name, ok, detail):
 
 def run(label, parquet, metadata):
     out = os.path.join(workdir, label)
-    subprocess.run([descpipe, "run", parquet, "-o", out, "-q", "--set",
+    subprocess.run([descpipe, "run", parquet, "-o", out, "-q", "--until", "pass2", "--set",
                     "metadata_columns=[" + ", ".join(metadata) + "]"], check=True)
     columns = open(os.path.join(out, "pass1_columns.txt")).read().splitlines()
     matrix = np.load(os.path.join(out, "pass2_spearman_matrix.npy"))

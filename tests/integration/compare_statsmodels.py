@@ -38,7 +38,7 @@ csv = os.path.join(workdir, "vif.csv")
 frame.insert(0, "mol_id", [f"m{i}" for i in range(n)])
 frame.to_csv(csv, index=False, float_format="%.17g")
 out = os.path.join(workdir, "out")
-subprocess.run([descpipe, "run", csv, "-o", out, "-q", "--set", "vif_correlation=pearson",
+subprocess.run([descpipe, "run", csv, "-o", out, "-q", "--until", "pass3", "--set", "vif_correlation=pearson",
                 "--set", "spearman_threshold=1.0", "--set", "vif_threshold=5"], check=True)
 report = json.load(open(os.path.join(out, "pass3_vif.json")))
 columns = open(os.path.join(out, "pass2_columns.txt")).read().splitlines()

@@ -92,6 +92,71 @@ TEST_F(RealTableTest, WholePipelineExplainsEveryDescriptor) {
   for (const auto& [column, vif] : pass3.at("final_vif").items()) {
     EXPECT_LE(vif.get<double>(), pass3.at("threshold").get<double>()) << column;
   }
+
+  // Pass 4 splits the Pass 3 survivors into clusters; each removed member is in a cluster whose
+  // representative is final.
+  const auto pass4 = nlohmann::json::parse(ReadFile(out + "/pass4_nonlinear.json"));
+  const std::vector<std::string> finals = Lines(ReadFile(out + "/final_descriptors.txt"));
+  const std::set<std::string> final_set(finals.begin(), finals.end());
+  EXPECT_EQ(pass4.at("input_columns").get<std::size_t>(), survivors3.size());
+  EXPECT_EQ(pass4.at("output_columns").get<std::size_t>(), finals.size());
+  EXPECT_LE(finals.size(), survivors3.size());
+  for (const auto& [column, representative] : pass4.at("removed").items()) {
+    EXPECT_TRUE(final_set.count(representative.get<std::string>())) << column;
+    EXPECT_FALSE(final_set.count(column)) << column;
+  }
+  for (const auto& column : finals) EXPECT_TRUE(pass3_columns.count(column)) << column;
+
+  // The lineage covers every input descriptor exactly once, and every link leads to a final
+  // descriptor or (Pass 1, unexplained Pass 3) to none.
+  const auto lineage = nlohmann::json::parse(ReadFile(out + "/final_cluster_info.json"));
+  EXPECT_EQ(lineage.at("input_descriptors").get<std::size_t>(), 609u);
+  std::set<std::string> seen;
+  std::size_t entries = 0;
+  for (const auto& entry : lineage.at("final")) {
+    const std::string column = entry.at("column").get<std::string>();
+    EXPECT_TRUE(final_set.count(column)) << column;
+    seen.insert(column);
+    ++entries;
+    for (const auto& link : entry.at("stands_for")) {
+      EXPECT_EQ(link.at("represented_by"), column);
+      EXPECT_EQ(link.at("path").back(), column);
+    }
+  }
+  EXPECT_EQ(entries, finals.size());
+  std::size_t stood_for = 0;
+  for (const auto& entry : lineage.at("final")) stood_for += entry.at("stands_for").size();
+  std::size_t represented = 0;
+  for (const auto& [column, link] : lineage.at("removed").items()) {
+    seen.insert(column);
+    ++entries;
+    const int pass = link.at("pass").get<int>();
+    EXPECT_GE(pass, 1);
+    EXPECT_LE(pass, 4);
+    EXPECT_FALSE(link.at("reason").get<std::string>().empty()) << column;
+    if (pass == 1) {
+      EXPECT_TRUE(link.at("represented_by").is_null()) << column;
+    }
+    if (pass == 2 || pass == 4) {
+      EXPECT_FALSE(link.at("represented_by").is_null()) << column;
+    }
+    if (!link.at("represented_by").is_null()) {
+      ++represented;
+      EXPECT_TRUE(final_set.count(link.at("represented_by").get<std::string>())) << column;
+      EXPECT_EQ(link.at("path").front(), column);
+      EXPECT_EQ(link.at("path").back(), link.at("represented_by"));
+    }
+  }
+  EXPECT_EQ(entries, 609u);
+  EXPECT_EQ(seen.size(), 609u);
+  EXPECT_EQ(stood_for, represented);
+
+  // explain reads the lineage back for a person.
+  const std::string removed_in_pass2 = pass2.at("removed").begin().key();
+  const auto explained = RunCli({"explain", out, removed_in_pass2});
+  ASSERT_EQ(explained.exit_code, 0) << explained.err;
+  EXPECT_NE(explained.out.find("removed in pass 2 (spearman)"), std::string::npos) << explained.out;
+  EXPECT_NE(explained.out.find("Now represented by: "), std::string::npos) << explained.out;
 }
 
 TEST_F(RealTableTest, SameBytesWithOneAndTwoThreads) {
@@ -100,7 +165,9 @@ TEST_F(RealTableTest, SameBytesWithOneAndTwoThreads) {
   ASSERT_EQ(RunCli({"run", testing::SharedTablePath(), "-o", two, "-q", "--threads", "2"}).exit_code, 0);
   for (const char* name : {"pass1_stats.csv", "pass1_columns.txt", "pass1_variance_filtering.json",
                            "pass2_spearman_matrix.npy", "pass2_columns.txt", "pass2_spearman.json",
-                           "pass3_columns.txt", "pass3_vif.json"}) {
+                           "pass3_columns.txt", "pass3_vif.json", "pass4_hsic_matrix.npy",
+                           "pass4_rdc_matrix.npy", "pass4_nonlinear.json", "final_descriptors.txt",
+                           "final_cluster_info.json"}) {
     EXPECT_EQ(ReadFile(one + "/" + name), ReadFile(two + "/" + name)) << name;
   }
 }

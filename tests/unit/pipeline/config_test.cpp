@@ -283,16 +283,14 @@ TEST(ConfigFile, UnknownKeyInsideASectionNamesTheSection) {
 
 TEST(ConfigFile, OptionsOfLaterPassesAreNotYetUsed) {
   const Config config = LoadYaml(R"(
-hsic_D: 50
-rdc_k: 20
-nonlinear_threshold: 0.3
-leiden_objective: cpm
+gpu_id: 1
+max_gpu_memory_gb: 8
+gpu_precision: tf32
 )");
-  EXPECT_EQ(ValueOf(config.not_yet_used, "hsic_D"), "50");
-  EXPECT_EQ(ValueOf(config.not_yet_used, "rdc_k"), "20");
-  EXPECT_EQ(ValueOf(config.not_yet_used, "nonlinear_threshold"), "0.3");
-  EXPECT_EQ(ValueOf(config.not_yet_used, "leiden_objective"), "cpm");
-  EXPECT_EQ(config.not_yet_used.size(), 4u);
+  EXPECT_EQ(ValueOf(config.not_yet_used, "gpu_id"), "1");
+  EXPECT_EQ(ValueOf(config.not_yet_used, "max_gpu_memory_gb"), "8");
+  EXPECT_EQ(ValueOf(config.not_yet_used, "gpu_precision"), "tf32");
+  EXPECT_EQ(config.not_yet_used.size(), 3u);
   EXPECT_TRUE(config.ignored_legacy.empty());
   // They change nothing that Passes 1 to 3 use.
   const Config defaults;
@@ -353,10 +351,63 @@ use_robust_variance: true
 }
 
 TEST(ConfigFile, RepeatedNotYetUsedKeyKeepsTheLastValueOnce) {
-  Config config = LoadYaml("rdc_k: 8\nnonlinear:\n  rdc_k: 7\n");
-  ApplyOverride(config, "rdc_k=6");
+  Config config = LoadYaml("gpu_id: 8\ndevice:\n  gpu_id: 7\n");
+  ApplyOverride(config, "gpu_id=6");
   ASSERT_EQ(config.not_yet_used.size(), 1u);
-  EXPECT_EQ(ValueOf(config.not_yet_used, "rdc_k"), "6");
+  EXPECT_EQ(ValueOf(config.not_yet_used, "gpu_id"), "6");
+}
+
+TEST(ConfigFile, Pass4Options) {
+  Config config = LoadYaml(R"(
+nonlinear:
+  nonlinear_max_rows: 5000
+  rdc_k: 12
+  rdc_s: 0.25
+  rdc_seeds: 3
+  hsic_D: 64
+  w_hsic: 0.0
+  w_rdc: 1.0
+  nonlinear_threshold: 0.7
+  topk: 5
+graph:
+  leiden_objective: CPM
+  leiden_resolution: 0.2
+)");
+  EXPECT_EQ(config.nonlinear_max_rows, 5000);
+  EXPECT_EQ(config.rdc_k, 12);
+  EXPECT_DOUBLE_EQ(config.rdc_s, 0.25);
+  EXPECT_EQ(config.rdc_seeds, 3);
+  EXPECT_EQ(config.hsic_D, 64);
+  EXPECT_DOUBLE_EQ(config.w_hsic, 0.0);
+  EXPECT_DOUBLE_EQ(config.w_rdc, 1.0);
+  EXPECT_DOUBLE_EQ(config.nonlinear_threshold, 0.7);
+  EXPECT_EQ(config.nonlinear_topk, 5);
+  EXPECT_EQ(config.leiden_objective, LeidenObjective::kCpm);
+  EXPECT_TRUE(config.not_yet_used.empty());
+  EXPECT_NO_THROW(config.Validate());
+  const NonlinearOptions options = config.ToNonlinearOptions();
+  EXPECT_EQ(options.rdc_k, 12);
+  EXPECT_EQ(options.hsic_D, 64);
+  EXPECT_DOUBLE_EQ(options.w_hsic, 0.0);
+  const ClusterOptions graph = config.ToNonlinearClusterOptions();
+  EXPECT_EQ(graph.method, ClusterMethod::kLeiden);
+  EXPECT_DOUBLE_EQ(graph.threshold, 0.7);
+  EXPECT_EQ(graph.leiden_objective, LeidenObjective::kCpm);
+  EXPECT_DOUBLE_EQ(graph.leiden_resolution, 0.2);
+
+  EXPECT_TRUE(Contains(MessageOf<InvalidInput>([] { LoadYaml("leiden_objective: surprise\n"); }), "modularity, cpm"));
+  for (const char* bad : {"hsic_D=7", "hsic_D=0", "rdc_k=0", "rdc_seeds=0", "rdc_s=0", "w_hsic=-1",
+                          "nonlinear_threshold=0", "nonlinear_threshold=1.5", "nonlinear_topk=-1",
+                          "nonlinear_max_rows=10"}) {
+    Config bad_config;
+    ApplyOverride(bad_config, bad);
+    const std::string key = std::string(bad).substr(0, std::string(bad).find('='));
+    EXPECT_TRUE(Contains(MessageOf<InvalidInput>([&] { bad_config.Validate(); }), key)) << bad;
+  }
+  Config no_weight;
+  ApplyOverride(no_weight, "w_hsic=0");
+  ApplyOverride(no_weight, "w_rdc=0");
+  EXPECT_TRUE(Contains(MessageOf<InvalidInput>([&] { no_weight.Validate(); }), "not both 0"));
 }
 
 TEST(ConfigFile, KnownOptionNamesAreSortedUniqueAndComplete) {
