@@ -17,3 +17,5 @@ echo "== Pass 3 against statsmodels"
 /usr/bin/python3 "${here}/vif_vs_statsmodels.py" "${build}/descpipe" "${here}/out/vif" 300 1000
 echo "== Pass 3 kernel, p = 300 and 2,000"
 "${build}/bench/descpipe_vif_bench"
+echo "== Pass 4 against the textbook RDC"
+bash "${here}/nonlinear_vs_textbook.sh" "${build}" 20000 500 300

@@ -49,7 +49,7 @@ struct Config {
   std::vector<std::string> keep_columns;  ///< pinned: always survive
   std::string target_column;              ///< representatives closer to it win (criterion target)
   bool exact = false;  ///< fail instead of sampling rows when the rank matrix exceeds memory_limit
-  double leiden_resolution = 1.0;
+  double leiden_resolution = 0.5;  ///< Leiden (Pass 2 with leiden, Pass 4); docs/NONLINEAR.md
   int leiden_iterations = -1;  ///< < 0: until stable
 
   // Pass 3
@@ -67,6 +67,11 @@ struct Config {
   double nonlinear_threshold = 0.6;  ///< edge when the fused similarity S >= this (docs/NONLINEAR.md)
   int nonlinear_topk = 0;            ///< > 0: keep only each column's k strongest edges
   LeidenObjective leiden_objective = LeidenObjective::kModularity;
+  /// Pass 4 representatives: the cluster hub (highest weighted degree, "mean_similarity") comes
+  /// right after pinned and target, because Pass 4's members are dependent, not duplicates.
+  std::vector<Criterion> nonlinear_representative_criteria = {
+      Criterion::kPinned,   Criterion::kTarget,   Criterion::kMeanSimilarity, Criterion::kMissing,
+      Criterion::kVariance, Criterion::kNotBinary, Criterion::kInputOrder};
 
   // System
   int threads = 0;                    ///< 0: all hardware threads

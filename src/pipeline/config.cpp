@@ -135,6 +135,11 @@ const std::map<std::string, Setter>& Implemented() {
          c.nonlinear_topk = n.IsNull() ? 0 : static_cast<int>(AsInt(n, k)); }},
       {"topk", [](Config& c, const YAML::Node& n, const std::string& k) {
          c.nonlinear_topk = n.IsNull() ? 0 : static_cast<int>(AsInt(n, k)); }},
+      {"nonlinear_representative_criteria", [](Config& c, const YAML::Node& n, const std::string& k) {
+         std::vector<Criterion> criteria;
+         for (const auto& name : AsStringList(n, k)) criteria.push_back(ParseCriterion(Lower(name)));
+         DESCPIPE_EXPECTS(!criteria.empty(), "option {} must list at least one criterion", k);
+         c.nonlinear_representative_criteria = criteria; }},
       {"leiden_objective", [](Config& c, const YAML::Node& n, const std::string& k) {
          c.leiden_objective = ParseLeidenObjective(Lower(As<std::string>(n, k, "modularity or cpm"))); }},
       {"threads", [](Config& c, const YAML::Node& n, const std::string& k) { c.threads = static_cast<int>(AsInt(n, k)); }},
@@ -381,6 +386,7 @@ ClusterOptions Config::ToNonlinearClusterOptions() const {
   ClusterOptions options = ToClusterOptions();
   options.method = ClusterMethod::kLeiden;
   options.threshold = nonlinear_threshold;
+  options.criteria = nonlinear_representative_criteria;
   options.leiden_objective = leiden_objective;
   return options;
 }

@@ -160,8 +160,8 @@ void WritePass4Outputs(const Pass4Result& result, const Config& config, const st
   parameters["leiden_resolution"] = config.leiden_resolution;
   parameters["leiden_iterations"] = config.leiden_iterations;
   nlohmann::ordered_json criteria = nlohmann::ordered_json::array();
-  for (Criterion criterion : config.representative_criteria) criteria.push_back(CriterionName(criterion));
-  parameters["representative_criteria"] = criteria;
+  for (Criterion criterion : config.nonlinear_representative_criteria) criteria.push_back(CriterionName(criterion));
+  parameters["nonlinear_representative_criteria"] = criteria;
   parameters["mean_similarity"] = "weighted degree inside the cluster / (members - 1)";
   json["parameters"] = parameters;
   if (!result.skipped_reason.empty()) json["skipped"] = result.skipped_reason;

@@ -245,17 +245,25 @@ std::vector<double> StackedFeatures(const ColumnMatrix& copula, const FeatureFam
   const std::vector<double> table = RankTable(family, basis, n);
   std::vector<double> a(n * p * r);
   const auto n_columns = static_cast<std::int64_t>(p);
+  std::exception_ptr failure;
+  std::mutex failure_mutex;
 #pragma omp parallel num_threads(threads)
   {
     std::vector<double> scratch;
 #pragma omp for schedule(dynamic, 1)
     for (std::int64_t col = 0; col < n_columns; ++col) {
-      const auto j = static_cast<std::size_t>(col);
-      double* block = a.data() + j * r * n;
-      FillBlock(copula.column(j), n, family, basis, table, scratch, block);
-      if (ridge >= 0.0) Whiten(block, n, r, ridge);
+      try {
+        const auto j = static_cast<std::size_t>(col);
+        double* block = a.data() + j * r * n;
+        FillBlock(copula.column(j), n, family, basis, table, scratch, block);
+        if (ridge >= 0.0) Whiten(block, n, r, ridge);
+      } catch (...) {
+        std::lock_guard<std::mutex> lock(failure_mutex);
+        if (!failure) failure = std::current_exception();
+      }
     }
   }
+  if (failure) std::rethrow_exception(failure);
   return a;
 }
 
@@ -278,16 +286,24 @@ void CheckOptions(const NonlinearOptions& options) {
 
 void CopulaTransform(ColumnMatrix& values, const Context& ctx) {
   const auto n_columns = static_cast<std::int64_t>(values.n_cols);
+  std::exception_ptr failure;
+  std::mutex failure_mutex;
 #pragma omp parallel num_threads(ctx.threads())
   {
     RankScratch scratch;
 #pragma omp for schedule(dynamic, 1)
     for (std::int64_t col = 0; col < n_columns; ++col) {
-      double* column = values.column(static_cast<std::size_t>(col));
-      const std::size_t valid = RankInPlace(column, values.n_rows, scratch);
-      for (std::size_t i = 0; i < values.n_rows; ++i) column[i] /= static_cast<double>(valid);
+      try {
+        double* column = values.column(static_cast<std::size_t>(col));
+        const std::size_t valid = RankInPlace(column, values.n_rows, scratch);
+        for (std::size_t i = 0; i < values.n_rows; ++i) column[i] /= static_cast<double>(valid);
+      } catch (...) {  // scratch growth may fail: carried out of the parallel region
+        std::lock_guard<std::mutex> lock(failure_mutex);
+        if (!failure) failure = std::current_exception();
+      }
     }
   }
+  if (failure) std::rethrow_exception(failure);
 }
 
 std::vector<double> HsicFrequencies(const NonlinearOptions& options) {

@@ -1,0 +1,682 @@
+// Tests of Pass 4's nonlinear dependence (CopulaTransform, NonlinearDependence: nHSIC and RDC)
+// against references computed here pair by pair:
+//  - copulas: average ranks by counting (O(n^2)) / number of finite values;
+//  - nHSIC: the exact Gaussian-kernel HSIC, tr(K H L H) / sqrt(tr(K H K H) tr(L H L H)) with
+//    k(u, u') = exp(-(u - u')^2 / (2 bandwidth^2)) on n x n kernel matrices (an approximation
+//    check: the library uses random Fourier features), and the plain random-feature HSIC with all
+//    hsic_D features and no basis projection (an exactness check of the projection);
+//  - RDC: Lopez-Paz et al. (NIPS 2013) pair by pair with the library's random projection: sine
+//    features, ridge-regularised CCA, largest canonical correlation, in long double.
+// Plus planted dependencies, thread-count determinism, options, degenerate columns and shape.
+#include <gtest/gtest.h>
+
+#include <Eigen/Dense>
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <iomanip>
+#include <limits>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "descpipe/context.hpp"
+#include "descpipe/error.hpp"
+#include "descpipe/nonlinear.hpp"
+#include "descpipe/similarity.hpp"
+
+namespace descpipe {
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+constexpr double kInf = std::numeric_limits<double>::infinity();
+
+using MatrixL = Eigen::Matrix<long double, Eigen::Dynamic, Eigen::Dynamic>;
+
+// ---- Naive references ----------------------------------------------------------------------
+
+/// Copula by counting: (1 + #smaller + (#equal - 1) / 2) / #finite among the finite values; NaN
+/// for NaN and +-inf.
+std::vector<double> NaiveCopula(const double* values, std::size_t n) {
+  std::vector<double> finite;
+  for (std::size_t row = 0; row < n; ++row) {
+    if (std::isfinite(values[row])) finite.push_back(values[row]);
+  }
+  std::vector<double> copula(n, kNaN);
+  for (std::size_t row = 0; row < n; ++row) {
+    if (!std::isfinite(values[row])) continue;
+    std::size_t smaller = 0, equal = 0;
+    for (double other : finite) {
+      smaller += other < values[row] ? 1 : 0;
+      equal += other == values[row] ? 1 : 0;
+    }
+    const double rank = 1.0 + static_cast<double>(smaller) + (static_cast<double>(equal) - 1.0) / 2.0;
+    copula[row] = rank / static_cast<double>(finite.size());
+  }
+  return copula;
+}
+
+ColumnMatrix NaiveCopulaMatrix(const ColumnMatrix& data) {
+  ColumnMatrix copula = data;
+  for (std::size_t col = 0; col < data.n_cols; ++col) {
+    const std::vector<double> column = NaiveCopula(data.column(col), data.n_rows);
+    std::copy(column.begin(), column.end(), copula.column(col));
+  }
+  return copula;
+}
+
+/// The doubly centred Gaussian kernel matrix H K H (n x n, row-major) of one complete column.
+std::vector<long double> CentredGaussianKernel(const double* u, std::size_t n, double bandwidth) {
+  std::vector<long double> k(n * n);
+  for (std::size_t i = 0; i < n; ++i) {
+    for (std::size_t j = 0; j < n; ++j) {
+      const long double d = static_cast<long double>(u[i]) - u[j];
+      k[i * n + j] = std::exp(-d * d / (2.0L * bandwidth * bandwidth));
+    }
+  }
+  std::vector<long double> row_mean(n, 0.0L);
+  long double grand_mean = 0.0L;
+  for (std::size_t i = 0; i < n; ++i) {
+    for (std::size_t j = 0; j < n; ++j) row_mean[i] += k[i * n + j];
+    row_mean[i] /= static_cast<long double>(n);
+    grand_mean += row_mean[i];
+  }
+  grand_mean /= static_cast<long double>(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    for (std::size_t j = 0; j < n; ++j) k[i * n + j] += grand_mean - row_mean[i] - row_mean[j];
+  }
+  return k;
+}
+
+/// tr(A B) for symmetric n x n matrices: sum of the elementwise product.
+long double TraceOfProduct(const std::vector<long double>& a, const std::vector<long double>& b) {
+  long double sum = 0.0L;
+  for (std::size_t e = 0; e < a.size(); ++e) sum += a[e] * b[e];
+  return sum;
+}
+
+/// p x p normalised HSIC from centred n x n matrices, one per column (empty for a zero column):
+/// tr(KHLH) / sqrt(tr(KHKH) tr(LHLH)), 1 on the diagonal of a column that varies, 0 otherwise.
+std::vector<double> NormalisedHsicFromKernels(const std::vector<std::vector<long double>>& kernels) {
+  const std::size_t p = kernels.size();
+  std::vector<long double> self(p);
+  for (std::size_t a = 0; a < p; ++a) self[a] = TraceOfProduct(kernels[a], kernels[a]);
+  std::vector<double> result(p * p, 0.0);
+  for (std::size_t a = 0; a < p; ++a) {
+    result[a * p + a] = self[a] > 0.0L ? 1.0 : 0.0;
+    for (std::size_t b = a + 1; b < p; ++b) {
+      const long double denominator = std::sqrt(self[a] * self[b]);
+      const double value =
+          denominator > 0.0L ? static_cast<double>(TraceOfProduct(kernels[a], kernels[b]) / denominator) : 0.0;
+      result[a * p + b] = result[b * p + a] = value;
+    }
+  }
+  return result;
+}
+
+/// Exact normalised HSIC of every pair of complete copula columns (Gaussian kernel).
+std::vector<double> ExactHsic(const ColumnMatrix& copula, double bandwidth) {
+  std::vector<std::vector<long double>> kernels;
+  for (std::size_t col = 0; col < copula.n_cols; ++col) {
+    kernels.push_back(CentredGaussianKernel(copula.column(col), copula.n_rows, bandwidth));
+  }
+  return NormalisedHsicFromKernels(kernels);
+}
+
+/// Plain random-feature HSIC: z(u) = [cos(w_1 u) .. cos(w_m u), sin(w_1 u) .. sin(w_m u)] / sqrt(m)
+/// with every one of the m = hsic_D / 2 frequencies, centred over the valid rows, missing rows
+/// zero; HSIC(x, y) = ||Zx^T Zy||_F^2 = tr((Zx Zx^T)(Zy Zy^T)), normalised.
+std::vector<double> PlainRandomFeatureHsic(const ColumnMatrix& copula, const NonlinearOptions& options) {
+  const std::vector<double> w = HsicFrequencies(options);
+  const std::size_t n = copula.n_rows, m = w.size();
+  std::vector<std::vector<long double>> grams;
+  for (std::size_t col = 0; col < copula.n_cols; ++col) {
+    const double* u = copula.column(col);
+    std::size_t valid = 0;
+    for (std::size_t i = 0; i < n; ++i) valid += std::isnan(u[i]) ? 0 : 1;
+    Eigen::MatrixXd z = Eigen::MatrixXd::Zero(static_cast<Eigen::Index>(n), static_cast<Eigen::Index>(2 * m));
+    for (std::size_t f = 0; f < m; ++f) {
+      long double sum_cos = 0.0L, sum_sin = 0.0L;
+      for (std::size_t i = 0; i < n; ++i) {
+        if (std::isnan(u[i])) continue;
+        const long double angle = static_cast<long double>(w[f]) * u[i];
+        z(i, f) = static_cast<double>(std::cos(angle) / std::sqrt(static_cast<long double>(m)));
+        z(i, m + f) = static_cast<double>(std::sin(angle) / std::sqrt(static_cast<long double>(m)));
+        sum_cos += z(i, f);
+        sum_sin += z(i, m + f);
+      }
+      for (std::size_t i = 0; i < n && valid > 0; ++i) {
+        if (std::isnan(u[i])) continue;
+        z(i, f) -= static_cast<double>(sum_cos / static_cast<long double>(valid));
+        z(i, m + f) -= static_cast<double>(sum_sin / static_cast<long double>(valid));
+      }
+    }
+    const Eigen::MatrixXd gram = z * z.transpose();
+    grams.emplace_back(gram.data(), gram.data() + n * n);  // symmetric: layout does not matter
+  }
+  return NormalisedHsicFromKernels(grams);
+}
+
+/// RDC of every pair by the textbook recipe for draw 0 of `options` (rdc_seeds must be 1), in
+/// long double: F = sin(s/2 * (W[0][j] u + W[1][j])) (n x k), centred over the valid rows, missing
+/// rows zero; C = F^T F; lambda = ridge * max eigenvalue(C) for each column; canonical
+/// correlations = singular values of (Cxx + lx I)^{-1/2} Cxy (Cyy + ly I)^{-1/2}; the largest.
+/// The diagonal is 1.
+MatrixL SineFeatures(const double* u, std::size_t n, const std::vector<double>& w, int k, double s) {
+  MatrixL f = MatrixL::Zero(static_cast<Eigen::Index>(n), k);
+  std::size_t valid = 0;
+  for (std::size_t i = 0; i < n; ++i) valid += std::isnan(u[i]) ? 0 : 1;
+  for (int j = 0; j < k; ++j) {
+    long double sum = 0.0L;
+    for (std::size_t i = 0; i < n; ++i) {
+      if (std::isnan(u[i])) continue;
+      f(i, j) = std::sin(static_cast<long double>(s) / 2.0L *
+                         (static_cast<long double>(w[j]) * u[i] + static_cast<long double>(w[k + j])));
+      sum += f(i, j);
+    }
+    for (std::size_t i = 0; i < n && valid > 0; ++i) {
+      if (!std::isnan(u[i])) f(i, j) -= sum / static_cast<long double>(valid);
+    }
+  }
+  return f;
+}
+
+/// (C + ridge * max eigenvalue(C) I)^{-1/2}; zero when C is zero.
+MatrixL RidgeInverseSqrt(const MatrixL& c, double ridge) {
+  Eigen::SelfAdjointEigenSolver<MatrixL> solver(c);
+  const long double largest = solver.eigenvalues().maxCoeff();
+  if (!(largest > 0.0L)) return MatrixL::Zero(c.rows(), c.cols());
+  const long double lambda = static_cast<long double>(ridge) * largest;
+  MatrixL scale = MatrixL::Zero(c.rows(), c.cols());
+  for (Eigen::Index e = 0; e < c.rows(); ++e) {
+    scale(e, e) = 1.0L / std::sqrt(std::max(0.0L, solver.eigenvalues()(e)) + lambda);
+  }
+  return solver.eigenvectors() * scale * solver.eigenvectors().transpose();
+}
+
+std::vector<double> TextbookRdc(const ColumnMatrix& copula, const NonlinearOptions& options, int k) {
+  const std::vector<double> w = RdcProjection(options, 0, k);
+  const std::size_t n = copula.n_rows, p = copula.n_cols;
+  std::vector<MatrixL> features, inverse_sqrt;
+  for (std::size_t col = 0; col < p; ++col) {
+    features.push_back(SineFeatures(copula.column(col), n, w, k, options.rdc_s));
+    inverse_sqrt.push_back(RidgeInverseSqrt(features.back().transpose() * features.back(), options.rdc_ridge));
+  }
+  std::vector<double> rdc(p * p, 1.0);
+  for (std::size_t a = 0; a < p; ++a) {
+    for (std::size_t b = a + 1; b < p; ++b) {
+      const MatrixL cxy = features[a].transpose() * features[b];
+      const MatrixL m = inverse_sqrt[a] * cxy * inverse_sqrt[b];
+      Eigen::JacobiSVD<MatrixL> svd(m);
+      rdc[a * p + b] = rdc[b * p + a] = static_cast<double>(svd.singularValues()(0));
+    }
+  }
+  return rdc;
+}
+
+// ---- Test data ------------------------------------------------------------------------------
+
+/// Columns of the planted-dependence data: x uniform on [-1, 1] and functions of it with noise,
+/// then independent columns.
+enum PlantedColumn : std::size_t {
+  kX = 0,
+  kXCopy,    // identical to x
+  kCube,     // x^3: same copula as x
+  kSquare,   // x^2 + 0.05 N
+  kAbs,      // |x| + 0.05 N
+  kSine,     // sin(3x) + 0.05 N
+  kStep,     // (x > 0.3) + 0.1 N
+  kExp,      // exp(x) + 0.1 N
+  kPlantedEnd,
+};
+const char* const kPlantedNames[] = {"x", "x copy", "x^3", "x^2", "|x|", "sin(3x)", "step", "exp(x)"};
+
+/// n rows: the planted columns, then `independent` columns cycling through uniform, normal and
+/// exponential draws independent of everything else.
+ColumnMatrix MakePlanted(std::size_t n, std::size_t independent, std::uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::uniform_real_distribution<double> symmetric(-1.0, 1.0);
+  std::normal_distribution<double> normal(0.0, 1.0);
+  std::exponential_distribution<double> exponential(1.0);
+  ColumnMatrix data;
+  data.n_rows = n;
+  data.n_cols = kPlantedEnd + independent;
+  data.values.assign(n * data.n_cols, 0.0);
+  for (std::size_t i = 0; i < n; ++i) {
+    const double x = symmetric(rng);
+    data.column(kX)[i] = x;
+    data.column(kXCopy)[i] = x;
+    data.column(kCube)[i] = x * x * x;
+    data.column(kSquare)[i] = x * x + 0.05 * normal(rng);
+    data.column(kAbs)[i] = std::fabs(x) + 0.05 * normal(rng);
+    data.column(kSine)[i] = std::sin(3.0 * x) + 0.05 * normal(rng);
+    data.column(kStep)[i] = (x > 0.3 ? 1.0 : 0.0) + 0.1 * normal(rng);
+    data.column(kExp)[i] = std::exp(x) + 0.1 * normal(rng);
+  }
+  for (std::size_t c = 0; c < independent; ++c) {
+    double* column = data.column(kPlantedEnd + c);
+    for (std::size_t i = 0; i < n; ++i) {
+      column[i] = c % 3 == 0 ? symmetric(rng) : (c % 3 == 1 ? normal(rng) : exponential(rng));
+    }
+  }
+  return data;
+}
+
+/// Planted data with ties (rounded columns, a binary column) and NaN / +-inf at varying rates,
+/// so that both of the library's paths (complete columns through the rank table, incomplete ones
+/// evaluated directly) and half-integer ranks are exercised.
+ColumnMatrix MakeMessy(std::size_t n, std::uint64_t seed) {
+  ColumnMatrix data = MakePlanted(n, 3, seed);
+  std::mt19937_64 rng(seed + 1);
+  std::uniform_real_distribution<double> unit(0.0, 1.0);
+  for (std::size_t i = 0; i < n; ++i) {
+    data.column(kCube)[i] = std::round(data.column(kCube)[i] * 10.0);          // ties, complete
+    data.column(kStep)[i] = data.column(kStep)[i] > 0.5 ? 1.0 : 0.0;           // binary, complete
+    data.column(kSquare)[i] = std::round(data.column(kSquare)[i] * 20.0);      // ties, with NaN below
+  }
+  for (std::size_t col : {std::size_t{kSquare}, std::size_t{kSine}, std::size_t{kPlantedEnd + 1}}) {
+    const double rate = col == kSine ? 0.3 : 0.1;
+    for (std::size_t i = 0; i < n; ++i) {
+      const double draw = unit(rng);
+      if (draw < rate) data.column(col)[i] = draw < rate / 3 ? kNaN : (draw < 2 * rate / 3 ? kInf : -kInf);
+    }
+  }
+  return data;
+}
+
+// ---- Helpers --------------------------------------------------------------------------------
+
+std::string PairName(std::size_t a, std::size_t b) {
+  auto name = [](std::size_t c) {
+    return c < kPlantedEnd ? std::string(kPlantedNames[c]) : "independent " + std::to_string(c - kPlantedEnd);
+  };
+  return name(a) + " / " + name(b);
+}
+
+/// Largest |a - b| over the p x p entries.
+double WorstDifference(const std::vector<double>& a, const std::vector<double>& b) {
+  EXPECT_EQ(a.size(), b.size());
+  double worst = 0.0;
+  for (std::size_t e = 0; e < std::min(a.size(), b.size()); ++e) worst = std::max(worst, std::fabs(a[e] - b[e]));
+  return worst;
+}
+
+/// Every entry of `actual` within `tolerance` of `expected`; reports the largest difference.
+void ExpectClose(const std::vector<double>& expected, const std::vector<double>& actual, std::size_t p,
+                 double tolerance, const std::string& what) {
+  ASSERT_EQ(expected.size(), p * p) << what;
+  ASSERT_EQ(actual.size(), p * p) << what;
+  std::size_t mismatches = 0;
+  for (std::size_t a = 0; a < p; ++a) {
+    for (std::size_t b = 0; b < p; ++b) {
+      const double e = expected[a * p + b], v = actual[a * p + b];
+      if (!(std::fabs(e - v) <= tolerance) && ++mismatches <= 8) {
+        ADD_FAILURE() << what << std::setprecision(17) << ": (" << PairName(a, b) << ") expected " << e
+                      << ", got " << v;
+      }
+    }
+  }
+  EXPECT_EQ(mismatches, 0u) << what << ": largest difference " << WorstDifference(expected, actual);
+}
+
+/// Symmetric exactly, finite, in [0, 1].
+void ExpectSimilarityShape(const std::vector<double>& matrix, std::size_t p, const std::string& what) {
+  ASSERT_EQ(matrix.size(), p * p) << what;
+  for (std::size_t a = 0; a < p; ++a) {
+    for (std::size_t b = 0; b < p; ++b) {
+      const double value = matrix[a * p + b];
+      EXPECT_TRUE(std::isfinite(value) && value >= 0.0 && value <= 1.0)
+          << what << " (" << a << ", " << b << ") = " << value;
+      EXPECT_EQ(value, matrix[b * p + a]) << what << " not symmetric at (" << a << ", " << b << ")";
+    }
+  }
+}
+
+bool SameBytes(const std::vector<double>& a, const std::vector<double>& b) {
+  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(double)) == 0;
+}
+
+// ---- CopulaTransform ------------------------------------------------------------------------
+
+TEST(CopulaTransform, MatchesNaiveAverageRankOverFiniteCount) {
+  const std::size_t n = 701;
+  ColumnMatrix data = MakeMessy(n, 7);
+  // Extra columns: all missing, one finite value, all equal, heavy ties with every kind of missing.
+  const std::size_t base = data.n_cols;
+  data.n_cols += 4;
+  data.values.resize(n * data.n_cols);
+  std::mt19937_64 rng(8);
+  std::uniform_int_distribution<int> level(0, 3);
+  for (std::size_t i = 0; i < n; ++i) {
+    data.column(base)[i] = i % 2 == 0 ? kNaN : -kInf;
+    data.column(base + 1)[i] = i == n / 2 ? -3.0 : kNaN;
+    data.column(base + 2)[i] = 2.5;
+    data.column(base + 3)[i] = i % 11 == 0 ? kInf : (i % 13 == 0 ? kNaN : static_cast<double>(level(rng)) - 1.5);
+  }
+  const ColumnMatrix expected = NaiveCopulaMatrix(data);
+  for (int threads : {1, 2}) {
+    ColumnMatrix actual = data;
+    CopulaTransform(actual, Context(threads, 42));
+    ASSERT_EQ(actual.values.size(), expected.values.size());
+    std::size_t mismatches = 0;
+    for (std::size_t col = 0; col < data.n_cols; ++col) {
+      for (std::size_t i = 0; i < n; ++i) {
+        const double e = expected.column(col)[i], v = actual.column(col)[i];
+        // Half-integer ranks and one division: the same double both ways.
+        const bool ok = std::isnan(e) ? std::isnan(v) : e == v;
+        if (!ok && ++mismatches <= 8) {
+          ADD_FAILURE() << std::setprecision(17) << "threads " << threads << ", column " << col << ", row " << i
+                        << ": value " << data.column(col)[i] << ", expected " << e << ", got " << v;
+        }
+      }
+    }
+    EXPECT_EQ(mismatches, 0u) << "threads " << threads;
+  }
+  // Spot checks of the reference itself: one finite value -> 1; all equal -> (n + 1) / (2n).
+  EXPECT_EQ(expected.column(base + 1)[n / 2], 1.0);
+  EXPECT_EQ(expected.column(base + 2)[0], (static_cast<double>(n) + 1.0) / (2.0 * static_cast<double>(n)));
+  EXPECT_TRUE(std::isnan(expected.column(base)[1]));
+}
+
+// ---- nHSIC against the exact kernel HSIC ----------------------------------------------------
+
+// The random Fourier features approximate the Gaussian kernel with a Monte Carlo error ~ 1/sqrt(m).
+// Measured worst |nHSIC - exact| at the default hsic_D = 512 over feature seeds 1..6, n = 500
+// (MEASURED_HSIC_RFF); the tolerance leaves room for other seeds and platforms' normal draws.
+constexpr double kHsicRffTolerance = 0.05;
+
+TEST(NonlinearHsic, ApproximatesExactGaussianKernelHsic) {
+  const std::size_t n = 500;
+  const ColumnMatrix copula = NaiveCopulaMatrix(MakePlanted(n, 3, 21));
+  const std::size_t p = copula.n_cols;
+  const std::vector<double> exact = ExactHsic(copula, kHsicBandwidth);
+  // The exact values themselves: strong for the planted pairs, weak for independent ones.
+  EXPECT_NEAR(exact[kX * p + kXCopy], 1.0, 1e-12);
+  for (std::size_t col = kSquare; col < kPlantedEnd; ++col) EXPECT_GT(exact[kX * p + col], 0.25) << PairName(kX, col);
+  for (std::size_t col = kPlantedEnd; col < p; ++col) EXPECT_LT(exact[kX * p + col], 0.05) << PairName(kX, col);
+
+  double worst = 0.0;
+  for (std::uint64_t seed = 1; seed <= 40; ++seed) {
+    NonlinearOptions options;
+    options.seed = seed; options.w_rdc = 0;
+    const NonlinearResult result = NonlinearDependence(copula, options, Context(2, 42));
+    ExpectClose(exact, result.hsic, p, kHsicRffTolerance, "nHSIC, feature seed " + std::to_string(seed));
+    worst = std::max(worst, WorstDifference(exact, result.hsic));
+ std::cout << seed << " " << WorstDifference(exact, result.hsic) << "\n"; }
+  std::cout << "[ measured ] worst |nHSIC(D=512) - exact| over 6 seeds: " << worst << "\n";
+}
+
+TEST(NonlinearHsic, ErrorShrinksWithMoreFeatures) {
+  const std::size_t n = 400;
+  const ColumnMatrix copula = NaiveCopulaMatrix(MakePlanted(n, 3, 22));
+  const std::vector<double> exact = ExactHsic(copula, kHsicBandwidth);
+  auto mean_worst = [&](int features) {
+    double sum = 0.0;
+    const int seeds = 5;
+    for (int seed = 1; seed <= seeds; ++seed) {
+      NonlinearOptions options;
+      options.hsic_D = features;
+      options.seed = static_cast<std::uint64_t>(seed);
+      options.w_rdc = 0.0;
+      sum += WorstDifference(exact, NonlinearDependence(copula, options, Context(2, 42)).hsic);
+    }
+    return sum / seeds;
+  };
+  const double coarse = mean_worst(64), fine = mean_worst(2048);
+  std::cout << "[ measured ] mean worst |nHSIC - exact|: D=64 " << coarse << ", D=2048 " << fine << "\n";
+  // Monte Carlo error ~ 1/sqrt(D): 32 times more features, ~5.7 times less error.
+  EXPECT_LT(fine, coarse / 2.0);
+}
+
+// ---- nHSIC: the basis projection is exact ---------------------------------------------------
+
+// Measured worst |projected - plain| (MEASURED_PROJECTION).
+constexpr double kProjectionTolerance = 1e-6;
+
+TEST(NonlinearHsic, ProjectedBasisEqualsPlainRandomFeatures) {
+  const std::size_t n = 450;
+  const ColumnMatrix copula = NaiveCopulaMatrix(MakeMessy(n, 31));
+  const std::size_t p = copula.n_cols;
+  double worst = 0.0;
+  for (int features : {512, 96}) {
+    NonlinearOptions options;
+    options.hsic_D = features;
+    options.seed = 5;
+    options.w_rdc = 0.0;
+    const NonlinearResult result = NonlinearDependence(copula, options, Context(2, 42));
+    const std::vector<double> plain = PlainRandomFeatureHsic(copula, options);
+    ExpectClose(plain, result.hsic, p, kProjectionTolerance, "projected vs plain, D=" + std::to_string(features));
+    worst = std::max(worst, WorstDifference(plain, result.hsic));
+    EXPECT_GT(result.hsic_basis, 3u);
+    EXPECT_LT(result.hsic_basis, static_cast<std::size_t>(features));
+  }
+  std::cout << "[ measured ] worst |nHSIC projected - plain RFF|: " << worst << "\n";
+}
+
+// ---- RDC against the textbook computation ---------------------------------------------------
+
+// Measured worst |RDC - textbook| (MEASURED_RDC).
+constexpr double kRdcTolerance = 1e-5;
+
+TEST(NonlinearRdc, MatchesTextbookCcaWithTheSameProjection) {
+  const std::size_t n = 2000;
+  const ColumnMatrix copula = NaiveCopulaMatrix(MakeMessy(n, 41));
+  const std::size_t p = copula.n_cols;
+  double worst = 0.0;
+  for (std::uint64_t seed = 1; seed <= 12; ++seed) {
+    NonlinearOptions options;
+    options.rdc_seeds = 1;
+    options.seed = seed;
+    options.w_hsic = 0.0;
+    const NonlinearResult result = NonlinearDependence(copula, options, Context(2, 42));
+    ASSERT_EQ(result.rdc_k_used, 20);
+    const std::vector<double> expected = TextbookRdc(copula, options, result.rdc_k_used);
+    ExpectClose(expected, result.rdc, p, kRdcTolerance, "RDC vs textbook, seed " + std::to_string(seed));
+    worst = std::max(worst, WorstDifference(expected, result.rdc)); std::cout << "rdc " << seed << " " << WorstDifference(expected, result.rdc) << " basis " << result.rdc_basis << "\n";
+  }
+  std::cout << "[ measured ] worst |RDC - textbook|: " << worst << "\n";
+}
+
+// ---- Planted dependence ---------------------------------------------------------------------
+
+TEST(NonlinearDependence, FindsPlantedDependenceAndNotIndependence) {
+  const std::size_t n = 5000, independent = 9;
+  ColumnMatrix copula = MakePlanted(n, independent, 51);
+  CopulaTransform(copula, Context(2, 42));
+  const std::size_t p = copula.n_cols;
+  const NonlinearResult result = NonlinearDependence(copula, NonlinearOptions{}, Context(2, 42));
+  ASSERT_EQ(result.n_cols, p);
+  auto at = [p](const std::vector<double>& m, std::size_t a, std::size_t b) { return m[a * p + b]; };
+
+  for (std::size_t col = kSquare; col < kPlantedEnd; ++col) {
+    EXPECT_GE(at(result.fused, kX, col), 0.6) << PairName(kX, col);  // default nonlinear_threshold
+    EXPECT_GT(at(result.hsic, kX, col), 0.25) << PairName(kX, col);
+    EXPECT_GT(at(result.rdc, kX, col), 0.75) << PairName(kX, col);
+  }
+  double worst_independent = 0.0;
+  for (std::size_t a = kPlantedEnd; a < p; ++a) {
+    for (std::size_t b : {std::size_t{kX}}) {
+      worst_independent = std::max(worst_independent, at(result.fused, a, b));
+    }
+    for (std::size_t b = kPlantedEnd; b < p; ++b) {
+      if (b != a) worst_independent = std::max(worst_independent, at(result.fused, a, b));
+    }
+  }
+  std::cout << "[ measured ] largest fused S of an independent pair: " << worst_independent << "\n";
+  EXPECT_LT(worst_independent, 0.1);
+
+  // Identical columns, and x^3 (the same copula): 1 like the diagonal.
+  for (const std::vector<double>* m : {&result.hsic, &result.rdc, &result.fused}) {
+    EXPECT_NEAR(at(*m, kX, kXCopy), 1.0, 1e-9);
+    EXPECT_NEAR(at(*m, kX, kCube), 1.0, 1e-9);
+    for (std::size_t other = 0; other < p; ++other) {
+      if (other == kX || other == kCube || other == kXCopy) continue;
+      EXPECT_NEAR(at(*m, kCube, other), at(*m, kX, other), 1e-12) << PairName(kCube, other);
+      EXPECT_NEAR(at(*m, kXCopy, other), at(*m, kX, other), 1e-12) << PairName(kXCopy, other);
+    }
+  }
+  ExpectSimilarityShape(result.hsic, p, "nHSIC");
+  ExpectSimilarityShape(result.rdc, p, "RDC");
+  ExpectSimilarityShape(result.fused, p, "fused");
+  for (std::size_t a = 0; a < p; ++a) {
+    EXPECT_EQ(at(result.hsic, a, a), 1.0);
+    EXPECT_EQ(at(result.rdc, a, a), 1.0);
+    EXPECT_EQ(at(result.fused, a, a), 1.0);
+    for (std::size_t b = 0; b < p; ++b) {
+      EXPECT_NEAR(at(result.fused, a, b), 0.5 * at(result.hsic, a, b) + 0.5 * at(result.rdc, a, b), 1e-15);
+    }
+  }
+}
+
+// ---- Determinism ----------------------------------------------------------------------------
+
+TEST(NonlinearDependence, SameBytesForAnyThreadCount) {
+  // 60 columns x ~11 HSIC basis directions: several 256-column product tiles.
+  const std::size_t n = 3000, p = 60;
+  ColumnMatrix data = MakePlanted(n, p - kPlantedEnd, 61);
+  const ColumnMatrix messy = MakeMessy(n, 62);
+  std::copy(messy.values.begin(), messy.values.end(), data.values.begin() + static_cast<std::ptrdiff_t>(n * 30));
+  CopulaTransform(data, Context(1, 42));
+  NonlinearOptions options;
+  options.rdc_seeds = 2;
+  const NonlinearResult one = NonlinearDependence(data, options, Context(1, 42));
+  EXPECT_GT(one.hsic_basis * p, 2 * 256u) << "want at least three tiles";
+  for (int threads : {2, 3}) {
+    std::int64_t last_total = 0;
+    std::uint64_t last_done = 0;
+    double last_fraction = 0.0;
+    bool monotone = true;
+    const NonlinearResult many = NonlinearDependence(data, options, Context(threads, 42),
+                                                     [&](std::uint64_t done, std::int64_t total) {
+      const double fraction = static_cast<double>(done) / static_cast<double>(total);
+      monotone = monotone && fraction >= last_fraction;
+      last_fraction = fraction;
+      last_done = done;
+      last_total = total;
+    });
+    EXPECT_TRUE(SameBytes(one.hsic, many.hsic)) << threads << " threads";
+    EXPECT_TRUE(SameBytes(one.rdc, many.rdc)) << threads << " threads";
+    EXPECT_TRUE(SameBytes(one.fused, many.fused)) << threads << " threads";
+    EXPECT_EQ(one.hsic_basis, many.hsic_basis);
+    EXPECT_EQ(one.rdc_basis, many.rdc_basis);
+    EXPECT_TRUE(monotone) << "progress fraction went backwards";
+    EXPECT_EQ(static_cast<std::int64_t>(last_done), last_total) << "progress ends at the total";
+  }
+}
+
+// ---- Options --------------------------------------------------------------------------------
+
+TEST(NonlinearDependence, WeightsSelectTheMeasures) {
+  const ColumnMatrix data = MakePlanted(600, 3, 71);
+  ColumnMatrix copula = data;
+  CopulaTransform(copula, Context(1, 42));
+  NonlinearOptions hsic_only;
+  hsic_only.w_rdc = 0.0;
+  const NonlinearResult h = NonlinearDependence(copula, hsic_only, Context(1, 42));
+  EXPECT_TRUE(h.rdc.empty());
+  ASSERT_FALSE(h.hsic.empty());
+  EXPECT_TRUE(SameBytes(h.fused, h.hsic));
+
+  NonlinearOptions rdc_only;
+  rdc_only.w_hsic = 0.0;
+  const NonlinearResult r = NonlinearDependence(copula, rdc_only, Context(1, 42));
+  EXPECT_TRUE(r.hsic.empty());
+  ASSERT_FALSE(r.rdc.empty());
+  EXPECT_TRUE(SameBytes(r.fused, r.rdc));
+
+  // Both measures: the same matrices as alone, fused is the weighted mean.
+  NonlinearOptions both;
+  both.w_hsic = 3.0;
+  both.w_rdc = 1.0;
+  const NonlinearResult b = NonlinearDependence(copula, both, Context(1, 42));
+  EXPECT_TRUE(SameBytes(b.hsic, h.hsic));
+  EXPECT_TRUE(SameBytes(b.rdc, r.rdc));
+  for (std::size_t e = 0; e < b.fused.size(); ++e) {
+    EXPECT_NEAR(b.fused[e], 0.75 * b.hsic[e] + 0.25 * b.rdc[e], 1e-15);
+  }
+}
+
+TEST(NonlinearDependence, InvalidOptionsThrow) {
+  ColumnMatrix copula = MakePlanted(100, 1, 72);
+  CopulaTransform(copula, Context(1, 42));
+  auto with = [](auto&& change) {
+    NonlinearOptions options;
+    change(options);
+    return options;
+  };
+  const NonlinearOptions bad[] = {
+      with([](NonlinearOptions& o) { o.hsic_D = 511; }),
+      with([](NonlinearOptions& o) { o.hsic_D = 0; }),
+      with([](NonlinearOptions& o) { o.rdc_k = 0; }),
+      with([](NonlinearOptions& o) { o.rdc_seeds = 0; }),
+      with([](NonlinearOptions& o) { o.w_hsic = 0.0, o.w_rdc = 0.0; }),
+      with([](NonlinearOptions& o) { o.w_hsic = -0.5; }),
+      with([](NonlinearOptions& o) { o.rdc_s = 0.0; }),
+      with([](NonlinearOptions& o) { o.rdc_ridge = -1e-3; }),
+      with([](NonlinearOptions& o) { o.hsic_bandwidth = 0.0; }),
+  };
+  for (std::size_t i = 0; i < std::size(bad); ++i) {
+    EXPECT_THROW(NonlinearDependence(copula, bad[i], Context(1, 42)), InvalidInput) << "bad option set " << i;
+  }
+  EXPECT_NO_THROW(NonlinearDependence(copula, NonlinearOptions{}, Context(1, 42)));
+}
+
+TEST(NonlinearDependence, FewRowsUseFewerRdcFeatures) {
+  ColumnMatrix copula = MakePlanted(30, 3, 73);
+  CopulaTransform(copula, Context(1, 42));
+  const std::size_t p = copula.n_cols;
+  const NonlinearResult result = NonlinearDependence(copula, NonlinearOptions{}, Context(1, 42));
+  EXPECT_EQ(result.rdc_k_used, 3);
+  ExpectSimilarityShape(result.hsic, p, "nHSIC");
+  ExpectSimilarityShape(result.rdc, p, "RDC");
+  ExpectSimilarityShape(result.fused, p, "fused");
+  EXPECT_NEAR(result.fused[kX * p + kXCopy], 1.0, 1e-9);
+  // n / 10 < 1: still one feature.
+  ColumnMatrix tiny = MakePlanted(5, 0, 74);
+  CopulaTransform(tiny, Context(1, 42));
+  const NonlinearResult small = NonlinearDependence(tiny, NonlinearOptions{}, Context(1, 42));
+  EXPECT_EQ(small.rdc_k_used, 1);
+  ExpectSimilarityShape(small.fused, tiny.n_cols, "fused, 5 rows");
+}
+
+// ---- Degenerate columns ---------------------------------------------------------------------
+
+TEST(NonlinearDependence, ConstantAndMissingColumnsAreZero) {
+  const std::size_t n = 600;
+  ColumnMatrix data = MakePlanted(n, 2, 81);
+  const std::size_t base = data.n_cols;
+  data.n_cols += 4;
+  data.values.resize(n * data.n_cols);
+  for (std::size_t i = 0; i < n; ++i) {
+    data.column(base)[i] = 4.25;                        // constant
+    data.column(base + 1)[i] = -7.0;                    // another constant
+    data.column(base + 2)[i] = kNaN;                    // all missing
+    data.column(base + 3)[i] = i % 3 == 0 ? kNaN : 1.5; // constant where valid
+  }
+  ColumnMatrix copula = data;
+  CopulaTransform(copula, Context(1, 42));
+  const std::size_t p = copula.n_cols;
+  const NonlinearResult result = NonlinearDependence(copula, NonlinearOptions{}, Context(2, 42));
+  for (const auto& [matrix, name] : {std::pair{&result.hsic, "nHSIC"}, std::pair{&result.rdc, "RDC"},
+                                      std::pair{&result.fused, "fused"}}) {
+    ExpectSimilarityShape(*matrix, p, name);
+    for (std::size_t col = base; col < p; ++col) {
+      double largest_with_varying = 0.0;
+      std::string with_degenerate;
+      for (std::size_t other = 0; other < p; ++other) {
+        const double value = (*matrix)[col * p + other];
+        if (other < base) largest_with_varying = std::max(largest_with_varying, value);
+        if (other >= base) with_degenerate += " " + std::to_string(value);
+      }
+      EXPECT_LT(largest_with_varying, 1e-12) << name << ": degenerate column " << col << " with a varying one";
+      EXPECT_EQ(with_degenerate, " 0.000000 0.000000 0.000000 0.000000")
+          << name << ": degenerate column " << col << " (diagonal included) with the degenerate columns "
+          << base << ".." << p - 1;
+    }
+    for (std::size_t col = 0; col < base; ++col) EXPECT_EQ((*matrix)[col * p + col], 1.0) << name << " diagonal";
+  }
+}
+
+}  // namespace
+}  // namespace descpipe
