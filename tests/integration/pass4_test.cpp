@@ -1,0 +1,229 @@
+// Pass 4 through the executable, on planted data: nonlinear partners of x (x^2, |x|, sin(3x), a
+// step, exp(x), each with independent noise) are clustered with x, independent columns stay
+// apart; the weights, top-k, CPM, the row sample and the few-rows path.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "descpipe/table.hpp"
+#include "io/npy.hpp"
+#include "support/test_support.hpp"
+
+namespace descpipe {
+namespace {
+
+using testing::CliResult;
+using testing::Contains;
+using testing::Lines;
+using testing::ReadFile;
+using testing::RunCli;
+using testing::RunSql;
+using testing::TempDir;
+namespace fs = std::filesystem;
+
+const std::vector<std::string> kPlanted = {"x", "x_squared", "x_abs", "x_sin3", "x_step", "x_exp"};
+const std::vector<std::string> kNoise = {"noise_a", "noise_b", "noise_c", "noise_d", "noise_e", "noise_f"};
+
+/// x uniform on [-1, 1]; n1..n5 standard normal (Box-Muller on hashes): reproducible, no RNG state.
+std::string PlantedSql(int rows, const std::string& path) {
+  auto uniform = [](int salt) {
+    return "((hash(i * 7 + " + std::to_string(salt) + ") % 1000003)::DOUBLE / 1000003)";
+  };
+  auto normal = [&](int a, int b, const char* trig) {
+    return "sqrt(-2 * ln((" + uniform(a) + " * 1000003 + 1) / 1000004)) * " + trig + "(2 * pi() * " +
+           uniform(b) + ")";
+  };
+  return "COPY (WITH base AS (SELECT i, " + uniform(1) + " * 2 - 1 AS x, " + normal(2, 3, "cos") + " AS n1, " +
+         normal(4, 5, "cos") + " AS n2, " + normal(6, 3, "sin") + " AS n3, " + normal(2, 5, "sin") + " AS n4, " +
+         normal(4, 6, "sin") + " AS n5 FROM range(" + std::to_string(rows) +
+         ") t(i)) SELECT 'm' || i AS mol_id, x, x * x + 0.05 * n1 AS x_squared, abs(x) + 0.05 * n2 AS x_abs, "
+         "sin(3 * x) + 0.05 * n3 AS x_sin3, (x > 0.3)::DOUBLE + 0.1 * n4 AS x_step, exp(x) + 0.1 * n5 AS x_exp, "
+         "(hash(i * 13 + 100) % 1000003)::DOUBLE AS noise_a, (hash(i * 13 + 101) % 1000003)::DOUBLE AS noise_b, "
+         "(hash(i * 13 + 102) % 1000003)::DOUBLE AS noise_c, (hash(i * 13 + 103) % 1000003)::DOUBLE AS noise_d, "
+         "(hash(i * 13 + 104) % 97)::DOUBLE AS noise_e, ln(((hash(i * 13 + 105) % 1000003) + 1)::DOUBLE) AS noise_f "
+         "FROM base) TO " +
+         QuoteLiteral(path) + " (FORMAT parquet)";
+}
+
+class Pass4Test : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    input_ = dir_ / "planted.parquet";
+    RunSql(PlantedSql(5000, input_));
+  }
+  /// Passes 2 and 3 removing nothing, so that Pass 4 sees every planted column.
+  CliResult RunPass4Only(const std::string& out, std::vector<std::string> extra = {}) {
+    std::vector<std::string> args = {"run", input_, "-o", out, "-q", "--set", "spearman_threshold=1.0",
+                                     "--set", "vif_threshold=1e12"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return RunCli(args);
+  }
+  std::string Out(const std::string& name) const { return dir_ / name; }
+  static nlohmann::json Report(const std::string& out) {
+    return nlohmann::json::parse(ReadFile(out + "/pass4_nonlinear.json"));
+  }
+  /// Column -> representative of its Pass 4 cluster (itself for singletons).
+  static std::map<std::string, std::string> Clusters(const std::string& out) {
+    std::map<std::string, std::string> cluster_of;
+    for (const auto& column : Lines(ReadFile(out + "/pass3_columns.txt"))) cluster_of[column] = column;
+    const nlohmann::json report = Report(out);  // named: a temporary would die before the loop body
+    for (const auto& cluster : report.at("clusters")) {
+      for (const auto& member : cluster.at("members")) {
+        cluster_of[member.at("column").get<std::string>()] = cluster.at("representative").get<std::string>();
+      }
+    }
+    return cluster_of;
+  }
+
+  TempDir dir_;
+  std::string input_;
+};
+
+TEST_F(Pass4Test, PlantedPartnersJoinXAndNoiseStaysApart) {
+  const std::string out = Out("out");
+  const CliResult result = RunPass4Only(out);
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  const std::vector<std::string> columns = Lines(ReadFile(out + "/pass3_columns.txt"));
+  ASSERT_EQ(columns.size(), 12u);
+  std::size_t rows = 0, cols = 0;
+  const std::vector<double> hsic = io::ReadNpy(out + "/pass4_hsic_matrix.npy", &rows, &cols);
+  ASSERT_EQ(rows, 12u);
+  ASSERT_EQ(cols, 12u);
+  const std::vector<double> rdc = io::ReadNpy(out + "/pass4_rdc_matrix.npy", &rows, &cols);
+  auto index = [&](const std::string& name) {
+    return static_cast<std::size_t>(std::find(columns.begin(), columns.end(), name) - columns.begin());
+  };
+  auto s = [&](const std::string& a, const std::string& b) {
+    const std::size_t i = index(a), j = index(b);
+    return 0.5 * hsic[i * 12 + j] + 0.5 * rdc[i * 12 + j];
+  };
+  for (const auto& partner : kPlanted) {
+    EXPECT_DOUBLE_EQ(s(partner, partner), 1.0) << partner;
+    if (partner != "x") EXPECT_GE(s("x", partner), 0.6) << partner;
+  }
+  for (const auto& a : kNoise) {
+    EXPECT_LT(s("x", a), 0.1) << a;
+    for (const auto& b : kNoise) {
+      if (a != b) EXPECT_LT(s(a, b), 0.1) << a << " " << b;
+    }
+  }
+  // One cluster: the planted group, represented by its hub x; every noise column alone.
+  const auto cluster_of = Clusters(out);
+  for (const auto& partner : kPlanted) EXPECT_EQ(cluster_of.at(partner), "x") << partner;
+  for (const auto& noise : kNoise) EXPECT_EQ(cluster_of.at(noise), noise) << noise;
+  std::vector<std::string> expected = {"x"};
+  expected.insert(expected.end(), kNoise.begin(), kNoise.end());
+  EXPECT_EQ(Lines(ReadFile(out + "/final_descriptors.txt")), expected);
+  const auto report = Report(out);
+  EXPECT_EQ(report.at("removed").size(), 5u);
+  EXPECT_EQ(report.at("parameters").at("rows_used").get<int>(), 5000);
+  EXPECT_EQ(report.at("clusters").at(0).at("decided_by"), "mean_similarity");
+}
+
+TEST_F(Pass4Test, WholePipelineLineageLeadsToOneRepresentativeOfTheGroup) {
+  const std::string out = Out("out");
+  ASSERT_EQ(RunCli({"run", input_, "-o", out, "-q"}).exit_code, 0);
+  const std::vector<std::string> finals = Lines(ReadFile(out + "/final_descriptors.txt"));
+  for (const auto& noise : kNoise) EXPECT_NE(std::find(finals.begin(), finals.end(), noise), finals.end()) << noise;
+  EXPECT_EQ(finals.size(), kNoise.size() + 1);  // the planted group collapses to one column
+  const std::string representative = finals.front();
+  EXPECT_NE(std::find(kPlanted.begin(), kPlanted.end(), representative), kPlanted.end());
+  const auto lineage = nlohmann::json::parse(ReadFile(out + "/final_cluster_info.json"));
+  for (const auto& partner : kPlanted) {
+    if (partner == representative) continue;
+    const auto& link = lineage.at("removed").at(partner);
+    EXPECT_EQ(link.at("represented_by"), representative) << partner;
+    EXPECT_GE(link.at("pass").get<int>(), 2) << partner;
+  }
+  const CliResult story = RunCli({"explain", out, "x_exp"});
+  ASSERT_EQ(story.exit_code, 0) << story.err;
+  EXPECT_TRUE(Contains(story.out, "Now represented by: " + representative)) << story.out;
+}
+
+TEST_F(Pass4Test, SameBytesAcrossThreadsAndReruns) {
+  const std::string one = Out("one"), two = Out("two"), again = Out("again");
+  ASSERT_EQ(RunPass4Only(one, {"--threads", "1"}).exit_code, 0);
+  ASSERT_EQ(RunPass4Only(two, {"--threads", "2"}).exit_code, 0);
+  ASSERT_EQ(RunPass4Only(again, {"--threads", "2"}).exit_code, 0);
+  for (const char* name : {"pass4_hsic_matrix.npy", "pass4_rdc_matrix.npy", "pass4_nonlinear.json",
+                           "final_descriptors.txt", "final_cluster_info.json"}) {
+    EXPECT_EQ(ReadFile(one + "/" + name), ReadFile(two + "/" + name)) << name;
+    EXPECT_EQ(ReadFile(two + "/" + name), ReadFile(again + "/" + name)) << name;
+  }
+}
+
+TEST_F(Pass4Test, ZeroWeightSkipsThatMeasure) {
+  const std::string out = Out("out");
+  ASSERT_EQ(RunPass4Only(out).exit_code, 0);
+  ASSERT_TRUE(fs::exists(out + "/pass4_hsic_matrix.npy"));
+  // Rerun into the same directory with w_hsic = 0: no HSIC matrix, not even a stale one.
+  ASSERT_EQ(RunPass4Only(out, {"--set", "w_hsic=0"}).exit_code, 0);
+  EXPECT_FALSE(fs::exists(out + "/pass4_hsic_matrix.npy"));
+  EXPECT_TRUE(fs::exists(out + "/pass4_rdc_matrix.npy"));
+  const auto report = Report(out);
+  EXPECT_EQ(report.at("parameters").at("w_hsic").get<double>(), 0.0);
+  for (const auto& cluster : report.at("clusters")) {
+    for (const auto& member : cluster.at("members")) {
+      EXPECT_TRUE(member.at("hsic_to_representative").is_null());
+      EXPECT_EQ(member.at("s_to_representative"), member.at("rdc_to_representative"));
+    }
+  }
+  const std::string rdc_free = Out("rdc_free");
+  ASSERT_EQ(RunPass4Only(rdc_free, {"--set", "w_rdc=0"}).exit_code, 0);
+  EXPECT_FALSE(fs::exists(rdc_free + "/pass4_rdc_matrix.npy"));
+  EXPECT_TRUE(fs::exists(rdc_free + "/pass4_hsic_matrix.npy"));
+}
+
+TEST_F(Pass4Test, TopKAndCpmShapeTheGraph) {
+  const std::string all = Out("all"), top1 = Out("top1"), cpm = Out("cpm");
+  ASSERT_EQ(RunPass4Only(all).exit_code, 0);
+  ASSERT_EQ(RunPass4Only(top1, {"--set", "nonlinear_topk=1"}).exit_code, 0);
+  const std::size_t edges_all = Report(all).at("edges").get<std::size_t>();
+  const std::size_t edges_top1 = Report(top1).at("edges").get<std::size_t>();
+  EXPECT_GE(edges_all, 5u);  // x to each partner at least
+  EXPECT_LT(edges_top1, edges_all);
+  EXPECT_LE(edges_top1, 12u);  // each column keeps at most one edge of its own
+  EXPECT_EQ(Report(top1).at("parameters").at("nonlinear_topk").get<int>(), 1);
+
+  // CPM at resolution 0.9: a cluster needs internal edge density above 0.9, and the partners
+  // are not all linked to each other, so the group splits.
+  ASSERT_EQ(RunPass4Only(cpm, {"--set", "leiden_objective=cpm", "--set", "leiden_resolution=0.9"}).exit_code, 0);
+  EXPECT_EQ(Report(cpm).at("parameters").at("leiden_objective"), "cpm");
+  EXPECT_GT(Lines(ReadFile(cpm + "/final_descriptors.txt")).size(), 7u);
+}
+
+TEST_F(Pass4Test, RowSampleIsReproducible) {
+  const std::string a = Out("a"), b = Out("b");
+  ASSERT_EQ(RunPass4Only(a, {"--set", "nonlinear_max_rows=1000"}).exit_code, 0);
+  ASSERT_EQ(RunPass4Only(b, {"--set", "nonlinear_max_rows=1000", "--threads", "1"}).exit_code, 0);
+  const auto report = Report(a);
+  EXPECT_EQ(report.at("parameters").at("rows_used").get<int>(), 1000);
+  EXPECT_EQ(report.at("parameters").at("rows_available").get<int>(), 5000);
+  EXPECT_EQ(ReadFile(a + "/pass4_rdc_matrix.npy"), ReadFile(b + "/pass4_rdc_matrix.npy"));
+  // A different seed draws other rows (and other features): different values.
+  const std::string c = Out("c");
+  ASSERT_EQ(RunPass4Only(c, {"--set", "nonlinear_max_rows=1000", "--set", "random_seed=7"}).exit_code, 0);
+  EXPECT_NE(ReadFile(a + "/pass4_rdc_matrix.npy"), ReadFile(c + "/pass4_rdc_matrix.npy"));
+  // 1,000 rows still find the planted group.
+  for (const auto& partner : kPlanted) EXPECT_EQ(Clusters(a).at(partner), "x") << partner;
+}
+
+TEST_F(Pass4Test, TooFewRowsKeepsEveryColumnAndSaysWhy) {
+  const std::string small = dir_ / "small.parquet";
+  RunSql(PlantedSql(15, small));
+  const std::string out = Out("small_out");
+  const CliResult result = RunCli({"run", small, "-o", out, "--set", "min_effective_n=5", "--set",
+                                   "spearman_threshold=1.0", "--set", "vif_threshold=1e12"});
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_TRUE(Contains(result.err, "only 15 rows")) << result.err;
+  const auto report = Report(out);
+  EXPECT_TRUE(Contains(report.at("skipped").get<std::string>(), "only 15 rows"));
+  EXPECT_EQ(Lines(ReadFile(out + "/final_descriptors.txt")), Lines(ReadFile(out + "/pass3_columns.txt")));
+}
+
+}  // namespace
+}  // namespace descpipe
