@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# make demo: runs the whole pipeline (as far as this version goes) on the shared real table,
+# make demo: runs the whole pipeline on the shared real table,
 # or on a generated table when ../shared is not there, and shows what it wrote.
 #   scripts/demo.sh BUILD/descpipe DATA.parquet OUTDIR
 set -euo pipefail
@@ -36,3 +36,20 @@ for cluster in report["clusters"][:5]:
     print(f'  {cluster["representative"]} (chosen by {cluster["decided_by"]}) stands for: {", ".join(removed)}')
 print(f'  ... {len(report["clusters"])} clusters, {len(report["removed"])} descriptors removed')
 PY
+echo
+echo "demo: $(wc -l < "${out}/final_descriptors.txt") final descriptors after Pass 4 (${out}/final_descriptors.txt)"
+echo
+echo "demo: the first nonlinear clusters (${out}/pass4_nonlinear.json)"
+/usr/bin/python3 - "${out}/pass4_nonlinear.json" <<'PY' 2>/dev/null || head -n 40 "${out}/pass4_nonlinear.json"
+import json, sys
+report = json.load(open(sys.argv[1]))
+for cluster in report["clusters"][:5]:
+    removed = [f'{m["column"]} (S {m["s_to_representative"]:.3f})' for m in cluster["members"] if not m["kept"]]
+    print(f'  {cluster["representative"]} (chosen by {cluster["decided_by"]}) stands for: {", ".join(removed)}')
+print(f'  ... {len(report["clusters"])} clusters, {len(report["removed"])} descriptors removed')
+PY
+# One removed descriptor's story, through the lineage (final_cluster_info.json).
+name="$(/usr/bin/python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))["removed"]; print(max(r, key=lambda k: (len(r[k]["path"]), k)))' "${out}/final_cluster_info.json" 2>/dev/null || head -n 1 "${out}/pass1_columns.txt")"
+echo
+echo "demo: descpipe explain ${out} ${name}"
+"${descpipe}" explain "${out}" "${name}"
