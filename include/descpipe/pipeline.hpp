@@ -126,6 +126,7 @@ struct Pass4Result {
   std::vector<std::string> kept;     ///< the final descriptors, input order
   std::uint64_t rows_used = 0;       ///< rows of the sample HSIC and RDC saw
   std::uint64_t rows_available = 0;  ///< rows Pass 2 used (the sample's population)
+  std::string row_sample_reason;     ///< why fewer rows than the sample were used ("" if not)
   std::string skipped_reason;        ///< non-empty when too few rows: every column kept
   double seconds = 0.0;
 };

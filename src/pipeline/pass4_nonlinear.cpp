@@ -6,6 +6,7 @@
 #include <cmath>
 #include <filesystem>
 #include <map>
+#include <numeric>
 #include <nlohmann/json.hpp>
 
 #include "descpipe/error.hpp"
@@ -18,6 +19,8 @@ namespace descpipe {
 namespace {
 
 constexpr std::size_t kMinimumRows = 20;
+/// Upper bound of the basis directions per column (HSIC keeps 11 at the default bandwidth).
+constexpr double kDirectionsBound = 16.0;
 
 /// Edge weights: S where S >= threshold (and, with topk > 0, the edge is among the topk
 /// strongest of either end; ties by position), else 0. The diagonal is 0.
@@ -71,14 +74,43 @@ Pass4Result RunPass4(const Pass1Result& pass1, Pass2Result& pass2, const Pass3Re
   std::map<std::string, std::size_t> pass2_index;
   for (std::size_t k = 0; k < pass2.columns.size(); ++k) pass2_index[pass2.columns[k]] = k;
   result.rows_available = pass2.rows_used;
-  result.rows_used = sample.n_rows;
+
+  // Memory: the stacked features take rows x p x r doubles (r <= kDirectionsBound). When that
+  // exceeds memory_limit, fewer rows (a keyed-hash subsample of the sample) are used.
+  std::vector<std::size_t> rows(sample.n_rows);
+  std::iota(rows.begin(), rows.end(), 0);
+  const double per_row = static_cast<double>(p) * kDirectionsBound * 8.0;
+  const double fixed = 4.0 * static_cast<double>(p) * static_cast<double>(p) * 8.0;
+  const double limit = static_cast<double>(ctx.memory_limit_bytes());
+  if (p > 0 && fixed + per_row * static_cast<double>(rows.size()) > limit) {
+    const double fit = std::floor((limit - fixed) / per_row);
+    DESCPIPE_EXPECTS(!config.exact && fit >= static_cast<double>(kMinimumRows),
+                     "Pass 4 needs {:.1f} GB for {} rows x {} columns of features but memory_limit is {:.1f} GB; "
+                     "raise memory_limit, lower nonlinear_max_rows{}",
+                     (fixed + per_row * static_cast<double>(rows.size())) / 1e9, rows.size(), p, limit / 1e9,
+                     config.exact ? " or drop --exact" : "");
+    const auto keep = static_cast<std::size_t>(fit);
+    std::vector<std::pair<std::uint64_t, std::size_t>> keyed(rows.size());
+    for (std::size_t i = 0; i < rows.size(); ++i) keyed[i] = {RowSampleKey(i, ctx.seed() ^ 0x4d454d4f5259ULL), i};
+    std::nth_element(keyed.begin(), keyed.begin() + static_cast<std::ptrdiff_t>(keep), keyed.end());
+    rows.clear();
+    for (std::size_t k = 0; k < keep; ++k) rows.push_back(keyed[k].second);
+    std::sort(rows.begin(), rows.end());
+    result.row_sample_reason = fmt::format(
+        "features of {} rows x {} columns would exceed memory_limit ({:.1f} GB): {} rows used", sample.n_rows, p,
+        limit / 1e9, rows.size());
+    spdlog::warn("pass4: {}", result.row_sample_reason);
+  }
+  result.rows_used = rows.size();
 
   ColumnMatrix copula;
-  copula.n_rows = sample.n_rows;
+  copula.n_rows = rows.size();
   copula.n_cols = p;
   copula.values.resize(copula.n_rows * p);
   for (std::size_t k = 0; k < p; ++k) {
-    std::copy_n(sample.column(sample_column.at(result.columns[k])), copula.n_rows, copula.column(k));
+    const double* source = sample.column(sample_column.at(result.columns[k]));
+    double* target = copula.column(k);
+    for (std::size_t i = 0; i < rows.size(); ++i) target[i] = source[rows[i]];
   }
   pass2.nonlinear_sample = ColumnMatrix{};  // consumed
 
@@ -139,6 +171,7 @@ void WritePass4Outputs(const Pass4Result& result, const Config& config, const st
   parameters["rows_used"] = result.rows_used;
   parameters["rows_available"] = result.rows_available;
   parameters["nonlinear_max_rows"] = config.nonlinear_max_rows;
+  if (!result.row_sample_reason.empty()) parameters["rows_reason"] = result.row_sample_reason;
   parameters["random_seed"] = config.random_seed;
   parameters["copula"] = "average rank / valid values";
   parameters["missing"] = "features centred over valid rows; a missing row contributes zero";

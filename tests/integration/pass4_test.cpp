@@ -212,6 +212,19 @@ TEST_F(Pass4Test, RowSampleIsReproducible) {
   for (const auto& partner : kPlanted) EXPECT_EQ(Clusters(a).at(partner), "x") << partner;
 }
 
+TEST_F(Pass4Test, MemoryLimitUsesFewerRowsOrFailsWithExact) {
+  // 12 columns: 12 x 16 x 8 = 1,536 bytes of features per row, plus 4 p^2 doubles.
+  const std::string out = Out("limited");
+  ASSERT_EQ(RunPass4Only(out, {"--set", "memory_limit=1600000"}).exit_code, 0);
+  const auto parameters = Report(out).at("parameters");
+  EXPECT_EQ(parameters.at("rows_used").get<int>(), 1038);  // floor((1600000 - 4608) / 1536)
+  EXPECT_TRUE(Contains(parameters.at("rows_reason").get<std::string>(), "memory_limit"));
+  const CliResult exact = RunPass4Only(Out("exact"), {"--set", "memory_limit=1600000", "--exact"});
+  EXPECT_EQ(exact.exit_code, 2);
+  EXPECT_TRUE(Contains(exact.err, "Pass 4 needs")) << exact.err;
+  EXPECT_TRUE(Contains(exact.err, "nonlinear_max_rows")) << exact.err;
+}
+
 TEST_F(Pass4Test, TooFewRowsKeepsEveryColumnAndSaysWhy) {
   const std::string small = dir_ / "small.parquet";
   RunSql(PlantedSql(15, small));
