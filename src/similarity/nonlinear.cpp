@@ -1,9 +1,9 @@
 // nHSIC and RDC of all pairs of columns (see include/descpipe/nonlinear.hpp for the method).
 //
 // For one feature family (HSIC's Fourier features, or one RDC draw of sine features):
-//  1. Basis: the family evaluated on the copula grid u = 1/n .. n/n, centred; the eigenvectors of
-//     its d x d covariance whose eigenvalues exceed kBasisCutoff of the largest span every
-//     feature function over [0, 1] to working precision (r of them, r << d).
+//  1. Basis: the family evaluated on the copula grid u = 1/n .. n/n (at most 8192 points),
+//     centred; the eigenvectors of its d x d covariance whose eigenvalues exceed kBasisCutoff of
+//     the largest span every feature function over [0, 1] to working precision (r << d).
 //  2. Per column: its features projected on the basis (n x r), looked up in a table of the basis
 //     values at every half-integer rank when the column is complete, computed directly when it
 //     has missing values; centred over valid rows, missing rows zero. RDC whitens the block
@@ -31,6 +31,7 @@ namespace {
 
 constexpr std::size_t kTileWidth = 256;    ///< matrix columns of A per product tile
 constexpr std::size_t kChunk = 2048;       ///< points evaluated per batch
+constexpr std::size_t kMaxGrid = 8192;     ///< grid points for the basis (smooth functions of u)
 constexpr double kPi = 3.14159265358979323846;
 
 /// SplitMix64 (Steele, Lea and Flood 2014): a small, portable, seeded generator.
@@ -64,7 +65,10 @@ struct Basis {
   std::vector<double> vectors;
 };
 
-Basis MakeBasis(const FeatureFamily& family, std::size_t d, std::size_t n) {
+Basis MakeBasis(const FeatureFamily& family, std::size_t d, std::size_t rows) {
+  // The copula grid of a complete column (u = i / rows), thinned to at most kMaxGrid points: the
+  // features are smooth in u, so a finer grid adds cost, not directions.
+  const std::size_t n = std::min(rows, kMaxGrid);
   std::vector<double> grid(n), features(n * d);
   for (std::size_t i = 0; i < n; ++i) grid[i] = static_cast<double>(i + 1) / static_cast<double>(n);
   family(grid.data(), n, features.data());
