@@ -19,6 +19,7 @@
 #include <cmath>
 #include <exception>
 #include <functional>
+#include <limits>
 #include <mutex>
 #include <numeric>
 
@@ -127,7 +128,19 @@ void FillBlock(const double* u, std::size_t n, const FeatureFamily& family, cons
                const std::vector<double>& table, std::vector<double>& scratch, double* block) {
   const std::size_t r = basis.r;
   std::size_t valid = 0;
-  for (std::size_t i = 0; i < n; ++i) valid += std::isnan(u[i]) ? 0 : 1;
+  double lowest = std::numeric_limits<double>::infinity(), highest = -lowest;
+  for (std::size_t i = 0; i < n; ++i) {
+    if (std::isnan(u[i])) continue;
+    ++valid;
+    lowest = std::min(lowest, u[i]);
+    highest = std::max(highest, u[i]);
+  }
+  if (valid == 0 || lowest == highest) {
+    // No variation: exact zeros (centring would leave rounding residue that the normalisation
+    // and the whitening would blow up into a spurious signal).
+    std::fill_n(block, n * r, 0.0);
+    return;
+  }
   if (valid == n) {
     const std::size_t size = 2 * n + 1;
     std::vector<std::uint32_t> index(n);
@@ -161,7 +174,6 @@ void FillBlock(const double* u, std::size_t n, const FeatureFamily& family, cons
       }
     }
   }
-  if (valid == 0) return;
   for (std::size_t c = 0; c < r; ++c) {
     double* column = block + c * n;
     double sum = 0.0;

@@ -8,6 +8,8 @@
 //  - RDC: Lopez-Paz et al. (NIPS 2013) pair by pair with the library's random projection: sine
 //    features, ridge-regularised CCA, largest canonical correlation, in long double.
 // Plus planted dependencies, thread-count determinism, options, degenerate columns and shape.
+#include "descpipe/nonlinear.hpp"
+
 #include <gtest/gtest.h>
 
 #include <Eigen/Dense>
@@ -15,15 +17,17 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <functional>
 #include <iomanip>
+#include <iostream>
 #include <limits>
 #include <random>
+#include <sstream>
 #include <string>
 #include <vector>
 
 #include "descpipe/context.hpp"
 #include "descpipe/error.hpp"
-#include "descpipe/nonlinear.hpp"
 #include "descpipe/similarity.hpp"
 
 namespace descpipe {
@@ -51,7 +55,8 @@ std::vector<double> NaiveCopula(const double* values, std::size_t n) {
       smaller += other < values[row] ? 1 : 0;
       equal += other == values[row] ? 1 : 0;
     }
-    const double rank = 1.0 + static_cast<double>(smaller) + (static_cast<double>(equal) - 1.0) / 2.0;
+    const double rank =
+        1.0 + static_cast<double>(smaller) + (static_cast<double>(equal) - 1.0) / 2.0;
     copula[row] = rank / static_cast<double>(finite.size());
   }
   return copula;
@@ -96,46 +101,51 @@ long double TraceOfProduct(const std::vector<long double>& a, const std::vector<
   return sum;
 }
 
-/// p x p normalised HSIC from centred n x n matrices, one per column (empty for a zero column):
-/// tr(KHLH) / sqrt(tr(KHKH) tr(LHLH)), 1 on the diagonal of a column that varies, 0 otherwise.
-std::vector<double> NormalisedHsicFromKernels(const std::vector<std::vector<long double>>& kernels) {
-  const std::size_t p = kernels.size();
+/// p x p normalised HSIC from raw(a, b) = HSIC of columns a and b: raw(a, b) / sqrt(raw(a, a)
+/// raw(b, b)), 1 on the diagonal of a column with raw(a, a) > 0, 0 for the pairs of the others.
+std::vector<double> NormalisedHsic(
+    std::size_t p, const std::function<long double(std::size_t, std::size_t)>& raw) {
   std::vector<long double> self(p);
-  for (std::size_t a = 0; a < p; ++a) self[a] = TraceOfProduct(kernels[a], kernels[a]);
+  for (std::size_t a = 0; a < p; ++a) self[a] = raw(a, a);
   std::vector<double> result(p * p, 0.0);
   for (std::size_t a = 0; a < p; ++a) {
     result[a * p + a] = self[a] > 0.0L ? 1.0 : 0.0;
     for (std::size_t b = a + 1; b < p; ++b) {
       const long double denominator = std::sqrt(self[a] * self[b]);
-      const double value =
-          denominator > 0.0L ? static_cast<double>(TraceOfProduct(kernels[a], kernels[b]) / denominator) : 0.0;
+      const double value = denominator > 0.0L ? static_cast<double>(raw(a, b) / denominator) : 0.0;
       result[a * p + b] = result[b * p + a] = value;
     }
   }
   return result;
 }
 
-/// Exact normalised HSIC of every pair of complete copula columns (Gaussian kernel).
+/// Exact normalised HSIC of every pair of complete copula columns (Gaussian kernel):
+/// tr(KHLH) / sqrt(tr(KHKH) tr(LHLH)).
 std::vector<double> ExactHsic(const ColumnMatrix& copula, double bandwidth) {
   std::vector<std::vector<long double>> kernels;
   for (std::size_t col = 0; col < copula.n_cols; ++col) {
     kernels.push_back(CentredGaussianKernel(copula.column(col), copula.n_rows, bandwidth));
   }
-  return NormalisedHsicFromKernels(kernels);
+  return NormalisedHsic(copula.n_cols, [&](std::size_t a, std::size_t b) {
+    return TraceOfProduct(kernels[a], kernels[b]);
+  });
 }
 
 /// Plain random-feature HSIC: z(u) = [cos(w_1 u) .. cos(w_m u), sin(w_1 u) .. sin(w_m u)] / sqrt(m)
 /// with every one of the m = hsic_D / 2 frequencies, centred over the valid rows, missing rows
-/// zero; HSIC(x, y) = ||Zx^T Zy||_F^2 = tr((Zx Zx^T)(Zy Zy^T)), normalised.
-std::vector<double> PlainRandomFeatureHsic(const ColumnMatrix& copula, const NonlinearOptions& options) {
+/// zero; HSIC(x, y) = ||Zx^T Zy||_F^2 (2m x 2m) or, cheaper when n < 2m, the same number as
+/// tr((Zx Zx^T)(Zy Zy^T)) (n x n); normalised.
+std::vector<double> PlainRandomFeatureHsic(const ColumnMatrix& copula,
+                                           const NonlinearOptions& options) {
   const std::vector<double> w = HsicFrequencies(options);
-  const std::size_t n = copula.n_rows, m = w.size();
-  std::vector<std::vector<long double>> grams;
-  for (std::size_t col = 0; col < copula.n_cols; ++col) {
+  const std::size_t n = copula.n_rows, m = w.size(), p = copula.n_cols;
+  std::vector<Eigen::MatrixXd> features;
+  for (std::size_t col = 0; col < p; ++col) {
     const double* u = copula.column(col);
     std::size_t valid = 0;
     for (std::size_t i = 0; i < n; ++i) valid += std::isnan(u[i]) ? 0 : 1;
-    Eigen::MatrixXd z = Eigen::MatrixXd::Zero(static_cast<Eigen::Index>(n), static_cast<Eigen::Index>(2 * m));
+    Eigen::MatrixXd z =
+        Eigen::MatrixXd::Zero(static_cast<Eigen::Index>(n), static_cast<Eigen::Index>(2 * m));
     for (std::size_t f = 0; f < m; ++f) {
       long double sum_cos = 0.0L, sum_sin = 0.0L;
       for (std::size_t i = 0; i < n; ++i) {
@@ -152,10 +162,24 @@ std::vector<double> PlainRandomFeatureHsic(const ColumnMatrix& copula, const Non
         z(i, m + f) -= static_cast<double>(sum_sin / static_cast<long double>(valid));
       }
     }
-    const Eigen::MatrixXd gram = z * z.transpose();
-    grams.emplace_back(gram.data(), gram.data() + n * n);  // symmetric: layout does not matter
+    features.push_back(std::move(z));
   }
-  return NormalisedHsicFromKernels(grams);
+  auto sum_of_products = [](const Eigen::MatrixXd& a, const Eigen::MatrixXd& b) {
+    long double sum = 0.0L;
+    for (Eigen::Index e = 0; e < a.size(); ++e)
+      sum += static_cast<long double>(a.data()[e]) * b.data()[e];
+    return sum;
+  };
+  if (n < 2 * m) {
+    std::vector<Eigen::MatrixXd> grams;
+    for (const Eigen::MatrixXd& z : features) grams.push_back(z * z.transpose());
+    return NormalisedHsic(
+        p, [&](std::size_t a, std::size_t b) { return sum_of_products(grams[a], grams[b]); });
+  }
+  return NormalisedHsic(p, [&](std::size_t a, std::size_t b) {
+    const Eigen::MatrixXd cross = features[a].transpose() * features[b];
+    return sum_of_products(cross, cross);
+  });
 }
 
 /// RDC of every pair by the textbook recipe for draw 0 of `options` (rdc_seeds must be 1), in
@@ -163,7 +187,8 @@ std::vector<double> PlainRandomFeatureHsic(const ColumnMatrix& copula, const Non
 /// rows zero; C = F^T F; lambda = ridge * max eigenvalue(C) for each column; canonical
 /// correlations = singular values of (Cxx + lx I)^{-1/2} Cxy (Cyy + ly I)^{-1/2}; the largest.
 /// The diagonal is 1.
-MatrixL SineFeatures(const double* u, std::size_t n, const std::vector<double>& w, int k, double s) {
+MatrixL SineFeatures(const double* u, std::size_t n, const std::vector<double>& w, int k,
+                     double s) {
   MatrixL f = MatrixL::Zero(static_cast<Eigen::Index>(n), k);
   std::size_t valid = 0;
   for (std::size_t i = 0; i < n; ++i) valid += std::isnan(u[i]) ? 0 : 1;
@@ -171,8 +196,9 @@ MatrixL SineFeatures(const double* u, std::size_t n, const std::vector<double>& 
     long double sum = 0.0L;
     for (std::size_t i = 0; i < n; ++i) {
       if (std::isnan(u[i])) continue;
-      f(i, j) = std::sin(static_cast<long double>(s) / 2.0L *
-                         (static_cast<long double>(w[j]) * u[i] + static_cast<long double>(w[k + j])));
+      f(i, j) =
+          std::sin(static_cast<long double>(s) / 2.0L *
+                   (static_cast<long double>(w[j]) * u[i] + static_cast<long double>(w[k + j])));
       sum += f(i, j);
     }
     for (std::size_t i = 0; i < n && valid > 0; ++i) {
@@ -195,13 +221,15 @@ MatrixL RidgeInverseSqrt(const MatrixL& c, double ridge) {
   return solver.eigenvectors() * scale * solver.eigenvectors().transpose();
 }
 
-std::vector<double> TextbookRdc(const ColumnMatrix& copula, const NonlinearOptions& options, int k) {
+std::vector<double> TextbookRdc(const ColumnMatrix& copula, const NonlinearOptions& options,
+                                int k) {
   const std::vector<double> w = RdcProjection(options, 0, k);
   const std::size_t n = copula.n_rows, p = copula.n_cols;
   std::vector<MatrixL> features, inverse_sqrt;
   for (std::size_t col = 0; col < p; ++col) {
     features.push_back(SineFeatures(copula.column(col), n, w, k, options.rdc_s));
-    inverse_sqrt.push_back(RidgeInverseSqrt(features.back().transpose() * features.back(), options.rdc_ridge));
+    inverse_sqrt.push_back(
+        RidgeInverseSqrt(features.back().transpose() * features.back(), options.rdc_ridge));
   }
   std::vector<double> rdc(p * p, 1.0);
   for (std::size_t a = 0; a < p; ++a) {
@@ -221,16 +249,17 @@ std::vector<double> TextbookRdc(const ColumnMatrix& copula, const NonlinearOptio
 /// then independent columns.
 enum PlantedColumn : std::size_t {
   kX = 0,
-  kXCopy,    // identical to x
-  kCube,     // x^3: same copula as x
-  kSquare,   // x^2 + 0.05 N
-  kAbs,      // |x| + 0.05 N
-  kSine,     // sin(3x) + 0.05 N
-  kStep,     // (x > 0.3) + 0.1 N
-  kExp,      // exp(x) + 0.1 N
+  kXCopy,   // identical to x
+  kCube,    // x^3: same copula as x
+  kSquare,  // x^2 + 0.05 N
+  kAbs,     // |x| + 0.05 N
+  kSine,    // sin(3x) + 0.05 N
+  kStep,    // (x > 0.3) + 0.1 N
+  kExp,     // exp(x) + 0.1 N
   kPlantedEnd,
 };
-const char* const kPlantedNames[] = {"x", "x copy", "x^3", "x^2", "|x|", "sin(3x)", "step", "exp(x)"};
+const char* const kPlantedNames[] = {"x",   "x copy",  "x^3",  "x^2",
+                                     "|x|", "sin(3x)", "step", "exp(x)"};
 
 /// n rows: the planted columns, then `independent` columns cycling through uniform, normal and
 /// exponential draws independent of everything else.
@@ -271,15 +300,16 @@ ColumnMatrix MakeMessy(std::size_t n, std::uint64_t seed) {
   std::mt19937_64 rng(seed + 1);
   std::uniform_real_distribution<double> unit(0.0, 1.0);
   for (std::size_t i = 0; i < n; ++i) {
-    data.column(kCube)[i] = std::round(data.column(kCube)[i] * 10.0);          // ties, complete
-    data.column(kStep)[i] = data.column(kStep)[i] > 0.5 ? 1.0 : 0.0;           // binary, complete
-    data.column(kSquare)[i] = std::round(data.column(kSquare)[i] * 20.0);      // ties, with NaN below
+    data.column(kCube)[i] = std::round(data.column(kCube)[i] * 10.0);      // ties, complete
+    data.column(kStep)[i] = data.column(kStep)[i] > 0.5 ? 1.0 : 0.0;       // binary, complete
+    data.column(kSquare)[i] = std::round(data.column(kSquare)[i] * 20.0);  // ties, with NaN below
   }
   for (std::size_t col : {std::size_t{kSquare}, std::size_t{kSine}, std::size_t{kPlantedEnd + 1}}) {
     const double rate = col == kSine ? 0.3 : 0.1;
     for (std::size_t i = 0; i < n; ++i) {
       const double draw = unit(rng);
-      if (draw < rate) data.column(col)[i] = draw < rate / 3 ? kNaN : (draw < 2 * rate / 3 ? kInf : -kInf);
+      if (draw < rate)
+        data.column(col)[i] = draw < rate / 3 ? kNaN : (draw < 2 * rate / 3 ? kInf : -kInf);
     }
   }
   return data;
@@ -289,7 +319,8 @@ ColumnMatrix MakeMessy(std::size_t n, std::uint64_t seed) {
 
 std::string PairName(std::size_t a, std::size_t b) {
   auto name = [](std::size_t c) {
-    return c < kPlantedEnd ? std::string(kPlantedNames[c]) : "independent " + std::to_string(c - kPlantedEnd);
+    return c < kPlantedEnd ? std::string(kPlantedNames[c])
+                           : "independent " + std::to_string(c - kPlantedEnd);
   };
   return name(a) + " / " + name(b);
 }
@@ -298,13 +329,14 @@ std::string PairName(std::size_t a, std::size_t b) {
 double WorstDifference(const std::vector<double>& a, const std::vector<double>& b) {
   EXPECT_EQ(a.size(), b.size());
   double worst = 0.0;
-  for (std::size_t e = 0; e < std::min(a.size(), b.size()); ++e) worst = std::max(worst, std::fabs(a[e] - b[e]));
+  for (std::size_t e = 0; e < std::min(a.size(), b.size()); ++e)
+    worst = std::max(worst, std::fabs(a[e] - b[e]));
   return worst;
 }
 
 /// Every entry of `actual` within `tolerance` of `expected`; reports the largest difference.
-void ExpectClose(const std::vector<double>& expected, const std::vector<double>& actual, std::size_t p,
-                 double tolerance, const std::string& what) {
+void ExpectClose(const std::vector<double>& expected, const std::vector<double>& actual,
+                 std::size_t p, double tolerance, const std::string& what) {
   ASSERT_EQ(expected.size(), p * p) << what;
   ASSERT_EQ(actual.size(), p * p) << what;
   std::size_t mismatches = 0;
@@ -312,8 +344,8 @@ void ExpectClose(const std::vector<double>& expected, const std::vector<double>&
     for (std::size_t b = 0; b < p; ++b) {
       const double e = expected[a * p + b], v = actual[a * p + b];
       if (!(std::fabs(e - v) <= tolerance) && ++mismatches <= 8) {
-        ADD_FAILURE() << what << std::setprecision(17) << ": (" << PairName(a, b) << ") expected " << e
-                      << ", got " << v;
+        ADD_FAILURE() << what << std::setprecision(17) << ": (" << PairName(a, b) << ") expected "
+                      << e << ", got " << v;
       }
     }
   }
@@ -321,7 +353,8 @@ void ExpectClose(const std::vector<double>& expected, const std::vector<double>&
 }
 
 /// Symmetric exactly, finite, in [0, 1].
-void ExpectSimilarityShape(const std::vector<double>& matrix, std::size_t p, const std::string& what) {
+void ExpectSimilarityShape(const std::vector<double>& matrix, std::size_t p,
+                           const std::string& what) {
   ASSERT_EQ(matrix.size(), p * p) << what;
   for (std::size_t a = 0; a < p; ++a) {
     for (std::size_t b = 0; b < p; ++b) {
@@ -352,7 +385,8 @@ TEST(CopulaTransform, MatchesNaiveAverageRankOverFiniteCount) {
     data.column(base)[i] = i % 2 == 0 ? kNaN : -kInf;
     data.column(base + 1)[i] = i == n / 2 ? -3.0 : kNaN;
     data.column(base + 2)[i] = 2.5;
-    data.column(base + 3)[i] = i % 11 == 0 ? kInf : (i % 13 == 0 ? kNaN : static_cast<double>(level(rng)) - 1.5);
+    data.column(base + 3)[i] =
+        i % 11 == 0 ? kInf : (i % 13 == 0 ? kNaN : static_cast<double>(level(rng)) - 1.5);
   }
   const ColumnMatrix expected = NaiveCopulaMatrix(data);
   for (int threads : {1, 2}) {
@@ -366,8 +400,9 @@ TEST(CopulaTransform, MatchesNaiveAverageRankOverFiniteCount) {
         // Half-integer ranks and one division: the same double both ways.
         const bool ok = std::isnan(e) ? std::isnan(v) : e == v;
         if (!ok && ++mismatches <= 8) {
-          ADD_FAILURE() << std::setprecision(17) << "threads " << threads << ", column " << col << ", row " << i
-                        << ": value " << data.column(col)[i] << ", expected " << e << ", got " << v;
+          ADD_FAILURE() << std::setprecision(17) << "threads " << threads << ", column " << col
+                        << ", row " << i << ": value " << data.column(col)[i] << ", expected " << e
+                        << ", got " << v;
         }
       }
     }
@@ -375,15 +410,17 @@ TEST(CopulaTransform, MatchesNaiveAverageRankOverFiniteCount) {
   }
   // Spot checks of the reference itself: one finite value -> 1; all equal -> (n + 1) / (2n).
   EXPECT_EQ(expected.column(base + 1)[n / 2], 1.0);
-  EXPECT_EQ(expected.column(base + 2)[0], (static_cast<double>(n) + 1.0) / (2.0 * static_cast<double>(n)));
+  EXPECT_EQ(expected.column(base + 2)[0],
+            (static_cast<double>(n) + 1.0) / (2.0 * static_cast<double>(n)));
   EXPECT_TRUE(std::isnan(expected.column(base)[1]));
 }
 
 // ---- nHSIC against the exact kernel HSIC ----------------------------------------------------
 
 // The random Fourier features approximate the Gaussian kernel with a Monte Carlo error ~ 1/sqrt(m).
-// Measured worst |nHSIC - exact| at the default hsic_D = 512 over feature seeds 1..6, n = 500
-// (MEASURED_HSIC_RFF); the tolerance leaves room for other seeds and platforms' normal draws.
+// Measured on this data (n = 500, 11 columns) at the default hsic_D = 512: the worst |nHSIC -
+// exact| over the 55 pairs is 0.0337 for feature seed 6 (the worst of seeds 1..40; median 0.012).
+// Seeds 1..6 are tested; the tolerance leaves 1.5x margin for other platforms' data draws.
 constexpr double kHsicRffTolerance = 0.05;
 
 TEST(NonlinearHsic, ApproximatesExactGaussianKernelHsic) {
@@ -393,17 +430,21 @@ TEST(NonlinearHsic, ApproximatesExactGaussianKernelHsic) {
   const std::vector<double> exact = ExactHsic(copula, kHsicBandwidth);
   // The exact values themselves: strong for the planted pairs, weak for independent ones.
   EXPECT_NEAR(exact[kX * p + kXCopy], 1.0, 1e-12);
-  for (std::size_t col = kSquare; col < kPlantedEnd; ++col) EXPECT_GT(exact[kX * p + col], 0.25) << PairName(kX, col);
-  for (std::size_t col = kPlantedEnd; col < p; ++col) EXPECT_LT(exact[kX * p + col], 0.05) << PairName(kX, col);
+  for (std::size_t col = kSquare; col < kPlantedEnd; ++col)
+    EXPECT_GT(exact[kX * p + col], 0.25) << PairName(kX, col);
+  for (std::size_t col = kPlantedEnd; col < p; ++col)
+    EXPECT_LT(exact[kX * p + col], 0.05) << PairName(kX, col);
 
   double worst = 0.0;
-  for (std::uint64_t seed = 1; seed <= 40; ++seed) {
+  for (std::uint64_t seed = 1; seed <= 6; ++seed) {
     NonlinearOptions options;
-    options.seed = seed; options.w_rdc = 0;
+    options.seed = seed;
+    options.w_rdc = 0.0;
     const NonlinearResult result = NonlinearDependence(copula, options, Context(2, 42));
-    ExpectClose(exact, result.hsic, p, kHsicRffTolerance, "nHSIC, feature seed " + std::to_string(seed));
+    ExpectClose(exact, result.hsic, p, kHsicRffTolerance,
+                "nHSIC, feature seed " + std::to_string(seed));
     worst = std::max(worst, WorstDifference(exact, result.hsic));
- std::cout << seed << " " << WorstDifference(exact, result.hsic) << "\n"; }
+  }
   std::cout << "[ measured ] worst |nHSIC(D=512) - exact| over 6 seeds: " << worst << "\n";
 }
 
@@ -423,16 +464,60 @@ TEST(NonlinearHsic, ErrorShrinksWithMoreFeatures) {
     }
     return sum / seeds;
   };
-  const double coarse = mean_worst(64), fine = mean_worst(2048);
-  std::cout << "[ measured ] mean worst |nHSIC - exact|: D=64 " << coarse << ", D=2048 " << fine << "\n";
-  // Monte Carlo error ~ 1/sqrt(D): 32 times more features, ~5.7 times less error.
+  // Monte Carlo error ~ 1/sqrt(D): 32 times more features, ~5.7 times less error. Measured mean
+  // (over seeds 1..5) of the worst error over the 55 pairs: D = 8: 0.106, 16: 0.091, 32: 0.042,
+  // 64: 0.036, 128: 0.040, 256: 0.020, 512: 0.022, 1024: 0.016; so 16 -> 512 gains 4.1x.
+  // (Larger D is slow: the basis costs O(hsic_D^3), ~9 s at D = 2048.)
+  const double coarse = mean_worst(16), fine = mean_worst(512);
+  std::cout << "[ measured ] mean worst |nHSIC - exact|: D=16 " << coarse << ", D=512 " << fine
+            << "\n";
   EXPECT_LT(fine, coarse / 2.0);
+}
+
+TEST(NonlinearHsic, RandomDrawsHaveTheStatedDistributions) {
+  // HSIC frequencies ~ N(0, 1 / bandwidth^2) (the Gaussian kernel's spectral density) and RDC
+  // projections ~ N(0, 1): moments of 100000 draws (standard errors: mean 0.003, variance 0.0045,
+  // fourth moment 0.03).
+  auto moments = [](const std::vector<double>& x, double scale) {
+    long double m1 = 0.0L, m2 = 0.0L, m4 = 0.0L;
+    for (double v : x) {
+      const long double z = static_cast<long double>(v) * scale;
+      m1 += z;
+      m2 += z * z;
+      m4 += z * z * z * z;
+    }
+    const auto count = static_cast<long double>(x.size());
+    return std::vector<double>{static_cast<double>(m1 / count), static_cast<double>(m2 / count),
+                               static_cast<double>(m4 / count)};
+  };
+  NonlinearOptions options;
+  options.hsic_D = 200000;
+  options.hsic_bandwidth = 0.2;
+  const std::vector<double> w = HsicFrequencies(options);
+  ASSERT_EQ(w.size(), 100000u);
+  const std::vector<double> hsic = moments(w, options.hsic_bandwidth);
+  EXPECT_NEAR(hsic[0], 0.0, 0.015);
+  EXPECT_NEAR(hsic[1], 1.0, 0.025);
+  EXPECT_NEAR(hsic[2], 3.0, 0.15);
+  const std::vector<double> projection = RdcProjection(options, 3, 50000);
+  ASSERT_EQ(projection.size(), 100000u);
+  const std::vector<double> rdc = moments(projection, 1.0);
+  EXPECT_NEAR(rdc[0], 0.0, 0.015);
+  EXPECT_NEAR(rdc[1], 1.0, 0.025);
+  EXPECT_NEAR(rdc[2], 3.0, 0.15);
+  // Seeded: the same options give the same draws; other draws or seeds give others.
+  EXPECT_EQ(HsicFrequencies(options), w);
+  EXPECT_EQ(RdcProjection(options, 3, 50000), projection);
+  EXPECT_NE(RdcProjection(options, 4, 50000), projection);
+  options.seed += 1;
+  EXPECT_NE(HsicFrequencies(options), w);
 }
 
 // ---- nHSIC: the basis projection is exact ---------------------------------------------------
 
-// Measured worst |projected - plain| (MEASURED_PROJECTION).
-constexpr double kProjectionTolerance = 1e-6;
+// The basis keeps every direction above 1e-14 of the largest eigenvalue, so nothing measurable is
+// lost: measured worst |projected - plain| = 4.0e-15 (D = 512 and 96, columns with ties, NaN, inf).
+constexpr double kProjectionTolerance = 1e-9;
 
 TEST(NonlinearHsic, ProjectedBasisEqualsPlainRandomFeatures) {
   const std::size_t n = 450;
@@ -446,7 +531,8 @@ TEST(NonlinearHsic, ProjectedBasisEqualsPlainRandomFeatures) {
     options.w_rdc = 0.0;
     const NonlinearResult result = NonlinearDependence(copula, options, Context(2, 42));
     const std::vector<double> plain = PlainRandomFeatureHsic(copula, options);
-    ExpectClose(plain, result.hsic, p, kProjectionTolerance, "projected vs plain, D=" + std::to_string(features));
+    ExpectClose(plain, result.hsic, p, kProjectionTolerance,
+                "projected vs plain, D=" + std::to_string(features));
     worst = std::max(worst, WorstDifference(plain, result.hsic));
     EXPECT_GT(result.hsic_basis, 3u);
     EXPECT_LT(result.hsic_basis, static_cast<std::size_t>(features));
@@ -454,17 +540,40 @@ TEST(NonlinearHsic, ProjectedBasisEqualsPlainRandomFeatures) {
   std::cout << "[ measured ] worst |nHSIC projected - plain RFF|: " << worst << "\n";
 }
 
+TEST(NonlinearHsic, ProjectedBasisEqualsPlainRandomFeaturesOnManyRows) {
+  // More rows than the basis grid (the basis is fitted on at most 8192 points of [0, 1]; ranks of
+  // a complete column fall between them) and more than one evaluation chunk (2048).
+  const std::size_t n = 9000;
+  ColumnMatrix copula = MakeMessy(n, 32);
+  CopulaTransform(copula, Context(2, 42));  // equal to the naive copula (tested above)
+  NonlinearOptions options;
+  options.hsic_D = 64;
+  options.seed = 6;
+  options.w_rdc = 0.0;
+  const NonlinearResult result = NonlinearDependence(copula, options, Context(2, 42));
+  const std::vector<double> plain = PlainRandomFeatureHsic(copula, options);
+  ExpectClose(plain, result.hsic, copula.n_cols, kProjectionTolerance,
+              "projected vs plain, n=9000, D=64");
+  std::cout << "[ measured ] worst |nHSIC projected - plain RFF|, n = 9000: "
+            << WorstDifference(plain, result.hsic) << "\n";
+}
+
 // ---- RDC against the textbook computation ---------------------------------------------------
 
-// Measured worst |RDC - textbook| (MEASURED_RDC).
-constexpr double kRdcTolerance = 1e-5;
+// The library drops basis directions below 1e-14 of the largest eigenvalue; with the relative ridge
+// 1e-10 such a direction can still carry up to 1e-4 of a whitened variance in the textbook CCA,
+// so the two differ slightly. At s = 1/6 the sine features are nearly linear on [0, 1] and only 3
+// directions survive (rdc_basis == 3). Measured worst |RDC - textbook| over the 55 pairs for
+// projection seeds 1..12: 2.2e-7 .. 7.7e-6; the tested seeds 6 and 10 are the two worst
+// (6.2e-6, 7.7e-6).
+constexpr double kRdcTolerance = 5e-5;
 
 TEST(NonlinearRdc, MatchesTextbookCcaWithTheSameProjection) {
   const std::size_t n = 2000;
   const ColumnMatrix copula = NaiveCopulaMatrix(MakeMessy(n, 41));
   const std::size_t p = copula.n_cols;
   double worst = 0.0;
-  for (std::uint64_t seed = 1; seed <= 12; ++seed) {
+  for (std::uint64_t seed : {6u, 10u}) {
     NonlinearOptions options;
     options.rdc_seeds = 1;
     options.seed = seed;
@@ -472,8 +581,9 @@ TEST(NonlinearRdc, MatchesTextbookCcaWithTheSameProjection) {
     const NonlinearResult result = NonlinearDependence(copula, options, Context(2, 42));
     ASSERT_EQ(result.rdc_k_used, 20);
     const std::vector<double> expected = TextbookRdc(copula, options, result.rdc_k_used);
-    ExpectClose(expected, result.rdc, p, kRdcTolerance, "RDC vs textbook, seed " + std::to_string(seed));
-    worst = std::max(worst, WorstDifference(expected, result.rdc)); std::cout << "rdc " << seed << " " << WorstDifference(expected, result.rdc) << " basis " << result.rdc_basis << "\n";
+    ExpectClose(expected, result.rdc, p, kRdcTolerance,
+                "RDC vs textbook, seed " + std::to_string(seed));
+    worst = std::max(worst, WorstDifference(expected, result.rdc));
   }
   std::cout << "[ measured ] worst |RDC - textbook|: " << worst << "\n";
 }
@@ -487,13 +597,20 @@ TEST(NonlinearDependence, FindsPlantedDependenceAndNotIndependence) {
   const std::size_t p = copula.n_cols;
   const NonlinearResult result = NonlinearDependence(copula, NonlinearOptions{}, Context(2, 42));
   ASSERT_EQ(result.n_cols, p);
-  auto at = [p](const std::vector<double>& m, std::size_t a, std::size_t b) { return m[a * p + b]; };
+  auto at = [p](const std::vector<double>& m, std::size_t a, std::size_t b) {
+    return m[a * p + b];
+  };
 
+  std::cout << "[ measured ] planted pairs with x (fused / nHSIC / RDC):";
   for (std::size_t col = kSquare; col < kPlantedEnd; ++col) {
     EXPECT_GE(at(result.fused, kX, col), 0.6) << PairName(kX, col);  // default nonlinear_threshold
     EXPECT_GT(at(result.hsic, kX, col), 0.25) << PairName(kX, col);
     EXPECT_GT(at(result.rdc, kX, col), 0.75) << PairName(kX, col);
+    std::cout << std::setprecision(3) << " " << kPlantedNames[col] << " "
+              << at(result.fused, kX, col) << " / " << at(result.hsic, kX, col) << " / "
+              << at(result.rdc, kX, col) << ";";
   }
+  std::cout << "\n";
   double worst_independent = 0.0;
   for (std::size_t a = kPlantedEnd; a < p; ++a) {
     for (std::size_t b : {std::size_t{kX}}) {
@@ -524,7 +641,8 @@ TEST(NonlinearDependence, FindsPlantedDependenceAndNotIndependence) {
     EXPECT_EQ(at(result.rdc, a, a), 1.0);
     EXPECT_EQ(at(result.fused, a, a), 1.0);
     for (std::size_t b = 0; b < p; ++b) {
-      EXPECT_NEAR(at(result.fused, a, b), 0.5 * at(result.hsic, a, b) + 0.5 * at(result.rdc, a, b), 1e-15);
+      EXPECT_NEAR(at(result.fused, a, b), 0.5 * at(result.hsic, a, b) + 0.5 * at(result.rdc, a, b),
+                  1e-15);
     }
   }
 }
@@ -536,7 +654,8 @@ TEST(NonlinearDependence, SameBytesForAnyThreadCount) {
   const std::size_t n = 3000, p = 60;
   ColumnMatrix data = MakePlanted(n, p - kPlantedEnd, 61);
   const ColumnMatrix messy = MakeMessy(n, 62);
-  std::copy(messy.values.begin(), messy.values.end(), data.values.begin() + static_cast<std::ptrdiff_t>(n * 30));
+  std::copy(messy.values.begin(), messy.values.end(),
+            data.values.begin() + static_cast<std::ptrdiff_t>(n * 30));
   CopulaTransform(data, Context(1, 42));
   NonlinearOptions options;
   options.rdc_seeds = 2;
@@ -547,14 +666,14 @@ TEST(NonlinearDependence, SameBytesForAnyThreadCount) {
     std::uint64_t last_done = 0;
     double last_fraction = 0.0;
     bool monotone = true;
-    const NonlinearResult many = NonlinearDependence(data, options, Context(threads, 42),
-                                                     [&](std::uint64_t done, std::int64_t total) {
-      const double fraction = static_cast<double>(done) / static_cast<double>(total);
-      monotone = monotone && fraction >= last_fraction;
-      last_fraction = fraction;
-      last_done = done;
-      last_total = total;
-    });
+    const NonlinearResult many = NonlinearDependence(
+        data, options, Context(threads, 42), [&](std::uint64_t done, std::int64_t total) {
+          const double fraction = static_cast<double>(done) / static_cast<double>(total);
+          monotone = monotone && fraction >= last_fraction;
+          last_fraction = fraction;
+          last_done = done;
+          last_total = total;
+        });
     EXPECT_TRUE(SameBytes(one.hsic, many.hsic)) << threads << " threads";
     EXPECT_TRUE(SameBytes(one.rdc, many.rdc)) << threads << " threads";
     EXPECT_TRUE(SameBytes(one.fused, many.fused)) << threads << " threads";
@@ -617,7 +736,8 @@ TEST(NonlinearDependence, InvalidOptionsThrow) {
       with([](NonlinearOptions& o) { o.hsic_bandwidth = 0.0; }),
   };
   for (std::size_t i = 0; i < std::size(bad); ++i) {
-    EXPECT_THROW(NonlinearDependence(copula, bad[i], Context(1, 42)), InvalidInput) << "bad option set " << i;
+    EXPECT_THROW(NonlinearDependence(copula, bad[i], Context(1, 42)), InvalidInput)
+        << "bad option set " << i;
   }
   EXPECT_NO_THROW(NonlinearDependence(copula, NonlinearOptions{}, Context(1, 42)));
 }
@@ -642,40 +762,61 @@ TEST(NonlinearDependence, FewRowsUseFewerRdcFeatures) {
 
 // ---- Degenerate columns ---------------------------------------------------------------------
 
-TEST(NonlinearDependence, ConstantAndMissingColumnsAreZero) {
-  const std::size_t n = 600;
-  ColumnMatrix data = MakePlanted(n, 2, 81);
-  const std::size_t base = data.n_cols;
-  data.n_cols += 4;
+/// Appends columns made by fill(column index among the new ones, row) to `data`, then returns
+/// NonlinearDependence of its copula; checks that every matrix keeps its shape, that each new
+/// (degenerate) column has exactly 0 with every column, itself included, and that the diagonal
+/// stays 1 for the others.
+void ExpectDegenerateColumnsAreZero(ColumnMatrix data, std::size_t added,
+                                    const std::function<double(std::size_t, std::size_t)>& fill) {
+  const std::size_t n = data.n_rows, base = data.n_cols;
+  data.n_cols += added;
   data.values.resize(n * data.n_cols);
-  for (std::size_t i = 0; i < n; ++i) {
-    data.column(base)[i] = 4.25;                        // constant
-    data.column(base + 1)[i] = -7.0;                    // another constant
-    data.column(base + 2)[i] = kNaN;                    // all missing
-    data.column(base + 3)[i] = i % 3 == 0 ? kNaN : 1.5; // constant where valid
+  for (std::size_t c = 0; c < added; ++c) {
+    for (std::size_t i = 0; i < n; ++i) data.column(base + c)[i] = fill(c, i);
   }
-  ColumnMatrix copula = data;
-  CopulaTransform(copula, Context(1, 42));
-  const std::size_t p = copula.n_cols;
-  const NonlinearResult result = NonlinearDependence(copula, NonlinearOptions{}, Context(2, 42));
-  for (const auto& [matrix, name] : {std::pair{&result.hsic, "nHSIC"}, std::pair{&result.rdc, "RDC"},
-                                      std::pair{&result.fused, "fused"}}) {
+  CopulaTransform(data, Context(1, 42));
+  const std::size_t p = data.n_cols;
+  const NonlinearResult result = NonlinearDependence(data, NonlinearOptions{}, Context(2, 42));
+  for (const auto& [matrix, name] :
+       {std::pair{&result.hsic, "nHSIC"}, std::pair{&result.rdc, "RDC"},
+        std::pair{&result.fused, "fused"}}) {
     ExpectSimilarityShape(*matrix, p, name);
     for (std::size_t col = base; col < p; ++col) {
       double largest_with_varying = 0.0;
-      std::string with_degenerate;
+      std::ostringstream with_degenerate;
+      bool all_zero = true;
       for (std::size_t other = 0; other < p; ++other) {
         const double value = (*matrix)[col * p + other];
+        all_zero = all_zero && value == 0.0;
         if (other < base) largest_with_varying = std::max(largest_with_varying, value);
-        if (other >= base) with_degenerate += " " + std::to_string(value);
+        if (other >= base) with_degenerate << " " << std::setprecision(4) << value;
       }
-      EXPECT_LT(largest_with_varying, 1e-12) << name << ": degenerate column " << col << " with a varying one";
-      EXPECT_EQ(with_degenerate, " 0.000000 0.000000 0.000000 0.000000")
-          << name << ": degenerate column " << col << " (diagonal included) with the degenerate columns "
-          << base << ".." << p - 1;
+      EXPECT_TRUE(all_zero) << name << ": degenerate column " << col << " has up to "
+                            << largest_with_varying << " with a varying column and ["
+                            << with_degenerate.str() << " ] with the degenerate columns " << base
+                            << ".." << p - 1 << " (its diagonal included)";
     }
-    for (std::size_t col = 0; col < base; ++col) EXPECT_EQ((*matrix)[col * p + col], 1.0) << name << " diagonal";
+    for (std::size_t col = 0; col < base; ++col)
+      EXPECT_EQ((*matrix)[col * p + col], 1.0) << name << " diagonal";
   }
+}
+
+TEST(NonlinearDependence, AllMissingColumnsAreZero) {
+  ExpectDegenerateColumnsAreZero(MakePlanted(600, 2, 81), 2, [](std::size_t c, std::size_t i) {
+    return c == 0 ? kNaN : (i % 2 == 0 ? kInf : kNaN);
+  });
+}
+
+// A column whose valid values are all equal has one copula value; centring with a rounded mean
+// used to leave residues ~1e-17 that the HSIC normalisation and RDC's whitening turned into
+// nHSIC = RDC = 1 between two constant columns (an edge at any threshold). Such a column must
+// score exactly 0.
+TEST(NonlinearDependence, ConstantColumnsAreZero) {
+  ExpectDegenerateColumnsAreZero(MakePlanted(600, 2, 81), 3, [](std::size_t c, std::size_t i) {
+    if (c == 0) return 4.25;         // constant
+    if (c == 1) return -7.0;         // another constant
+    return i % 3 == 0 ? kNaN : 1.5;  // constant where valid
+  });
 }
 
 }  // namespace
