@@ -114,15 +114,15 @@ split = [(t1 - t0) / reps * 1e3, (t2 - t1) / reps * 1e3, (t3 - t2) / reps * 1e3]
 
 print(f"textbook RDC (numpy {np.__version__}, scipy {scipy.__version__}), {n} rows x {p} columns "
       f"(CSV read in {read_seconds:.1f} s, not timed):")
-print(f"  {len(pairs)} random pairs x {draws} calls, timed".ljust(42) + f": {loop_seconds:.2f} s")
-print(f"  per pair ({draws} calls)".ljust(42) + f": {per_pair * 1e3:.1f} ms  "
+print(f"  {len(pairs)} random pairs x {draws} calls, timed".ljust(44) + f": {loop_seconds:.2f} s")
+print(f"  per pair ({draws} calls)".ljust(44) + f": {per_pair * 1e3:.1f} ms  "
       f"(one call: rank {split[0]:.2f} ms, features {split[1]:.2f} ms, cancor {split[2]:.2f} ms)")
-print(f"  all {all_pairs:,} pairs, extrapolated".ljust(42) + f": {extrapolated:,.0f} s ({extrapolated / 3600:.2f} h)")
-print("  descpipe all pairs, copula + HSIC + RDC".ljust(42) + f": {descpipe_seconds:.2f} s")
-print("  ratio textbook RDC / descpipe HSIC + RDC".ljust(42) + f": {extrapolated / descpipe_seconds:,.0f}x")
+print(f"  all {all_pairs:,} pairs, extrapolated".ljust(44) + f": {extrapolated:,.0f} s ({extrapolated / 3600:.2f} h)")
+print("  descpipe all pairs, copula + HSIC + RDC".ljust(44) + f": {descpipe_seconds:.2f} s")
+print("  ratio textbook RDC / descpipe HSIC + RDC".ljust(44) + f": {extrapolated / descpipe_seconds:,.0f}x")
 if rdc_only_seconds:
-    print("  descpipe all pairs, RDC only (w_hsic = 0)".ljust(42) + f": {rdc_only_seconds:.2f} s")
-    print("  ratio textbook RDC / descpipe RDC only".ljust(42) + f": {extrapolated / rdc_only_seconds:,.0f}x")
+    print("  descpipe all pairs, RDC only (w_hsic = 0)".ljust(44) + f": {rdc_only_seconds:.2f} s")
+    print("  ratio textbook RDC / descpipe RDC only".ljust(44) + f": {extrapolated / rdc_only_seconds:,.0f}x")
 
 if prefix:
     mine = np.fromfile(prefix + "_rdc.f64").reshape(p, p)

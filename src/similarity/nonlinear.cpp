@@ -20,6 +20,7 @@
 #include <exception>
 #include <functional>
 #include <limits>
+#include <memory>
 #include <mutex>
 #include <numeric>
 
@@ -208,7 +209,7 @@ void Whiten(double* block, std::size_t n, std::size_t r, double ridge) {
 /// Every r x r block (i, j), i <= j, of A^T A for A = [block_0 .. block_{p-1}] (n x p r), passed to
 /// reduce(i, j, pointer to the block, leading dimension) from any thread; each (i, j) once.
 template <typename Reduce>
-void ForAllBlocks(const std::vector<double>& a, std::size_t n, std::size_t p, std::size_t r, int threads,
+void ForAllBlocks(const double* a, std::size_t n, std::size_t p, std::size_t r, int threads,
                   const Reduce& reduce, const std::function<void(std::uint64_t, std::int64_t)>& progress) {
   const std::size_t per_tile = std::max<std::size_t>(1, kTileWidth / r);
   const std::size_t n_tiles = (p + per_tile - 1) / per_tile;
@@ -232,7 +233,7 @@ void ForAllBlocks(const std::vector<double>& a, std::size_t n, std::size_t p, st
         const std::size_t ni = std::min(per_tile, p - i0), nj = std::min(per_tile, p - j0);
         const std::size_t ld = ni * r;
         cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, static_cast<int>(ni * r), static_cast<int>(nj * r),
-                    static_cast<int>(n), 1.0, a.data() + i0 * r * n, static_cast<int>(n), a.data() + j0 * r * n,
+                    static_cast<int>(n), 1.0, a + i0 * r * n, static_cast<int>(n), a + j0 * r * n,
                     static_cast<int>(n), 0.0, product.data(), static_cast<int>(ld));
         for (std::size_t jj = 0; jj < nj; ++jj) {
           for (std::size_t ii = 0; ii < ni; ++ii) {
@@ -254,12 +255,30 @@ void ForAllBlocks(const std::vector<double>& a, std::size_t n, std::size_t p, st
   if (failure) std::rethrow_exception(failure);
 }
 
-/// A = the blocks of every column under `family` (whitened with `ridge` when >= 0).
-std::vector<double> StackedFeatures(const ColumnMatrix& copula, const FeatureFamily& family, const Basis& basis,
-                                    double ridge, int threads) {
+/// Storage of the stacked features, reused by every family: no zero-fill (every element is
+/// written before it is read) and no fresh page faults for each RDC draw.
+class FeatureBuffer {
+ public:
+  double* Reserve(std::size_t size) {
+    if (size > capacity_) {
+      data_.reset();  // release before allocating the larger buffer
+      data_.reset(new double[size]);
+      capacity_ = size;
+    }
+    return data_.get();
+  }
+
+ private:
+  std::unique_ptr<double[]> data_;
+  std::size_t capacity_ = 0;
+};
+
+/// A = the blocks of every column under `family` (whitened with `ridge` when >= 0), in `buffer`.
+const double* StackedFeatures(const ColumnMatrix& copula, const FeatureFamily& family, const Basis& basis,
+                              double ridge, int threads, FeatureBuffer& buffer) {
   const std::size_t n = copula.n_rows, p = copula.n_cols, r = basis.r;
   const std::vector<double> table = RankTable(family, basis, n);
-  std::vector<double> a(n * p * r);
+  double* a = buffer.Reserve(n * p * r);
   const auto n_columns = static_cast<std::int64_t>(p);
   std::exception_ptr failure;
   std::mutex failure_mutex;
@@ -270,7 +289,7 @@ std::vector<double> StackedFeatures(const ColumnMatrix& copula, const FeatureFam
     for (std::int64_t col = 0; col < n_columns; ++col) {
       try {
         const auto j = static_cast<std::size_t>(col);
-        double* block = a.data() + j * r * n;
+        double* block = a + j * r * n;
         FillBlock(copula.column(j), n, family, basis, table, scratch, block);
         if (ridge >= 0.0) Whiten(block, n, r, ridge);
       } catch (...) {
@@ -346,6 +365,7 @@ NonlinearResult NonlinearDependence(const ColumnMatrix& copula, const NonlinearO
   result.rdc_k_used = std::max(1, std::min(options.rdc_k, static_cast<int>(n / 10)));
   SingleThreadedBlas single_threaded;
   const int threads = ctx.threads();
+  FeatureBuffer buffer;  // HSIC's stacked features (the largest) are reused by every RDC draw
 
   // Progress over every tile of every product (HSIC once, RDC once per draw).
   const std::int64_t rounds = (options.w_hsic > 0.0 ? 1 : 0) + (options.w_rdc > 0.0 ? options.rdc_seeds : 0);
@@ -374,7 +394,7 @@ NonlinearResult NonlinearDependence(const ColumnMatrix& copula, const NonlinearO
       const Basis basis = MakeBasis(family, 2 * m, n);
       result.hsic_basis = basis.r;
       if (basis.r > 0) {
-        const std::vector<double> a = StackedFeatures(copula, family, basis, /*ridge=*/-1.0, threads);
+        const double* a = StackedFeatures(copula, family, basis, /*ridge=*/-1.0, threads, buffer);
         std::vector<double> raw(p * p, 0.0);
         const std::size_t r = basis.r;
         ForAllBlocks(a, n, p, r, threads, [&](std::size_t i, std::size_t j, const double* block, std::size_t ld) {
@@ -417,7 +437,7 @@ NonlinearResult NonlinearDependence(const ColumnMatrix& copula, const NonlinearO
         const Basis basis = MakeBasis(family, static_cast<std::size_t>(k), n);
         result.rdc_basis = std::max(result.rdc_basis, basis.r);
         if (basis.r > 0) {
-          const std::vector<double> a = StackedFeatures(copula, family, basis, options.rdc_ridge, threads);
+          const double* a = StackedFeatures(copula, family, basis, options.rdc_ridge, threads, buffer);
           const std::size_t r = basis.r;
           std::vector<double> draw_value(p * p, 0.0);
           ForAllBlocks(a, n, p, r, threads, [&](std::size_t i, std::size_t j, const double* block, std::size_t ld) {
