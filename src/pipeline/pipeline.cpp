@@ -9,6 +9,7 @@
 #include "descpipe/lineage.hpp"
 #include "descpipe/pipeline.hpp"
 #include "io/atomic_file.hpp"
+#include "pipeline/manifest.hpp"
 #include "pipeline/progress.hpp"
 
 namespace descpipe {
@@ -85,6 +86,9 @@ RunResult RunPipeline(const Config& config, const RunOptions& options, const Con
                    ? fmt::format(", {} rows", GroupThousands(static_cast<std::uint64_t>(table.known_row_count())))
                    : "");
   io::EnsureOutputDirectory(config.output_dir);
+  // A new manifest with no pass yet: from here on it lists only passes whose outputs are complete.
+  Manifest manifest(table, config);
+  manifest.Save();
 
   RunResult run;
   RemoveUnlessKept sample_on_failure;
@@ -107,6 +111,10 @@ RunResult RunPipeline(const Config& config, const RunOptions& options, const Con
     run.passes.push_back({"pass0_sampling", n_descriptors, n_descriptors,
                           std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(),
                           PeakRssBytes()});
+    manifest.RecordPass(0, run.passes.back(), {"sampled_data.parquet"},
+                        {{"row_sample", {{"rows", rows}, {"sample_rows", config.sample_rows},
+                                         {"sample_per_file", config.sample_per_file},
+                                         {"seed", config.random_seed}}}});
   }
 
   ResetPeakRss();
@@ -120,6 +128,8 @@ RunResult RunPipeline(const Config& config, const RunOptions& options, const Con
   spdlog::info("pass1: {} descriptors in, {} kept, {} removed ({:.2f} s)", pass1.columns.size(),
                pass1.kept.size(), pass1.columns.size() - pass1.kept.size(), pass1.seconds);
   run.passes.push_back({"pass1_statistics", pass1.columns.size(), pass1.kept.size(), pass1.seconds, PeakRssBytes()});
+  manifest.RecordPass(1, run.passes.back(),
+                      {"pass1_stats.csv", "pass1_columns.txt", "pass1_variance_filtering.json"});
   run.final_columns = pass1.kept;
   if (options.until < Stage::kPass2) return run;
 
@@ -137,6 +147,14 @@ RunResult RunPipeline(const Config& config, const RunOptions& options, const Con
                              [](const Cluster& c) { return c.members.size() > 1; }),
                pass2.seconds, GroupThousands(pass2.rows_used));
   run.passes.push_back({"pass2_spearman", pass2.columns.size(), pass2.kept.size(), pass2.seconds, PeakRssBytes()});
+  nlohmann::ordered_json pass2_rows = {{"total", pass2.rows_total}, {"used", pass2.rows_used}};
+  if (!pass2.row_sample_reason.empty()) {
+    pass2_rows["reason"] = pass2.row_sample_reason;
+    pass2_rows["seed"] = config.random_seed;
+  }
+  manifest.RecordPass(2, run.passes.back(),
+                      {"pass2_spearman_matrix.npy", "pass2_columns.txt", "pass2_spearman.json"},
+                      {{"row_sample", pass2_rows}});
   run.final_columns = pass2.kept;
   if (options.until < Stage::kPass3) return run;
 
@@ -146,6 +164,7 @@ RunResult RunPipeline(const Config& config, const RunOptions& options, const Con
   spdlog::info("pass3: {} descriptors in, {} kept, {} removed by VIF > {} ({:.2f} s)", pass3.columns.size(),
                pass3.kept.size(), pass3.vif.removed.size(), config.vif_threshold, pass3.seconds);
   run.passes.push_back({"pass3_vif", pass3.columns.size(), pass3.kept.size(), pass3.seconds, PeakRssBytes()});
+  manifest.RecordPass(3, run.passes.back(), {"pass3_columns.txt", "pass3_vif.json"});
   run.final_columns = pass3.kept;
   if (options.until < Stage::kPass4) return run;
 
@@ -163,6 +182,17 @@ RunResult RunPipeline(const Config& config, const RunOptions& options, const Con
                              [](const Cluster& c) { return c.members.size() > 1; }),
                pass4.edges, config.nonlinear_threshold, GroupThousands(pass4.rows_used), pass4.seconds);
   run.passes.push_back({"pass4_nonlinear", pass4.columns.size(), pass4.kept.size(), pass4.seconds, PeakRssBytes()});
+  std::vector<std::string> pass4_outputs;
+  if (config.w_hsic > 0.0) pass4_outputs.push_back("pass4_hsic_matrix.npy");
+  if (config.w_rdc > 0.0) pass4_outputs.push_back("pass4_rdc_matrix.npy");
+  for (const char* name : {"pass4_nonlinear.json", "final_descriptors.txt", "final_cluster_info.json"}) {
+    pass4_outputs.push_back(name);
+  }
+  nlohmann::ordered_json pass4_rows = {{"available", pass4.rows_available}, {"used", pass4.rows_used},
+                                       {"nonlinear_max_rows", config.nonlinear_max_rows},
+                                       {"seed", config.random_seed}};
+  if (!pass4.row_sample_reason.empty()) pass4_rows["reason"] = pass4.row_sample_reason;
+  manifest.RecordPass(4, run.passes.back(), pass4_outputs, {{"row_sample", pass4_rows}});
   run.final_columns = pass4.kept;
   return run;
 }

@@ -113,7 +113,7 @@ TEST_F(CliTest, RunWritesThePass1Outputs) {
                                                     "pass2_spearman.json", "pass2_spearman_matrix.npy",
                                                     "pass3_columns.txt", "pass3_vif.json",
                                                     "pass4_hsic_matrix.npy", "pass4_nonlinear.json",
-                                                    "pass4_rdc_matrix.npy"}));
+                                                    "pass4_rdc_matrix.npy", "run_manifest.json"}));
 
   // pass1_stats.csv: fixed header, one row per descriptor in input order.
   const std::vector<std::string> lines = Lines(ReadFile(out + "/pass1_stats.csv"));
@@ -172,7 +172,7 @@ TEST_F(CliTest, RunTwiceReplacesTheOutputs) {
   ASSERT_TRUE(Succeeded(RunCli({"run", input_, "-o", out, "-q"})));
   ASSERT_TRUE(Succeeded(RunCli({"run", input_, "-o", out, "-q", "--set", "remove_binary=true"})));
   EXPECT_EQ(ReadFile(out + "/pass1_columns.txt"), "zeta_good\nnoisy\ncount\n");
-  EXPECT_EQ(ListDir(out).size(), 13u);  // no temporary files left
+  EXPECT_EQ(ListDir(out).size(), 14u);  // no temporary files left
 }
 
 TEST_F(CliTest, QuietPrintsNothingOnSuccess) {
@@ -313,6 +313,38 @@ TEST_F(CliTest, UntilStopsAfterThatPass) {
   EXPECT_FALSE(fs::exists(three + "/final_descriptors.txt"));
 }
 
+TEST_F(CliTest, ManifestRecordsInputsConfigAndPassFingerprints) {
+  const std::string out = Out(), changed = Out("changed");
+  ASSERT_TRUE(Succeeded(RunCli({"run", input_, "-o", out, "-q"})));
+  const auto manifest = nlohmann::json::parse(ReadFile(out + "/run_manifest.json"));
+  EXPECT_FALSE(manifest.at("descpipe_version").get<std::string>().empty());
+  ASSERT_EQ(manifest.at("inputs").at("files").size(), 1u);
+  EXPECT_EQ(manifest.at("inputs").at("files").at(0).at("path"), input_);
+  EXPECT_EQ(manifest.at("inputs").at("files").at(0).at("rows").get<int>(), 1000);
+  EXPECT_EQ(manifest.at("columns").at("metadata"), nlohmann::json::array({"id", "smiles"}));
+  EXPECT_DOUBLE_EQ(manifest.at("config").at("variance_threshold").get<double>(), 0.002);
+  EXPECT_EQ(manifest.at("config").at("leiden_objective"), "modularity");
+  const auto& passes = manifest.at("passes");
+  ASSERT_EQ(passes.size(), 4u);  // no sampling
+  EXPECT_EQ(passes.at(0).at("pass"), "pass1_statistics");
+  EXPECT_EQ(passes.at(3).at("pass"), "pass4_nonlinear");
+  // Each output is recorded with its size and hash.
+  for (const auto& pass : passes) {
+    for (const auto& output : pass.at("outputs")) {
+      const std::string content = ReadFile(out + "/" + output.at("file").get<std::string>());
+      EXPECT_EQ(output.at("size_bytes").get<std::size_t>(), content.size());
+      EXPECT_EQ(output.at("fnv1a64").get<std::string>().size(), 16u);
+    }
+  }
+  // A Pass 3 option changes the fingerprints of Passes 3 and 4 only; threads change none.
+  ASSERT_TRUE(Succeeded(RunCli({"run", input_, "-o", changed, "-q", "--set", "vif_threshold=5", "--threads", "1"})));
+  const auto other = nlohmann::json::parse(ReadFile(changed + "/run_manifest.json"));
+  for (std::size_t k = 0; k < 4; ++k) {
+    const bool same = passes.at(k).at("fingerprint") == other.at("passes").at(k).at("fingerprint");
+    EXPECT_EQ(same, k < 2) << passes.at(k).at("pass");
+  }
+}
+
 TEST_F(CliTest, SummaryTableListsEveryPass) {
   const CliResult result = RunCli({"run", input_, "-o", Out()});
   ASSERT_TRUE(Succeeded(result));
@@ -386,7 +418,8 @@ TEST_F(CliTest, SampleRowsInConfigFeedsPass1) {
   ASSERT_TRUE(Succeeded(RunCli({"run", input_, "-o", out, "-q", "--set", "sample_rows=300", "--until", "pass1"})));
   EXPECT_EQ(ListDir(out),
             (std::vector<std::string>{"pass1_columns.txt", "pass1_stats.csv",
-                                      "pass1_variance_filtering.json", "sampled_data.parquet"}));
+                                      "pass1_variance_filtering.json", "run_manifest.json",
+                                      "sampled_data.parquet"}));
   const std::string sample = "read_parquet(" + QuoteLiteral(out + "/sampled_data.parquet") + ")";
   EXPECT_EQ(QueryScalar("SELECT count(*) FROM " + sample), "300");
   EXPECT_EQ(QueryScalar("SELECT count(*) FROM (DESCRIBE SELECT * FROM " + sample + ")"), "9");

@@ -1,0 +1,52 @@
+// OUTDIR/run_manifest.json: what a run read, with which options, and what each pass wrote.
+// Internal to src/pipeline.
+//
+// {
+//   "descpipe_version", "duckdb_version",
+//   "inputs": { "files": [ {path, format, size_bytes, mtime_ns, rows} ], "fingerprint": hex },
+//   "columns": { "metadata": [names], "descriptors": count },
+//   "config": every option's effective value (ConfigJson),
+//   "passes": [ { "pass", "fingerprint", "columns_in", "columns_out", "seconds",
+//                 "peak_rss_bytes", "outputs": [ {file, size_bytes, fnv1a64} ], ... } ]
+// }
+// A pass's fingerprint hashes the descpipe version, the inputs' fingerprint and every option that
+// pass or an earlier one reads (never `threads`: outputs do not depend on it). The manifest is
+// rewritten atomically after each pass, once that pass's outputs are all in place.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "descpipe/config.hpp"
+#include "descpipe/pipeline.hpp"
+#include "descpipe/table.hpp"
+
+namespace descpipe {
+
+/// Every option of `config` with its effective value (what the run used).
+nlohmann::ordered_json ConfigJson(const Config& config);
+
+/// FNV-1a 64-bit hash of `bytes`, as 16 hex digits.
+std::string Fnv1a64Hex(const std::string& bytes);
+
+class Manifest {
+ public:
+  Manifest(const Table& table, const Config& config);
+
+  /// The fingerprint of pass `stage` (0 = sampling .. 4).
+  std::string Fingerprint(int stage) const;
+  /// Records a finished pass and its output files (names inside the output directory; each is
+  /// hashed), then rewrites OUTDIR/run_manifest.json atomically.
+  void RecordPass(int stage, const PassSummary& summary, const std::vector<std::string>& outputs,
+                  nlohmann::ordered_json extra = nlohmann::ordered_json::object());
+  /// Writes OUTDIR/run_manifest.json atomically (the passes recorded so far).
+  void Save() const;
+
+ private:
+  std::string out_dir_;
+  nlohmann::ordered_json json_;
+  std::vector<std::string> option_groups_;  ///< per stage: the JSON text of its options
+};
+
+}  // namespace descpipe
