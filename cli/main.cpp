@@ -127,6 +127,21 @@ int main(int argc, char** argv) {
   sample->add_option("-o,--output", sample_output, "Output Parquet file")->required();
   sample->add_option("--seed", seed, "Random seed (default: random_seed, 42)");
 
+  CommonOptions apply_options;
+  std::string apply_dir;
+  std::string apply_output;
+  std::string apply_after = "final";
+  auto* apply = app.add_subcommand("apply", "Write the metadata and the kept descriptors of a finished run for other tables");
+  apply->add_option("outdir", apply_dir, "Output directory of a finished `descpipe run`")->required();
+  apply->add_option("inputs", apply_options.inputs, "Tables with the same columns (files, directories, globs)")
+      ->required();
+  apply->add_option("-o,--output", apply_output, "Parquet file to write")->required();
+  apply->add_option("--after", apply_after, "Which descriptors: pass2|pass3|final (default final)")
+      ->check(CLI::IsMember({"pass2", "pass3", "final"}));
+  apply->add_option("-t,--threads", apply_options.threads, "Worker threads (default: all cores)")
+      ->check(CLI::Range(0, 65536));
+  apply->add_flag("-q,--quiet", apply_options.quiet, "Only warnings and errors on stderr");
+
   std::string explain_dir;
   std::string explain_name;
   auto* explain = app.add_subcommand("explain", "Why was descriptor NAME removed, and what stands for it now?");
@@ -169,6 +184,17 @@ int main(int argc, char** argv) {
       options.quiet = run_options.quiet;
       const descpipe::RunResult result = descpipe::RunPipeline(config, options, ctx);
       if (!run_options.quiet) PrintSummary(result);
+    } else if (apply->parsed()) {
+      spdlog::set_level(apply_options.quiet ? spdlog::level::warn : spdlog::level::info);
+      const descpipe::Context ctx(apply_options.threads < 0 ? 0 : apply_options.threads);
+      descpipe::ApplyOptions options;
+      options.out_dir = apply_dir;
+      options.inputs = apply_options.inputs;
+      options.output = apply_output;
+      options.after = apply_after == "pass2"   ? descpipe::Stage::kPass2
+                      : apply_after == "pass3" ? descpipe::Stage::kPass3
+                                               : descpipe::Stage::kPass4;
+      descpipe::ApplySelection(options, ctx);
     } else if (explain->parsed()) {
       std::cout << descpipe::ExplainDescriptor(explain_dir, explain_name);
     } else if (stats->parsed()) {

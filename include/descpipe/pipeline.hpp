@@ -172,4 +172,18 @@ RunResult RunPipeline(const Config& config, const RunOptions& options, const Con
 /// The highest pass this build implements.
 Stage LastImplementedStage();
 
+struct ApplyOptions {
+  std::string out_dir;              ///< output directory of a finished `descpipe run`
+  std::vector<std::string> inputs;  ///< tables with the same columns (files, directories, globs)
+  std::string output;               ///< Parquet file to write
+  Stage after = Stage::kPass4;      ///< kPass2, kPass3, or kPass4 (the final descriptors)
+};
+
+/// `descpipe apply`: writes the run's metadata columns, then the descriptors kept after
+/// `options.after` (in that pass's list order: input order), for every row of `options.inputs`,
+/// to a Parquet file (atomically). Reads OUTDIR/run_manifest.json for the metadata columns and
+/// the input options. A column missing from the inputs, a pass the run did not complete, or an
+/// output that is an input are InvalidInput errors naming them. @returns the rows written.
+std::int64_t ApplySelection(const ApplyOptions& options, const Context& ctx);
+
 }  // namespace descpipe

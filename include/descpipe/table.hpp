@@ -147,6 +147,12 @@ struct SampleSpec {
 std::int64_t WriteSample(const Table& table, const SampleSpec& spec, const std::string& out_path,
                          const Context& ctx);
 
+/// Writes `columns` of every row of `table` (input order of files and rows) to `out_path` as
+/// Parquet (zstd), through DuckDB and a temporary file renamed at the end. Throws InvalidInput when
+/// `out_path` is one of the inputs. @returns the number of rows written.
+std::int64_t WriteColumns(const Table& table, const std::vector<std::string>& columns,
+                          const std::string& out_path, const Context& ctx);
+
 /// Quotes an SQL identifier for DuckDB ("a""b").
 std::string QuoteIdentifier(const std::string& name);
 /// Quotes an SQL string literal for DuckDB ('it''s').

@@ -345,6 +345,61 @@ TEST_F(CliTest, ManifestRecordsInputsConfigAndPassFingerprints) {
   }
 }
 
+TEST_F(CliTest, ApplyWritesMetadataAndKeptDescriptors) {
+  const std::string out = Out();
+  ASSERT_TRUE(Succeeded(RunCli({"run", input_, "-o", out, "-q"})));
+  const std::string reduced = dir_ / "reduced.parquet";
+  ASSERT_TRUE(Succeeded(RunCli({"apply", out, input_, "-o", reduced, "-q"})));
+  const std::string scan = "read_parquet(" + QuoteLiteral(reduced) + ")";
+  std::vector<std::string> expected = {"id", "smiles"};
+  for (const auto& name : Lines(ReadFile(out + "/final_descriptors.txt"))) expected.push_back(name);
+  std::string names = QueryScalar("SELECT string_agg(column_name, ',') FROM (DESCRIBE SELECT * FROM " + scan + ")");
+  std::string joined;
+  for (const auto& name : expected) joined += (joined.empty() ? "" : ",") + name;
+  EXPECT_EQ(names, joined);
+  EXPECT_EQ(QueryScalar("SELECT count(*) FROM " + scan), "1000");
+  // Same values, same row order as the input.
+  EXPECT_EQ(QueryScalar("SELECT count(*) FROM " + scan + " r POSITIONAL JOIN read_parquet(" + QuoteLiteral(input_) +
+                        ") i WHERE r.id = i.id AND r.smiles = i.smiles"),
+            "1000");
+  // --after pass2 and pass3 take those lists.
+  for (const std::string after : {"pass2", "pass3"}) {
+    const std::string path = dir_ / (after + ".parquet");
+    ASSERT_TRUE(Succeeded(RunCli({"apply", out, input_, "-o", path, "--after", after, "-q"})));
+    EXPECT_EQ(QueryScalar("SELECT count(*) FROM (DESCRIBE SELECT * FROM read_parquet(" + QuoteLiteral(path) + "))"),
+              std::to_string(2 + Lines(ReadFile(out + "/" + after + "_columns.txt")).size()));
+  }
+  // A new table with the same columns (other rows) works; one without a kept descriptor is an
+  // error naming the column and the file, and writes nothing.
+  const std::string other = dir_ / "other.parquet";
+  RunSql("COPY (SELECT * FROM read_parquet(" + QuoteLiteral(input_) + ") LIMIT 10) TO " + QuoteLiteral(other) +
+         " (FORMAT parquet)");
+  ASSERT_TRUE(Succeeded(RunCli({"apply", out, other, "-o", dir_ / "other_reduced.parquet", "-q"})));
+  const std::string final_first = Lines(ReadFile(out + "/final_descriptors.txt")).front();
+  const std::string lacking = dir_ / "lacking.parquet";
+  RunSql("COPY (SELECT * EXCLUDE (" + QuoteIdentifier(final_first) + ") FROM read_parquet(" + QuoteLiteral(input_) +
+         ")) TO " + QuoteLiteral(lacking) + " (FORMAT parquet)");
+  const CliResult missing = RunCli({"apply", out, lacking, "-o", dir_ / "never.parquet"});
+  EXPECT_EQ(missing.exit_code, 2);
+  EXPECT_TRUE(Contains(missing.err, final_first)) << missing.err;
+  EXPECT_TRUE(Contains(missing.err, lacking)) << missing.err;
+  EXPECT_FALSE(fs::exists(dir_ / "never.parquet"));
+  // The output may not be an input; a run stopped early has no final list; a directory without
+  // a run is named.
+  const CliResult same = RunCli({"apply", out, input_, "-o", input_});
+  EXPECT_EQ(same.exit_code, 2);
+  EXPECT_TRUE(Contains(same.err, "also an input")) << same.err;
+  const std::string early = Out("early");
+  ASSERT_TRUE(Succeeded(RunCli({"run", input_, "-o", early, "-q", "--until", "pass3"})));
+  const CliResult not_final = RunCli({"apply", early, input_, "-o", dir_ / "x.parquet"});
+  EXPECT_EQ(not_final.exit_code, 2);
+  EXPECT_TRUE(Contains(not_final.err, "pass4_nonlinear")) << not_final.err;
+  EXPECT_TRUE(Succeeded(RunCli({"apply", early, input_, "-o", dir_ / "x.parquet", "--after", "pass3", "-q"})));
+  const CliResult no_run = RunCli({"apply", dir_.path(), input_, "-o", dir_ / "y.parquet"});
+  EXPECT_EQ(no_run.exit_code, 2);
+  EXPECT_TRUE(Contains(no_run.err, "run_manifest.json")) << no_run.err;
+}
+
 TEST_F(CliTest, SummaryTableListsEveryPass) {
   const CliResult result = RunCli({"run", input_, "-o", Out()});
   ASSERT_TRUE(Succeeded(result));

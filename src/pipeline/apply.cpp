@@ -1,0 +1,81 @@
+// descpipe apply: the metadata and the descriptors kept by a finished run, for any table with the
+// same columns (a test set, new molecules).
+#include <spdlog/spdlog.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "descpipe/error.hpp"
+#include "descpipe/pipeline.hpp"
+#include "descpipe/table.hpp"
+
+namespace descpipe {
+namespace {
+
+struct StageFiles {
+  const char* pass;     ///< the manifest entry that must be complete
+  const char* columns;  ///< the column list it wrote
+};
+
+StageFiles FilesOf(Stage stage) {
+  switch (stage) {
+    case Stage::kPass2: return {"pass2_spearman", "pass2_columns.txt"};
+    case Stage::kPass3: return {"pass3_vif", "pass3_columns.txt"};
+    case Stage::kPass4: return {"pass4_nonlinear", "final_descriptors.txt"};
+    default: break;
+  }
+  throw InvalidInput("--after must be pass2, pass3 or final");
+}
+
+}  // namespace
+
+std::int64_t ApplySelection(const ApplyOptions& options, const Context& ctx) {
+  const std::string manifest_path = options.out_dir + "/run_manifest.json";
+  std::ifstream manifest_file(manifest_path);
+  DESCPIPE_EXPECTS(manifest_file.good(), "cannot read '{}': '{}' is not the output directory of a descpipe run",
+                   manifest_path, options.out_dir);
+  nlohmann::json manifest;
+  try {
+    manifest = nlohmann::json::parse(manifest_file);
+  } catch (const nlohmann::json::exception& e) {
+    throw InvalidInput(fmt::format("'{}' is not valid JSON ({}); rerun descpipe run", manifest_path, e.what()));
+  }
+  const StageFiles files = FilesOf(options.after);
+  bool complete = false;
+  for (const auto& pass : manifest.value("passes", nlohmann::json::array())) {
+    complete = complete || pass.value("pass", "") == files.pass;
+  }
+  DESCPIPE_EXPECTS(complete, "the run in '{}' did not complete {} (was it stopped with --until?); rerun descpipe run",
+                   options.out_dir, files.pass);
+  const std::string list_path = options.out_dir + "/" + files.columns;
+  std::ifstream list(list_path);
+  DESCPIPE_EXPECTS(list.good(), "cannot read '{}'", list_path);
+  std::vector<std::string> descriptors;
+  for (std::string line; std::getline(list, line);) {
+    if (!line.empty()) descriptors.push_back(line);
+  }
+  DESCPIPE_EXPECTS(!descriptors.empty(), "'{}' lists no descriptor", list_path);
+
+  InputSpec spec;
+  spec.patterns = options.inputs;
+  spec.union_by_name = manifest.at("config").value("union_by_name", false);
+  spec.metadata_columns = manifest.at("columns").at("metadata").get<std::vector<std::string>>();
+  if (spec.metadata_columns.empty()) spec.n_metadata_cols = 0;
+  spec.descriptor_columns = descriptors;
+  Table table = [&] {
+    try {
+      return Table::Open(spec, ctx);
+    } catch (const InvalidInput& e) {
+      throw InvalidInput(fmt::format("{} (the columns come from {} and the run's metadata columns)", e.what(),
+                                     list_path));
+    }
+  }();
+  std::vector<std::string> columns = spec.metadata_columns;
+  columns.insert(columns.end(), descriptors.begin(), descriptors.end());
+  const std::int64_t rows = WriteColumns(table, columns, options.output, ctx);
+  spdlog::info("apply: wrote {} rows x {} columns ({} metadata, {} descriptors after {}) to {}", rows,
+               columns.size(), spec.metadata_columns.size(), descriptors.size(), files.pass, options.output);
+  return rows;
+}
+
+}  // namespace descpipe
