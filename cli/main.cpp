@@ -71,6 +71,11 @@ void PrintSummary(const descpipe::RunResult& run) {
   double seconds = 0.0;
   std::uint64_t peak = 0;
   for (const auto& pass : run.passes) {
+    if (pass.reused) {
+      std::fprintf(stderr, "%-18s %10zu %10zu %10zu %10s %12s\n", pass.name.c_str(), pass.columns_in,
+                   pass.columns_out, pass.columns_in - pass.columns_out, "reused", "-");
+      continue;
+    }
     std::fprintf(stderr, "%-18s %10zu %10zu %10zu %10.2f %9.1f MB\n", pass.name.c_str(), pass.columns_in,
                  pass.columns_out, pass.columns_in - pass.columns_out, pass.seconds,
                  static_cast<double>(pass.peak_rss_bytes) / 1e6);
@@ -104,6 +109,8 @@ int main(int argc, char** argv) {
   auto* run = app.add_subcommand("run", "Run the pipeline and write every output into OUTDIR");
   AddCommon(run, run_options, false);
   run->add_option("-o,--output", output_dir, "Output directory (or output_dir in the config)");
+  bool no_resume = false;
+  run->add_flag("--no-resume", no_resume, "Compute every pass again, even those an earlier run in OUTDIR can give");
   bool exact = false;
   run->add_flag("--exact", exact, "Fail instead of sampling rows when a matrix exceeds memory_limit");
   run->add_option("--until", until, "Stop after this pass: pass1|pass2|pass3|pass4 (default: every pass built)")
@@ -182,6 +189,7 @@ int main(int argc, char** argv) {
                                     : static_cast<descpipe::Stage>(until.back() - '0');
       if (exact) config.exact = true;
       options.quiet = run_options.quiet;
+      options.resume = !no_resume;
       const descpipe::RunResult result = descpipe::RunPipeline(config, options, ctx);
       if (!run_options.quiet) PrintSummary(result);
     } else if (apply->parsed()) {

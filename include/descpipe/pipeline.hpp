@@ -150,6 +150,10 @@ enum class Stage { kPass1 = 1, kPass2 = 2, kPass3 = 3, kPass4 = 4 };
 struct RunOptions {
   Stage until = Stage::kPass2;  ///< last pass to run
   bool quiet = false;
+  /// Reuse the passes of an earlier run in the output directory whose fingerprint (inputs,
+  /// options, version) matches and whose files are intact (run_manifest.json); later passes are
+  /// computed again. false: compute everything.
+  bool resume = true;
 };
 
 struct PassSummary {
@@ -158,6 +162,7 @@ struct PassSummary {
   std::size_t columns_out = 0;
   double seconds = 0.0;
   std::uint64_t peak_rss_bytes = 0;
+  bool reused = false;  ///< taken from an earlier run (resume): no time, no memory
 };
 
 struct RunResult {

@@ -1,6 +1,7 @@
 // run_manifest.json (see manifest.hpp).
 #include "pipeline/manifest.hpp"
 
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 
@@ -110,7 +111,19 @@ Json ConfigJson(const Config& c) {
   return json;
 }
 
-Manifest::Manifest(const Table& table, const Config& config) : out_dir_(config.output_dir) {
+Manifest::Manifest(const Table& table, const Config& config, Stage until, bool resume)
+    : out_dir_(config.output_dir) {
+  if (resume) {
+    std::ifstream in(out_dir_ + "/run_manifest.json");
+    if (in.good()) {
+      try {
+        const Json previous = Json::parse(in);
+        if (previous.contains("passes") && previous.at("passes").is_array()) previous_passes_ = previous.at("passes");
+      } catch (const nlohmann::json::exception&) {
+        // An unreadable manifest (edited by hand, or from another program): nothing is reused.
+      }
+    }
+  }
   json_["descpipe_version"] = Version();
   json_["duckdb_version"] = DuckDbVersion();
   Json files = Json::array();
@@ -139,14 +152,17 @@ Manifest::Manifest(const Table& table, const Config& config) : out_dir_(config.o
        "trim_percentiles", "remove_binary", "quantile_sample_size", "keep_columns"},
       {"spearman_threshold", "spearman_missing", "spearman_cluster_method", "representative_criteria",
        "target_column", "exact", "leiden_resolution", "leiden_iterations", "memory_limit", "vif_correlation",
-       "nonlinear_max_rows"},
+       "nonlinear_max_rows", "until"},
       {"vif_threshold"},
       {"rdc_k", "rdc_s", "rdc_seeds", "hsic_D", "w_hsic", "w_rdc", "nonlinear_threshold", "nonlinear_topk",
        "leiden_objective", "nonlinear_representative_criteria"}};
   std::string cumulative = std::string(Version()) + "|" + inputs["fingerprint"].get<std::string>();
   for (const auto& group : groups) {
     Json options;
-    for (const char* key : group) options[key] = all.at(key);
+    for (const char* key : group) {
+      // What Pass 2 keeps for later passes depends on how far the run goes.
+      options[key] = std::string(key) == "until" ? Json(static_cast<int>(until)) : all.at(key);
+    }
     cumulative += "|" + options.dump();
     option_groups_.push_back(cumulative);
   }
@@ -157,10 +173,63 @@ std::string Manifest::Fingerprint(int stage) const {
   return Fnv1a64Hex(option_groups_[static_cast<std::size_t>(stage)]);
 }
 
+const Json* Manifest::PreviousEntry(int stage) const {
+  for (const auto& entry : previous_passes_) {
+    if (entry.contains("stage") && entry.at("stage") == stage) return &entry;
+  }
+  return nullptr;
+}
+
+bool Manifest::CanReuse(int stage, std::string* why) const {
+  const Json* entry = PreviousEntry(stage);
+  if (entry == nullptr) {
+    *why = "no earlier result in the output directory";
+    return false;
+  }
+  if (entry->value("fingerprint", "") != Fingerprint(stage)) {
+    *why = "its inputs or options changed";
+    return false;
+  }
+  for (const auto& output : entry->value("outputs", Json::array())) {
+    const std::string name = output.value("file", "");
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(out_dir_ + "/" + name, ec)) {
+      *why = fmt::format("{} is missing", name);
+      return false;
+    }
+    std::uint64_t size = 0;
+    if (HashFile(out_dir_ + "/" + name, &size) != output.value("fnv1a64", "") ||
+        size != output.value("size_bytes", std::uint64_t{0})) {
+      *why = fmt::format("{} changed since it was written", name);
+      return false;
+    }
+  }
+  return true;
+}
+
+PassSummary Manifest::Reuse(int stage) {
+  const Json* previous = PreviousEntry(stage);
+  DESCPIPE_ASSERT(previous != nullptr);
+  Json entry = *previous;
+  entry["status"] = "reused";
+  json_["passes"].push_back(entry);
+  Save();
+  PassSummary summary;
+  summary.name = entry.value("pass", "");
+  summary.columns_in = entry.value("columns_in", std::size_t{0});
+  summary.columns_out = entry.value("columns_out", std::size_t{0});
+  summary.seconds = 0.0;
+  summary.peak_rss_bytes = 0;
+  summary.reused = true;
+  return summary;
+}
+
 void Manifest::RecordPass(int stage, const PassSummary& summary, const std::vector<std::string>& outputs,
                           Json extra) {
   Json entry;
   entry["pass"] = summary.name;
+  entry["stage"] = stage;
+  entry["status"] = "computed";
   entry["fingerprint"] = Fingerprint(stage);
   entry["columns_in"] = summary.columns_in;
   entry["columns_out"] = summary.columns_out;

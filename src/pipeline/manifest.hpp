@@ -32,10 +32,18 @@ std::string Fnv1a64Hex(const std::string& bytes);
 
 class Manifest {
  public:
-  Manifest(const Table& table, const Config& config);
+  /// With `resume`, the passes of OUTDIR's existing manifest become candidates for reuse.
+  /// `until` is part of Pass 2's fingerprint (it decides what Pass 2 keeps for Passes 3 and 4).
+  Manifest(const Table& table, const Config& config, Stage until, bool resume);
 
   /// The fingerprint of pass `stage` (0 = sampling .. 4).
   std::string Fingerprint(int stage) const;
+  /// True when the previous manifest holds pass `stage` with the same fingerprint and every one
+  /// of its recorded files is present with the recorded size and hash; otherwise `why` says what
+  /// differs.
+  bool CanReuse(int stage, std::string* why) const;
+  /// Records pass `stage` as reused (its previous entry) and saves; returns that entry's summary.
+  PassSummary Reuse(int stage);
   /// Records a finished pass and its output files (names inside the output directory; each is
   /// hashed), then rewrites OUTDIR/run_manifest.json atomically.
   void RecordPass(int stage, const PassSummary& summary, const std::vector<std::string>& outputs,
@@ -44,8 +52,11 @@ class Manifest {
   void Save() const;
 
  private:
+  const nlohmann::ordered_json* PreviousEntry(int stage) const;
+
   std::string out_dir_;
   nlohmann::ordered_json json_;
+  nlohmann::ordered_json previous_passes_ = nlohmann::ordered_json::array();
   std::vector<std::string> option_groups_;  ///< per stage: the JSON text of its options
 };
 

@@ -4,11 +4,13 @@
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 
 #include "descpipe/error.hpp"
 #include "descpipe/lineage.hpp"
 #include "descpipe/pipeline.hpp"
 #include "io/atomic_file.hpp"
+#include "pipeline/checkpoint.hpp"
 #include "pipeline/manifest.hpp"
 #include "pipeline/progress.hpp"
 
@@ -33,6 +35,16 @@ void CheckOutputIsNotInput(const Table& table, const std::string& out_dir) {
                      "input file '{}' lies inside the output directory '{}': choose an output "
                      "directory outside the inputs", file.path, out_dir);
   }
+}
+
+std::vector<std::string> ReadLines(const std::string& path) {
+  std::ifstream in(path);
+  DESCPIPE_EXPECTS(in.good(), "cannot read '{}'", path);
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(in, line);) {
+    if (!line.empty()) lines.push_back(line);
+  }
+  return lines;
 }
 
 void ReportOptions(const Config& config) {
@@ -86,9 +98,28 @@ RunResult RunPipeline(const Config& config, const RunOptions& options, const Con
                    ? fmt::format(", {} rows", GroupThousands(static_cast<std::uint64_t>(table.known_row_count())))
                    : "");
   io::EnsureOutputDirectory(config.output_dir);
-  // A new manifest with no pass yet: from here on it lists only passes whose outputs are complete.
-  Manifest manifest(table, config);
+  // A new manifest with no pass yet: from here on it lists only passes whose outputs are complete
+  // (the earlier run's entries stay in memory, as candidates for reuse).
+  Manifest manifest(table, config, options.until, options.resume);
   manifest.Save();
+
+  // A pass is reused when its fingerprint and files match and every pass before it was reused.
+  bool reusing = options.resume;
+  const char* const names[] = {"pass0", "pass1", "pass2", "pass3", "pass4"};
+  auto reuse = [&](int stage) {
+    std::string why;
+    if (!options.resume) {
+      why = "--no-resume";
+    } else if (!reusing) {
+      why = "an earlier pass was computed";
+    } else if (manifest.CanReuse(stage, &why)) {
+      spdlog::info("{}: reused from the earlier run in {}", names[stage], config.output_dir);
+      return true;
+    }
+    reusing = false;
+    spdlog::info("{}: computed ({})", names[stage], why);
+    return false;
+  };
 
   RunResult run;
   RemoveUnlessKept sample_on_failure;
@@ -96,10 +127,14 @@ RunResult RunPipeline(const Config& config, const RunOptions& options, const Con
   if (config.sample_rows > 0 || config.sample_per_file > 0) {
     const auto start = std::chrono::steady_clock::now();
     const std::string sample_path = config.output_dir + "/sampled_data.parquet";
-    SampleSpec spec{config.sample_rows, config.sample_per_file, config.random_seed};
-    const std::int64_t rows = WriteSample(table, spec, sample_path, ctx);
-    sample_on_failure.Watch(sample_path);
-    spdlog::info("pass0: sampled {} rows into {}", GroupThousands(static_cast<std::uint64_t>(rows)), sample_path);
+    std::int64_t rows = 0;
+    const bool reused = reuse(0);
+    if (!reused) {
+      SampleSpec spec{config.sample_rows, config.sample_per_file, config.random_seed};
+      rows = WriteSample(table, spec, sample_path, ctx);
+      sample_on_failure.Watch(sample_path);
+      spdlog::info("pass0: sampled {} rows into {}", GroupThousands(static_cast<std::uint64_t>(rows)), sample_path);
+    }
     // Later passes read the sample, with the column roles decided on the full input.
     InputSpec sample_spec;
     sample_spec.patterns = {sample_path};
@@ -108,67 +143,97 @@ RunResult RunPipeline(const Config& config, const RunOptions& options, const Con
     if (sample_spec.metadata_columns.empty()) sample_spec.n_metadata_cols = 0;
     const std::size_t n_descriptors = sample_spec.descriptor_columns.size();
     table = Table::Open(sample_spec, ctx);
-    run.passes.push_back({"pass0_sampling", n_descriptors, n_descriptors,
-                          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(),
-                          PeakRssBytes()});
-    manifest.RecordPass(0, run.passes.back(), {"sampled_data.parquet"},
-                        {{"row_sample", {{"rows", rows}, {"sample_rows", config.sample_rows},
-                                         {"sample_per_file", config.sample_per_file},
-                                         {"seed", config.random_seed}}}});
+    if (reused) {
+      run.passes.push_back(manifest.Reuse(0));
+    } else {
+      run.passes.push_back({"pass0_sampling", n_descriptors, n_descriptors,
+                            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(),
+                            PeakRssBytes()});
+      manifest.RecordPass(0, run.passes.back(), {"sampled_data.parquet"},
+                          {{"row_sample", {{"rows", rows}, {"sample_rows", config.sample_rows},
+                                           {"sample_per_file", config.sample_per_file},
+                                           {"seed", config.random_seed}}}});
+    }
   }
 
   ResetPeakRss();
-  ProgressLine progress("pass1", ctx.show_progress());
-  Pass1Result pass1 = RunPass1(
-      table, config, ctx, [&](std::uint64_t done, std::int64_t total) { progress.Update(done, total); },
-      /*keep_values=*/options.until >= Stage::kPass2);
-  progress.Finish();
-  WritePass1Outputs(pass1, config, config.output_dir);
+  Pass1Result pass1;
+  if (reuse(1)) {
+    pass1 = LoadPass1(config.output_dir);
+    run.passes.push_back(manifest.Reuse(1));
+  } else {
+    ProgressLine progress("pass1", ctx.show_progress());
+    pass1 = RunPass1(
+        table, config, ctx, [&](std::uint64_t done, std::int64_t total) { progress.Update(done, total); },
+        /*keep_values=*/options.until >= Stage::kPass2);
+    progress.Finish();
+    WritePass1Outputs(pass1, config, config.output_dir);
+    std::vector<std::string> outputs = {"pass1_stats.csv", "pass1_columns.txt", "pass1_variance_filtering.json"};
+    for (auto& file : SavePass1(pass1, config.output_dir)) outputs.push_back(file);
+    spdlog::info("pass1: {} descriptors in, {} kept, {} removed ({:.2f} s)", pass1.columns.size(),
+                 pass1.kept.size(), pass1.columns.size() - pass1.kept.size(), pass1.seconds);
+    run.passes.push_back({"pass1_statistics", pass1.columns.size(), pass1.kept.size(), pass1.seconds, PeakRssBytes()});
+    manifest.RecordPass(1, run.passes.back(), outputs);
+  }
   sample_on_failure.Keep();
-  spdlog::info("pass1: {} descriptors in, {} kept, {} removed ({:.2f} s)", pass1.columns.size(),
-               pass1.kept.size(), pass1.columns.size() - pass1.kept.size(), pass1.seconds);
-  run.passes.push_back({"pass1_statistics", pass1.columns.size(), pass1.kept.size(), pass1.seconds, PeakRssBytes()});
-  manifest.RecordPass(1, run.passes.back(),
-                      {"pass1_stats.csv", "pass1_columns.txt", "pass1_variance_filtering.json"});
   run.final_columns = pass1.kept;
   if (options.until < Stage::kPass2) return run;
 
   ResetPeakRss();
-  ProgressLine progress2("pass2", ctx.show_progress());
-  Pass2Result pass2 = RunPass2(
-      table, pass1, config, ctx, [&](std::uint64_t done, std::int64_t total) { progress2.Update(done, total); },
-      /*pearson=*/options.until >= Stage::kPass3 && config.vif_pearson,
-      /*nonlinear_rows=*/options.until >= Stage::kPass4 ? static_cast<std::size_t>(config.nonlinear_max_rows) : 0);
-  progress2.Finish();
-  WritePass2Outputs(pass2, config, config.output_dir);
-  spdlog::info("pass2: {} descriptors in, {} kept, {} removed in {} clusters ({:.2f} s, {} rows)",
-               pass2.columns.size(), pass2.kept.size(), pass2.columns.size() - pass2.kept.size(),
-               std::count_if(pass2.clusters.begin(), pass2.clusters.end(),
-                             [](const Cluster& c) { return c.members.size() > 1; }),
-               pass2.seconds, GroupThousands(pass2.rows_used));
-  run.passes.push_back({"pass2_spearman", pass2.columns.size(), pass2.kept.size(), pass2.seconds, PeakRssBytes()});
-  nlohmann::ordered_json pass2_rows = {{"total", pass2.rows_total}, {"used", pass2.rows_used}};
-  if (!pass2.row_sample_reason.empty()) {
-    pass2_rows["reason"] = pass2.row_sample_reason;
-    pass2_rows["seed"] = config.random_seed;
+  Pass2Result pass2;
+  if (reuse(2)) {
+    pass2 = LoadPass2(config.output_dir, pass1);
+    run.passes.push_back(manifest.Reuse(2));
+  } else {
+    ProgressLine progress2("pass2", ctx.show_progress());
+    pass2 = RunPass2(
+        table, pass1, config, ctx, [&](std::uint64_t done, std::int64_t total) { progress2.Update(done, total); },
+        /*pearson=*/options.until >= Stage::kPass3 && config.vif_pearson,
+        /*nonlinear_rows=*/options.until >= Stage::kPass4 ? static_cast<std::size_t>(config.nonlinear_max_rows) : 0);
+    progress2.Finish();
+    WritePass2Outputs(pass2, config, config.output_dir);
+    std::vector<std::string> outputs = {"pass2_spearman_matrix.npy", "pass2_columns.txt", "pass2_spearman.json"};
+    for (auto& file : SavePass2(pass2, config.output_dir)) outputs.push_back(file);
+    spdlog::info("pass2: {} descriptors in, {} kept, {} removed in {} clusters ({:.2f} s, {} rows)",
+                 pass2.columns.size(), pass2.kept.size(), pass2.columns.size() - pass2.kept.size(),
+                 std::count_if(pass2.clusters.begin(), pass2.clusters.end(),
+                               [](const Cluster& c) { return c.members.size() > 1; }),
+                 pass2.seconds, GroupThousands(pass2.rows_used));
+    run.passes.push_back({"pass2_spearman", pass2.columns.size(), pass2.kept.size(), pass2.seconds, PeakRssBytes()});
+    nlohmann::ordered_json pass2_rows = {{"total", pass2.rows_total}, {"used", pass2.rows_used}};
+    if (!pass2.row_sample_reason.empty()) {
+      pass2_rows["reason"] = pass2.row_sample_reason;
+      pass2_rows["seed"] = config.random_seed;
+    }
+    manifest.RecordPass(2, run.passes.back(), outputs, {{"row_sample", pass2_rows}});
   }
-  manifest.RecordPass(2, run.passes.back(),
-                      {"pass2_spearman_matrix.npy", "pass2_columns.txt", "pass2_spearman.json"},
-                      {{"row_sample", pass2_rows}});
   run.final_columns = pass2.kept;
   if (options.until < Stage::kPass3) return run;
 
   ResetPeakRss();
-  const Pass3Result pass3 = RunPass3(pass1, pass2, config, ctx);
-  WritePass3Outputs(pass3, config, config.output_dir);
-  spdlog::info("pass3: {} descriptors in, {} kept, {} removed by VIF > {} ({:.2f} s)", pass3.columns.size(),
-               pass3.kept.size(), pass3.vif.removed.size(), config.vif_threshold, pass3.seconds);
-  run.passes.push_back({"pass3_vif", pass3.columns.size(), pass3.kept.size(), pass3.seconds, PeakRssBytes()});
-  manifest.RecordPass(3, run.passes.back(), {"pass3_columns.txt", "pass3_vif.json"});
+  Pass3Result pass3;
+  if (reuse(3)) {
+    pass3 = LoadPass3(config.output_dir, pass2);
+    run.passes.push_back(manifest.Reuse(3));
+  } else {
+    pass3 = RunPass3(pass1, pass2, config, ctx);
+    WritePass3Outputs(pass3, config, config.output_dir);
+    std::vector<std::string> outputs = {"pass3_columns.txt", "pass3_vif.json"};
+    for (auto& file : SavePass3(pass3, config.output_dir)) outputs.push_back(file);
+    spdlog::info("pass3: {} descriptors in, {} kept, {} removed by VIF > {} ({:.2f} s)", pass3.columns.size(),
+                 pass3.kept.size(), pass3.vif.removed.size(), config.vif_threshold, pass3.seconds);
+    run.passes.push_back({"pass3_vif", pass3.columns.size(), pass3.kept.size(), pass3.seconds, PeakRssBytes()});
+    manifest.RecordPass(3, run.passes.back(), outputs);
+  }
   run.final_columns = pass3.kept;
   if (options.until < Stage::kPass4) return run;
 
   ResetPeakRss();
+  if (reuse(4)) {
+    run.passes.push_back(manifest.Reuse(4));
+    run.final_columns = ReadLines(config.output_dir + "/final_descriptors.txt");
+    return run;
+  }
   ProgressLine progress4("pass4", ctx.show_progress(), "tiles");
   const Pass4Result pass4 = RunPass4(pass1, pass2, pass3, config, ctx, [&](std::uint64_t done, std::int64_t total) {
     progress4.Update(done, total);

@@ -107,7 +107,7 @@ TEST_F(CliTest, RunWritesThePass1Outputs) {
   const std::string out = Out();
   const CliResult result = RunCli({"run", input_, "-o", out});
   ASSERT_TRUE(Succeeded(result));
-  EXPECT_EQ(ListDir(out), (std::vector<std::string>{"final_cluster_info.json", "final_descriptors.txt",
+  EXPECT_EQ(ListDir(out), (std::vector<std::string>{".checkpoint", "final_cluster_info.json", "final_descriptors.txt",
                                                     "pass1_columns.txt", "pass1_stats.csv",
                                                     "pass1_variance_filtering.json", "pass2_columns.txt",
                                                     "pass2_spearman.json", "pass2_spearman_matrix.npy",
@@ -172,7 +172,9 @@ TEST_F(CliTest, RunTwiceReplacesTheOutputs) {
   ASSERT_TRUE(Succeeded(RunCli({"run", input_, "-o", out, "-q"})));
   ASSERT_TRUE(Succeeded(RunCli({"run", input_, "-o", out, "-q", "--set", "remove_binary=true"})));
   EXPECT_EQ(ReadFile(out + "/pass1_columns.txt"), "zeta_good\nnoisy\ncount\n");
-  EXPECT_EQ(ListDir(out).size(), 14u);  // no temporary files left
+  EXPECT_EQ(ListDir(out).size(), 15u);  // no temporary files left (.checkpoint is a directory)
+  EXPECT_EQ(ListDir(out + "/.checkpoint"),
+            (std::vector<std::string>{"pass1.json", "pass2.json", "pass2_nonlinear_rows.npy", "pass3.json"}));
 }
 
 TEST_F(CliTest, QuietPrintsNothingOnSuccess) {
@@ -472,7 +474,7 @@ TEST_F(CliTest, SampleRowsInConfigFeedsPass1) {
   const std::string out = Out();
   ASSERT_TRUE(Succeeded(RunCli({"run", input_, "-o", out, "-q", "--set", "sample_rows=300", "--until", "pass1"})));
   EXPECT_EQ(ListDir(out),
-            (std::vector<std::string>{"pass1_columns.txt", "pass1_stats.csv",
+            (std::vector<std::string>{".checkpoint", "pass1_columns.txt", "pass1_stats.csv",
                                       "pass1_variance_filtering.json", "run_manifest.json",
                                       "sampled_data.parquet"}));
   const std::string sample = "read_parquet(" + QuoteLiteral(out + "/sampled_data.parquet") + ")";

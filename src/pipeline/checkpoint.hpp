@@ -1,0 +1,32 @@
+// Checkpoints: each pass's complete result, saved beside its outputs so that a later run can
+// reuse the pass (resume) and still run the passes after it. Internal to src/pipeline.
+//
+// Files (in OUTDIR/.checkpoint/, written atomically, recorded with their hashes in the manifest):
+//   pass1.json                 Pass1Result without the captured values
+//   pass2.json                 Pass2Result's clusters, target rho and row counts
+//   pass2_pearson.npy          Pass2Result::pearson (only when computed)
+//   pass2_nonlinear_rows.npy   Pass2Result::nonlinear_sample (only when kept)
+//   pass3.json                 Pass3Result
+// The Spearman matrix and column lists are read back from the pass outputs themselves. Doubles
+// are written as JSON numbers in their shortest round-trip form ("nan", "inf", "-inf" as text),
+// so a loaded result equals the computed one bit for bit.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "descpipe/pipeline.hpp"
+
+namespace descpipe {
+
+/// The checkpoint files of `stage` (1..3) as written for `result`, relative to OUTDIR.
+std::vector<std::string> SavePass1(const Pass1Result& result, const std::string& out_dir);
+std::vector<std::string> SavePass2(const Pass2Result& result, const std::string& out_dir);
+std::vector<std::string> SavePass3(const Pass3Result& result, const std::string& out_dir);
+
+Pass1Result LoadPass1(const std::string& out_dir);
+/// Needs the Pass 1 result (its survivors are Pass 2's columns).
+Pass2Result LoadPass2(const std::string& out_dir, const Pass1Result& pass1);
+Pass3Result LoadPass3(const std::string& out_dir, const Pass2Result& pass2);
+
+}  // namespace descpipe
