@@ -31,12 +31,15 @@ void RunSql(const std::string& sql);
 std::string QueryScalar(const std::string& sql);
 
 struct CliResult {
-  int exit_code = -1;
+  int exit_code = -1;  ///< exit status, or 128 + signal number when a signal ended the process
   std::string out;
   std::string err;
+  bool timed_out = false;  ///< killed (SIGKILL, exit_code 137) after `timeout_seconds`
 };
-/// Runs the descpipe executable with `args` (no shell), capturing stdout and stderr.
-CliResult RunCli(const std::vector<std::string>& args);
+/// Runs the descpipe executable with `args` (no shell), capturing stdout and stderr. With
+/// `timeout_seconds` > 0, a run still going after that long is killed and reported as timed_out,
+/// so a hang fails the test instead of blocking the suite.
+CliResult RunCli(const std::vector<std::string>& args, int timeout_seconds = 0);
 
 std::string ReadFile(const std::string& path);
 void WriteFile(const std::string& path, const std::string& content);
