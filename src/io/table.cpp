@@ -156,6 +156,21 @@ FileSchema ReadFileSchema(InputFile& file, const io::Connection& connection) {
     for (idx_t row = 1; row < raw.rows(); ++row) raw_names.push_back(raw.Text(0, row));
     if (raw_names.size() != schema.names.size()) raw_names = schema.names;  // nested: skip check
   } else {
+    // descpipe reads the header from the first line. DuckDB's sniffer may instead skip lines as a
+    // preamble (when the delimiter changes within the file, or the header uses another one) and
+    // take a data row as the header: the run would silently lose rows and misname columns.
+    io::Result sniffed;
+    io::Query(connection,
+              fmt::format("SELECT SkipRows, Delimiter FROM sniff_csv({})", QuoteLiteral(file.path)),
+              sniffed, context);
+    if (sniffed.rows() > 0) {
+      const std::int64_t skipped = sniffed.Int(0, 0);
+      DESCPIPE_EXPECTS(skipped == 0,
+                       "'{}': DuckDB's CSV detection skips the first {} line{} (it found the delimiter "
+                       "'{}' below them), so a data row would be taken as the header; make every line, "
+                       "the header included, use the same delimiter",
+                       file.path, skipped, skipped == 1 ? "" : "s", sniffed.Text(1, 0));
+    }
     // The header line and the first data row, if any.
     io::Query(connection,
               fmt::format("SELECT * FROM read_csv({}, header = false, all_varchar = true) LIMIT 2",
