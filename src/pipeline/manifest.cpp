@@ -111,9 +111,8 @@ Json ConfigJson(const Config& c) {
   return json;
 }
 
-Manifest::Manifest(const Table& table, const Config& config, Stage until, bool resume)
-    : out_dir_(config.output_dir) {
-  if (resume) {
+Manifest::Manifest(const Table& table, const Config& config) : out_dir_(config.output_dir) {
+  {
     std::ifstream in(out_dir_ + "/run_manifest.json");
     if (in.good()) {
       try {
@@ -152,17 +151,14 @@ Manifest::Manifest(const Table& table, const Config& config, Stage until, bool r
        "trim_percentiles", "remove_binary", "quantile_sample_size", "keep_columns"},
       {"spearman_threshold", "spearman_missing", "spearman_cluster_method", "representative_criteria",
        "target_column", "exact", "leiden_resolution", "leiden_iterations", "memory_limit", "vif_correlation",
-       "nonlinear_max_rows", "until"},
+       "nonlinear_max_rows"},
       {"vif_threshold"},
       {"rdc_k", "rdc_s", "rdc_seeds", "hsic_D", "w_hsic", "w_rdc", "nonlinear_threshold", "nonlinear_topk",
        "leiden_objective", "nonlinear_representative_criteria"}};
   std::string cumulative = std::string(Version()) + "|" + inputs["fingerprint"].get<std::string>();
   for (const auto& group : groups) {
     Json options;
-    for (const char* key : group) {
-      // What Pass 2 keeps for later passes depends on how far the run goes.
-      options[key] = std::string(key) == "until" ? Json(static_cast<int>(until)) : all.at(key);
-    }
+    for (const char* key : group) options[key] = all.at(key);
     cumulative += "|" + options.dump();
     option_groups_.push_back(cumulative);
   }
@@ -205,6 +201,16 @@ bool Manifest::CanReuse(int stage, std::string* why) const {
     }
   }
   return true;
+}
+
+void Manifest::RemoveStaleOutputs(int stage) const {
+  for (const auto& entry : previous_passes_) {
+    if (!entry.contains("stage") || entry.at("stage").get<int>() < stage) continue;
+    for (const auto& output : entry.value("outputs", Json::array())) {
+      std::error_code ec;
+      std::filesystem::remove(out_dir_ + "/" + output.value("file", ""), ec);  // absent is fine
+    }
+  }
 }
 
 PassSummary Manifest::Reuse(int stage) {

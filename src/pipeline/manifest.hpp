@@ -32,9 +32,9 @@ std::string Fnv1a64Hex(const std::string& bytes);
 
 class Manifest {
  public:
-  /// With `resume`, the passes of OUTDIR's existing manifest become candidates for reuse.
-  /// `until` is part of Pass 2's fingerprint (it decides what Pass 2 keeps for Passes 3 and 4).
-  Manifest(const Table& table, const Config& config, Stage until, bool resume);
+  /// The passes of OUTDIR's existing manifest become candidates for reuse (and their files for
+  /// removal).
+  Manifest(const Table& table, const Config& config);
 
   /// The fingerprint of pass `stage` (0 = sampling .. 4).
   std::string Fingerprint(int stage) const;
@@ -44,6 +44,9 @@ class Manifest {
   bool CanReuse(int stage, std::string* why) const;
   /// Records pass `stage` as reused (its previous entry) and saves; returns that entry's summary.
   PassSummary Reuse(int stage);
+  /// Deletes the files the previous manifest recorded for passes >= `stage`: they no longer
+  /// match this run (which may also stop before rewriting them, with --until).
+  void RemoveStaleOutputs(int stage) const;
   /// Records a finished pass and its output files (names inside the output directory; each is
   /// hashed), then rewrites OUTDIR/run_manifest.json atomically.
   void RecordPass(int stage, const PassSummary& summary, const std::vector<std::string>& outputs,

@@ -100,11 +100,12 @@ RunResult RunPipeline(const Config& config, const RunOptions& options, const Con
   io::EnsureOutputDirectory(config.output_dir);
   // A new manifest with no pass yet: from here on it lists only passes whose outputs are complete
   // (the earlier run's entries stay in memory, as candidates for reuse).
-  Manifest manifest(table, config, options.until, options.resume);
+  Manifest manifest(table, config);
   manifest.Save();
 
   // A pass is reused when its fingerprint and files match and every pass before it was reused.
   bool reusing = options.resume;
+  bool stale_removed = false;
   const char* const names[] = {"pass0", "pass1", "pass2", "pass3", "pass4"};
   auto reuse = [&](int stage) {
     std::string why;
@@ -115,6 +116,10 @@ RunResult RunPipeline(const Config& config, const RunOptions& options, const Con
     } else if (manifest.CanReuse(stage, &why)) {
       spdlog::info("{}: reused from the earlier run in {}", names[stage], config.output_dir);
       return true;
+    }
+    if (!stale_removed) {  // at the first computed pass: earlier results from here on no longer match
+      manifest.RemoveStaleOutputs(stage);
+      stale_removed = true;
     }
     reusing = false;
     spdlog::info("{}: computed ({})", names[stage], why);
@@ -188,8 +193,10 @@ RunResult RunPipeline(const Config& config, const RunOptions& options, const Con
     ProgressLine progress2("pass2", ctx.show_progress());
     pass2 = RunPass2(
         table, pass1, config, ctx, [&](std::uint64_t done, std::int64_t total) { progress2.Update(done, total); },
-        /*pearson=*/options.until >= Stage::kPass3 && config.vif_pearson,
-        /*nonlinear_rows=*/options.until >= Stage::kPass4 ? static_cast<std::size_t>(config.nonlinear_max_rows) : 0);
+        // What Passes 3 and 4 need is kept (and checkpointed) even when the run stops here, so
+        // that a later run going further can reuse this pass.
+        /*pearson=*/config.vif_pearson,
+        /*nonlinear_rows=*/static_cast<std::size_t>(config.nonlinear_max_rows));
     progress2.Finish();
     WritePass2Outputs(pass2, config, config.output_dir);
     std::vector<std::string> outputs = {"pass2_spearman_matrix.npy", "pass2_columns.txt", "pass2_spearman.json"};

@@ -135,6 +135,23 @@ TEST_F(ResumeTest, ChangedInputOrOutputIsNeverReused) {
   ExpectSameOutputs(out, fresh);
 }
 
+TEST_F(ResumeTest, StoppingEarlyRemovesResultsThatNoLongerMatch) {
+  const std::string out = dir_ / "out";
+  ASSERT_EQ(Run(out).exit_code, 0);
+  // Pass 1 changes and the run stops there: the old Passes 2-4 results must not stay behind.
+  const CliResult early = Run(out, {"--set", "variance_threshold=0.01", "--until", "pass1"});
+  ASSERT_EQ(early.exit_code, 0) << early.err;
+  EXPECT_TRUE(fs::exists(out + "/pass1_columns.txt"));
+  for (const char* stale : {"pass2_columns.txt", "pass3_vif.json", "pass4_nonlinear.json", "final_descriptors.txt",
+                            "final_cluster_info.json", ".checkpoint/pass2.json"}) {
+    EXPECT_FALSE(fs::exists(out + "/" + stale)) << stale;
+  }
+  // Unchanged options stopping early keep what was reused and remove nothing.
+  ASSERT_EQ(Run(out, {"--set", "variance_threshold=0.01"}).exit_code, 0);
+  ASSERT_EQ(Run(out, {"--set", "variance_threshold=0.01", "--until", "pass2"}).exit_code, 0);
+  EXPECT_TRUE(fs::exists(out + "/final_descriptors.txt"));
+}
+
 /// Starts the CLI, kills it with SIGKILL after `delay`; returns false when it ended before.
 bool RunAndKill(const std::vector<std::string>& args, std::chrono::milliseconds delay) {
   const pid_t pid = fork();
