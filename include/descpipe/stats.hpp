@@ -76,6 +76,10 @@ struct ColumnStats {
 /// rows never tie.
 std::uint64_t RowSampleKey(std::uint64_t row, std::uint64_t seed);
 
+/// A reproducible row sample: the `keep` rows of 0..n_rows-1 with the smallest RowSampleKey
+/// under `seed`, ascending (every row when keep >= n_rows).
+std::vector<std::size_t> RowsWithSmallestKeys(std::size_t n_rows, std::size_t keep, std::uint64_t seed);
+
 /// Accumulates the statistics of one column block by block. Blocks may be added in any order
 /// and accumulators covering disjoint rows may be merged in any order: counts, min, max, distinct
 /// values and the quantile sample are then identical, mean and variance equal to rounding.

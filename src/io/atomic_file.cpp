@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 
 #include "descpipe/error.hpp"
 
@@ -82,6 +83,16 @@ void EnsureOutputDirectory(const std::string& dir) {
   if (::access(dir.c_str(), W_OK | X_OK) != 0) {
     throw IoError(fmt::format("output directory '{}' is not writable: {}", dir, std::strerror(errno)));
   }
+}
+
+std::vector<std::string> ReadLines(const std::string& path) {
+  std::ifstream in(path);
+  DESCPIPE_EXPECTS(in.good(), "cannot read '{}'", path);
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(in, line);) {
+    if (!line.empty()) lines.push_back(line);
+  }
+  return lines;
 }
 
 }  // namespace descpipe::io

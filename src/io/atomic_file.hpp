@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 namespace descpipe::io {
 
@@ -28,6 +29,10 @@ class AtomicPath {
 
 /// Writes `content` to `path` atomically. @throws IoError naming the path.
 void WriteFileAtomic(const std::string& path, const std::string& content);
+
+/// The non-empty lines of the text file `path` (column lists such as pass2_columns.txt).
+/// @throws InvalidInput naming the path when it cannot be read.
+std::vector<std::string> ReadLines(const std::string& path);
 
 /// Creates `dir` (and parents) if needed and checks it is a writable directory.
 /// @throws IoError / InvalidInput naming the path.

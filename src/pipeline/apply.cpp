@@ -8,6 +8,7 @@
 #include "descpipe/error.hpp"
 #include "descpipe/pipeline.hpp"
 #include "descpipe/table.hpp"
+#include "io/atomic_file.hpp"
 
 namespace descpipe {
 namespace {
@@ -48,12 +49,7 @@ std::int64_t ApplySelection(const ApplyOptions& options, const Context& ctx) {
   DESCPIPE_EXPECTS(complete, "the run in '{}' did not complete {} (was it stopped with --until?); rerun descpipe run",
                    options.out_dir, files.pass);
   const std::string list_path = options.out_dir + "/" + files.columns;
-  std::ifstream list(list_path);
-  DESCPIPE_EXPECTS(list.good(), "cannot read '{}'", list_path);
-  std::vector<std::string> descriptors;
-  for (std::string line; std::getline(list, line);) {
-    if (!line.empty()) descriptors.push_back(line);
-  }
+  const std::vector<std::string> descriptors = io::ReadLines(list_path);
   DESCPIPE_EXPECTS(!descriptors.empty(), "'{}' lists no descriptor", list_path);
 
   InputSpec spec;

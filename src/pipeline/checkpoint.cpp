@@ -64,16 +64,6 @@ Json ReadJson(const std::string& out_dir, const std::string& name) {
   }
 }
 
-std::vector<std::string> ReadLines(const std::string& path) {
-  std::ifstream in(path);
-  DESCPIPE_EXPECTS(in.good(), "cannot read '{}'", path);
-  std::vector<std::string> lines;
-  for (std::string line; std::getline(in, line);) {
-    if (!line.empty()) lines.push_back(line);
-  }
-  return lines;
-}
-
 std::map<std::string, std::size_t> IndexOf(const std::vector<std::string>& names) {
   std::map<std::string, std::size_t> index;
   for (std::size_t i = 0; i < names.size(); ++i) index[names[i]] = i;
@@ -215,7 +205,7 @@ Pass2Result LoadPass2(const std::string& out_dir, const Pass1Result& pass1) {
   result.rho = io::ReadNpy(out_dir + "/pass2_spearman_matrix.npy", &rows, &cols);
   DESCPIPE_EXPECTS(rows == p && cols == p, "'{}/pass2_spearman_matrix.npy' is {} x {}, expected {} x {}", out_dir,
                    rows, cols, p, p);
-  result.kept = ReadLines(out_dir + "/pass2_columns.txt");
+  result.kept = io::ReadLines(out_dir + "/pass2_columns.txt");
   result.clusters = ClustersOf(json.at("clusters"));
   result.target_rho = RealsOf(json.at("target_rho"));
   result.rows_total = json.at("rows_total").get<std::uint64_t>();

@@ -34,21 +34,29 @@ const char* RangeName(RangeMode mode) {
   return "unknown";
 }
 
+constexpr std::uint64_t kFnvOffset = 0xcbf29ce484222325ULL;
+
+/// FNV-1a 64 of `size` bytes, continuing from `hash` (kFnvOffset to start).
+std::uint64_t Fnv1a64(const char* bytes, std::size_t size, std::uint64_t hash) {
+  for (std::size_t i = 0; i < size; ++i) {
+    hash ^= static_cast<unsigned char>(bytes[i]);
+    hash *= 0x100000001b3ULL;
+  }
+  return hash;
+}
+
 /// Hashes a file's bytes in 1 MiB chunks.
 std::string HashFile(const std::string& path, std::uint64_t* size) {
   std::ifstream in(path, std::ios::binary);
   DESCPIPE_EXPECTS(in.good(), "cannot read the output '{}' to record it in the manifest", path);
-  std::uint64_t hash = 0xcbf29ce484222325ULL;
+  std::uint64_t hash = kFnvOffset;
   std::vector<char> buffer(1 << 20);
   *size = 0;
   while (in) {
     in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
-    const std::streamsize got = in.gcount();
-    for (std::streamsize i = 0; i < got; ++i) {
-      hash ^= static_cast<unsigned char>(buffer[static_cast<std::size_t>(i)]);
-      hash *= 0x100000001b3ULL;
-    }
-    *size += static_cast<std::uint64_t>(got);
+    const auto got = static_cast<std::size_t>(in.gcount());
+    hash = Fnv1a64(buffer.data(), got, hash);
+    *size += got;
   }
   return fmt::format("{:016x}", hash);
 }
@@ -56,12 +64,7 @@ std::string HashFile(const std::string& path, std::uint64_t* size) {
 }  // namespace
 
 std::string Fnv1a64Hex(const std::string& bytes) {
-  std::uint64_t hash = 0xcbf29ce484222325ULL;
-  for (unsigned char c : bytes) {
-    hash ^= c;
-    hash *= 0x100000001b3ULL;
-  }
-  return fmt::format("{:016x}", hash);
+  return fmt::format("{:016x}", Fnv1a64(bytes.data(), bytes.size(), kFnvOffset));
 }
 
 Json ConfigJson(const Config& c) {

@@ -5,7 +5,6 @@
 #include <chrono>
 #include <cmath>
 #include <map>
-#include <numeric>
 #include <nlohmann/json.hpp>
 #include <set>
 
@@ -33,28 +32,6 @@ struct RowSelector {
 
 }  // namespace
 
-namespace {
-
-/// Rows of `n_rows` kept for Pass 4: all when at most `limit`, else the `limit` rows with the
-/// smallest keyed hashes (reproducible, independent of the thread count), ascending.
-std::vector<std::size_t> NonlinearRows(std::size_t n_rows, std::size_t limit, std::uint64_t seed) {
-  std::vector<std::size_t> rows;
-  if (n_rows <= limit) {
-    rows.resize(n_rows);
-    std::iota(rows.begin(), rows.end(), 0);
-    return rows;
-  }
-  std::vector<std::pair<std::uint64_t, std::size_t>> keyed(n_rows);
-  const std::uint64_t salted = seed ^ 0x504153533450ULL;  // "PASS4P": not Pass 2's sample
-  for (std::size_t row = 0; row < n_rows; ++row) keyed[row] = {RowSampleKey(row, salted), row};
-  std::nth_element(keyed.begin(), keyed.begin() + static_cast<std::ptrdiff_t>(limit), keyed.end());
-  rows.reserve(limit);
-  for (std::size_t k = 0; k < limit; ++k) rows.push_back(keyed[k].second);
-  std::sort(rows.begin(), rows.end());
-  return rows;
-}
-
-}  // namespace
 
 Pass2Result RunPass2(const Table& table, Pass1Result& pass1, const Config& config,
                      const Context& ctx, const ProgressFn& progress, bool pearson,
@@ -205,7 +182,8 @@ Pass2Result RunPass2(const Table& table, Pass1Result& pass1, const Config& confi
   std::sort(kept.begin(), kept.end());
   for (std::size_t index : kept) result.kept.push_back(result.columns[index]);
   if (nonlinear_rows > 0) {
-    const std::vector<std::size_t> rows = NonlinearRows(matrix.n_rows, nonlinear_rows, ctx.seed());
+    // Salted ("PASS4P"): not the rows of Pass 2's own memory-limited sample.
+    const std::vector<std::size_t> rows = RowsWithSmallestKeys(matrix.n_rows, nonlinear_rows, ctx.seed() ^ 0x504153533450ULL);
     ColumnMatrix& sample = result.nonlinear_sample;
     sample.n_rows = rows.size();
     sample.n_cols = kept.size();

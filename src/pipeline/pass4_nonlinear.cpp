@@ -90,12 +90,7 @@ Pass4Result RunPass4(const Pass1Result& pass1, Pass2Result& pass2, const Pass3Re
                      (fixed + per_row * static_cast<double>(rows.size())) / 1e9, rows.size(), p, limit / 1e9,
                      config.exact ? " or drop --exact" : "");
     const auto keep = static_cast<std::size_t>(fit);
-    std::vector<std::pair<std::uint64_t, std::size_t>> keyed(rows.size());
-    for (std::size_t i = 0; i < rows.size(); ++i) keyed[i] = {RowSampleKey(i, ctx.seed() ^ 0x4d454d4f5259ULL), i};
-    std::nth_element(keyed.begin(), keyed.begin() + static_cast<std::ptrdiff_t>(keep), keyed.end());
-    rows.clear();
-    for (std::size_t k = 0; k < keep; ++k) rows.push_back(keyed[k].second);
-    std::sort(rows.begin(), rows.end());
+    rows = RowsWithSmallestKeys(rows.size(), keep, ctx.seed() ^ 0x4d454d4f5259ULL);  // "MEMORY" salt
     result.row_sample_reason = fmt::format(
         "features of {} rows x {} columns would exceed memory_limit ({:.1f} GB): {} rows used", sample.n_rows, p,
         limit / 1e9, rows.size());

@@ -4,7 +4,6 @@
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
-#include <fstream>
 
 #include "descpipe/error.hpp"
 #include "descpipe/lineage.hpp"
@@ -35,16 +34,6 @@ void CheckOutputIsNotInput(const Table& table, const std::string& out_dir) {
                      "input file '{}' lies inside the output directory '{}': choose an output "
                      "directory outside the inputs", file.path, out_dir);
   }
-}
-
-std::vector<std::string> ReadLines(const std::string& path) {
-  std::ifstream in(path);
-  DESCPIPE_EXPECTS(in.good(), "cannot read '{}'", path);
-  std::vector<std::string> lines;
-  for (std::string line; std::getline(in, line);) {
-    if (!line.empty()) lines.push_back(line);
-  }
-  return lines;
 }
 
 void ReportOptions(const Config& config) {
@@ -238,7 +227,7 @@ RunResult RunPipeline(const Config& config, const RunOptions& options, const Con
   ResetPeakRss();
   if (reuse(4)) {
     run.passes.push_back(manifest.Reuse(4));
-    run.final_columns = ReadLines(config.output_dir + "/final_descriptors.txt");
+    run.final_columns = io::ReadLines(config.output_dir + "/final_descriptors.txt");
     return run;
   }
   ProgressLine progress4("pass4", ctx.show_progress(), "tiles");

@@ -1,5 +1,6 @@
 // Streaming column statistics. See include/descpipe/stats.hpp for the methods and references.
 #include <algorithm>
+#include <numeric>
 #include <bit>
 #include <cstring>
 #include <cmath>
@@ -66,6 +67,22 @@ double Lerp(double a, double b, double t) {
 
 std::uint64_t RowSampleKey(std::uint64_t row, std::uint64_t seed) {
   return Mix64(row + Mix64(seed ^ 0x9e3779b97f4a7c15ULL));
+}
+
+std::vector<std::size_t> RowsWithSmallestKeys(std::size_t n_rows, std::size_t keep, std::uint64_t seed) {
+  std::vector<std::size_t> rows;
+  if (n_rows <= keep) {
+    rows.resize(n_rows);
+    std::iota(rows.begin(), rows.end(), 0);
+    return rows;
+  }
+  std::vector<std::pair<std::uint64_t, std::size_t>> keyed(n_rows);
+  for (std::size_t row = 0; row < n_rows; ++row) keyed[row] = {RowSampleKey(row, seed), row};
+  std::nth_element(keyed.begin(), keyed.begin() + static_cast<std::ptrdiff_t>(keep), keyed.end());
+  rows.reserve(keep);
+  for (std::size_t k = 0; k < keep; ++k) rows.push_back(keyed[k].second);
+  std::sort(rows.begin(), rows.end());
+  return rows;
 }
 
 double QuantileSorted(const std::vector<double>& sorted, double q) {
