@@ -5,7 +5,7 @@ CMAKE_FLAGS ?=
 DEMO_DATA ?= ../shared/data/nci5k_rdkit.parquet
 DEMO_OUT ?= demo_output
 
-.PHONY: all deps configure build test demo bench sanitize format clean
+.PHONY: all deps configure build test demo bench sanitize sanitize-build format clean
 
 all: build
 
@@ -21,8 +21,16 @@ configure: deps
 build: configure
 	cmake --build $(BUILD_DIR) -j $(JOBS)
 
+# The release suite, then the sanitizer stage (ASan + UBSan + LeakSanitizer) over the unit and
+# integration tests. Left to `make sanitize` (every test): the kill test, 20 reruns of the paths
+# the other resume tests cover (~3 min under ASan), and the comparisons with Python peers, whose
+# time is the peers'.
+SANITIZE_SKIP = ^ResumeTest\.KilledAtAnyMoment|Comparison\.
+
 test: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
+	$(MAKE) --no-print-directory sanitize-build
+	cd $(BUILD_DIR)-asan && ctest --output-on-failure -j $(JOBS) -E '$(SANITIZE_SKIP)'
 
 demo: build
 	bash scripts/demo.sh $(BUILD_DIR)/descpipe "$(DEMO_DATA)" "$(DEMO_OUT)"
@@ -32,9 +40,12 @@ bench: deps
 	cmake --build $(BUILD_DIR)-bench -j $(JOBS)
 	bash bench/run_all.sh $(BUILD_DIR)-bench
 
-sanitize: deps
-	cmake -S . -B $(BUILD_DIR)-asan -DCMAKE_BUILD_TYPE=Debug -DDESCPIPE_SANITIZE=ON
+# Build type "Sanitize": no -g (faster; reports still name functions) and no -DNDEBUG.
+sanitize-build: deps
+	cmake -S . -B $(BUILD_DIR)-asan -DCMAKE_BUILD_TYPE=Sanitize -DDESCPIPE_SANITIZE=ON $(CMAKE_FLAGS)
 	cmake --build $(BUILD_DIR)-asan -j $(JOBS)
+
+sanitize: sanitize-build
 	cd $(BUILD_DIR)-asan && ctest --output-on-failure -j $(JOBS)
 
 format:

@@ -7,6 +7,7 @@
 #include <unordered_map>
 
 #include "descpipe/error.hpp"
+#include "common/text.hpp"
 #include "descpipe/table.hpp"
 #include "io/duckdb_handles.hpp"
 #include "io/table_impl.hpp"
@@ -64,14 +65,8 @@ bool HasGlobChars(const std::string& pattern) {
   return pattern.find_first_of("*?[") != std::string::npos;
 }
 
-std::string Lower(std::string text) {
-  std::transform(text.begin(), text.end(), text.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return text;
-}
-
 bool FormatFromPath(const std::string& path, FileFormat& format) {
-  const std::string name = Lower(fs::path(path).filename().string());
+  const std::string name = AsciiLower(fs::path(path).filename().string());
   auto ends_with = [&](const std::string& suffix) {
     return name.size() >= suffix.size() &&
            name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0;

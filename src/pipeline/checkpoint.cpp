@@ -14,7 +14,7 @@
 namespace descpipe {
 namespace {
 
-using Json = nlohmann::json;
+using Json = nlohmann::ordered_json;
 constexpr const char* kDir = ".checkpoint";
 
 Json Num(double value) {
@@ -62,12 +62,6 @@ Json ReadJson(const std::string& out_dir, const std::string& name) {
   } catch (const nlohmann::json::exception& e) {
     throw InvalidInput(fmt::format("checkpoint '{}' is not valid JSON: {}", Path(out_dir, name), e.what()));
   }
-}
-
-std::map<std::string, std::size_t> IndexOf(const std::vector<std::string>& names) {
-  std::map<std::string, std::size_t> index;
-  for (std::size_t i = 0; i < names.size(); ++i) index[names[i]] = i;
-  return index;
 }
 
 Json ClustersJson(const std::vector<Cluster>& clusters) {

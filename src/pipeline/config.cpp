@@ -1,6 +1,7 @@
 // Configuration: option table, YAML loading (descpipe's keys and the original tool's flat and
 // sectioned files), `--set` overrides and validation.
 #include "descpipe/config.hpp"
+#include "common/text.hpp"
 
 #include <yaml-cpp/yaml.h>
 
@@ -58,12 +59,6 @@ bool AsBool(const YAML::Node& node, const std::string& key) {
   return As<bool>(node, key, "true or false");
 }
 
-std::string Lower(std::string text) {
-  std::transform(text.begin(), text.end(), text.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return text;
-}
-
 /// Options descpipe implements now.
 const std::map<std::string, Setter>& Implemented() {
   static const std::map<std::string, Setter> table = {
@@ -87,7 +82,7 @@ const std::map<std::string, Setter>& Implemented() {
       {"max_mode_fraction", [](Config& c, const YAML::Node& n, const std::string& k) { c.max_mode_fraction = AsDouble(n, k); }},
       {"variance_threshold", [](Config& c, const YAML::Node& n, const std::string& k) { c.variance_threshold = AsDouble(n, k); }},
       {"range_mode", [](Config& c, const YAML::Node& n, const std::string& k) {
-         const std::string mode = Lower(As<std::string>(n, k, "trimmed, minmax or iqr"));
+         const std::string mode = AsciiLower(As<std::string>(n, k, "trimmed, minmax or iqr"));
          if (mode == "trimmed") c.range_mode = RangeMode::kTrimmed;
          else if (mode == "minmax") c.range_mode = RangeMode::kMinMax;
          else if (mode == "iqr") c.range_mode = RangeMode::kIqr;
@@ -100,15 +95,15 @@ const std::map<std::string, Setter>& Implemented() {
       {"quantile_sample_size", [](Config& c, const YAML::Node& n, const std::string& k) { c.quantile_sample_size = AsInt(n, k); }},
       {"spearman_threshold", [](Config& c, const YAML::Node& n, const std::string& k) { c.spearman_threshold = AsDouble(n, k); }},
       {"spearman_missing", [](Config& c, const YAML::Node& n, const std::string& k) {
-         const std::string mode = Lower(As<std::string>(n, k, "pairwise or impute_median"));
+         const std::string mode = AsciiLower(As<std::string>(n, k, "pairwise or impute_median"));
          if (mode == "pairwise") c.spearman_missing = SpearmanMissing::kPairwise;
          else if (mode == "impute_median") c.spearman_missing = SpearmanMissing::kImputeMedian;
          else throw InvalidInput(fmt::format("option {} must be pairwise or impute_median, got '{}'", k, NodeText(n))); }},
       {"spearman_cluster_method", [](Config& c, const YAML::Node& n, const std::string& k) {
-         c.spearman_cluster_method = ParseClusterMethod(Lower(As<std::string>(n, k, "star, components or leiden"))); }},
+         c.spearman_cluster_method = ParseClusterMethod(AsciiLower(As<std::string>(n, k, "star, components or leiden"))); }},
       {"representative_criteria", [](Config& c, const YAML::Node& n, const std::string& k) {
          std::vector<Criterion> criteria;
-         for (const auto& name : AsStringList(n, k)) criteria.push_back(ParseCriterion(Lower(name)));
+         for (const auto& name : AsStringList(n, k)) criteria.push_back(ParseCriterion(AsciiLower(name)));
          DESCPIPE_EXPECTS(!criteria.empty(), "option {} must list at least one criterion", k);
          c.representative_criteria = criteria; }},
       {"keep_columns", [](Config& c, const YAML::Node& n, const std::string& k) { c.keep_columns = AsStringList(n, k); }},
@@ -119,7 +114,7 @@ const std::map<std::string, Setter>& Implemented() {
       {"leiden_iterations", [](Config& c, const YAML::Node& n, const std::string& k) { c.leiden_iterations = static_cast<int>(AsInt(n, k)); }},
       {"vif_threshold", [](Config& c, const YAML::Node& n, const std::string& k) { c.vif_threshold = AsDouble(n, k); }},
       {"vif_correlation", [](Config& c, const YAML::Node& n, const std::string& k) {
-         const std::string mode = Lower(As<std::string>(n, k, "spearman or pearson"));
+         const std::string mode = AsciiLower(As<std::string>(n, k, "spearman or pearson"));
          if (mode == "spearman") c.vif_pearson = false;
          else if (mode == "pearson") c.vif_pearson = true;
          else throw InvalidInput(fmt::format("option {} must be spearman or pearson, got '{}'", k, NodeText(n))); }},
@@ -137,11 +132,11 @@ const std::map<std::string, Setter>& Implemented() {
          c.nonlinear_topk = n.IsNull() ? 0 : static_cast<int>(AsInt(n, k)); }},
       {"nonlinear_representative_criteria", [](Config& c, const YAML::Node& n, const std::string& k) {
          std::vector<Criterion> criteria;
-         for (const auto& name : AsStringList(n, k)) criteria.push_back(ParseCriterion(Lower(name)));
+         for (const auto& name : AsStringList(n, k)) criteria.push_back(ParseCriterion(AsciiLower(name)));
          DESCPIPE_EXPECTS(!criteria.empty(), "option {} must list at least one criterion", k);
          c.nonlinear_representative_criteria = criteria; }},
       {"leiden_objective", [](Config& c, const YAML::Node& n, const std::string& k) {
-         c.leiden_objective = ParseLeidenObjective(Lower(As<std::string>(n, k, "modularity or cpm"))); }},
+         c.leiden_objective = ParseLeidenObjective(AsciiLower(As<std::string>(n, k, "modularity or cpm"))); }},
       {"threads", [](Config& c, const YAML::Node& n, const std::string& k) { c.threads = static_cast<int>(AsInt(n, k)); }},
       {"memory_limit", [](Config& c, const YAML::Node& n, const std::string& k) {
          if (n.IsNull()) { c.memory_limit = 0; return; }
@@ -150,7 +145,7 @@ const std::map<std::string, Setter>& Implemented() {
          } catch (const InvalidInput& e) {
            throw InvalidInput(fmt::format("option {}: {}", k, e.what()));
          } }},
-      {"device", [](Config& c, const YAML::Node& n, const std::string& k) { c.device = Lower(As<std::string>(n, k, "cpu, auto or cuda[:N]")); }},
+      {"device", [](Config& c, const YAML::Node& n, const std::string& k) { c.device = AsciiLower(As<std::string>(n, k, "cpu, auto or cuda[:N]")); }},
   };
   return table;
 }
@@ -200,7 +195,7 @@ std::string Suggestion(const std::string& key) {
   std::string best;
   std::size_t best_distance = SIZE_MAX;
   for (const auto& name : KnownOptionNames()) {
-    const std::size_t distance = EditDistance(Lower(key), name);
+    const std::size_t distance = EditDistance(AsciiLower(key), name);
     if (distance < best_distance) {
       best_distance = distance;
       best = name;
@@ -277,7 +272,7 @@ std::uint64_t ParseByteSize(const std::string& text) {
   } catch (const std::exception&) {
     throw InvalidInput(fmt::format("cannot read '{}' as a size (examples: 8GB, 512MiB, 70%)", text));
   }
-  const std::string unit = Lower(trimmed.substr(consumed));
+  const std::string unit = AsciiLower(trimmed.substr(consumed));
   static const std::map<std::string, double> kUnits = {
       {"", 1.0}, {"b", 1.0}, {"kb", 1e3}, {"mb", 1e6}, {"gb", 1e9}, {"tb", 1e12},
       {"kib", 1024.0}, {"mib", 1048576.0}, {"gib", 1073741824.0}, {"tib", 1099511627776.0},

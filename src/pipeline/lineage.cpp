@@ -1,5 +1,6 @@
 // Lineage of every input descriptor (final_cluster_info.json) and `descpipe explain`.
 #include "descpipe/lineage.hpp"
+#include "common/text.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -140,12 +141,6 @@ Json LinkJson(const std::string& column, const Link& link, const std::vector<std
   return json;
 }
 
-std::string Lower(std::string text) {
-  std::transform(text.begin(), text.end(), text.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return text;
-}
-
 }  // namespace
 
 void WriteFinalClusterInfo(const Pass1Result& pass1, const Pass2Result& pass2, const Pass3Result& pass3,
@@ -240,7 +235,7 @@ std::string ExplainDescriptor(const std::string& out_dir, const std::string& nam
   if (!removed.contains(name)) {
     std::vector<std::pair<std::size_t, std::string>> close;
     auto consider = [&](const std::string& candidate) {
-      const std::string a = Lower(candidate), b = Lower(name);
+      const std::string a = AsciiLower(candidate), b = AsciiLower(name);
       if (a.find(b) != std::string::npos || b.find(a) != std::string::npos) close.emplace_back(0, candidate);
     };
     for (const Json& entry : json["final"]) consider(entry["column"].get<std::string>());

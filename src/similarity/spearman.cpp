@@ -23,6 +23,7 @@
 #include <mutex>
 
 #include "descpipe/error.hpp"
+#include "common/numbers.hpp"
 #include "descpipe/similarity.hpp"
 #include "stats/single_threaded_blas.hpp"
 
@@ -31,7 +32,6 @@ namespace {
 
 constexpr std::size_t kColumnTile = 256;
 constexpr std::size_t kRowTile = 512;
-constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 /// One product C (a_cols x b_cols, column-major, ldc = a_cols) += A^T B for column-major A
 /// (rows x a_cols) and B (rows x b_cols), both with leading dimension `rows`. With `upper_only`

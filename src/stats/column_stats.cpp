@@ -7,6 +7,7 @@
 #include <limits>
 
 #include "descpipe/error.hpp"
+#include "common/numbers.hpp"
 #include "descpipe/stats.hpp"
 
 namespace descpipe {
@@ -24,7 +25,6 @@ inline int SmallIntSlot(double value) {
   const int k = static_cast<int>(value);
   return static_cast<double>(k) == value ? k : -1;
 }
-constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 std::uint64_t Mix64(std::uint64_t x) {
   // splitmix64's finaliser: a bijection on 64-bit integers.
@@ -225,7 +225,6 @@ void ColumnStatsAccumulator::Add(const double* values, const std::uint8_t* is_nu
   // Four lanes sum runs of 64 values (a first level of pairwise summation, and independent
   // dependency chains); each run's totals then go into Neumaier-compensated block sums. The
   // error is then ~16 ulps of a run instead of growing with the block length.
-  constexpr double kInf = std::numeric_limits<double>::infinity();
   constexpr std::size_t kRun = 64;
   double lane_min[4] = {kInf, kInf, kInf, kInf}, lane_max[4] = {-kInf, -kInf, -kInf, -kInf};
   std::int64_t lane_valid[4] = {0, 0, 0, 0};

@@ -1,5 +1,6 @@
 // Iterative VIF elimination (see include/descpipe/vif.hpp for the method).
 #include "descpipe/vif.hpp"
+#include "common/numbers.hpp"
 
 #include <cblas.h>
 
@@ -20,7 +21,6 @@ void dpotri_(const char* uplo, const int* n, double* a, const int* lda, int* inf
 namespace descpipe {
 namespace {
 
-constexpr double kInf = std::numeric_limits<double>::infinity();
 constexpr std::size_t kNone = static_cast<std::size_t>(-1);
 constexpr double kVifTie = 1e-10;  ///< relative difference under which two VIFs tie
 

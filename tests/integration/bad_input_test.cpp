@@ -24,12 +24,9 @@ using testing::RunCli;
 using testing::RunSql;
 using testing::TempDir;
 using testing::WriteFile;
+using testing::IsLogLine;
 
 
-/// A log line of spdlog's pattern "[HH:MM:SS] level message".
-bool IsLogLine(const std::string& line) {
-  return line.size() > 11 && line[0] == '[' && line[3] == ':' && line[6] == ':' && line[9] == ']';
-}
 
 class BadInputTest : public ::testing::Test {
  protected:

@@ -11,7 +11,9 @@
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
+#include <cmath>
 #include <fstream>
+#include <iomanip>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
@@ -71,7 +73,7 @@ std::string QueryScalar(const std::string& sql) {
   return out;
 }
 
-CliResult RunCli(const std::vector<std::string>& args, int timeout_seconds) {
+CliResult RunProgram(const std::string& program_path, const std::vector<std::string>& args, int timeout_seconds) {
   TempDir capture;
   const std::string out_path = capture / "stdout";
   const std::string err_path = capture / "stderr";
@@ -85,7 +87,7 @@ CliResult RunCli(const std::vector<std::string>& args, int timeout_seconds) {
     ::dup2(err_fd, STDERR_FILENO);
     ::dup2(null_fd, STDIN_FILENO);
     std::vector<char*> argv;
-    std::string program = DESCPIPE_CLI_PATH;
+    std::string program = program_path;
     argv.push_back(program.data());
     std::vector<std::string> copies = args;
     for (auto& arg : copies) argv.push_back(arg.data());
@@ -119,6 +121,21 @@ CliResult RunCli(const std::vector<std::string>& args, int timeout_seconds) {
   result.out = ReadFile(out_path);
   result.err = ReadFile(err_path);
   return result;
+}
+
+CliResult RunCli(const std::vector<std::string>& args, int timeout_seconds) {
+  return RunProgram(DESCPIPE_CLI_PATH, args, timeout_seconds);
+}
+
+::testing::AssertionResult Same(double expected, double actual) {
+  if (expected == actual || (std::isnan(expected) && std::isnan(actual))) {
+    return ::testing::AssertionSuccess();
+  }
+  return ::testing::AssertionFailure() << std::setprecision(17) << "expected " << expected << ", got " << actual;
+}
+
+bool IsLogLine(const std::string& line) {
+  return line.size() > 11 && line[0] == '[' && line[3] == ':' && line[6] == ':' && line[9] == ']';
 }
 
 std::string ReadFile(const std::string& path) {

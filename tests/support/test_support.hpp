@@ -11,6 +11,14 @@
 
 namespace descpipe::testing {
 
+/// True in a sanitizer build (DESCPIPE_SANITIZE: GCC defines __SANITIZE_ADDRESS__). Sweeps that
+/// repeat one code path many times (corrupted-file variants) run a third of their cases there.
+#if defined(__SANITIZE_ADDRESS__)
+inline constexpr bool kSanitizerBuild = true;
+#else
+inline constexpr bool kSanitizerBuild = false;
+#endif
+
 /// A fresh directory under $TMPDIR, removed with everything in it on destruction.
 class TempDir {
  public:
@@ -40,6 +48,9 @@ struct CliResult {
 /// `timeout_seconds` > 0, a run still going after that long is killed and reported as timed_out,
 /// so a hang fails the test instead of blocking the suite.
 CliResult RunCli(const std::vector<std::string>& args, int timeout_seconds = 0);
+/// The same for any program (an absolute path).
+CliResult RunProgram(const std::string& program_path, const std::vector<std::string>& args,
+                     int timeout_seconds = 0);
 
 std::string ReadFile(const std::string& path);
 void WriteFile(const std::string& path, const std::string& content);
@@ -63,6 +74,12 @@ std::string MessageOf(Action&& action) {
 
 /// Success when `text` contains `part`; the failure message shows both.
 ::testing::AssertionResult Contains(const std::string& text, const std::string& part);
+
+/// Equal, or both NaN (the failure message shows both with 17 digits).
+::testing::AssertionResult Same(double expected, double actual);
+
+/// A log line of the CLI on stderr ("[hh:mm:ss] level ..."), as opposed to an error message.
+bool IsLogLine(const std::string& line);
 
 /// `text` split at '\n' (no trailing empty line).
 std::vector<std::string> Lines(const std::string& text);

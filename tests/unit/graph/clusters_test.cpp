@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "descpipe/error.hpp"
+#include "common/numbers.hpp"
 #include "descpipe/graph.hpp"
 #include "support/test_support.hpp"
 
@@ -25,7 +26,6 @@ namespace {
 using descpipe::testing::Contains;
 using descpipe::testing::MessageOf;
 
-constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 using Partition = std::vector<std::vector<std::size_t>>;
 
 // ---- Test data ------------------------------------------------------------------------------

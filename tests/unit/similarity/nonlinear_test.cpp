@@ -9,6 +9,7 @@
 //    features, ridge-regularised CCA, largest canonical correlation, in long double.
 // Plus planted dependencies, thread-count determinism, options, degenerate columns and shape.
 #include "descpipe/nonlinear.hpp"
+#include "common/numbers.hpp"
 
 #include <gtest/gtest.h>
 
@@ -33,8 +34,6 @@
 namespace descpipe {
 namespace {
 
-constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
-constexpr double kInf = std::numeric_limits<double>::infinity();
 
 using MatrixL = Eigen::Matrix<long double, Eigen::Dynamic, Eigen::Dynamic>;
 

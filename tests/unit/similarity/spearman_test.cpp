@@ -17,13 +17,12 @@
 #include <vector>
 
 #include "descpipe/context.hpp"
+#include "common/numbers.hpp"
 #include "descpipe/similarity.hpp"
 
 namespace descpipe {
 namespace {
 
-constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
-constexpr double kInf = std::numeric_limits<double>::infinity();
 constexpr double kTolerance = 1e-12;
 
 // ---- Naive reference ------------------------------------------------------------------------

@@ -17,12 +17,12 @@
 #include <vector>
 
 #include "descpipe/stats.hpp"
+#include "common/numbers.hpp"
+#include "support/test_support.hpp"
 
 namespace descpipe {
 namespace {
 
-constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
-constexpr double kInf = std::numeric_limits<double>::infinity();
 constexpr double kEps = std::numeric_limits<double>::epsilon();
 constexpr std::uint64_t kKeySeed = 42;
 
@@ -273,14 +273,7 @@ ColumnStats Compute(const ColumnData& data, const StatsOptions& options, std::si
   return Accumulate(data, options, block_rows, 0, data.size()).Finalize();
 }
 
-/// Equal, or both NaN.
-::testing::AssertionResult Same(double expected, double actual) {
-  if (expected == actual || (std::isnan(expected) && std::isnan(actual))) {
-    return ::testing::AssertionSuccess();
-  }
-  return ::testing::AssertionFailure()
-         << std::setprecision(17) << "expected " << expected << ", got " << actual;
-}
+using descpipe::testing::Same;
 
 /// |actual - expected| <= rel_tol * |expected| + abs_tol, or both NaN.
 ::testing::AssertionResult Close(double expected, double actual, double rel_tol, double abs_tol) {

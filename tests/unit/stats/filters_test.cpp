@@ -13,11 +13,11 @@
 #include <vector>
 
 #include "descpipe/stats.hpp"
+#include "common/numbers.hpp"
 
 namespace descpipe {
 namespace {
 
-constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 /// A column every rule keeps under the default options: 1000 valid values, variance 1, trimmed
 /// range 4 (normalized variance 1/16), min-max range 8 (1/64), IQR 1 (1).

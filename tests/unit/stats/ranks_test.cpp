@@ -15,12 +15,12 @@
 #include <vector>
 
 #include "descpipe/similarity.hpp"
+#include "common/numbers.hpp"
+#include "support/test_support.hpp"
 
 namespace descpipe {
 namespace {
 
-constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
-constexpr double kInf = std::numeric_limits<double>::infinity();
 
 // ---- Naive references -----------------------------------------------------------------------
 
@@ -56,14 +56,7 @@ double NaiveMedian(const std::vector<double>& values) {
   return finite[m / 2 - 1] / 2.0 + finite[m / 2] / 2.0;
 }
 
-/// Equal, or both NaN.
-::testing::AssertionResult Same(double expected, double actual) {
-  if (expected == actual || (std::isnan(expected) && std::isnan(actual))) {
-    return ::testing::AssertionSuccess();
-  }
-  return ::testing::AssertionFailure()
-         << std::setprecision(17) << "expected " << expected << ", got " << actual;
-}
+using descpipe::testing::Same;
 
 void ExpectRanksMatch(const std::vector<double>& values, RankScratch& order) {
   std::size_t expected_finite = 0;

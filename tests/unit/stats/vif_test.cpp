@@ -6,6 +6,7 @@
 // - partial correlation of columns k and j given the others: -B_kj / sqrt(B_kk B_jj), B = R^-1.
 // Data are n x p, row-major (x[row * p + column]), drawn with fixed seeds.
 #include "descpipe/vif.hpp"
+#include "common/numbers.hpp"
 
 #include <gtest/gtest.h>
 
@@ -31,8 +32,6 @@ int openblas_get_num_threads(void);
 namespace descpipe {
 namespace {
 
-constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
-constexpr double kInf = std::numeric_limits<double>::infinity();
 constexpr std::size_t kNone = static_cast<std::size_t>(-1);
 constexpr double kTie = 1e-10;  // relative VIF difference treated as a tie
 
