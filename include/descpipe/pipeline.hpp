@@ -79,6 +79,9 @@ struct Pass2Result {
   std::uint64_t rows_total = 0;      ///< rows of the (possibly Pass 0-sampled) input
   std::uint64_t rows_used = 0;       ///< rows in the rank matrix (fewer when memory-limited)
   std::string row_sample_reason;     ///< why rows were sampled ("" when all were used)
+  /// How the rank matrix was held: "doubles", "doubles, row sample" or "float ranks, N reads of
+  /// column blocks" (see RunPass2).
+  std::string storage;
   std::vector<double> target_rho;    ///< rho of each column with target_column (empty without)
   /// Pearson matrix of `columns` (row-major), computed only when Pass 3 asks for it.
   std::vector<double> pearson;

@@ -8,22 +8,29 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "descpipe/context.hpp"
 
 namespace descpipe {
 
-/// A column-major matrix of n_rows x n_cols doubles: element (row, col) is
+/// A column-major matrix of n_rows x n_cols values: element (row, col) is
 /// `values[col * n_rows + row]`. Missing entries are NaN.
-struct ColumnMatrix {
+template <typename T>
+struct BasicColumnMatrix {
   std::size_t n_rows = 0;
   std::size_t n_cols = 0;
-  std::vector<double> values;
+  std::vector<T> values;
 
-  double* column(std::size_t col) { return values.data() + col * n_rows; }
-  const double* column(std::size_t col) const { return values.data() + col * n_rows; }
+  T* column(std::size_t col) { return values.data() + col * n_rows; }
+  const T* column(std::size_t col) const { return values.data() + col * n_rows; }
 };
+using ColumnMatrix = BasicColumnMatrix<double>;
+/// Ranks stored as floats: exact, since average ranks are multiples of 1/2 and floats hold every
+/// such number below 2^23 (tables of up to kMaxFloatRankRows rows). Half the memory of doubles.
+using FloatRankMatrix = BasicColumnMatrix<float>;
+inline constexpr std::size_t kMaxFloatRankRows = (std::size_t{1} << 23) - 1;
 
 /// Reusable scratch space of RankInPlace (one per thread).
 struct RankScratch {
@@ -60,10 +67,41 @@ enum class SpearmanMissing {
 /// Threads: OpenBLAS with ctx.threads(); results do not depend on the thread count beyond
 /// OpenBLAS's own (deterministic for a fixed thread count) summation order.
 std::vector<double> SpearmanFromRanks(const ColumnMatrix& ranks, const Context& ctx);
+/// The same from float ranks; equal, bit for bit, to the double version on the same ranks.
+std::vector<double> SpearmanFromRanks(const FloatRankMatrix& ranks, const Context& ctx);
 
 /// Pearson correlation matrix of the columns of `values` (NaN = missing, pairwise over the rows
 /// where both columns are valid), by the same computation: each column is shifted by the mean of
 /// its valid values before the products, so large offsets cost no precision.
+/// +-inf counts as missing.
 std::vector<double> PearsonMatrix(const ColumnMatrix& values, const Context& ctx);
+
+/// The correlation computation of SpearmanFromRanks and PearsonMatrix, fed rows in order in any
+/// number of pieces (e.g. batches of a table too large to hold): rows are gathered into tiles of
+/// 512 rows counted from the first row, so the result depends only on the rows, never on how they
+/// were split or on the thread count.
+/// Memory: four p x p sums (and five p x k for the k incomplete columns) and the tile buffers.
+class CorrelationAccumulator {
+ public:
+  /// @param shift       per column, a value near its mean (subtracted before the products, so
+  ///                    large offsets cost no precision; any value gives the same correlations
+  ///                    up to rounding)
+  /// @param incomplete  per column, whether it may have missing (non-finite) entries; a column
+  ///                    marked complete must have none
+  CorrelationAccumulator(std::vector<double> shift, const std::vector<bool>& incomplete, int threads);
+  ~CorrelationAccumulator();
+  CorrelationAccumulator(const CorrelationAccumulator&) = delete;
+  CorrelationAccumulator& operator=(const CorrelationAccumulator&) = delete;
+
+  /// Adds `rows` rows: column c's values are columns[c][0..rows).
+  void Add(const double* const* columns, std::size_t rows);
+  void Add(const float* const* columns, std::size_t rows);
+  /// The p x p correlation matrix (as SpearmanFromRanks); call once, after the last Add.
+  std::vector<double> Finish();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
 
 }  // namespace descpipe

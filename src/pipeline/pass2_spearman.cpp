@@ -6,6 +6,7 @@
 #include <cmath>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <functional>
 #include <set>
 
 #include "descpipe/error.hpp"
@@ -29,6 +30,33 @@ struct RowSelector {
   bool all = true;
   bool Keep(std::uint64_t row) const { return all || RowSampleKey(row, seed) < bound; }
 };
+
+/// Pearson matrix of `columns` by one streaming read (storage 2): each batch goes through the
+/// correlation accumulator; shifts and incompleteness come from Pass 1's statistics (+-inf counts
+/// as missing, as in PearsonMatrix).
+std::vector<double> StreamingPearson(const Table& table, const Pass1Result& pass1,
+                                     const std::vector<std::string>& columns, const Context& ctx,
+                                     const std::function<void(std::int64_t)>& progress) {
+  std::map<std::string, std::size_t> index;
+  for (std::size_t i = 0; i < pass1.columns.size(); ++i) index[pass1.columns[i]] = i;
+  std::vector<double> shift(columns.size(), 0.0);
+  std::vector<bool> incomplete(columns.size(), false);
+  for (std::size_t col = 0; col < columns.size(); ++col) {
+    const ColumnStats& stats = pass1.stats.at(index.at(columns[col]));
+    shift[col] = std::isfinite(stats.mean) ? stats.mean : 0.0;
+    incomplete[col] = stats.n_valid < stats.n_total;
+  }
+  CorrelationAccumulator accumulator(std::move(shift), incomplete, ctx.threads());
+  ColumnReader reader(table, columns, DefaultBatchRows(columns.size()));
+  ColumnBatch batch;
+  std::vector<const double*> pointers(columns.size());
+  while (reader.Next(batch)) {
+    for (std::size_t col = 0; col < columns.size(); ++col) pointers[col] = batch.column(col);  // NULL is NaN
+    accumulator.Add(pointers.data(), batch.n_rows);
+    progress(static_cast<std::int64_t>(reader.rows_read()));
+  }
+  return accumulator.Finish();
+}
 
 }  // namespace
 
@@ -62,99 +90,183 @@ Pass2Result RunPass2(const Table& table, Pass1Result& pass1, const Config& confi
   }
   const std::size_t width = read_columns.size();
 
-  // Rows: all of them when the rank matrix fits in the memory limit.
+  // Storage of the rank matrix: the first of these that fits memory_limit.
+  //  1. Every row as doubles (n x width x 8): the values are read once (or handed over by
+  //     Pass 1), Pearson is taken from them, then they are ranked in place.
+  //  2. Every row as float ranks (n x width x 4; exact, see FloatRankMatrix): the columns are read
+  //     in blocks that fit the rest of the budget, each block ranked as doubles and stored as
+  //     floats. Same ranks, so the same Spearman matrix bit for bit as 1. Pearson (when asked)
+  //     from one more streaming read.
+  //  3. A reproducible row sample, stored as in 1.
   const std::uint64_t n_total = static_cast<std::uint64_t>(pass1.stats.empty() ? 0 : pass1.stats.front().n_total);
   result.rows_total = n_total;
+  const double limit = static_cast<double>(ctx.memory_limit_bytes());
+  const double rows = static_cast<double>(n_total);
+  const double wide = static_cast<double>(width);
+  // p x p sums and results of the correlation steps.
+  const double reserve = 6.0 * 8.0 * wide * wide;
+  const double doubles_needed = rows * wide * 8.0;
+  const double floats_needed = rows * wide * 4.0;
+  const double block_budget = std::min(limit - floats_needed - reserve, limit / 4.0);
   RowSelector selector;
   selector.seed = ctx.seed();
   selector.capacity = n_total;
-  const double bytes_needed = static_cast<double>(n_total) * static_cast<double>(width) * 8.0;
-  const double limit = static_cast<double>(ctx.memory_limit_bytes());
-  if (bytes_needed > limit) {
-    DESCPIPE_EXPECTS(!config.exact,
-                     "the Spearman rank matrix needs {:.1f} GB ({} rows x {} columns) but memory_limit "
-                     "is {:.1f} GB; raise memory_limit or drop --exact to use a row sample",
-                     bytes_needed / 1e9, n_total, width, limit / 1e9);
-    const double capacity = std::floor(limit / (static_cast<double>(width) * 8.0));
-    const double expected = std::max(1.0, capacity - 6.0 * std::sqrt(capacity));
-    selector.all = false;
-    selector.capacity = static_cast<std::uint64_t>(capacity);
-    selector.bound = static_cast<std::uint64_t>(std::ldexp(expected / static_cast<double>(n_total), 64));
-    result.row_sample_reason = fmt::format(
-        "rank matrix of {} rows x {} columns ({:.1f} GB) exceeds memory_limit ({:.1f} GB)", n_total,
-        width, bytes_needed / 1e9, limit / 1e9);
-    spdlog::warn("pass2: {}: using a reproducible sample of about {:.0f} rows (seed {})",
-                 result.row_sample_reason, expected, ctx.seed());
+  bool use_float_ranks = false;
+  std::size_t block_columns = width;
+  if (doubles_needed + reserve > limit) {
+    if (n_total <= kMaxFloatRankRows && block_budget >= rows * 8.0) {
+      use_float_ranks = true;
+      block_columns = std::min<std::size_t>(width, static_cast<std::size_t>(block_budget / (rows * 8.0)));
+    } else {
+      DESCPIPE_EXPECTS(!config.exact,
+                       "the Spearman rank matrix needs {:.1f} GB ({} rows x {} columns as float ranks) but "
+                       "memory_limit is {:.1f} GB; raise memory_limit or drop --exact to use a row sample",
+                       (floats_needed + reserve + rows * 8.0) / 1e9, n_total, width, limit / 1e9);
+      const double capacity = std::floor(limit / (wide * 8.0));
+      const double expected = std::max(1.0, capacity - 6.0 * std::sqrt(capacity));
+      selector.all = false;
+      selector.capacity = static_cast<std::uint64_t>(capacity);
+      selector.bound = static_cast<std::uint64_t>(std::ldexp(expected / rows, 64));
+      result.row_sample_reason = fmt::format(
+          "rank matrix of {} rows x {} columns ({:.1f} GB as float ranks) exceeds memory_limit ({:.1f} GB)",
+          n_total, width, (floats_needed + reserve + rows * 8.0) / 1e9, limit / 1e9);
+      spdlog::warn("pass2: {}: using a reproducible sample of about {:.0f} rows (seed {})",
+                   result.row_sample_reason, expected, ctx.seed());
+    }
   }
+  auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(); };
 
-  // Pass 1's captured values when they hold every row and column needed; else read the columns
-  // into a column-major matrix (rows beyond the capacity are dropped).
-  ColumnMatrix matrix;
-  std::size_t filled = 0;
-  if (selector.all && width == p && pass1.values.n_cols == p && pass1.values.n_rows == n_total) {
-    matrix = std::move(pass1.values);
-    filled = matrix.n_rows;
-    if (progress) progress(n_total, static_cast<std::int64_t>(n_total));
-  } else {
-    pass1.values = ColumnMatrix{};  // not usable: release it before allocating the matrix
-    matrix.n_cols = width;
-    matrix.n_rows = static_cast<std::size_t>(selector.capacity);
-    matrix.values.resize(matrix.n_rows * width);
-    ColumnReader reader(table, read_columns, DefaultBatchRows(width));
-    ColumnBatch batch;
-    std::vector<std::size_t> picked;
-    while (reader.Next(batch)) {
-      picked.clear();
-      for (std::size_t row = 0; row < batch.n_rows && filled + picked.size() < matrix.n_rows; ++row) {
-        if (selector.Keep(batch.first_row + row)) picked.push_back(row);
+  ColumnMatrix matrix;     // storage 1 and 3: values, then ranks
+  FloatRankMatrix ranks32;  // storage 2
+  if (use_float_ranks) {
+    pass1.values = ColumnMatrix{};
+    const std::size_t blocks = (width + block_columns - 1) / block_columns;
+    result.storage = fmt::format("float ranks, {} read{} of column blocks", blocks, blocks == 1 ? "" : "s");
+    spdlog::info("pass2: {} rows x {} columns: ranks stored as floats ({:.1f} GB), columns read in {} block{} of "
+                 "at most {}", n_total, width, floats_needed / 1e9, blocks, blocks == 1 ? "" : "s", block_columns);
+    ranks32.n_rows = static_cast<std::size_t>(n_total);
+    ranks32.n_cols = width;
+    ranks32.values.resize(ranks32.n_rows * width);
+    const std::int64_t total_work = static_cast<std::int64_t>(n_total * (blocks + (pearson ? 1 : 0)));
+    for (std::size_t block = 0; block < blocks; ++block) {
+      const std::size_t first = block * block_columns;
+      const std::size_t count = std::min(block_columns, width - first);
+      const std::vector<std::string> names(read_columns.begin() + static_cast<std::ptrdiff_t>(first),
+                                           read_columns.begin() + static_cast<std::ptrdiff_t>(first + count));
+      ColumnMatrix values;
+      values.n_rows = ranks32.n_rows;
+      values.n_cols = count;
+      values.values.resize(values.n_rows * count);
+      ColumnReader reader(table, names, DefaultBatchRows(count));
+      ColumnBatch batch;
+      std::size_t filled = 0;
+      while (reader.Next(batch)) {
+        DESCPIPE_EXPECTS(filled + batch.n_rows <= values.n_rows, "{} has more rows than Pass 1 counted ({})",
+                         table.Describe(), n_total);
+        for (std::size_t col = 0; col < count; ++col) {
+          const double* source = batch.column(col);
+          const std::uint8_t* nulls = batch.nulls(col);
+          double* target = values.column(col) + filled;
+          for (std::size_t row = 0; row < batch.n_rows; ++row) {
+            target[row] = nulls[row] ? std::numeric_limits<double>::quiet_NaN() : source[row];
+          }
+        }
+        filled += batch.n_rows;
+        if (progress) progress(static_cast<std::int64_t>(block * n_total + filled), total_work);
       }
-      for (std::size_t col = 0; col < width; ++col) {
-        const double* source = batch.column(col);
-        const std::uint8_t* nulls = batch.nulls(col);
-        double* target = matrix.values.data() + col * matrix.n_rows + filled;
-        for (std::size_t k = 0; k < picked.size(); ++k) {
-          target[k] = nulls[picked[k]] ? std::numeric_limits<double>::quiet_NaN() : source[picked[k]];
+      DESCPIPE_EXPECTS(filled == values.n_rows, "{} has {} rows, Pass 1 counted {}", table.Describe(), filled,
+                       n_total);
+      const auto n_block = static_cast<std::int64_t>(count);
+#pragma omp parallel num_threads(ctx.threads())
+      {
+        RankScratch order;
+#pragma omp for schedule(dynamic, 1)
+        for (std::int64_t col = 0; col < n_block; ++col) {
+          double* column = values.column(static_cast<std::size_t>(col));
+          if (config.spearman_missing == SpearmanMissing::kImputeMedian) ImputeMedian(column, values.n_rows);
+          RankInPlace(column, values.n_rows, order);
+          float* target = ranks32.column(first + static_cast<std::size_t>(col));
+          for (std::size_t row = 0; row < values.n_rows; ++row) target[row] = static_cast<float>(column[row]);
         }
       }
-      filled += picked.size();
-      if (progress) progress(reader.rows_read(), static_cast<std::int64_t>(n_total));
+      spdlog::debug("pass2: column block {}/{} read and ranked ({:.3f} s)", block + 1, blocks, elapsed());
     }
-  }
-  // Compact when fewer rows were kept than allocated (sampling): columns move down in place.
-  if (filled < matrix.n_rows) {
-    for (std::size_t col = 1; col < width; ++col) {
-      std::copy_n(matrix.values.data() + col * matrix.n_rows, filled, matrix.values.data() + col * filled);
+    if (pearson) {
+      result.pearson = StreamingPearson(table, pass1, result.columns, ctx, [&](std::int64_t done) {
+        if (progress) progress(static_cast<std::int64_t>(blocks * n_total) + done, total_work);
+      });
+      spdlog::debug("pass2: Pearson matrix for Pass 3 by a streaming read ({:.3f} s)", elapsed());
     }
-    matrix.n_rows = filled;
-    matrix.values.resize(filled * width);
-    matrix.values.shrink_to_fit();
-  }
-  result.rows_used = filled;
-  auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(); };
-  spdlog::debug("pass2: read {} rows x {} columns ({:.3f} s)", filled, width, elapsed());
+    result.rows_used = n_total;
+  } else {
+    result.storage = selector.all ? "doubles" : "doubles, row sample";
+    // Pass 1's captured values when they hold every row and column needed; else read the columns
+    // into a column-major matrix (rows beyond the capacity are dropped).
+    std::size_t filled = 0;
+    if (selector.all && width == p && pass1.values.n_cols == p && pass1.values.n_rows == n_total) {
+      matrix = std::move(pass1.values);
+      filled = matrix.n_rows;
+      if (progress) progress(static_cast<std::int64_t>(n_total), static_cast<std::int64_t>(n_total));
+    } else {
+      pass1.values = ColumnMatrix{};  // not usable: release it before allocating the matrix
+      matrix.n_cols = width;
+      matrix.n_rows = static_cast<std::size_t>(selector.capacity);
+      matrix.values.resize(matrix.n_rows * width);
+      ColumnReader reader(table, read_columns, DefaultBatchRows(width));
+      ColumnBatch batch;
+      std::vector<std::size_t> picked;
+      while (reader.Next(batch)) {
+        picked.clear();
+        for (std::size_t row = 0; row < batch.n_rows && filled + picked.size() < matrix.n_rows; ++row) {
+          if (selector.Keep(batch.first_row + row)) picked.push_back(row);
+        }
+        for (std::size_t col = 0; col < width; ++col) {
+          const double* source = batch.column(col);
+          const std::uint8_t* nulls = batch.nulls(col);
+          double* target = matrix.values.data() + col * matrix.n_rows + filled;
+          for (std::size_t k = 0; k < picked.size(); ++k) {
+            target[k] = nulls[picked[k]] ? std::numeric_limits<double>::quiet_NaN() : source[picked[k]];
+          }
+        }
+        filled += picked.size();
+        if (progress) progress(static_cast<std::int64_t>(reader.rows_read()), static_cast<std::int64_t>(n_total));
+      }
+    }
+    // Compact when fewer rows were kept than allocated (sampling): columns move down in place.
+    if (filled < matrix.n_rows) {
+      for (std::size_t col = 1; col < width; ++col) {
+        std::copy_n(matrix.values.data() + col * matrix.n_rows, filled, matrix.values.data() + col * filled);
+      }
+      matrix.n_rows = filled;
+      matrix.values.resize(filled * width);
+      matrix.values.shrink_to_fit();
+    }
+    result.rows_used = filled;
+    spdlog::debug("pass2: read {} rows x {} columns ({:.3f} s)", filled, width, elapsed());
 
-  // Pearson of the values (for Pass 3), before they are replaced by ranks.
-  if (pearson) {
-    std::vector<double> all = PearsonMatrix(matrix, ctx);
-    result.pearson.resize(p * p);
-    for (std::size_t i = 0; i < p; ++i) std::copy_n(all.data() + i * width, p, result.pearson.data() + i * p);
-    spdlog::debug("pass2: Pearson matrix for Pass 3 ({:.3f} s)", elapsed());
-  }
+    // Pearson of the values (for Pass 3), before they are replaced by ranks.
+    if (pearson) {
+      std::vector<double> all = PearsonMatrix(matrix, ctx);
+      result.pearson.resize(p * p);
+      for (std::size_t i = 0; i < p; ++i) std::copy_n(all.data() + i * width, p, result.pearson.data() + i * p);
+      spdlog::debug("pass2: Pearson matrix for Pass 3 ({:.3f} s)", elapsed());
+    }
 
-  // Ranks, one column per task.
-  const auto n_columns = static_cast<std::int64_t>(width);
+    // Ranks, one column per task.
+    const auto n_columns = static_cast<std::int64_t>(width);
 #pragma omp parallel num_threads(ctx.threads())
-  {
-    RankScratch order;
+    {
+      RankScratch order;
 #pragma omp for schedule(dynamic, 1)
-    for (std::int64_t col = 0; col < n_columns; ++col) {
-      double* column = matrix.column(static_cast<std::size_t>(col));
-      if (config.spearman_missing == SpearmanMissing::kImputeMedian) ImputeMedian(column, matrix.n_rows);
-      RankInPlace(column, matrix.n_rows, order);
+      for (std::int64_t col = 0; col < n_columns; ++col) {
+        double* column = matrix.column(static_cast<std::size_t>(col));
+        if (config.spearman_missing == SpearmanMissing::kImputeMedian) ImputeMedian(column, matrix.n_rows);
+        RankInPlace(column, matrix.n_rows, order);
+      }
     }
+    spdlog::debug("pass2: ranked ({:.3f} s)", elapsed());
   }
-  spdlog::debug("pass2: ranked ({:.3f} s)", elapsed());
-  std::vector<double> rho_all = SpearmanFromRanks(matrix, ctx);
+  std::vector<double> rho_all = use_float_ranks ? SpearmanFromRanks(ranks32, ctx) : SpearmanFromRanks(matrix, ctx);
   spdlog::debug("pass2: Spearman matrix ({:.3f} s)", elapsed());
 
   if (target_index != SIZE_MAX) {
@@ -183,18 +295,25 @@ Pass2Result RunPass2(const Table& table, Pass1Result& pass1, const Config& confi
   for (std::size_t index : kept) result.kept.push_back(result.columns[index]);
   if (nonlinear_rows > 0) {
     // Salted ("PASS4P"): not the rows of Pass 2's own memory-limited sample.
-    const std::vector<std::size_t> rows = RowsWithSmallestKeys(matrix.n_rows, nonlinear_rows, ctx.seed() ^ 0x504153533450ULL);
+    const std::size_t rows_used = static_cast<std::size_t>(result.rows_used);
+    const std::vector<std::size_t> rows = RowsWithSmallestKeys(rows_used, nonlinear_rows, ctx.seed() ^ 0x504153533450ULL);
     ColumnMatrix& sample = result.nonlinear_sample;
     sample.n_rows = rows.size();
     sample.n_cols = kept.size();
     sample.values.resize(sample.n_rows * sample.n_cols);
     for (std::size_t k = 0; k < kept.size(); ++k) {
-      const double* source = matrix.column(kept[k]);
       double* target = sample.column(k);
-      for (std::size_t i = 0; i < rows.size(); ++i) target[i] = source[rows[i]];
+      if (use_float_ranks) {
+        const float* source = ranks32.column(kept[k]);
+        for (std::size_t i = 0; i < rows.size(); ++i) target[i] = static_cast<double>(source[rows[i]]);
+      } else {
+        const double* source = matrix.column(kept[k]);
+        for (std::size_t i = 0; i < rows.size(); ++i) target[i] = source[rows[i]];
+      }
     }
   }
   std::vector<double>().swap(matrix.values);  // the rank matrix is no longer needed
+  std::vector<float>().swap(ranks32.values);
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return result;
 }

@@ -20,6 +20,7 @@
 #include <cmath>
 #include <exception>
 #include <limits>
+#include <memory>
 #include <mutex>
 
 #include "descpipe/error.hpp"
@@ -93,80 +94,77 @@ double Correlation(double n, double s_i, double s_j, double q_i, double q_j, dou
 
 }  // namespace
 
-std::vector<double> PearsonMatrix(const ColumnMatrix& values, const Context& ctx) {
-  return SpearmanFromRanks(values, ctx);  // the same computation on values instead of ranks
-}
-
-std::vector<double> SpearmanFromRanks(const ColumnMatrix& ranks, const Context& ctx) {
-  const std::size_t n = ranks.n_rows;
-  const std::size_t p = ranks.n_cols;
-  DESCPIPE_ASSERT(ranks.values.size() == n * p);
-  std::vector<double> result(p * p, kNaN);
-  if (p == 0 || n == 0) return result;
-
-  // Each column is shifted by the mean of its valid values while copied into a row tile (for
-  // ranks exactly (count + 1) / 2): sums of shifted values stay small, so variances lose nothing
-  // to cancellation. Columns with missing values ("incomplete") need masked sums; pairs of
-  // complete columns only need P.
-  std::vector<double> shift(p, 0.0);
-  std::vector<std::size_t> incomplete;
-  std::vector<std::size_t> slot(p, SIZE_MAX);  // position of a column in `incomplete`
-  for (std::size_t col = 0; col < p; ++col) {
-    const double* x = ranks.column(col);
-    std::size_t valid = 0;
-    double sum = 0.0;
-    for (std::size_t row = 0; row < n; ++row) {
-      if (!std::isnan(x[row])) {
-        ++valid;
-        sum += x[row];
-      }
-    }
-    shift[col] = valid > 0 ? sum / static_cast<double>(valid) : 0.0;
-    if (valid < n) {
-      slot[col] = incomplete.size();
-      incomplete.push_back(col);
-    }
-  }
-  const std::size_t k = incomplete.size();
-
-  SingleThreadedBlas blas_guard;
+struct CorrelationAccumulator::Impl {
+  std::size_t p = 0;
+  int threads = 1;
+  std::vector<double> shift;
+  std::vector<std::size_t> incomplete;        // columns with missing values
+  std::vector<std::size_t> slot;              // position of a column in `incomplete`, or SIZE_MAX
+  std::size_t fill = 0;                       // rows in the current tile
+  std::uint64_t rows_seen = 0;
   // P = X^T X (upper tiles), column sums and squares of the complete columns, and for the
   // incomplete columns J (p x k each, element (i, j) at [j * p + i]):
   //   joint_count = M^T M_J, sum_i = X^T M_J, square_i = X2^T M_J,
   //   sum_j = M^T X_J, square_j = M^T X2_J   (sums of r_i / r_j over the rows where both are valid).
-  std::vector<double> product(p * p, 0.0), column_sum(p, 0.0), column_square(p, 0.0);
-  std::vector<double> joint_count(p * k, 0.0), sum_i(p * k, 0.0), square_i(p * k, 0.0),
-      sum_j(p * k, 0.0), square_j(p * k, 0.0);
-  const std::size_t tile_capacity = std::min(kRowTile, n);
-  std::vector<double> x(tile_capacity * p), mask, x2, mask_j, x_j, x2_j;
-  if (k > 0) {
-    mask.resize(tile_capacity * p);
-    x2.resize(tile_capacity * p);
-    mask_j.resize(tile_capacity * k);
-    x_j.resize(tile_capacity * k);
-    x2_j.resize(tile_capacity * k);
-  }
-  for (std::size_t row0 = 0; row0 < n; row0 += kRowTile) {
-    const std::size_t rows = std::min(kRowTile, n - row0);
-    // One column per task: each column's sums are accumulated by one thread, in row order.
-#pragma omp parallel for schedule(static) num_threads(ctx.threads())
-    for (std::size_t col = 0; col < p; ++col) {
-      const double* source = ranks.column(col) + row0;
-      double* target = x.data() + col * rows;
-      for (std::size_t r = 0; r < rows; ++r) {
-        const bool valid = !std::isnan(source[r]);
-        const double value = valid ? source[r] - shift[col] : 0.0;
-        target[r] = value;
-        column_sum[col] += value;
-        column_square[col] += value * value;
-        if (k > 0) {
-          mask[col * rows + r] = valid ? 1.0 : 0.0;
-          x2[col * rows + r] = value * value;
+  std::vector<double> product, column_sum, column_square;
+  std::vector<double> joint_count, sum_i, square_i, sum_j, square_j;
+  // The current tile, column-major with leading dimension kRowTile while it fills.
+  std::vector<double> x, mask, x2, mask_j, x_j, x2_j;
+
+  template <typename T>
+  void Add(const T* const* columns, std::size_t rows) {
+    std::size_t done = 0;
+    while (done < rows) {
+      const std::size_t take = std::min(kRowTile - fill, rows - done);
+      const bool masked = !incomplete.empty();
+      // One column per task: each column's sums are accumulated by one thread, in row order.
+#pragma omp parallel for schedule(static) num_threads(threads)
+      for (std::size_t col = 0; col < p; ++col) {
+        const T* source = columns[col] + done;
+        double* target = x.data() + col * kRowTile + fill;
+        double* target_mask = masked ? mask.data() + col * kRowTile + fill : nullptr;
+        double* target_square = masked ? x2.data() + col * kRowTile + fill : nullptr;
+        double sum = column_sum[col];
+        double square = column_square[col];
+        for (std::size_t r = 0; r < take; ++r) {
+          const double raw = static_cast<double>(source[r]);
+          const bool valid = std::isfinite(raw);
+          const double value = valid ? raw - shift[col] : 0.0;
+          target[r] = value;
+          sum += value;
+          square += value * value;
+          if (masked) {
+            target_mask[r] = valid ? 1.0 : 0.0;
+            target_square[r] = value * value;
+          }
         }
+        column_sum[col] = sum;
+        column_square[col] = square;
       }
+      fill += take;
+      done += take;
+      if (fill == kRowTile) Flush();
     }
+    rows_seen += rows;
+  }
+
+  /// Multiplies the current tile into the sums. A partial (last) tile is first packed to its
+  /// row count, so BLAS sees the same shapes as for a table that ends there.
+  void Flush() {
+    if (fill == 0) return;
+    const std::size_t rows = fill;
+    auto pack = [&](std::vector<double>& buffer, std::size_t cols) {
+      if (rows == kRowTile) return;
+      for (std::size_t col = 1; col < cols; ++col) {
+        std::copy_n(buffer.data() + col * kRowTile, rows, buffer.data() + col * rows);
+      }
+    };
+    pack(x, p);
     std::vector<Product> products = {{x.data(), p, x.data(), p, product.data(), true}};
+    const std::size_t k = incomplete.size();
     if (k > 0) {
+      pack(mask, p);
+      pack(x2, p);
       for (std::size_t j = 0; j < k; ++j) {
         std::copy_n(mask.data() + incomplete[j] * rows, rows, mask_j.data() + j * rows);
         std::copy_n(x.data() + incomplete[j] * rows, rows, x_j.data() + j * rows);
@@ -178,27 +176,131 @@ std::vector<double> SpearmanFromRanks(const ColumnMatrix& ranks, const Context& 
       products.push_back({mask.data(), p, x_j.data(), k, sum_j.data(), false});
       products.push_back({mask.data(), p, x2_j.data(), k, square_j.data(), false});
     }
-    AddProducts(products, rows, ctx.threads());
+    AddProducts(products, rows, threads);
+    fill = 0;
   }
-  const double rows = static_cast<double>(n);
+};
+
+CorrelationAccumulator::CorrelationAccumulator(std::vector<double> shift, const std::vector<bool>& incomplete,
+                                               int threads)
+    : impl_(std::make_unique<Impl>()) {
+  Impl& s = *impl_;
+  s.p = shift.size();
+  DESCPIPE_ASSERT(incomplete.size() == s.p);
+  s.threads = threads;
+  s.shift = std::move(shift);
+  s.slot.assign(s.p, SIZE_MAX);
+  for (std::size_t col = 0; col < s.p; ++col) {
+    if (incomplete[col]) {
+      s.slot[col] = s.incomplete.size();
+      s.incomplete.push_back(col);
+    }
+  }
+  const std::size_t p = s.p, k = s.incomplete.size();
+  s.product.assign(p * p, 0.0);
+  s.column_sum.assign(p, 0.0);
+  s.column_square.assign(p, 0.0);
+  s.x.resize(kRowTile * p);
+  if (k > 0) {
+    s.joint_count.assign(p * k, 0.0);
+    s.sum_i.assign(p * k, 0.0);
+    s.square_i.assign(p * k, 0.0);
+    s.sum_j.assign(p * k, 0.0);
+    s.square_j.assign(p * k, 0.0);
+    s.mask.resize(kRowTile * p);
+    s.x2.resize(kRowTile * p);
+    s.mask_j.resize(kRowTile * k);
+    s.x_j.resize(kRowTile * k);
+    s.x2_j.resize(kRowTile * k);
+  }
+}
+
+CorrelationAccumulator::~CorrelationAccumulator() = default;
+
+void CorrelationAccumulator::Add(const double* const* columns, std::size_t rows) {
+  SingleThreadedBlas blas_guard;
+  impl_->Add(columns, rows);
+}
+
+void CorrelationAccumulator::Add(const float* const* columns, std::size_t rows) {
+  SingleThreadedBlas blas_guard;
+  impl_->Add(columns, rows);
+}
+
+std::vector<double> CorrelationAccumulator::Finish() {
+  Impl& s = *impl_;
+  {
+    SingleThreadedBlas blas_guard;
+    s.Flush();
+  }
+  const std::size_t p = s.p;
+  std::vector<double> result(p * p, kNaN);
+  const double rows = static_cast<double>(s.rows_seen);
   for (std::size_t j = 0; j < p; ++j) {
     for (std::size_t i = 0; i <= j; ++i) {
       double r = kNaN;
-      const double p_ij = product[j * p + i];
-      if (slot[j] != SIZE_MAX) {
-        const std::size_t e = slot[j] * p + i;  // (i, column j of J)
-        r = Correlation(joint_count[e], sum_i[e], sum_j[e], square_i[e], square_j[e], p_ij);
-      } else if (slot[i] != SIZE_MAX) {
-        const std::size_t e = slot[i] * p + j;  // (j, column i of J): roles swapped
-        r = Correlation(joint_count[e], sum_j[e], sum_i[e], square_j[e], square_i[e], p_ij);
+      const double p_ij = s.product[j * p + i];
+      if (s.slot[j] != SIZE_MAX) {
+        const std::size_t e = s.slot[j] * p + i;  // (i, column j of J)
+        r = Correlation(s.joint_count[e], s.sum_i[e], s.sum_j[e], s.square_i[e], s.square_j[e], p_ij);
+      } else if (s.slot[i] != SIZE_MAX) {
+        const std::size_t e = s.slot[i] * p + j;  // (j, column i of J): roles swapped
+        r = Correlation(s.joint_count[e], s.sum_j[e], s.sum_i[e], s.square_j[e], s.square_i[e], p_ij);
       } else {
-        r = Correlation(rows, column_sum[i], column_sum[j], column_square[i], column_square[j], p_ij);
+        r = Correlation(rows, s.column_sum[i], s.column_sum[j], s.column_square[i], s.column_square[j], p_ij);
       }
       result[i * p + j] = r;
       result[j * p + i] = r;
     }
   }
   return result;
+}
+
+namespace {
+
+/// Shifts (mean of the finite values; for ranks exactly (count + 1) / 2) and incompleteness of
+/// every column, then one pass of the accumulator over the whole matrix.
+template <typename T>
+std::vector<double> CorrelationOfColumns(const BasicColumnMatrix<T>& matrix, const Context& ctx) {
+  const std::size_t n = matrix.n_rows;
+  const std::size_t p = matrix.n_cols;
+  DESCPIPE_ASSERT(matrix.values.size() == n * p);
+  if (p == 0 || n == 0) return std::vector<double>(p * p, kNaN);
+  std::vector<double> shift(p, 0.0);
+  std::vector<bool> incomplete(p, false);
+  std::vector<const T*> columns(p);
+  for (std::size_t col = 0; col < p; ++col) {
+    const T* x = matrix.column(col);
+    columns[col] = x;
+    std::size_t valid = 0;
+    double sum = 0.0;
+    for (std::size_t row = 0; row < n; ++row) {
+      const double value = static_cast<double>(x[row]);
+      if (std::isfinite(value)) {
+        ++valid;
+        sum += value;
+      }
+    }
+    shift[col] = valid > 0 ? sum / static_cast<double>(valid) : 0.0;
+    incomplete[col] = valid < n;
+  }
+  CorrelationAccumulator accumulator(std::move(shift), incomplete, ctx.threads());
+  accumulator.Add(columns.data(), n);
+  return accumulator.Finish();
+}
+
+}  // namespace
+
+std::vector<double> PearsonMatrix(const ColumnMatrix& values, const Context& ctx) {
+  return CorrelationOfColumns(values, ctx);  // the same computation on values instead of ranks
+}
+
+std::vector<double> SpearmanFromRanks(const ColumnMatrix& ranks, const Context& ctx) {
+  return CorrelationOfColumns(ranks, ctx);
+}
+
+std::vector<double> SpearmanFromRanks(const FloatRankMatrix& ranks, const Context& ctx) {
+  return CorrelationOfColumns(ranks, ctx);
 }
 
 }  // namespace descpipe

@@ -431,5 +431,100 @@ TEST(SpearmanFromRanks, SmallMemoryBudgetGivesTheSameMatrix) {
   ExpectMatchesReference(expected, actual, 40);
 }
 
+TEST(CorrelationAccumulator, RowsInPiecesGiveTheSameBytesAsTheWholeMatrix) {
+  for (bool missing : {false, true}) {
+    SCOPED_TRACE(missing ? "pairwise" : "no missing");
+    // 1,300 rows: two full 512-row tiles and a partial one; pieces cross tile boundaries.
+    const ColumnMatrix data = MakeData(1300, 30, missing, missing ? 31 : 32);
+    ColumnMatrix ranks = data;
+    RankScratch order;
+    for (std::size_t col = 0; col < ranks.n_cols; ++col) RankInPlace(ranks.column(col), ranks.n_rows, order);
+    const std::vector<double> whole = SpearmanFromRanks(ranks, Context(2, 42));
+
+    std::vector<double> shift(ranks.n_cols);
+    std::vector<bool> incomplete(ranks.n_cols);
+    for (std::size_t col = 0; col < ranks.n_cols; ++col) {
+      std::size_t valid = 0;
+      double sum = 0.0;
+      for (std::size_t row = 0; row < ranks.n_rows; ++row) {
+        if (std::isfinite(ranks.column(col)[row])) {
+          ++valid;
+          sum += ranks.column(col)[row];
+        }
+      }
+      shift[col] = valid > 0 ? sum / static_cast<double>(valid) : 0.0;
+      incomplete[col] = valid < ranks.n_rows;
+    }
+    for (const std::vector<std::size_t>& pieces :
+         {std::vector<std::size_t>{1300}, {1, 511, 1, 787}, {700, 600}, {100, 100, 100, 1000}}) {
+      CorrelationAccumulator accumulator(shift, incomplete, 2);
+      std::size_t row0 = 0;
+      for (std::size_t piece : pieces) {
+        std::vector<const double*> columns(ranks.n_cols);
+        for (std::size_t col = 0; col < ranks.n_cols; ++col) columns[col] = ranks.column(col) + row0;
+        accumulator.Add(columns.data(), piece);
+        row0 += piece;
+      }
+      ASSERT_EQ(row0, ranks.n_rows);
+      const std::vector<double> pieced = accumulator.Finish();
+      ASSERT_EQ(pieced.size(), whole.size());
+      EXPECT_EQ(0, std::memcmp(pieced.data(), whole.data(), whole.size() * sizeof(double)))
+          << "pieces of " << pieces.size() << " give other bytes";
+    }
+  }
+}
+
+TEST(SpearmanFromRanks, FloatRanksGiveTheSameBytesAsDoubleRanks) {
+  for (bool missing : {false, true}) {
+    SCOPED_TRACE(missing ? "pairwise" : "no missing");
+    const ColumnMatrix data = MakeData(1100, 20, missing, missing ? 33 : 34);
+    ColumnMatrix ranks = data;
+    RankScratch order;
+    FloatRankMatrix floats;
+    floats.n_rows = ranks.n_rows;
+    floats.n_cols = ranks.n_cols;
+    floats.values.resize(ranks.values.size());
+    for (std::size_t col = 0; col < ranks.n_cols; ++col) {
+      RankInPlace(ranks.column(col), ranks.n_rows, order);
+      for (std::size_t row = 0; row < ranks.n_rows; ++row) {
+        floats.column(col)[row] = static_cast<float>(ranks.column(col)[row]);
+        // Ranks are multiples of 1/2: the float holds each exactly.
+        if (!std::isnan(ranks.column(col)[row])) {
+          ASSERT_EQ(static_cast<double>(floats.column(col)[row]), ranks.column(col)[row]);
+        }
+      }
+    }
+    const std::vector<double> from_doubles = SpearmanFromRanks(ranks, Context(2, 42));
+    const std::vector<double> from_floats = SpearmanFromRanks(floats, Context(2, 42));
+    ASSERT_EQ(from_doubles.size(), from_floats.size());
+    EXPECT_EQ(0, std::memcmp(from_doubles.data(), from_floats.data(), from_doubles.size() * sizeof(double)));
+    ExpectMatchesReference(ReferenceSpearman(data), from_floats, 20);
+  }
+}
+
+TEST(PearsonMatrix, InfinityCountsAsMissing) {
+  // x has +inf in row 2: Pearson over the other rows, as if it were NaN there.
+  ColumnMatrix with_inf;
+  with_inf.n_rows = 6;
+  with_inf.n_cols = 2;
+  with_inf.values = {1, 2, kInf, 4, 5, 7, /* y */ 2, 1, 9, 3, 6, 5};
+  ColumnMatrix with_nan = with_inf;
+  with_nan.values[2] = kNaN;
+  const std::vector<double> a = PearsonMatrix(with_inf, Context(1, 42));
+  const std::vector<double> b = PearsonMatrix(with_nan, Context(1, 42));
+  EXPECT_TRUE(std::isfinite(a[1]));
+  EXPECT_EQ(a[1], b[1]);
+  // Over rows 0, 1, 3, 4, 5: x = 1 2 4 5 7, y = 2 1 3 6 5.
+  const double mx = 19.0 / 5, my = 17.0 / 5;
+  const double xs[] = {1, 2, 4, 5, 7}, ys[] = {2, 1, 3, 6, 5};
+  double sxy = 0, sxx = 0, syy = 0;
+  for (int k = 0; k < 5; ++k) {
+    sxy += (xs[k] - mx) * (ys[k] - my);
+    sxx += (xs[k] - mx) * (xs[k] - mx);
+    syy += (ys[k] - my) * (ys[k] - my);
+  }
+  EXPECT_NEAR(a[1], sxy / std::sqrt(sxx * syy), 1e-14);
+}
+
 }  // namespace
 }  // namespace descpipe
