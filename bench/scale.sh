@@ -16,6 +16,7 @@ if [[ ! -f "${data}" ]]; then
   echo "generated in $(echo "$(date +%s.%N) - ${start}" | bc) s: $(du -h "${data}" | cut -f1)"
 fi
 tag=$(echo "$*" | tr -c 'A-Za-z0-9_=\n' '_' | tr -s '_')
+tag="${tag#_}"
 out="${here}/out/run_${rows}x${cols}${tag:+_${tag}}"
 log="${out}.log"
 /usr/bin/time -v "${build}/descpipe" run "${data}" -o "${out}" --no-resume \

@@ -837,6 +837,35 @@ TEST_F(SampleTest, ThreadCountDoesNotChangeTheRows) {
   EXPECT_EQ(Content(Path("p1.parquet")), Content(Path("p2.parquet")));
 }
 
+TEST_F(SampleTest, RowsAreThoseWithTheSmallestKeys) {
+  // Reference: a top-N over (hash(seed, file, row), file, row), the definition in sampler.cpp.
+  auto keyed = [&](std::uint64_t seed) {
+    std::string sql;
+    for (int f = 0; f < 4; ++f) {
+      if (f > 0) sql += " UNION ALL ";
+      sql += "SELECT id, " + std::to_string(f) + " AS f, file_row_number AS r, hash(" + std::to_string(seed) +
+             "::UBIGINT, " + std::to_string(f) + ", file_row_number) AS k FROM read_parquet(" +
+             QuoteLiteral(Path("in/part-" + std::to_string(f) + ".parquet")) + ", file_row_number = true)";
+    }
+    return sql;
+  };
+  auto ids = [](const std::string& path) {
+    return QueryScalar("SELECT string_agg(id, ',' ORDER BY file_row_number) FROM read_parquet(" + QuoteLiteral(path) +
+                       ", file_row_number = true)");
+  };
+  WriteSample(*table_, SampleSpec{70, 0, 5}, Path("r.parquet"), ctx_);
+  EXPECT_EQ(ids(Path("r.parquet")),
+            QueryScalar("SELECT string_agg(id, ',' ORDER BY f, r) FROM (SELECT * FROM (" + keyed(5) +
+                        ") ORDER BY k, f, r LIMIT 70)"));
+  WriteSample(*table_, SampleSpec{0, 12, 5}, Path("f.parquet"), ctx_);
+  EXPECT_EQ(ids(Path("f.parquet")),
+            QueryScalar("SELECT string_agg(id, ',' ORDER BY f, r) FROM (SELECT *, row_number() OVER (PARTITION BY f "
+                        "ORDER BY k, r) AS n FROM (" + keyed(5) + ")) WHERE n <= 12"));
+  // More rows asked than there are: every row, in input order.
+  EXPECT_EQ(WriteSample(*table_, SampleSpec{10000, 0, 5}, Path("all.parquet"), ctx_), total_rows_);
+  EXPECT_EQ(ids(Path("all.parquet")), QueryScalar("SELECT string_agg(id, ',' ORDER BY f, r) FROM (" + keyed(5) + ")"));
+}
+
 TEST_F(SampleTest, SeedChangesTheRows) {
   WriteSample(*table_, SampleSpec{50, 0, 7}, Path("a.parquet"), ctx_);
   WriteSample(*table_, SampleSpec{50, 0, 8}, Path("b.parquet"), ctx_);
