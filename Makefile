@@ -21,11 +21,10 @@ configure: deps
 build: configure
 	cmake --build $(BUILD_DIR) -j $(JOBS)
 
-# The release suite, then the sanitizer stage (ASan + UBSan + LeakSanitizer) over the unit and
-# integration tests. Left to `make sanitize` (every test): the kill test, 20 reruns of the paths
-# the other resume tests cover (~3 min under ASan), and the comparisons with Python peers, whose
+# The release suite, then the sanitizer stage (ASan + UBSan + LeakSanitizer) over every unit and
+# integration test. Left to `make sanitize` (every test): the comparisons with Python peers, whose
 # time is the peers'.
-SANITIZE_SKIP = ^ResumeTest\.KilledAtAnyMoment|Comparison\.
+SANITIZE_SKIP = Comparison\.
 
 test: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
