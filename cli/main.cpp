@@ -129,7 +129,7 @@ int main(int argc, char** argv) {
   std::int64_t seed = -1;
   auto* sample = app.add_subcommand("sample", "Write a reproducible row sample as Parquet");
   AddCommon(sample, sample_options, true);
-  sample->add_option("-n,--rows", sample_rows, "Rows in the sample (one reservoir over all inputs)");
+  sample->add_option("-n,--rows", sample_rows, "Rows in the sample (the rows with the smallest keyed hashes over all inputs)");
   sample->add_option("--per-file", sample_per_file, "Rows sampled from each file instead");
   sample->add_option("-o,--output", sample_output, "Output Parquet file")->required();
   sample->add_option("--seed", seed, "Random seed (default: random_seed, 42)");
