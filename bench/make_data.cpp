@@ -88,6 +88,18 @@ std::string Padded(std::size_t value, int width) {
   return std::string(text.size() < static_cast<std::size_t>(width) ? width - text.size() : 0, '0') + text;
 }
 
+/// Adds one planted group: its member columns (name + suffix) and its entry in the truth.
+void AddGroup(const std::string& name, const std::string& kind, int survivors, int removed_by_pass,
+              const std::vector<std::pair<std::string, std::string>>& members, std::vector<Column>& columns,
+              std::vector<Group>& groups) {
+  Group group{name, kind, {}, survivors, removed_by_pass};
+  for (const auto& [suffix, sql] : members) {
+    columns.push_back({name + suffix, sql, kind, name, "group"});
+    group.members.push_back(name + suffix);
+  }
+  groups.push_back(group);
+}
+
 void Plan(std::size_t cols, std::uint64_t seed, std::vector<Column>& columns, std::vector<Group>& groups) {
   Planner planner(seed);
   const std::size_t n_constant = std::max<std::size_t>(1, cols * 4 / 100);
@@ -118,12 +130,7 @@ void Plan(std::size_t cols, std::uint64_t seed, std::vector<Column>& columns, st
         {"_b", "1.0 + 2.5 * " + base + " + 0.15 * " + planner.Normal(planner.NextSalt())},
         {"_c", "exp(0.4 * " + base + ")"},
         {"_d", "round(" + base + ", 2)"}};
-    Group group{name, "near_duplicate", {}, 1, 2};
-    for (const auto& [suffix, sql] : members) {
-      columns.push_back({name + suffix, sql, "near_duplicate", name, "group"});
-      group.members.push_back(name + suffix);
-    }
-    groups.push_back(group);
+    AddGroup(name, "near_duplicate", 1, 2, members, columns, groups);
   }
   for (std::size_t g = 0; g < n_linear; ++g) {
     const std::string name = "lin" + Padded(g, 4);
@@ -131,12 +138,7 @@ void Plan(std::size_t cols, std::uint64_t seed, std::vector<Column>& columns, st
     const std::string x2 = planner.Normal(planner.NextSalt());
     const std::vector<std::pair<std::string, std::string>> members = {
         {"_x1", x1}, {"_x2", x2}, {"_sum", "0.8 * " + x1 + " + 0.6 * " + x2 + " + 0.05 * " + planner.Normal(planner.NextSalt())}};
-    Group group{name, "linear", {}, 2, 3};
-    for (const auto& [suffix, sql] : members) {
-      columns.push_back({name + suffix, sql, "linear", name, "group"});
-      group.members.push_back(name + suffix);
-    }
-    groups.push_back(group);
+    AddGroup(name, "linear", 2, 3, members, columns, groups);
   }
   for (std::size_t g = 0; g < n_nonlinear; ++g) {
     const std::string name = "nl" + Padded(g, 4);
@@ -146,12 +148,7 @@ void Plan(std::size_t cols, std::uint64_t seed, std::vector<Column>& columns, st
         {"_sq", x + " * " + x + " + 0.05 * " + planner.Normal(planner.NextSalt())},
         {"_sin", "sin(3.0 * " + x + ") + 0.05 * " + planner.Normal(planner.NextSalt())},
         {"_step", "(" + x + " > 0.3)::DOUBLE + 0.1 * " + planner.Normal(planner.NextSalt())}};
-    Group group{name, "nonlinear", {}, 1, 4};
-    for (const auto& [suffix, sql] : members) {
-      columns.push_back({name + suffix, sql, "nonlinear", name, "group"});
-      group.members.push_back(name + suffix);
-    }
-    groups.push_back(group);
+    AddGroup(name, "nonlinear", 1, 4, members, columns, groups);
   }
   const char* kinds[] = {"normal", "uniform", "count", "lognormal", "normal_missing"};
   for (std::size_t k = 0; k < n_independent; ++k) {

@@ -31,6 +31,22 @@ struct RowSelector {
   bool Keep(std::uint64_t row) const { return all || RowSampleKey(row, seed) < bound; }
 };
 
+/// Replaces every column of `matrix` by its ranks (median-imputed first with impute_median), one
+/// column per task.
+void RankColumns(ColumnMatrix& matrix, SpearmanMissing missing, int threads) {
+  const auto n_columns = static_cast<std::int64_t>(matrix.n_cols);
+#pragma omp parallel num_threads(threads)
+  {
+    RankScratch order;
+#pragma omp for schedule(dynamic, 1)
+    for (std::int64_t col = 0; col < n_columns; ++col) {
+      double* column = matrix.column(static_cast<std::size_t>(col));
+      if (missing == SpearmanMissing::kImputeMedian) ImputeMedian(column, matrix.n_rows);
+      RankInPlace(column, matrix.n_rows, order);
+    }
+  }
+}
+
 /// Pearson matrix of `columns` by one streaming read (storage 2): each batch goes through the
 /// correlation accumulator; shifts and incompleteness come from Pass 1's statistics (+-inf counts
 /// as missing, as in PearsonMatrix).
@@ -176,18 +192,9 @@ Pass2Result RunPass2(const Table& table, Pass1Result& pass1, const Config& confi
       }
       DESCPIPE_EXPECTS(filled == values.n_rows, "{} has {} rows, Pass 1 counted {}", table.Describe(), filled,
                        n_total);
-      const auto n_block = static_cast<std::int64_t>(count);
-#pragma omp parallel num_threads(ctx.threads())
-      {
-        RankScratch order;
-#pragma omp for schedule(dynamic, 1)
-        for (std::int64_t col = 0; col < n_block; ++col) {
-          double* column = values.column(static_cast<std::size_t>(col));
-          if (config.spearman_missing == SpearmanMissing::kImputeMedian) ImputeMedian(column, values.n_rows);
-          RankInPlace(column, values.n_rows, order);
-          float* target = ranks32.column(first + static_cast<std::size_t>(col));
-          for (std::size_t row = 0; row < values.n_rows; ++row) target[row] = static_cast<float>(column[row]);
-        }
+      RankColumns(values, config.spearman_missing, ctx.threads());
+      for (std::size_t col = 0; col < count; ++col) {
+        std::copy_n(values.column(col), values.n_rows, ranks32.column(first + col));  // exact as floats
       }
       spdlog::debug("pass2: column block {}/{} read and ranked ({:.3f} s)", block + 1, blocks, elapsed());
     }
@@ -252,18 +259,7 @@ Pass2Result RunPass2(const Table& table, Pass1Result& pass1, const Config& confi
       spdlog::debug("pass2: Pearson matrix for Pass 3 ({:.3f} s)", elapsed());
     }
 
-    // Ranks, one column per task.
-    const auto n_columns = static_cast<std::int64_t>(width);
-#pragma omp parallel num_threads(ctx.threads())
-    {
-      RankScratch order;
-#pragma omp for schedule(dynamic, 1)
-      for (std::int64_t col = 0; col < n_columns; ++col) {
-        double* column = matrix.column(static_cast<std::size_t>(col));
-        if (config.spearman_missing == SpearmanMissing::kImputeMedian) ImputeMedian(column, matrix.n_rows);
-        RankInPlace(column, matrix.n_rows, order);
-      }
-    }
+    RankColumns(matrix, config.spearman_missing, ctx.threads());
     spdlog::debug("pass2: ranked ({:.3f} s)", elapsed());
   }
   std::vector<double> rho_all = use_float_ranks ? SpearmanFromRanks(ranks32, ctx) : SpearmanFromRanks(matrix, ctx);
