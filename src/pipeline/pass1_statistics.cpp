@@ -13,6 +13,7 @@
 #include <set>
 #include <nlohmann/json.hpp>
 
+#include "common/memory.hpp"
 #include "descpipe/error.hpp"
 #include "descpipe/pipeline.hpp"
 #include "io/atomic_file.hpp"
@@ -161,7 +162,7 @@ Pass1Result RunPass1(const Table& table, const Config& config, const Context& ct
   if (capture) {
     captured.n_rows = static_cast<std::size_t>(rows);
     captured.n_cols = result.columns.size();
-    captured.values.resize(captured.n_rows * captured.n_cols);
+    ResizeLarge(captured.values, captured.n_rows * captured.n_cols);
   }
   result.stats = ScanColumnStats(table, result.columns, config.ToStatsOptions(), ctx, progress,
                                  capture ? &captured : nullptr);
@@ -219,8 +220,7 @@ Pass1Result RunPass1(const Table& table, const Config& config, const Context& ct
       ++out;
     }
     captured.n_cols = out;
-    captured.values.resize(captured.n_rows * out);
-    captured.values.shrink_to_fit();
+    ShrinkLarge(captured.values, captured.n_rows * out);  // no copy: the tail's pages go back
     result.values = std::move(captured);
   }
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

@@ -9,6 +9,7 @@
 #include <functional>
 #include <set>
 
+#include "common/memory.hpp"
 #include "descpipe/error.hpp"
 #include "descpipe/pipeline.hpp"
 #include "descpipe/similarity.hpp"
@@ -162,17 +163,18 @@ Pass2Result RunPass2(const Table& table, Pass1Result& pass1, const Config& confi
                  "at most {}", n_total, width, floats_needed / 1e9, blocks, blocks == 1 ? "" : "s", block_columns);
     ranks32.n_rows = static_cast<std::size_t>(n_total);
     ranks32.n_cols = width;
-    ranks32.values.resize(ranks32.n_rows * width);
+    ResizeLarge(ranks32.values, ranks32.n_rows * width);
     const std::int64_t total_work = static_cast<std::int64_t>(n_total * (blocks + (pearson ? 1 : 0)));
+    // One buffer for every block: its pages are faulted in once, not once per block.
+    ColumnMatrix values;
+    values.n_rows = ranks32.n_rows;
+    ResizeLarge(values.values, values.n_rows * std::min(block_columns, width));
     for (std::size_t block = 0; block < blocks; ++block) {
       const std::size_t first = block * block_columns;
       const std::size_t count = std::min(block_columns, width - first);
       const std::vector<std::string> names(read_columns.begin() + static_cast<std::ptrdiff_t>(first),
                                            read_columns.begin() + static_cast<std::ptrdiff_t>(first + count));
-      ColumnMatrix values;
-      values.n_rows = ranks32.n_rows;
       values.n_cols = count;
-      values.values.resize(values.n_rows * count);
       ColumnReader reader(table, names, DefaultBatchRows(count));
       ColumnBatch batch;
       std::size_t filled = 0;
@@ -218,7 +220,7 @@ Pass2Result RunPass2(const Table& table, Pass1Result& pass1, const Config& confi
       pass1.values = ColumnMatrix{};  // not usable: release it before allocating the matrix
       matrix.n_cols = width;
       matrix.n_rows = static_cast<std::size_t>(selector.capacity);
-      matrix.values.resize(matrix.n_rows * width);
+      ResizeLarge(matrix.values, matrix.n_rows * width);
       ColumnReader reader(table, read_columns, DefaultBatchRows(width));
       ColumnBatch batch;
       std::vector<std::size_t> picked;
@@ -245,8 +247,7 @@ Pass2Result RunPass2(const Table& table, Pass1Result& pass1, const Config& confi
         std::copy_n(matrix.values.data() + col * matrix.n_rows, filled, matrix.values.data() + col * filled);
       }
       matrix.n_rows = filled;
-      matrix.values.resize(filled * width);
-      matrix.values.shrink_to_fit();
+      ShrinkLarge(matrix.values, filled * width);
     }
     result.rows_used = filled;
     spdlog::debug("pass2: read {} rows x {} columns ({:.3f} s)", filled, width, elapsed());
@@ -296,7 +297,7 @@ Pass2Result RunPass2(const Table& table, Pass1Result& pass1, const Config& confi
     ColumnMatrix& sample = result.nonlinear_sample;
     sample.n_rows = rows.size();
     sample.n_cols = kept.size();
-    sample.values.resize(sample.n_rows * sample.n_cols);
+    ResizeLarge(sample.values, sample.n_rows * sample.n_cols);
     for (std::size_t k = 0; k < kept.size(); ++k) {
       double* target = sample.column(k);
       if (use_float_ranks) {

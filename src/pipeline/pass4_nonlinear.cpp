@@ -9,6 +9,7 @@
 #include <numeric>
 #include <nlohmann/json.hpp>
 
+#include "common/memory.hpp"
 #include "descpipe/error.hpp"
 #include "descpipe/pipeline.hpp"
 #include "io/atomic_file.hpp"
@@ -101,7 +102,7 @@ Pass4Result RunPass4(const Pass1Result& pass1, Pass2Result& pass2, const Pass3Re
   ColumnMatrix copula;
   copula.n_rows = rows.size();
   copula.n_cols = p;
-  copula.values.resize(copula.n_rows * p);
+  ResizeLarge(copula.values, copula.n_rows * p);
   for (std::size_t k = 0; k < p; ++k) {
     const double* source = sample.column(sample_column.at(result.columns[k]));
     double* target = copula.column(k);

@@ -24,6 +24,7 @@
 #include <mutex>
 #include <numeric>
 
+#include "common/memory.hpp"
 #include "descpipe/error.hpp"
 #include "descpipe/nonlinear.hpp"
 #include "stats/single_threaded_blas.hpp"
@@ -263,6 +264,7 @@ class FeatureBuffer {
     if (size > capacity_) {
       data_.reset();  // release before allocating the larger buffer
       data_.reset(new double[size]);
+      AdviseHugePages(data_.get(), size * sizeof(double));
       capacity_ = size;
     }
     return data_.get();

@@ -7,7 +7,11 @@
 //   N = M^T M,  S = X^T M,  Q = X2^T M,  P = X^T X.
 // Pairs of complete columns need only P (N, S and Q are per-column constants); the masked
 // products are taken against the incomplete columns only, so their cost scales with how many
-// columns have missing values.
+// columns have missing values. Within a row tile, an incomplete column j missing on few rows
+// L_j (at most 1/16 of the tile) skips the products: with X and X2 zero where a value is missing,
+//   N_ij = sum_T M_i - sum_{L_j} M_i,   S_ij = sum_T X_i - sum_{L_j} X_i,   (Q alike with X2)
+//   S_ji = sum_T X_j - sum_{L_i} X_j    (L_i empty for a complete column i),
+// which costs p |L_j| reads instead of 10 p |T| flops (a 1%-missing column: ~50x less work).
 // The matrix is read once, in row tiles of 512 rows copied (shifted, masked) into buffers:
 // extra memory is three tiles and four p x p sums, never another n x p matrix.
 //
@@ -18,6 +22,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <exception>
 #include <limits>
 #include <memory>
@@ -110,6 +115,13 @@ struct CorrelationAccumulator::Impl {
   std::vector<double> joint_count, sum_i, square_i, sum_j, square_j;
   // The current tile, column-major with leading dimension kRowTile while it fills.
   std::vector<double> x, mask, x2, mask_j, x_j, x2_j;
+  // Per tile: the rows where each incomplete column is missing; which of them take the products
+  // (dense) and which the corrections (sparse); the products of the dense ones (p x dense each,
+  // added into the sums above); the column totals of the tile (valid count, sum, square).
+  std::vector<std::vector<std::uint32_t>> missing_rows;
+  std::vector<std::size_t> dense, sparse;
+  std::vector<double> tile_count, tile_sum, tile_square;
+  std::vector<double> dense_count, dense_sum_i, dense_square_i, dense_sum_j, dense_square_j;
 
   template <typename T>
   void Add(const T* const* columns, std::size_t rows) {
@@ -162,21 +174,102 @@ struct CorrelationAccumulator::Impl {
     pack(x, p);
     std::vector<Product> products = {{x.data(), p, x.data(), p, product.data(), true}};
     const std::size_t k = incomplete.size();
-    if (k > 0) {
-      pack(mask, p);
-      pack(x2, p);
-      for (std::size_t j = 0; j < k; ++j) {
-        std::copy_n(mask.data() + incomplete[j] * rows, rows, mask_j.data() + j * rows);
-        std::copy_n(x.data() + incomplete[j] * rows, rows, x_j.data() + j * rows);
-        std::copy_n(x2.data() + incomplete[j] * rows, rows, x2_j.data() + j * rows);
+    if (k == 0) {
+      AddProducts(products, rows, threads);
+      fill = 0;
+      return;
+    }
+    pack(mask, p);
+    pack(x2, p);
+    dense.clear();
+    sparse.clear();
+    for (std::size_t j = 0; j < k; ++j) {
+      const double* m = mask.data() + incomplete[j] * rows;
+      std::vector<std::uint32_t>& missing = missing_rows[j];
+      missing.clear();
+      for (std::size_t r = 0; r < rows; ++r) {
+        if (m[r] == 0.0) missing.push_back(static_cast<std::uint32_t>(r));
       }
-      products.push_back({mask.data(), p, mask_j.data(), k, joint_count.data(), false});
-      products.push_back({x.data(), p, mask_j.data(), k, sum_i.data(), false});
-      products.push_back({x2.data(), p, mask_j.data(), k, square_i.data(), false});
-      products.push_back({mask.data(), p, x_j.data(), k, sum_j.data(), false});
-      products.push_back({mask.data(), p, x2_j.data(), k, square_j.data(), false});
+      (missing.size() * 16 > rows ? dense : sparse).push_back(j);
+    }
+    const std::size_t kd = dense.size();
+    if (kd > 0) {
+      for (std::size_t t = 0; t < kd; ++t) {
+        const std::size_t col = incomplete[dense[t]];
+        std::copy_n(mask.data() + col * rows, rows, mask_j.data() + t * rows);
+        std::copy_n(x.data() + col * rows, rows, x_j.data() + t * rows);
+        std::copy_n(x2.data() + col * rows, rows, x2_j.data() + t * rows);
+      }
+      for (std::vector<double>* buffer : {&dense_count, &dense_sum_i, &dense_square_i, &dense_sum_j, &dense_square_j}) {
+        std::fill_n(buffer->data(), p * kd, 0.0);
+      }
+      products.push_back({mask.data(), p, mask_j.data(), kd, dense_count.data(), false});
+      products.push_back({x.data(), p, mask_j.data(), kd, dense_sum_i.data(), false});
+      products.push_back({x2.data(), p, mask_j.data(), kd, dense_square_i.data(), false});
+      products.push_back({mask.data(), p, x_j.data(), kd, dense_sum_j.data(), false});
+      products.push_back({mask.data(), p, x2_j.data(), kd, dense_square_j.data(), false});
     }
     AddProducts(products, rows, threads);
+    const auto n_columns = static_cast<std::int64_t>(p);
+    // One column i per task: every sum (s, i) is updated by one thread, in a fixed order.
+#pragma omp parallel for schedule(static) num_threads(threads)
+    for (std::int64_t ii = 0; ii < n_columns; ++ii) {
+      const auto i = static_cast<std::size_t>(ii);
+      for (std::size_t t = 0; t < kd; ++t) {
+        const std::size_t e = dense[t] * p + i, f = t * p + i;
+        joint_count[e] += dense_count[f];
+        sum_i[e] += dense_sum_i[f];
+        square_i[e] += dense_square_i[f];
+        sum_j[e] += dense_sum_j[f];
+        square_j[e] += dense_square_j[f];
+      }
+      if (sparse.empty()) continue;
+      const double* xi = x.data() + i * rows;
+      const double* mi = mask.data() + i * rows;
+      const double* x2i = x2.data() + i * rows;
+      double count = 0.0, sum = 0.0, square = 0.0;
+      for (std::size_t r = 0; r < rows; ++r) {
+        count += mi[r];
+        sum += xi[r];
+        square += x2i[r];
+      }
+      tile_count[i] = count;
+      tile_sum[i] = sum;
+      tile_square[i] = square;
+    }
+    if (!sparse.empty()) {
+      const std::vector<std::uint32_t> none;
+#pragma omp parallel for schedule(static) num_threads(threads)
+      for (std::int64_t ii = 0; ii < n_columns; ++ii) {
+        const auto i = static_cast<std::size_t>(ii);
+        const double* xi = x.data() + i * rows;
+        const double* mi = mask.data() + i * rows;
+        const double* x2i = x2.data() + i * rows;
+        const std::vector<std::uint32_t>& missing_i = slot[i] == SIZE_MAX ? none : missing_rows[slot[i]];
+        for (const std::size_t s : sparse) {
+          double lost_count = 0.0, lost_sum = 0.0, lost_square = 0.0;
+          for (const std::uint32_t r : missing_rows[s]) {
+            lost_count += mi[r];
+            lost_sum += xi[r];
+            lost_square += x2i[r];
+          }
+          const std::size_t j = incomplete[s];
+          const double* xj = x.data() + j * rows;
+          const double* x2j = x2.data() + j * rows;
+          double lost_sum_j = 0.0, lost_square_j = 0.0;
+          for (const std::uint32_t r : missing_i) {
+            lost_sum_j += xj[r];
+            lost_square_j += x2j[r];
+          }
+          const std::size_t e = s * p + i;
+          joint_count[e] += tile_count[i] - lost_count;
+          sum_i[e] += tile_sum[i] - lost_sum;
+          square_i[e] += tile_square[i] - lost_square;
+          sum_j[e] += tile_sum[j] - lost_sum_j;
+          square_j[e] += tile_square[j] - lost_square_j;
+        }
+      }
+    }
     fill = 0;
   }
 };
@@ -212,6 +305,13 @@ CorrelationAccumulator::CorrelationAccumulator(std::vector<double> shift, const 
     s.mask_j.resize(kRowTile * k);
     s.x_j.resize(kRowTile * k);
     s.x2_j.resize(kRowTile * k);
+    s.missing_rows.resize(k);
+    s.tile_count.resize(p);
+    s.tile_sum.resize(p);
+    s.tile_square.resize(p);
+    for (std::vector<double>* buffer : {&s.dense_count, &s.dense_sum_i, &s.dense_square_i, &s.dense_sum_j, &s.dense_square_j}) {
+      buffer->resize(p * k);
+    }
   }
 }
 

@@ -157,7 +157,9 @@ void ExpectSymmetric(const std::vector<double>& matrix, std::size_t p) {
 
 // ---- Test data ------------------------------------------------------------------------------
 
-enum class Missing { kNone, kPairwise, kImputeMedian };
+// kPairwiseRare: every column misses at most 3% of its rows, so most row tiles take the
+// corrections over the missing rows instead of the masked products (see spearman.cpp).
+enum class Missing { kNone, kPairwise, kPairwiseRare, kImputeMedian };
 
 std::string MissingName(Missing missing) {
   switch (missing) {
@@ -165,6 +167,8 @@ std::string MissingName(Missing missing) {
       return "None";
     case Missing::kPairwise:
       return "Pairwise";
+    case Missing::kPairwiseRare:
+      return "PairwiseRare";
     case Missing::kImputeMedian:
       return "ImputeMedian";
   }
@@ -176,8 +180,9 @@ std::string MissingName(Missing missing) {
 /// column (|rho| = 1), and constant columns. With `missing`, NaN and +-inf at a rate that varies
 /// by column, plus special columns: all missing, one valid value, valid only in the first half or
 /// only in the second half (pairs between the two have no joint rows), and constant on the first
-/// half only (no variance on its joint rows with the first-half column).
-ColumnMatrix MakeData(std::size_t n, std::size_t p, bool missing, std::uint64_t seed) {
+/// half only (no variance on its joint rows with the first-half column). A column's missing rate
+/// is uniform in [0, max_rate].
+ColumnMatrix MakeData(std::size_t n, std::size_t p, bool missing, std::uint64_t seed, double max_rate = 0.3) {
   std::mt19937_64 rng(seed);
   std::normal_distribution<double> normal(0.0, 1.0);
   std::uniform_real_distribution<double> unit(0.0, 1.0);
@@ -229,7 +234,7 @@ ColumnMatrix MakeData(std::size_t n, std::size_t p, bool missing, std::uint64_t 
   for (std::size_t col = 0; col < p; ++col) {
     if (col % 7 == 3) continue;  // the transform keeps every row; its source loses some
     double* column = data.column(col);
-    const double rate = 0.3 * unit(rng);
+    const double rate = max_rate * unit(rng);
     for (std::size_t row = 0; row < n; ++row) {
       const double u = unit(rng);
       if (u < rate) column[row] = u < rate / 3 ? kNaN : (u < 2 * rate / 3 ? kInf : -kInf);
@@ -273,7 +278,8 @@ class SpearmanReferenceTest
 
 TEST_P(SpearmanReferenceTest, MatchesNaivePairwisePearsonOfRanks) {
   const auto [n, p, missing] = GetParam();
-  ColumnMatrix data = MakeData(n, p, missing != Missing::kNone, 1000 + n * 7 + p);
+  ColumnMatrix data = MakeData(n, p, missing != Missing::kNone, 1000 + n * 7 + p,
+                              missing == Missing::kPairwiseRare ? 0.03 : 0.3);
   if (missing == Missing::kImputeMedian) ImputeAll(data);
   const std::vector<double> expected = ReferenceSpearman(data);
   const std::vector<double> actual = Spearman(data, Context(1, 42));
@@ -300,7 +306,9 @@ INSTANTIATE_TEST_SUITE_P(
                       std::make_tuple(std::size_t{1500}, std::size_t{300}, Missing::kPairwise),
                       // More rows than one row tile of the implementation (2048).
                       std::make_tuple(std::size_t{2600}, std::size_t{20}, Missing::kNone),
-                      std::make_tuple(std::size_t{2600}, std::size_t{20}, Missing::kPairwise)),
+                      std::make_tuple(std::size_t{2600}, std::size_t{20}, Missing::kPairwise),
+                      std::make_tuple(std::size_t{517}, std::size_t{37}, Missing::kPairwiseRare),
+                      std::make_tuple(std::size_t{2600}, std::size_t{60}, Missing::kPairwiseRare)),
     [](const ::testing::TestParamInfo<SpearmanReferenceTest::ParamType>& info) {
       return "n" + std::to_string(std::get<0>(info.param)) + "_p" +
              std::to_string(std::get<1>(info.param)) + "_" + MissingName(std::get<2>(info.param));
