@@ -19,3 +19,9 @@ echo "== Pass 3 kernel, p = 300 and 2,000"
 "${build}/bench/descpipe_vif_bench"
 echo "== Pass 4 against the textbook RDC"
 bash "${here}/nonlinear_vs_textbook.sh" "${build}" 20000 500 300
+echo "== Scale: planted tables, descpipe and the peer workflow (pandas, scikit-learn, statsmodels)"
+bash "${here}/peers_scale.sh" "${build}" 20000 100
+bash "${here}/peers_scale.sh" "${build}" 100000 500 1800 read,missing,variance,spearman,greedy
+bash "${here}/scale.sh" "${build}" 100000 2000
+bash "${here}/scan_rate.sh" "${build}" 100000 2000 400
+echo "(1,000,000 x 2,000, ~15 min with the generation: bash bench/scale.sh ${build} 1000000 2000)"
