@@ -60,9 +60,8 @@ std::vector<ColumnStats> ScanColumnStats(const Table& table, const std::vector<s
 
 /// Pass 1 on `table`: statistics and the removal rules. Throws InvalidInput when every column
 /// would be removed (naming the rules and options responsible). With `keep_values`, the values
-/// of the kept columns are kept in the result when the whole table takes at most half of
+/// of the kept columns are kept in the result when the whole table takes at most a quarter of
 /// ctx.memory_limit_bytes() and its row count is known (Parquet), saving Pass 2 a second read.
-/// With the quantile samples (at most a quarter of the limit) Pass 1 then stays within 3/4 of it.
 Pass1Result RunPass1(const Table& table, const Config& config, const Context& ctx,
                      const ProgressFn& progress = {}, bool keep_values = false);
 

@@ -158,9 +158,7 @@ Pass1Result RunPass1(const Table& table, const Config& config, const Context& ct
   const std::int64_t rows = table.known_row_count();
   const double bytes = static_cast<double>(std::max<std::int64_t>(rows, 0)) *
                        static_cast<double>(result.columns.size()) * sizeof(double);
-  // Half the budget: with the quantile samples' quarter, Pass 1 stays within 3/4 of it; Pass 2
-  // ranks these values in place (its doubles storage), so they never need a second copy.
-  const bool capture = keep_values && rows > 0 && bytes <= static_cast<double>(ctx.memory_limit_bytes()) / 2;
+  const bool capture = keep_values && rows > 0 && bytes <= static_cast<double>(ctx.memory_limit_bytes()) / 4;
   if (capture) {
     captured.n_rows = static_cast<std::size_t>(rows);
     captured.n_cols = result.columns.size();
