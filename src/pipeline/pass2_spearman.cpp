@@ -200,6 +200,7 @@ Pass2Result RunPass2(const Table& table, Pass1Result& pass1, const Config& confi
       }
       spdlog::debug("pass2: column block {}/{} read and ranked ({:.3f} s)", block + 1, blocks, elapsed());
     }
+    std::vector<double>().swap(values.values);  // the block buffer is not needed by the Pearson read
     if (pearson) {
       result.pearson = StreamingPearson(table, pass1, result.columns, ctx, [&](std::int64_t done) {
         if (progress) progress(static_cast<std::int64_t>(blocks * n_total) + done, total_work);
