@@ -22,6 +22,7 @@ struct CommonOptions {
   std::string config_file;
   std::vector<std::string> overrides;
   int threads = -1;
+  std::string device;
   bool quiet = false;
   bool verbose = false;
 };
@@ -33,6 +34,9 @@ void AddCommon(CLI::App* command, CommonOptions& options, bool inputs_required) 
   command->add_option("--set", options.overrides, "Override one option: key=value (repeatable)");
   command->add_option("-t,--threads", options.threads, "Worker threads (default: all cores)")
       ->check(CLI::Range(0, 65536));
+  command->add_option("--device", options.device,
+                      "Where Passes 2-4 compute: cpu, auto (a GPU when built with CUDA and one is present) or "
+                      "cuda[:N] (config: device)");
   command->add_flag("-q,--quiet", options.quiet, "Only warnings and errors on stderr");
   command->add_flag("-v,--verbose", options.verbose, "Also debug messages (timings of each step)");
 }
@@ -43,6 +47,7 @@ descpipe::Config BuildConfig(const CommonOptions& options) {
   for (const auto& assignment : options.overrides) descpipe::ApplyOverride(config, assignment);
   if (!options.inputs.empty()) config.inputs = options.inputs;
   if (options.threads >= 0) config.threads = options.threads;
+  if (!options.device.empty()) descpipe::ApplyOverride(config, "device=" + options.device);
   return config;
 }
 

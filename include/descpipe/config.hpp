@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "descpipe/context.hpp"
 #include "descpipe/graph.hpp"
 #include "descpipe/nonlinear.hpp"
 #include "descpipe/similarity.hpp"
@@ -76,7 +77,10 @@ struct Config {
   // System
   int threads = 0;                    ///< 0: all hardware threads
   std::uint64_t memory_limit = 0;     ///< bytes; 0: half of physical RAM
-  std::string device = "cpu";         ///< cpu | auto | cuda[:N]
+  std::string device = "cpu";         ///< cpu | auto | cuda[:N] (docs/GPU.md)
+  int gpu_id = 0;                     ///< the GPU of `device: cuda` and `auto` (cuda:N overrides)
+  double max_gpu_memory_gb = 0.0;     ///< cap on GPU memory in GB (1e9 bytes); 0: free memory less 5%
+  GpuPrecision gpu_precision = GpuPrecision::kFp64;  ///< fp64 | fp32 | tf32 (Pass 2's products)
 
   /// Options that were set but belong to passes this build does not run yet (name = value).
   std::vector<std::pair<std::string, std::string>> not_yet_used;

@@ -9,6 +9,27 @@ namespace descpipe {
 
 enum class Device { kCpu, kCuda };
 
+/// Arithmetic of the GPU's large matrix products (Spearman/Pearson Gram and masked sums).
+/// fp64 gives the CPU's answers to rounding (1e-9); fp32 and tf32 trade accuracy for speed
+/// (docs/GPU.md states their tolerances). Every other GPU step is fp64 whatever this says.
+enum class GpuPrecision { kFp64, kFp32, kTf32 };
+
+inline const char* GpuPrecisionName(GpuPrecision precision) {
+  switch (precision) {
+    case GpuPrecision::kFp32: return "fp32";
+    case GpuPrecision::kTf32: return "tf32";
+    case GpuPrecision::kFp64: break;
+  }
+  return "fp64";
+}
+
+/// The GPU a run uses and how much of its memory (used when device() == Device::kCuda).
+struct GpuSettings {
+  int id = 0;                              ///< CUDA device ordinal
+  std::uint64_t memory_limit_bytes = 0;    ///< cap on descpipe's device memory; 0: free memory less 5%
+  GpuPrecision precision = GpuPrecision::kFp64;
+};
+
 class Context {
  public:
   /// @param threads  worker threads; 0 means every hardware thread.
@@ -21,6 +42,9 @@ class Context {
   std::uint64_t seed() const { return seed_; }
   std::uint64_t memory_limit_bytes() const { return memory_limit_bytes_; }
   Device device() const { return device_; }
+  void set_device(Device device) { device_ = device; }
+  const GpuSettings& gpu() const { return gpu_; }
+  void set_gpu(const GpuSettings& gpu) { gpu_ = gpu; }
   /// True when progress lines may be drawn on stderr (a terminal, not --quiet).
   bool show_progress() const { return show_progress_; }
   void set_show_progress(bool value) { show_progress_ = value; }
@@ -30,6 +54,7 @@ class Context {
   std::uint64_t seed_;
   std::uint64_t memory_limit_bytes_;
   Device device_;
+  GpuSettings gpu_;
   bool show_progress_ = false;
 };
 

@@ -58,6 +58,11 @@ enum class SpearmanMissing {
   kImputeMedian,
 };
 
+/// Replaces every column of `matrix` by its average ranks (RankInPlace), after replacing its
+/// missing values by the median (ImputeMedian) when `missing` is kImputeMedian. On the GPU when
+/// ctx.device() is kCuda (the same ranks, bit for bit), else one column per CPU thread.
+void RankColumns(ColumnMatrix& matrix, SpearmanMissing missing, const Context& ctx);
+
 /// Spearman correlation matrix of the ranked columns of `ranks` (output of RankInPlace for every
 /// column). Returns p x p doubles, symmetric, row-major == column-major; the diagonal is 1 for a
 /// column with variance, and NaN marks pairs without variance or with fewer than 2 joint rows.
@@ -89,6 +94,11 @@ class CorrelationAccumulator {
   /// @param incomplete  per column, whether it may have missing (non-finite) entries; a column
   ///                    marked complete must have none
   CorrelationAccumulator(std::vector<double> shift, const std::vector<bool>& incomplete, int threads);
+  /// The same on ctx's device: the products run on the GPU when ctx.device() is kCuda (fp64:
+  /// the CPU's correlations to rounding; fp32/tf32: see docs/GPU.md). `expected_rows` (0:
+  /// unknown) sizes the GPU's tiles.
+  CorrelationAccumulator(std::vector<double> shift, const std::vector<bool>& incomplete, const Context& ctx,
+                         std::uint64_t expected_rows = 0);
   ~CorrelationAccumulator();
   CorrelationAccumulator(const CorrelationAccumulator&) = delete;
   CorrelationAccumulator& operator=(const CorrelationAccumulator&) = delete;

@@ -54,11 +54,18 @@ struct VifResult {
 VifResult IterativeVif(const double* correlation, std::size_t p,
                        const std::vector<std::size_t>& quality_rank, const std::vector<bool>& pinned,
                        const VifOptions& options);
+/// The same; the inversions run on the GPU (cuSOLVER) when ctx.device() is kCuda.
+VifResult IterativeVif(const double* correlation, std::size_t p,
+                       const std::vector<std::size_t>& quality_rank, const std::vector<bool>& pinned,
+                       const VifOptions& options, const Context& ctx);
 
 /// VIF of every column by a fresh inversion. When the Cholesky factorisation of R fails (R
 /// singular or indefinite) every entry is +inf; otherwise a column whose 1 / VIF is below
 /// `singular_tolerance` gets +inf. IterativeVif separates the dependent columns instead.
 std::vector<double> ComputeVif(const double* correlation, std::size_t p,
                                double singular_tolerance = 1e-10);
+/// The same; the inversion runs on the GPU (cuSOLVER) when ctx.device() is kCuda.
+std::vector<double> ComputeVif(const double* correlation, std::size_t p, double singular_tolerance,
+                               const Context& ctx);
 
 }  // namespace descpipe

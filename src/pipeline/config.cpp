@@ -146,14 +146,22 @@ const std::map<std::string, Setter>& Implemented() {
            throw InvalidInput(fmt::format("option {}: {}", k, e.what()));
          } }},
       {"device", [](Config& c, const YAML::Node& n, const std::string& k) { c.device = AsciiLower(As<std::string>(n, k, "cpu, auto or cuda[:N]")); }},
+      {"gpu_id", [](Config& c, const YAML::Node& n, const std::string& k) { c.gpu_id = static_cast<int>(AsInt(n, k)); }},
+      {"max_gpu_memory_gb", [](Config& c, const YAML::Node& n, const std::string& k) {
+         c.max_gpu_memory_gb = n.IsNull() ? 0.0 : AsDouble(n, k); }},
+      {"gpu_precision", [](Config& c, const YAML::Node& n, const std::string& k) {
+         const std::string mode = AsciiLower(As<std::string>(n, k, "fp64, fp32 or tf32"));
+         if (mode == "fp64") c.gpu_precision = GpuPrecision::kFp64;
+         else if (mode == "fp32") c.gpu_precision = GpuPrecision::kFp32;
+         else if (mode == "tf32") c.gpu_precision = GpuPrecision::kTf32;
+         else throw InvalidInput(fmt::format("option {} must be fp64, fp32 or tf32, got '{}'", k, NodeText(n))); }},
   };
   return table;
 }
 
 /// Options of passes this build does not run yet: accepted, reported as not yet used.
 const std::set<std::string>& Future() {
-  static const std::set<std::string> names = {
-      "gpu_id", "max_gpu_memory_gb", "gpu_precision"};
+  static const std::set<std::string> names = {};
   return names;
 }
 
@@ -431,6 +439,9 @@ void Config::Validate() const {
        device.find_first_not_of("0123456789", 5) == std::string::npos);
   DESCPIPE_EXPECTS(device == "cpu" || device == "auto" || cuda_device,
                    "device must be cpu, auto or cuda[:N], got '{}'", device);
+  DESCPIPE_EXPECTS(gpu_id >= 0, "gpu_id must be >= 0, got {}", gpu_id);
+  DESCPIPE_EXPECTS(max_gpu_memory_gb >= 0.0 && std::isfinite(max_gpu_memory_gb),
+                   "max_gpu_memory_gb must be >= 0 (0: the GPU's free memory), got {}", max_gpu_memory_gb);
 }
 
 }  // namespace descpipe

@@ -111,6 +111,9 @@ Json ConfigJson(const Config& c) {
   json["threads"] = c.threads;
   json["memory_limit"] = c.memory_limit;
   json["device"] = c.device;
+  json["gpu_id"] = c.gpu_id;
+  json["max_gpu_memory_gb"] = c.max_gpu_memory_gb;
+  json["gpu_precision"] = GpuPrecisionName(c.gpu_precision);
   return json;
 }
 
@@ -154,7 +157,7 @@ Manifest::Manifest(const Table& table, const Config& config) : out_dir_(config.o
        "trim_percentiles", "remove_binary", "quantile_sample_size", "keep_columns"},
       {"spearman_threshold", "spearman_missing", "spearman_cluster_method", "representative_criteria",
        "target_column", "exact", "leiden_resolution", "leiden_iterations", "memory_limit", "vif_correlation",
-       "nonlinear_max_rows"},
+       "nonlinear_max_rows", "gpu_precision"},
       {"vif_threshold"},
       {"rdc_k", "rdc_s", "rdc_seeds", "hsic_D", "w_hsic", "w_rdc", "nonlinear_threshold", "nonlinear_topk",
        "leiden_objective", "nonlinear_representative_criteria"}};

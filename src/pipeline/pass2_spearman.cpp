@@ -32,22 +32,6 @@ struct RowSelector {
   bool Keep(std::uint64_t row) const { return all || RowSampleKey(row, seed) < bound; }
 };
 
-/// Replaces every column of `matrix` by its ranks (median-imputed first with impute_median), one
-/// column per task.
-void RankColumns(ColumnMatrix& matrix, SpearmanMissing missing, int threads) {
-  const auto n_columns = static_cast<std::int64_t>(matrix.n_cols);
-#pragma omp parallel num_threads(threads)
-  {
-    RankScratch order;
-#pragma omp for schedule(dynamic, 1)
-    for (std::int64_t col = 0; col < n_columns; ++col) {
-      double* column = matrix.column(static_cast<std::size_t>(col));
-      if (missing == SpearmanMissing::kImputeMedian) ImputeMedian(column, matrix.n_rows);
-      RankInPlace(column, matrix.n_rows, order);
-    }
-  }
-}
-
 /// Pearson matrix of `columns` by one streaming read (storage 2): each batch goes through the
 /// correlation accumulator; shifts and incompleteness come from Pass 1's statistics (+-inf counts
 /// as missing, as in PearsonMatrix).
@@ -58,12 +42,14 @@ std::vector<double> StreamingPearson(const Table& table, const Pass1Result& pass
   for (std::size_t i = 0; i < pass1.columns.size(); ++i) index[pass1.columns[i]] = i;
   std::vector<double> shift(columns.size(), 0.0);
   std::vector<bool> incomplete(columns.size(), false);
+  std::uint64_t table_rows = 0;
   for (std::size_t col = 0; col < columns.size(); ++col) {
     const ColumnStats& stats = pass1.stats.at(index.at(columns[col]));
+    table_rows = static_cast<std::uint64_t>(stats.n_total);
     shift[col] = std::isfinite(stats.mean) ? stats.mean : 0.0;
     incomplete[col] = stats.n_valid < stats.n_total;
   }
-  CorrelationAccumulator accumulator(std::move(shift), incomplete, ctx.threads());
+  CorrelationAccumulator accumulator(std::move(shift), incomplete, ctx, table_rows);
   ColumnReader reader(table, columns, DefaultBatchRows(columns.size()));
   ColumnBatch batch;
   std::vector<const double*> pointers(columns.size());
@@ -194,7 +180,7 @@ Pass2Result RunPass2(const Table& table, Pass1Result& pass1, const Config& confi
       }
       DESCPIPE_EXPECTS(filled == values.n_rows, "{} has {} rows, Pass 1 counted {}", table.Describe(), filled,
                        n_total);
-      RankColumns(values, config.spearman_missing, ctx.threads());
+      RankColumns(values, config.spearman_missing, ctx);
       for (std::size_t col = 0; col < count; ++col) {
         std::copy_n(values.column(col), values.n_rows, ranks32.column(first + col));  // exact as floats
       }
@@ -261,7 +247,7 @@ Pass2Result RunPass2(const Table& table, Pass1Result& pass1, const Config& confi
       spdlog::debug("pass2: Pearson matrix for Pass 3 ({:.3f} s)", elapsed());
     }
 
-    RankColumns(matrix, config.spearman_missing, ctx.threads());
+    RankColumns(matrix, config.spearman_missing, ctx);
     spdlog::debug("pass2: ranked ({:.3f} s)", elapsed());
   }
   std::vector<double> rho_all = use_float_ranks ? SpearmanFromRanks(ranks32, ctx) : SpearmanFromRanks(matrix, ctx);

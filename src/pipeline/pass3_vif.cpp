@@ -17,7 +17,6 @@ namespace descpipe {
 
 Pass3Result RunPass3(const Pass1Result& pass1, const Pass2Result& pass2, const Config& config,
                      const Context& ctx) {
-  (void)ctx;
   const auto start = std::chrono::steady_clock::now();
   Pass3Result result;
   result.columns = pass2.kept;
@@ -47,7 +46,7 @@ Pass3Result RunPass3(const Pass1Result& pass1, const Pass2Result& pass2, const C
   VifOptions options;
   options.threshold = config.vif_threshold;
   try {
-    result.vif = IterativeVif(correlation.data(), p, quality_rank, pinned, options);
+    result.vif = IterativeVif(correlation.data(), p, quality_rank, pinned, options, ctx);
   } catch (const NumericalError& e) {
     throw NumericalError(fmt::format("{} (are some keep_columns linear combinations of each other?)", e.what()));
   }

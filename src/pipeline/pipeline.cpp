@@ -10,6 +10,7 @@
 #include "descpipe/error.hpp"
 #include "descpipe/lineage.hpp"
 #include "descpipe/pipeline.hpp"
+#include "descpipe/device.hpp"
 #include "io/atomic_file.hpp"
 #include "pipeline/checkpoint.hpp"
 #include "pipeline/manifest.hpp"
@@ -89,13 +90,14 @@ class RemoveUnlessKept {
 
 }  // namespace
 
-RunResult RunPipeline(const Config& config, const RunOptions& options, const Context& ctx) {
+RunResult RunPipeline(const Config& config, const RunOptions& options, const Context& base_ctx) {
   config.Validate();
   DESCPIPE_EXPECTS(options.until <= LastImplementedStage(),
                    "--until pass{} asks for a pass this version does not have (last: pass{})",
                    static_cast<int>(options.until), static_cast<int>(LastImplementedStage()));
-  DESCPIPE_EXPECTS(config.device != "cuda" && config.device.rfind("cuda:", 0) != 0,
-                   "device '{}' requested but descpipe was built without CUDA support", config.device);
+  // The device (cpu, auto, cuda[:N]) comes from the config; ChooseDevice refuses an unusable GPU
+  // before anything is read or written.
+  const Context ctx = ContextForDevice(base_ctx, config);
   DESCPIPE_EXPECTS(!config.output_dir.empty(), "no output directory given: use -o OUTDIR or output_dir");
   ReportOptions(config);
 

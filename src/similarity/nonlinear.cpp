@@ -27,12 +27,14 @@
 #include "common/memory.hpp"
 #include "descpipe/error.hpp"
 #include "descpipe/nonlinear.hpp"
+#include "device/cuda_impl.hpp"
 #include "stats/single_threaded_blas.hpp"
 
 namespace descpipe {
 namespace {
 
 constexpr std::size_t kTileWidth = 256;    ///< matrix columns of A per product tile
+constexpr std::size_t kGpuTileWidth = 4096;  ///< the same on the GPU (one DGEMM per tile)
 constexpr std::size_t kChunk = 2048;       ///< points evaluated per batch
 constexpr std::size_t kMaxGrid = 8192;     ///< grid points for the basis (smooth functions of u)
 constexpr double kPi = 3.14159265358979323846;
@@ -207,11 +209,53 @@ void Whiten(double* block, std::size_t n, std::size_t r, double ridge) {
   b = whitened;
 }
 
+/// ForAllBlocks with the products on the GPU (cuda_impl::ForAllProductTiles). Progress counts
+/// pairs of columns (i <= j) reduced.
+template <typename Reduce>
+void ForAllBlocksOnGpu(const double* a, std::size_t n, std::size_t p, std::size_t r, const Context& ctx,
+                       const Reduce& reduce, const std::function<void(std::uint64_t, std::int64_t)>& progress) {
+  const std::size_t per_tile = std::max<std::size_t>(1, kGpuTileWidth / r);
+  const auto pairs_total = static_cast<std::int64_t>(p * (p + 1) / 2);
+  std::uint64_t pairs_done = 0;
+  cuda_impl::ForAllProductTiles(a, n, p * r, per_tile * r, r, ctx, [&](std::size_t i0, std::size_t j0, std::size_t ni,
+                                                                      std::size_t nj, const double* product,
+                                                                      std::size_t ld) {
+    const std::size_t block_i0 = i0 / r, block_j0 = j0 / r, blocks_i = ni / r, blocks_j = nj / r;
+    const auto n_work = static_cast<std::int64_t>(blocks_j);
+    std::exception_ptr failure;
+    std::mutex failure_mutex;
+    std::uint64_t pairs = 0;
+#pragma omp parallel for schedule(dynamic, 1) num_threads(ctx.threads()) reduction(+ : pairs)
+    for (std::int64_t jj = 0; jj < n_work; ++jj) {
+      try {
+        const std::size_t j = block_j0 + static_cast<std::size_t>(jj);
+        for (std::size_t ii = 0; ii < blocks_i && block_i0 + ii <= j; ++ii) {
+          reduce(block_i0 + ii, j, product + (static_cast<std::size_t>(jj) * r) * ld + ii * r, ld);
+          ++pairs;
+        }
+      } catch (...) {
+        std::lock_guard<std::mutex> lock(failure_mutex);
+        if (!failure) failure = std::current_exception();
+      }
+    }
+    if (failure) std::rethrow_exception(failure);
+    pairs_done += pairs;
+    if (progress) progress(pairs_done, pairs_total);
+  });
+}
+
 /// Every r x r block (i, j), i <= j, of A^T A for A = [block_0 .. block_{p-1}] (n x p r), passed to
 /// reduce(i, j, pointer to the block, leading dimension) from any thread; each (i, j) once.
+/// On the GPU (ctx.device() == kCuda) the products run there in tiles of about kGpuTileWidth
+/// matrix columns, and each tile's blocks are reduced here by `threads` threads.
 template <typename Reduce>
-void ForAllBlocks(const double* a, std::size_t n, std::size_t p, std::size_t r, int threads,
+void ForAllBlocks(const double* a, std::size_t n, std::size_t p, std::size_t r, const Context& ctx,
                   const Reduce& reduce, const std::function<void(std::uint64_t, std::int64_t)>& progress) {
+  const int threads = ctx.threads();
+  if (ctx.device() == Device::kCuda) {
+    ForAllBlocksOnGpu(a, n, p, r, ctx, reduce, progress);
+    return;
+  }
   const std::size_t per_tile = std::max<std::size_t>(1, kTileWidth / r);
   const std::size_t n_tiles = (p + per_tile - 1) / per_tile;
   std::vector<std::pair<std::size_t, std::size_t>> work;
@@ -399,7 +443,7 @@ NonlinearResult NonlinearDependence(const ColumnMatrix& copula, const NonlinearO
         const double* a = StackedFeatures(copula, family, basis, /*ridge=*/-1.0, threads, buffer);
         std::vector<double> raw(p * p, 0.0);
         const std::size_t r = basis.r;
-        ForAllBlocks(a, n, p, r, threads, [&](std::size_t i, std::size_t j, const double* block, std::size_t ld) {
+        ForAllBlocks(a, n, p, r, ctx, [&](std::size_t i, std::size_t j, const double* block, std::size_t ld) {
           double sum = 0.0;
           for (std::size_t c = 0; c < r; ++c) {
             for (std::size_t k = 0; k < r; ++k) sum += block[c * ld + k] * block[c * ld + k];
@@ -442,7 +486,7 @@ NonlinearResult NonlinearDependence(const ColumnMatrix& copula, const NonlinearO
           const double* a = StackedFeatures(copula, family, basis, options.rdc_ridge, threads, buffer);
           const std::size_t r = basis.r;
           std::vector<double> draw_value(p * p, 0.0);
-          ForAllBlocks(a, n, p, r, threads, [&](std::size_t i, std::size_t j, const double* block, std::size_t ld) {
+          ForAllBlocks(a, n, p, r, ctx, [&](std::size_t i, std::size_t j, const double* block, std::size_t ld) {
             Eigen::Map<const Eigen::MatrixXd, 0, Eigen::OuterStride<>> m(
                 block, static_cast<Eigen::Index>(r), static_cast<Eigen::Index>(r), Eigen::OuterStride<>(static_cast<Eigen::Index>(ld)));
             const Eigen::MatrixXd gram = m.transpose() * m;

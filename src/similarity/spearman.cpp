@@ -31,6 +31,7 @@
 #include "descpipe/error.hpp"
 #include "common/numbers.hpp"
 #include "descpipe/similarity.hpp"
+#include "device/cuda_impl.hpp"
 #include "stats/single_threaded_blas.hpp"
 
 namespace descpipe {
@@ -122,9 +123,20 @@ struct CorrelationAccumulator::Impl {
   std::vector<std::size_t> dense, sparse;
   std::vector<double> tile_count, tile_sum, tile_square;
   std::vector<double> dense_count, dense_sum_i, dense_square_i, dense_sum_j, dense_square_j;
+  // The GPU's sums (docs/GPU.md) instead of the CPU buffers above, when the device is CUDA.
+  std::unique_ptr<cuda_impl::CorrelationSumsGpu> gpu;
+
+  /// Columns, shifts and which columns are incomplete; the CPU's sums and tile buffers unless
+  /// the sums are taken on the GPU.
+  void Init(std::vector<double> shifts, const std::vector<bool>& is_incomplete, int thread_count, bool cpu_buffers);
 
   template <typename T>
   void Add(const T* const* columns, std::size_t rows) {
+    if (gpu) {
+      gpu->Add(columns, rows);
+      rows_seen += rows;
+      return;
+    }
     std::size_t done = 0;
     while (done < rows) {
       const std::size_t take = std::min(kRowTile - fill, rows - done);
@@ -274,21 +286,21 @@ struct CorrelationAccumulator::Impl {
   }
 };
 
-CorrelationAccumulator::CorrelationAccumulator(std::vector<double> shift, const std::vector<bool>& incomplete,
-                                               int threads)
-    : impl_(std::make_unique<Impl>()) {
-  Impl& s = *impl_;
-  s.p = shift.size();
-  DESCPIPE_ASSERT(incomplete.size() == s.p);
-  s.threads = threads;
-  s.shift = std::move(shift);
+void CorrelationAccumulator::Impl::Init(std::vector<double> shifts, const std::vector<bool>& is_incomplete,
+                                        int thread_count, bool cpu_buffers) {
+  Impl& s = *this;
+  s.p = shifts.size();
+  DESCPIPE_ASSERT(is_incomplete.size() == s.p);
+  s.threads = thread_count;
+  s.shift = std::move(shifts);
   s.slot.assign(s.p, SIZE_MAX);
   for (std::size_t col = 0; col < s.p; ++col) {
-    if (incomplete[col]) {
+    if (is_incomplete[col]) {
       s.slot[col] = s.incomplete.size();
       s.incomplete.push_back(col);
     }
   }
+  if (!cpu_buffers) return;
   const std::size_t p = s.p, k = s.incomplete.size();
   s.product.assign(p * p, 0.0);
   s.column_sum.assign(p, 0.0);
@@ -315,6 +327,22 @@ CorrelationAccumulator::CorrelationAccumulator(std::vector<double> shift, const 
   }
 }
 
+CorrelationAccumulator::CorrelationAccumulator(std::vector<double> shift, const std::vector<bool>& incomplete,
+                                               int threads)
+    : impl_(std::make_unique<Impl>()) {
+  impl_->Init(std::move(shift), incomplete, threads, /*cpu_buffers=*/true);
+}
+
+CorrelationAccumulator::CorrelationAccumulator(std::vector<double> shift, const std::vector<bool>& incomplete,
+                                               const Context& ctx, std::uint64_t expected_rows)
+    : impl_(std::make_unique<Impl>()) {
+  const bool on_gpu = ctx.device() == Device::kCuda;
+  impl_->Init(std::move(shift), incomplete, ctx.threads(), /*cpu_buffers=*/!on_gpu);
+  if (on_gpu) {
+    impl_->gpu = std::make_unique<cuda_impl::CorrelationSumsGpu>(impl_->shift, impl_->incomplete, expected_rows, ctx);
+  }
+}
+
 CorrelationAccumulator::~CorrelationAccumulator() = default;
 
 void CorrelationAccumulator::Add(const double* const* columns, std::size_t rows) {
@@ -329,7 +357,18 @@ void CorrelationAccumulator::Add(const float* const* columns, std::size_t rows) 
 
 std::vector<double> CorrelationAccumulator::Finish() {
   Impl& s = *impl_;
-  {
+  if (s.gpu) {
+    cuda_impl::CorrelationSums sums = s.gpu->Finish();
+    s.gpu.reset();  // the device memory is released before the host work below
+    s.product = std::move(sums.product);
+    s.column_sum = std::move(sums.column_sum);
+    s.column_square = std::move(sums.column_square);
+    s.joint_count = std::move(sums.joint_count);
+    s.sum_i = std::move(sums.sum_i);
+    s.square_i = std::move(sums.square_i);
+    s.sum_j = std::move(sums.sum_j);
+    s.square_j = std::move(sums.square_j);
+  } else {
     SingleThreadedBlas blas_guard;
     s.Flush();
   }
@@ -384,7 +423,7 @@ std::vector<double> CorrelationOfColumns(const BasicColumnMatrix<T>& matrix, con
     shift[col] = valid > 0 ? sum / static_cast<double>(valid) : 0.0;
     incomplete[col] = valid < n;
   }
-  CorrelationAccumulator accumulator(std::move(shift), incomplete, ctx.threads());
+  CorrelationAccumulator accumulator(std::move(shift), incomplete, ctx, n);
   accumulator.Add(columns.data(), n);
   return accumulator.Finish();
 }

@@ -6,6 +6,7 @@
 
 #include "descpipe/error.hpp"
 #include "descpipe/similarity.hpp"
+#include "device/cuda_impl.hpp"
 
 namespace descpipe {
 
@@ -95,6 +96,28 @@ void ImputeMedian(double* column, std::size_t n) {
   }
   for (std::size_t row = 0; row < n; ++row) {
     if (!std::isfinite(column[row])) column[row] = median;
+  }
+}
+
+void RankColumns(ColumnMatrix& matrix, SpearmanMissing missing, const Context& ctx) {
+  const auto n_columns = static_cast<std::int64_t>(matrix.n_cols);
+  if (missing == SpearmanMissing::kImputeMedian) {
+#pragma omp parallel for schedule(dynamic, 1) num_threads(ctx.threads())
+    for (std::int64_t col = 0; col < n_columns; ++col) {
+      ImputeMedian(matrix.column(static_cast<std::size_t>(col)), matrix.n_rows);
+    }
+  }
+  if (ctx.device() == Device::kCuda) {
+    cuda_impl::RankColumns(matrix, ctx);
+    return;
+  }
+#pragma omp parallel num_threads(ctx.threads())
+  {
+    RankScratch order;
+#pragma omp for schedule(dynamic, 1)
+    for (std::int64_t col = 0; col < n_columns; ++col) {
+      RankInPlace(matrix.column(static_cast<std::size_t>(col)), matrix.n_rows, order);
+    }
   }
 }
 

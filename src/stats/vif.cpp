@@ -11,6 +11,7 @@
 #include <numeric>
 
 #include "descpipe/error.hpp"
+#include "device/cuda_impl.hpp"
 #include "stats/single_threaded_blas.hpp"
 
 extern "C" {
@@ -32,7 +33,7 @@ double Entry(const double* r, std::size_t p, std::size_t i, std::size_t j) {
 /// Inverse of the symmetric positive definite submatrix of `r` on `columns` (full, row-major).
 /// Returns false when Cholesky fails (not positive definite at working precision).
 bool InvertSubmatrix(const double* r, std::size_t p, const std::vector<std::size_t>& columns,
-                     std::vector<double>& inverse) {
+                     std::vector<double>& inverse, const Context& ctx) {
   const std::size_t m = columns.size();
   inverse.assign(m * m, 0.0);
   for (std::size_t a = 0; a < m; ++a) {
@@ -42,11 +43,15 @@ bool InvertSubmatrix(const double* r, std::size_t p, const std::vector<std::size
   if (m == 0) return true;
   const int n = static_cast<int>(m);
   int info = 0;
-  SingleThreadedBlas blas_guard;
-  dpotrf_("L", &n, inverse.data(), &n, &info);  // column-major lower == row-major upper
-  if (info != 0) return false;
-  dpotri_("L", &n, inverse.data(), &n, &info);
-  if (info != 0) return false;
+  if (ctx.device() == Device::kCuda) {
+    if (!cuda_impl::InvertSpd(inverse.data(), m, ctx)) return false;
+  } else {
+    SingleThreadedBlas blas_guard;
+    dpotrf_("L", &n, inverse.data(), &n, &info);  // column-major lower == row-major upper
+    if (info != 0) return false;
+    dpotri_("L", &n, inverse.data(), &n, &info);
+    if (info != 0) return false;
+  }
   for (std::size_t a = 0; a < m; ++a) {  // mirror the computed triangle
     for (std::size_t b = a + 1; b < m; ++b) inverse[b * m + a] = inverse[a * m + b];
   }
@@ -74,11 +79,16 @@ double InverseError(const double* r, std::size_t p, const std::vector<std::size_
 }  // namespace
 
 std::vector<double> ComputeVif(const double* correlation, std::size_t p, double singular_tolerance) {
+  return ComputeVif(correlation, p, singular_tolerance, Context(1));
+}
+
+std::vector<double> ComputeVif(const double* correlation, std::size_t p, double singular_tolerance,
+                               const Context& ctx) {
   std::vector<std::size_t> columns(p);
   std::iota(columns.begin(), columns.end(), 0);
   std::vector<double> inverse;
   std::vector<double> vif(p, kInf);
-  if (!InvertSubmatrix(correlation, p, columns, inverse)) return vif;
+  if (!InvertSubmatrix(correlation, p, columns, inverse, ctx)) return vif;
   for (std::size_t j = 0; j < p; ++j) {
     const double value = inverse[j * p + j];
     vif[j] = value > 0.0 && 1.0 / value >= singular_tolerance ? value : kInf;
@@ -89,6 +99,13 @@ std::vector<double> ComputeVif(const double* correlation, std::size_t p, double 
 VifResult IterativeVif(const double* correlation, std::size_t p,
                        const std::vector<std::size_t>& quality_rank, const std::vector<bool>& pinned,
                        const VifOptions& options) {
+  return IterativeVif(correlation, p, quality_rank, pinned, options, Context(1));
+}
+
+VifResult IterativeVif(const double* correlation, std::size_t p,
+                       const std::vector<std::size_t>& quality_rank, const std::vector<bool>& pinned,
+                       const VifOptions& options,
+                       const Context& ctx) {
   DESCPIPE_ASSERT(quality_rank.size() == p && pinned.size() == p);
   VifResult result;
 
@@ -155,7 +172,7 @@ VifResult IterativeVif(const double* correlation, std::size_t p,
   std::vector<std::size_t> active = taken;
   std::sort(active.begin(), active.end());
   std::vector<double> inverse;
-  if (!InvertSubmatrix(correlation, p, active, inverse)) {
+  if (!InvertSubmatrix(correlation, p, active, inverse, ctx)) {
     throw NumericalError("VIF: the correlation matrix of the non-singular columns is not positive definite");
   }
   std::size_t ld = active.size();
@@ -219,7 +236,7 @@ VifResult IterativeVif(const double* correlation, std::size_t p,
       refresh = refresh || InverseError(correlation, p, active, inverse, ld, 2) > options.refresh_tolerance;
     }
     if (refresh) {
-      if (!InvertSubmatrix(correlation, p, active, inverse)) {
+      if (!InvertSubmatrix(correlation, p, active, inverse, ctx)) {
         throw NumericalError("VIF: refreshed inverse failed: the correlation submatrix is not positive definite");
       }
       ld = active.size();
@@ -228,7 +245,7 @@ VifResult IterativeVif(const double* correlation, std::size_t p,
   }
   std::sort(active.begin(), active.end());
   // Final VIFs from a fresh inversion (exact, not accumulated downdates).
-  if (!active.empty() && !InvertSubmatrix(correlation, p, active, inverse)) {
+  if (!active.empty() && !InvertSubmatrix(correlation, p, active, inverse, ctx)) {
     throw NumericalError("VIF: the final correlation submatrix is not positive definite");
   }
   result.survivors = active;

@@ -285,8 +285,9 @@ TEST_F(CliTest, ConfigFile) {
   // noisy: variance 0.5 over min-max range ~2: 0.125 kept; count: 24 / 16^2 = 0.094 kept;
   // zeta_good: 1/12: removed at 0.09.
   EXPECT_EQ(ReadFile(out + "/pass1_columns.txt"), "binary\nnoisy\ncount\n");
-  // Options this build does not use are reported, not silently dropped.
-  EXPECT_TRUE(Contains(result.err, "gpu_precision"));
+  // Options descpipe does not use are reported, not silently dropped; the device is logged.
+  EXPECT_TRUE(Contains(result.err, "prefer_gpu"));
+  EXPECT_TRUE(Contains(result.err, "device: CPU (device: cpu)")) << result.err;
 
   // -o and --set on the command line win over the file.
   const std::string other = Out("other");

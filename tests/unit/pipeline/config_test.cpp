@@ -218,7 +218,7 @@ vif:
   // device: as a mapping is a section, not the device option.
   EXPECT_EQ(config.device, "cpu");
   EXPECT_EQ(ValueOf(config.ignored_legacy, "prefer_gpu"), "false");
-  EXPECT_EQ(ValueOf(config.not_yet_used, "gpu_id"), "1");
+  EXPECT_EQ(config.gpu_id, 1);
   EXPECT_DOUBLE_EQ(config.spearman_threshold, 0.9);
   EXPECT_DOUBLE_EQ(config.vif_threshold, 10.0);
   config.Validate();
@@ -281,21 +281,26 @@ TEST(ConfigFile, UnknownKeyInsideASectionNamesTheSection) {
 // ---- options of later passes and legacy keys
 // -----------------------------------------------------
 
-TEST(ConfigFile, OptionsOfLaterPassesAreNotYetUsed) {
+TEST(ConfigFile, GpuOptions) {
   const Config config = LoadYaml(R"(
 gpu_id: 1
-max_gpu_memory_gb: 8
-gpu_precision: tf32
+max_gpu_memory_gb: 8.5
+gpu_precision: TF32
 )");
-  EXPECT_EQ(ValueOf(config.not_yet_used, "gpu_id"), "1");
-  EXPECT_EQ(ValueOf(config.not_yet_used, "max_gpu_memory_gb"), "8");
-  EXPECT_EQ(ValueOf(config.not_yet_used, "gpu_precision"), "tf32");
-  EXPECT_EQ(config.not_yet_used.size(), 3u);
+  EXPECT_EQ(config.gpu_id, 1);
+  EXPECT_DOUBLE_EQ(config.max_gpu_memory_gb, 8.5);
+  EXPECT_EQ(config.gpu_precision, GpuPrecision::kTf32);
+  EXPECT_TRUE(config.not_yet_used.empty());
   EXPECT_TRUE(config.ignored_legacy.empty());
-  // They change nothing that Passes 1 to 3 use.
   const Config defaults;
-  EXPECT_DOUBLE_EQ(config.variance_threshold, defaults.variance_threshold);
-  EXPECT_DOUBLE_EQ(config.spearman_threshold, defaults.spearman_threshold);
+  EXPECT_EQ(defaults.gpu_id, 0);
+  EXPECT_DOUBLE_EQ(defaults.max_gpu_memory_gb, 0.0);
+  EXPECT_EQ(defaults.gpu_precision, GpuPrecision::kFp64);
+  EXPECT_EQ(LoadYaml("gpu_precision: fp32\n").gpu_precision, GpuPrecision::kFp32);
+  EXPECT_EQ(LoadYaml("gpu_precision: fp64\n").gpu_precision, GpuPrecision::kFp64);
+  EXPECT_DOUBLE_EQ(LoadYaml("max_gpu_memory_gb: null\n").max_gpu_memory_gb, 0.0);
+  const std::string message = MessageOf<InvalidInput>([] { LoadYaml("gpu_precision: fp16\n"); });
+  EXPECT_TRUE(Contains(message, "gpu_precision must be fp64, fp32 or tf32, got 'fp16'")) << message;
 }
 
 TEST(ConfigFile, Pass2Options) {
@@ -350,11 +355,11 @@ use_robust_variance: true
   EXPECT_TRUE(config.not_yet_used.empty());
 }
 
-TEST(ConfigFile, RepeatedNotYetUsedKeyKeepsTheLastValueOnce) {
+TEST(ConfigFile, RepeatedGpuIdKeepsTheLastValue) {
   Config config = LoadYaml("gpu_id: 8\ndevice:\n  gpu_id: 7\n");
+  EXPECT_EQ(config.gpu_id, 7);
   ApplyOverride(config, "gpu_id=6");
-  ASSERT_EQ(config.not_yet_used.size(), 1u);
-  EXPECT_EQ(ValueOf(config.not_yet_used, "gpu_id"), "6");
+  EXPECT_EQ(config.gpu_id, 6);
 }
 
 TEST(ConfigFile, Pass4Options) {
@@ -609,6 +614,8 @@ TEST(ConfigValidate, RejectsBadRanges) {
       {"device", [](Config& c) { c.device = "cudax"; }},
       {"device", [](Config& c) { c.device = "cuda:"; }},
       {"device", [](Config& c) { c.device = "cuda:one"; }},
+      {"gpu_id", [](Config& c) { c.gpu_id = -1; }},
+      {"max_gpu_memory_gb", [](Config& c) { c.max_gpu_memory_gb = -2.0; }},
   };
   for (const Case& c : cases) {
     Config config;

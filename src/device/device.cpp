@@ -1,0 +1,93 @@
+// Device choice (cpu | auto | cuda[:N]) and the GPU inventory; the CUDA side is device.cu.
+#include "descpipe/device.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "descpipe/config.hpp"
+#include "descpipe/error.hpp"
+#include "device/cuda_impl.hpp"
+
+namespace descpipe {
+
+bool CudaBuilt() {
+#ifdef DESCPIPE_USE_CUDA
+  return true;
+#else
+  return false;
+#endif
+}
+
+GpuInventory ListGpus() {
+  if (!CudaBuilt()) return {0, "descpipe was built without CUDA support"};
+  return cuda_impl::ListGpus();
+}
+
+std::string DescribeGpu(int id) { return cuda_impl::DescribeGpu(id); }
+
+DeviceChoice ChooseDevice(const std::string& device, int gpu_id) {
+  DeviceChoice choice;
+  if (device == "cpu") {
+    choice.description = "CPU (device: cpu)";
+    return choice;
+  }
+  const bool automatic = device == "auto";
+  int id = gpu_id;
+  if (device.rfind("cuda:", 0) == 0) {
+    const std::string digits = device.substr(5);
+    DESCPIPE_EXPECTS(!digits.empty() && digits.size() <= 6 && digits.find_first_not_of("0123456789") == std::string::npos,
+                     "device must be cpu, auto or cuda[:N], got '{}'", device);
+    id = std::stoi(digits);
+  }
+  if (!CudaBuilt()) {
+    if (!automatic) {
+      throw CudaError(fmt::format(
+          "device '{}' requested but descpipe was built without CUDA support: rebuild with "
+          "-DDESCPIPE_ENABLE_CUDA=ON (docs/GPU.md), or use device: cpu or auto", device));
+    }
+    choice.description = "CPU (device: auto; this build has no CUDA support)";
+    return choice;
+  }
+  const GpuInventory gpus = ListGpus();
+  if (gpus.count == 0) {
+    if (!automatic) {
+      throw CudaError(fmt::format("device '{}' requested but no CUDA device is available ({}); use device: cpu or auto",
+                                  device, gpus.why_none));
+    }
+    choice.description = fmt::format("CPU (device: auto; no CUDA device: {})", gpus.why_none);
+    return choice;
+  }
+  if (id < 0 || id >= gpus.count) {
+    const std::string what = fmt::format("GPU {} requested (device '{}', gpu_id {}) but this machine has {} CUDA "
+                                         "device{} (0..{})", id, device, gpu_id, gpus.count,
+                                         gpus.count == 1 ? "" : "s", gpus.count - 1);
+    if (!automatic) throw CudaError(what);
+    choice.description = fmt::format("CPU (device: auto; {})", what);
+    return choice;
+  }
+  choice.device = Device::kCuda;
+  choice.gpu_id = id;
+  choice.description = fmt::format("GPU {} ({})", id, DescribeGpu(id));
+  return choice;
+}
+
+Context ContextForDevice(const Context& base, const Config& config) {
+  const DeviceChoice choice = ChooseDevice(config.device, config.gpu_id);
+  Context ctx = base;
+  ctx.set_device(choice.device);
+  GpuSettings gpu;
+  gpu.id = choice.gpu_id;
+  gpu.memory_limit_bytes = static_cast<std::uint64_t>(config.max_gpu_memory_gb * 1e9);
+  gpu.precision = config.gpu_precision;
+  ctx.set_gpu(gpu);
+  if (choice.device == Device::kCuda) {
+    spdlog::info("device: {}; Pass 2 products in {}; GPU memory cap {}", choice.description,
+                 GpuPrecisionName(gpu.precision),
+                 gpu.memory_limit_bytes > 0 ? fmt::format("{:.1f} GB (max_gpu_memory_gb)", config.max_gpu_memory_gb)
+                                            : std::string("95% of the free memory (max_gpu_memory_gb: 0)"));
+  } else {
+    spdlog::info("device: {}", choice.description);
+  }
+  return ctx;
+}
+
+}  // namespace descpipe
