@@ -5,7 +5,12 @@ CMAKE_FLAGS ?=
 DEMO_DATA ?= ../shared/data/nci5k_rdkit.parquet
 DEMO_OUT ?= demo_output
 
-.PHONY: all deps configure build test demo bench sanitize sanitize-build format clean
+.PHONY: all deps configure build test demo bench sanitize sanitize-build cuda-build cuda-test format clean
+
+# nvcc on PATH or at /usr/local/cuda: `make test` then also builds the CUDA backend.
+NVCC ?= $(shell command -v nvcc 2>/dev/null || { test -x /usr/local/cuda/bin/nvcc && echo /usr/local/cuda/bin/nvcc; })
+# What the CUDA build compiles: the library with its .cu files, the CLI and the GPU tests.
+CUDA_TARGETS = descpipe_cli descpipe_make_data descpipe_check_recovery descpipe_gpu_tests descpipe_gpu_bench
 
 all: build
 
@@ -28,6 +33,7 @@ SANITIZE_SKIP = Comparison\.
 
 test: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
+	$(MAKE) --no-print-directory cuda-test
 	$(MAKE) --no-print-directory sanitize-build
 	cd $(BUILD_DIR)-asan && ctest --output-on-failure -j $(JOBS) -E '$(SANITIZE_SKIP)'
 
@@ -47,8 +53,19 @@ sanitize-build: deps
 sanitize: sanitize-build
 	cd $(BUILD_DIR)-asan && ctest --output-on-failure -j $(JOBS)
 
+# The CUDA build (docs/GPU.md) when nvcc exists: proves that it compiles and links, and runs the
+# GPU tests there (each reports "Skipped" on a machine without a GPU; the device-choice tests run).
+cuda-build: deps
+	@if [ -z "$(NVCC)" ]; then echo "cuda-build: no nvcc on PATH or in /usr/local/cuda/bin: CUDA build skipped"; else \
+	  cmake -S . -B $(BUILD_DIR)-cuda -DCMAKE_BUILD_TYPE=Release -DDESCPIPE_ENABLE_CUDA=ON -DDESCPIPE_BUILD_BENCH=ON \
+	    -DCMAKE_CUDA_COMPILER=$(NVCC) $(CMAKE_FLAGS) && \
+	  cmake --build $(BUILD_DIR)-cuda -j $(JOBS) --target $(CUDA_TARGETS); fi
+
+cuda-test: cuda-build
+	@if [ -n "$(NVCC)" ]; then cd $(BUILD_DIR)-cuda && ctest --output-on-failure -j $(JOBS) -R '^(GpuTest|DeviceChoice)\.'; fi
+
 format:
 	clang-format -i $$(git ls-files '*.cpp' '*.hpp')
 
 clean:
-	rm -rf $(BUILD_DIR) $(BUILD_DIR)-bench $(BUILD_DIR)-asan
+	rm -rf $(BUILD_DIR) $(BUILD_DIR)-bench $(BUILD_DIR)-asan $(BUILD_DIR)-cuda

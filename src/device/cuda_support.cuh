@@ -151,9 +151,25 @@ class Stream {
   cudaStream_t stream_ = nullptr;
 };
 
+/// Waits for `stream` when it goes out of scope: declared after the buffers a stream's queued work
+/// uses, it keeps them alive until that work is done, also when an exception unwinds the scope.
+class DrainOnExit {
+ public:
+  explicit DrainOnExit(const Stream& stream) : stream_(stream) {}
+  ~DrainOnExit() { cudaStreamSynchronize(stream_.get()); }
+  DrainOnExit(const DrainOnExit&) = delete;
+  DrainOnExit& operator=(const DrainOnExit&) = delete;
+
+ private:
+  const Stream& stream_;
+};
+
 class Event {
  public:
-  Event() { DESCPIPE_CUDA_CHECK(cudaEventCreate(&event_)); }
+  /// `timing`: the event can be passed to Seconds(); events used only to order work go without.
+  explicit Event(bool timing = true) {
+    DESCPIPE_CUDA_CHECK(cudaEventCreateWithFlags(&event_, timing ? cudaEventDefault : cudaEventDisableTiming));
+  }
   ~Event() {
     if (event_ != nullptr) cudaEventDestroy(event_);
   }
@@ -175,7 +191,11 @@ class CublasHandle {
  public:
   explicit CublasHandle(cudaStream_t stream) {
     DESCPIPE_CUBLAS_CHECK(cublasCreate(&handle_));
-    DESCPIPE_CUBLAS_CHECK(cublasSetStream(handle_, stream));
+    const cublasStatus_t status = cublasSetStream(handle_, stream);
+    if (status != CUBLAS_STATUS_SUCCESS) {
+      cublasDestroy(handle_);
+      ThrowCublasError("cublasSetStream", status, __FILE__, __LINE__);
+    }
   }
   ~CublasHandle() { cublasDestroy(handle_); }
   CublasHandle(const CublasHandle&) = delete;
@@ -190,7 +210,11 @@ class CusolverHandle {
  public:
   explicit CusolverHandle(cudaStream_t stream) {
     DESCPIPE_CUSOLVER_CHECK(cusolverDnCreate(&handle_));
-    DESCPIPE_CUSOLVER_CHECK(cusolverDnSetStream(handle_, stream));
+    const cusolverStatus_t status = cusolverDnSetStream(handle_, stream);
+    if (status != CUSOLVER_STATUS_SUCCESS) {
+      cusolverDnDestroy(handle_);
+      ThrowCusolverError("cusolverDnSetStream", status, __FILE__, __LINE__);
+    }
   }
   ~CusolverHandle() { cusolverDnDestroy(handle_); }
   CusolverHandle(const CusolverHandle&) = delete;

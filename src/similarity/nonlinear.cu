@@ -34,7 +34,7 @@ void ForAllProductTiles(const double* a, std::size_t n, std::size_t width, std::
   DeviceArray<double> whole, tile_i, tile_j;
   if (resident) {
     whole = DeviceArray<double>(memory, width * n, "the stacked features");
-    DESCPIPE_CUDA_CHECK(cudaMemcpy(whole.data(), a, width * column_bytes, cudaMemcpyHostToDevice));
+    DESCPIPE_CUDA_CHECK(cudaMemcpyAsync(whole.data(), a, width * column_bytes, cudaMemcpyHostToDevice, stream.get()));
   } else {
     tile_i = DeviceArray<double>(memory, w * n, "a column tile of the features");
     tile_j = DeviceArray<double>(memory, w * n, "a column tile of the features");
@@ -42,7 +42,8 @@ void ForAllProductTiles(const double* a, std::size_t n, std::size_t width, std::
   DeviceArray<double> products[2] = {DeviceArray<double>(memory, w * w, "a product tile"),
                                      DeviceArray<double>(memory, w * w, "a product tile")};
   PinnedArray<double> host[2] = {PinnedArray<double>(w * w), PinnedArray<double>(w * w)};
-  Event ready[2];
+  Event ready[2] = {Event(false), Event(false)};
+  const DrainOnExit drain(stream);  // after every buffer above: queued work ends before they are freed
 
   struct Pending {
     std::size_t i0, j0, ni, nj;
@@ -66,8 +67,9 @@ void ForAllProductTiles(const double* a, std::size_t n, std::size_t width, std::
       a_i = whole.data() + i0 * n;
     } else {
       if (loaded_i != ti) {
-        stream.Synchronize();  // earlier products may still read tile_i
-        DESCPIPE_CUDA_CHECK(cudaMemcpy(tile_i.data(), a + i0 * n, ni * column_bytes, cudaMemcpyHostToDevice));
+        // In stream order: after the products that still read the previous tile.
+        DESCPIPE_CUDA_CHECK(cudaMemcpyAsync(tile_i.data(), a + i0 * n, ni * column_bytes, cudaMemcpyHostToDevice,
+                                            stream.get()));
         loaded_i = ti;
       }
       a_i = tile_i.data();
@@ -80,8 +82,8 @@ void ForAllProductTiles(const double* a, std::size_t n, std::size_t width, std::
       } else if (tj == ti) {
         a_j = a_i;
       } else {
-        stream.Synchronize();
-        DESCPIPE_CUDA_CHECK(cudaMemcpy(tile_j.data(), a + j0 * n, nj * column_bytes, cudaMemcpyHostToDevice));
+        DESCPIPE_CUDA_CHECK(cudaMemcpyAsync(tile_j.data(), a + j0 * n, nj * column_bytes, cudaMemcpyHostToDevice,
+                                            stream.get()));
         a_j = tile_j.data();
       }
       if (waiting[s]) deliver(s);  // frees this slot's buffers (its copy is complete)

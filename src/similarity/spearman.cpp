@@ -336,7 +336,7 @@ CorrelationAccumulator::CorrelationAccumulator(std::vector<double> shift, const 
 CorrelationAccumulator::CorrelationAccumulator(std::vector<double> shift, const std::vector<bool>& incomplete,
                                                const Context& ctx, std::uint64_t expected_rows)
     : impl_(std::make_unique<Impl>()) {
-  const bool on_gpu = ctx.device() == Device::kCuda;
+  const bool on_gpu = ctx.device() == Device::kCuda && !shift.empty();  // no columns: nothing for the GPU
   impl_->Init(std::move(shift), incomplete, ctx.threads(), /*cpu_buffers=*/!on_gpu);
   if (on_gpu) {
     impl_->gpu = std::make_unique<cuda_impl::CorrelationSumsGpu>(impl_->shift, impl_->incomplete, expected_rows, ctx);

@@ -113,7 +113,7 @@ struct CorrelationSumsGpu::State {
   int threads = 1;
   PinnedArray<unsigned char> staging[2];
   DeviceArray<unsigned char> raw[2];
-  Event copied[2], consumed[2];
+  Event copied[2] = {Event(false), Event(false)}, consumed[2] = {Event(false), Event(false)};
   bool in_flight[2] = {false, false};
   DeviceArray<double> shift;
   DeviceArray<int> incomplete;
@@ -126,6 +126,7 @@ struct CorrelationSumsGpu::State {
 
   template <typename T>
   void Add(const T* const* columns, std::size_t rows) {
+    DESCPIPE_CUDA_CHECK(cudaSetDevice(memory.device()));  // the caller's thread may have another
     if (element == 0) {
       element = sizeof(T);
       for (int s = 0; s < 2; ++s) {
@@ -265,11 +266,12 @@ CorrelationSumsGpu::CorrelationSumsGpu(const std::vector<double>& shift, const s
   s.precision = ctx.gpu().precision;
   s.compute_bytes = s.precision == GpuPrecision::kFp64 ? sizeof(double) : sizeof(float);
   const std::size_t p = s.p, k = s.k, c = s.compute_bytes;
+  DESCPIPE_ASSERT(p > 0);  // CorrelationAccumulator keeps an empty matrix on the CPU
   DESCPIPE_EXPECTS(p < (std::size_t{1} << 31) / 4, "the GPU correlation products take fewer than {} columns, got {}",
                    (std::size_t{1} << 31) / 4, p);
   // Memory: the sums (and fp32 tile products), then as many rows per tile as fit.
   std::uint64_t fixed = (p * p + 2 * p + 5 * p * k + p) * sizeof(double) + k * sizeof(int);
-  if (c == sizeof(float)) fixed += (p * p + 5 * p * k) * sizeof(float);
+  if (c == sizeof(float)) fixed += (p * p + p * k) * sizeof(float);  // tile_product, tile_masked
   const std::uint64_t per_row = 2 * p * sizeof(double) + (k > 0 ? 3 * (p + k) : p) * c;
   std::uint64_t rows = s.precision == GpuPrecision::kFp64 ? kMaxTileRowsFp64 : kMaxTileRowsFp32;
   rows = std::min<std::uint64_t>(rows, std::max<std::uint64_t>(32, kMaxStagingBytes / (p * sizeof(double) + 1)));
@@ -283,11 +285,14 @@ CorrelationSumsGpu::CorrelationSumsGpu(const std::vector<double>& shift, const s
   if (rows >= 256) rows = rows / 256 * 256;
   s.tile_rows = static_cast<std::size_t>(rows);
 
+  // Every initial copy and zero-fill goes on the compute stream: the streams are non-blocking, so
+  // work on the legacy default stream would not be ordered before the products.
   s.shift = DeviceArray<double>(s.memory, p, "column shifts");
-  DESCPIPE_CUDA_CHECK(cudaMemcpy(s.shift.data(), shift.data(), p * sizeof(double), cudaMemcpyHostToDevice));
+  DESCPIPE_CUDA_CHECK(cudaMemcpyAsync(s.shift.data(), shift.data(), p * sizeof(double), cudaMemcpyHostToDevice,
+                                      s.compute.get()));
   auto zeros = [&](std::size_t count, const char* purpose) {
     DeviceArray<double> array(s.memory, count, purpose);
-    DESCPIPE_CUDA_CHECK(cudaMemset(array.data(), 0, count * sizeof(double)));
+    DESCPIPE_CUDA_CHECK(cudaMemsetAsync(array.data(), 0, count * sizeof(double), s.compute.get()));
     return array;
   };
   s.product = zeros(p * p, "the p x p product sums");
@@ -297,7 +302,8 @@ CorrelationSumsGpu::CorrelationSumsGpu(const std::vector<double>& shift, const s
   if (k > 0) {
     std::vector<int> columns(incomplete.begin(), incomplete.end());
     s.incomplete = DeviceArray<int>(s.memory, k, "incomplete column indices");
-    DESCPIPE_CUDA_CHECK(cudaMemcpy(s.incomplete.data(), columns.data(), k * sizeof(int), cudaMemcpyHostToDevice));
+    DESCPIPE_CUDA_CHECK(cudaMemcpyAsync(s.incomplete.data(), columns.data(), k * sizeof(int), cudaMemcpyHostToDevice,
+                                        s.compute.get()));
     s.joint_count = zeros(p * k, "joint counts");
     s.sum_i = zeros(p * k, "masked sums");
     s.square_i = zeros(p * k, "masked squares");
@@ -313,13 +319,16 @@ CorrelationSumsGpu::CorrelationSumsGpu(const std::vector<double>& shift, const s
     s.tile_product = DeviceArray<float>(s.memory, p * p, "the fp32 tile product");
     if (k > 0) s.tile_masked = DeviceArray<float>(s.memory, p * k, "the fp32 masked tile product");
   }
-  // consumed[] must have been recorded once before the first copy waits on it.
+  // consumed[] must have been recorded once before the first copy waits on it; the host vector
+  // `columns` above must outlive its copy.
   s.consumed[0].Record(s.compute.get());
   s.consumed[1].Record(s.compute.get());
+  s.compute.Synchronize();
 }
 
 CorrelationSumsGpu::~CorrelationSumsGpu() {
   if (state_) {  // nothing may still be running when the buffers are freed
+    cudaSetDevice(state_->memory.device());
     cudaStreamSynchronize(state_->copy.get());
     cudaStreamSynchronize(state_->compute.get());
   }
@@ -332,6 +341,7 @@ std::size_t CorrelationSumsGpu::tile_rows() const { return state_->tile_rows; }
 
 CorrelationSums CorrelationSumsGpu::Finish() {
   State& s = *state_;
+  DESCPIPE_CUDA_CHECK(cudaSetDevice(s.memory.device()));
   if (s.fill > 0) {
     if (s.element == sizeof(float)) {
       s.Submit<float>();

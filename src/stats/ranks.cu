@@ -91,6 +91,7 @@ void RankColumns(ColumnMatrix& matrix, const Context& ctx) {
   DeviceArray<int> run_count(memory, 1, "run count");
   DeviceArray<unsigned char> temp(memory, temp_bytes, "CUB temporary storage");
   DeviceArray<double> columns(memory, group * n, "a group of columns");
+  const DrainOnExit drain(stream);  // after the buffers: queued work ends before they are freed
 
   for (std::size_t first = 0; first < p; first += group) {
     const std::size_t count = std::min(group, p - first);

@@ -123,8 +123,20 @@ CliResult RunProgram(const std::string& program_path, const std::vector<std::str
   return result;
 }
 
+namespace {
+
+std::string FromEnvironment(const char* name, const char* fallback) {
+  const char* value = std::getenv(name);
+  return value != nullptr && *value != '\0' ? std::string(value) : std::string(fallback);
+}
+
+}  // namespace
+
+std::string CliPath() { return FromEnvironment("DESCPIPE_TEST_CLI", DESCPIPE_CLI_PATH); }
+std::string MakeDataPath() { return FromEnvironment("DESCPIPE_TEST_MAKE_DATA", DESCPIPE_MAKE_DATA_PATH); }
+
 CliResult RunCli(const std::vector<std::string>& args, int timeout_seconds) {
-  return RunProgram(DESCPIPE_CLI_PATH, args, timeout_seconds);
+  return RunProgram(CliPath(), args, timeout_seconds);
 }
 
 ::testing::AssertionResult Same(double expected, double actual) {
@@ -176,6 +188,8 @@ std::vector<std::string> Lines(const std::string& text) {
   return lines;
 }
 
-std::string SharedTablePath() { return std::string(DESCPIPE_SHARED_DATA) + "/nci5k_rdkit.parquet"; }
+std::string SharedTablePath() {
+  return FromEnvironment("DESCPIPE_TEST_SHARED_DATA", DESCPIPE_SHARED_DATA) + "/nci5k_rdkit.parquet";
+}
 
 }  // namespace descpipe::testing

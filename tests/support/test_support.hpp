@@ -57,8 +57,14 @@ void WriteFile(const std::string& path, const std::string& content);
 /// Names (not paths) of the entries of `dir`, sorted; empty when it does not exist.
 std::vector<std::string> ListDir(const std::string& dir);
 
-/// ../shared/data/nci5k_rdkit.parquet beside the repository.
+/// ../shared/data/nci5k_rdkit.parquet beside the repository, or the folder named by the
+/// environment variable DESCPIPE_TEST_SHARED_DATA (a built tree moved to another machine).
 std::string SharedTablePath();
+
+/// The built programs, or the paths in DESCPIPE_TEST_CLI / DESCPIPE_TEST_MAKE_DATA when set (a
+/// built tree moved to another machine: scripts/gpu-check.sh with a bundle).
+std::string CliPath();
+std::string MakeDataPath();
 
 /// Runs `action`, expects it to throw `Exception`, returns the message ("" and a failure if not).
 template <typename Exception = Error, typename Action>
