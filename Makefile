@@ -7,9 +7,14 @@ DEMO_OUT ?= demo_output
 
 .PHONY: all deps configure build test demo bench sanitize sanitize-build cuda-build cuda-test format clean
 
-# nvcc on PATH or at /usr/local/cuda: `make test` then also builds the CUDA backend.
+# With nvcc on PATH or at /usr/local/cuda, the release build (build, test, demo) includes the CUDA
+# backend (docs/GPU.md); `make CUDA=OFF ...` leaves it out. The sanitizer build never has it, so
+# `make test` compiles and tests both configurations.
 NVCC ?= $(shell command -v nvcc 2>/dev/null || { test -x /usr/local/cuda/bin/nvcc && echo /usr/local/cuda/bin/nvcc; })
-# What the CUDA build compiles: the library with its .cu files, the CLI and the GPU tests.
+CUDA ?= $(if $(NVCC),ON,OFF)
+CUDA_FLAGS = $(if $(filter ON,$(CUDA)),-DDESCPIPE_ENABLE_CUDA=ON -DCMAKE_CUDA_COMPILER=$(NVCC),-DDESCPIPE_ENABLE_CUDA=OFF)
+# What `make cuda-build` compiles (build-cuda/, for scripts/gpu-bundle.sh): the library with its
+# .cu files, the CLI, the GPU tests and benchmark, the planted-data tools.
 CUDA_TARGETS = descpipe_cli descpipe_make_data descpipe_check_recovery descpipe_gpu_tests descpipe_gpu_bench
 
 all: build
@@ -18,22 +23,22 @@ deps:
 	bash scripts/bootstrap.sh
 
 $(BUILD_DIR)/CMakeCache.txt: CMakeLists.txt | deps
-	cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=Release $(CMAKE_FLAGS)
+	cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=Release $(CUDA_FLAGS) $(CMAKE_FLAGS)
 
 configure: deps
-	cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=Release $(CMAKE_FLAGS)
+	cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=Release $(CUDA_FLAGS) $(CMAKE_FLAGS)
 
 build: configure
 	cmake --build $(BUILD_DIR) -j $(JOBS)
 
-# The release suite, then the sanitizer stage (ASan + UBSan + LeakSanitizer) over every unit and
-# integration test. Left to `make sanitize` (every test): the comparisons with Python peers, whose
-# time is the peers'.
+# The release suite (with CUDA when nvcc exists: the GPU tests report "Skipped" without a GPU),
+# then the sanitizer stage (ASan + UBSan + LeakSanitizer, no CUDA) over every unit and integration
+# test. Left to `make sanitize` (every test): the comparisons with Python peers, whose time is the
+# peers'.
 SANITIZE_SKIP = Comparison\.
 
 test: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
-	$(MAKE) --no-print-directory cuda-test
 	$(MAKE) --no-print-directory sanitize-build
 	cd $(BUILD_DIR)-asan && ctest --output-on-failure -j $(JOBS) -E '$(SANITIZE_SKIP)'
 
@@ -47,14 +52,14 @@ bench: deps
 
 # Build type "Sanitize": no -g (faster; reports still name functions) and no -DNDEBUG.
 sanitize-build: deps
-	cmake -S . -B $(BUILD_DIR)-asan -DCMAKE_BUILD_TYPE=Sanitize -DDESCPIPE_SANITIZE=ON $(CMAKE_FLAGS)
+	cmake -S . -B $(BUILD_DIR)-asan -DCMAKE_BUILD_TYPE=Sanitize -DDESCPIPE_SANITIZE=ON -DDESCPIPE_ENABLE_CUDA=OFF $(CMAKE_FLAGS)
 	cmake --build $(BUILD_DIR)-asan -j $(JOBS)
 
 sanitize: sanitize-build
 	cd $(BUILD_DIR)-asan && ctest --output-on-failure -j $(JOBS)
 
-# The CUDA build (docs/GPU.md) when nvcc exists: proves that it compiles and links, and runs the
-# GPU tests there (each reports "Skipped" on a machine without a GPU; the device-choice tests run).
+# A separate CUDA build (docs/GPU.md), whatever CUDA says; cuda-test runs its GPU tests (each
+# reports "Skipped" on a machine without a GPU; the device-choice tests run).
 cuda-build: deps
 	@if [ -z "$(NVCC)" ]; then echo "cuda-build: no nvcc on PATH or in /usr/local/cuda/bin: CUDA build skipped"; else \
 	  cmake -S . -B $(BUILD_DIR)-cuda -DCMAKE_BUILD_TYPE=Release -DDESCPIPE_ENABLE_CUDA=ON -DDESCPIPE_BUILD_BENCH=ON \

@@ -34,9 +34,6 @@ void AddCommon(CLI::App* command, CommonOptions& options, bool inputs_required) 
   command->add_option("--set", options.overrides, "Override one option: key=value (repeatable)");
   command->add_option("-t,--threads", options.threads, "Worker threads (default: all cores)")
       ->check(CLI::Range(0, 65536));
-  command->add_option("--device", options.device,
-                      "Where Passes 2-4 compute: cpu, auto (a GPU when built with CUDA and one is present) or "
-                      "cuda[:N] (config: device)");
   command->add_flag("-q,--quiet", options.quiet, "Only warnings and errors on stderr");
   command->add_flag("-v,--verbose", options.verbose, "Also debug messages (timings of each step)");
 }
@@ -114,6 +111,9 @@ int main(int argc, char** argv) {
   auto* run = app.add_subcommand("run", "Run the pipeline and write every output into OUTDIR");
   AddCommon(run, run_options, false);
   run->add_option("-o,--output", output_dir, "Output directory (or output_dir in the config)");
+  run->add_option("--device", run_options.device,
+                  "Where Passes 2-4 compute: cpu, auto (a GPU when built with CUDA and one is present) or "
+                  "cuda[:N] (config: device; docs/GPU.md)");
   bool no_resume = false;
   run->add_flag("--no-resume", no_resume, "Compute every pass again, even those an earlier run in OUTDIR can give");
   bool exact = false;
