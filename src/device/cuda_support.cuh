@@ -17,6 +17,35 @@
 
 namespace descpipe::cuda_impl {
 
+/// cuBLAS and cuSOLVER are loaded with dlopen on first use, not linked: loading them costs about
+/// half a second per process, which every run (and every test process) would pay even on the CPU.
+/// Loading fails with a CudaError naming the library (libcublas.so.13, libcusolver.so.12, ...).
+struct CublasApi {
+  decltype(&cublasCreate) create;
+  decltype(&cublasDestroy) destroy;
+  decltype(&cublasSetStream) set_stream;
+  decltype(&cublasDsyrk) dsyrk;
+  decltype(&cublasDgemm) dgemm;
+  // cublasGemmEx has a C++ overload (cudaDataType compute type): name the C function's type.
+  cublasStatus_t (*gemm_ex)(cublasHandle_t, cublasOperation_t, cublasOperation_t, int, int, int, const void*,
+                            const void*, cudaDataType, int, const void*, cudaDataType, int, const void*, void*,
+                            cudaDataType, int, cublasComputeType_t, cublasGemmAlgo_t);
+  decltype(&cublasGetStatusName) status_name;
+  decltype(&cublasGetStatusString) status_string;
+};
+const CublasApi& Cublas();
+
+struct CusolverApi {
+  decltype(&cusolverDnCreate) create;
+  decltype(&cusolverDnDestroy) destroy;
+  decltype(&cusolverDnSetStream) set_stream;
+  decltype(&cusolverDnDpotrf_bufferSize) dpotrf_buffer_size;
+  decltype(&cusolverDnDpotrf) dpotrf;
+  decltype(&cusolverDnDpotri_bufferSize) dpotri_buffer_size;
+  decltype(&cusolverDnDpotri) dpotri;
+};
+const CusolverApi& Cusolver();
+
 [[noreturn]] void ThrowCudaError(const char* call, cudaError_t status, const char* file, int line);
 [[noreturn]] void ThrowCublasError(const char* call, cublasStatus_t status, const char* file, int line);
 [[noreturn]] void ThrowCusolverError(const char* call, cusolverStatus_t status, const char* file, int line);
@@ -190,14 +219,14 @@ double Seconds(const Event& start, const Event& stop);
 class CublasHandle {
  public:
   explicit CublasHandle(cudaStream_t stream) {
-    DESCPIPE_CUBLAS_CHECK(cublasCreate(&handle_));
-    const cublasStatus_t status = cublasSetStream(handle_, stream);
+    DESCPIPE_CUBLAS_CHECK(Cublas().create(&handle_));
+    const cublasStatus_t status = Cublas().set_stream(handle_, stream);
     if (status != CUBLAS_STATUS_SUCCESS) {
-      cublasDestroy(handle_);
+      Cublas().destroy(handle_);
       ThrowCublasError("cublasSetStream", status, __FILE__, __LINE__);
     }
   }
-  ~CublasHandle() { cublasDestroy(handle_); }
+  ~CublasHandle() { Cublas().destroy(handle_); }
   CublasHandle(const CublasHandle&) = delete;
   CublasHandle& operator=(const CublasHandle&) = delete;
   cublasHandle_t get() const { return handle_; }
@@ -209,14 +238,14 @@ class CublasHandle {
 class CusolverHandle {
  public:
   explicit CusolverHandle(cudaStream_t stream) {
-    DESCPIPE_CUSOLVER_CHECK(cusolverDnCreate(&handle_));
-    const cusolverStatus_t status = cusolverDnSetStream(handle_, stream);
+    DESCPIPE_CUSOLVER_CHECK(Cusolver().create(&handle_));
+    const cusolverStatus_t status = Cusolver().set_stream(handle_, stream);
     if (status != CUSOLVER_STATUS_SUCCESS) {
-      cusolverDnDestroy(handle_);
+      Cusolver().destroy(handle_);
       ThrowCusolverError("cusolverDnSetStream", status, __FILE__, __LINE__);
     }
   }
-  ~CusolverHandle() { cusolverDnDestroy(handle_); }
+  ~CusolverHandle() { Cusolver().destroy(handle_); }
   CusolverHandle(const CusolverHandle&) = delete;
   CusolverHandle& operator=(const CusolverHandle&) = delete;
   cusolverDnHandle_t get() const { return handle_; }

@@ -1,4 +1,5 @@
 // The CUDA runtime side of device choice, and the helpers of cuda_support.cuh.
+#include <dlfcn.h>
 #include <fmt/format.h>
 
 #include "device/cuda_impl.hpp"
@@ -12,8 +13,71 @@ void ThrowCudaError(const char* call, cudaError_t status, const char* file, int 
 }
 
 void ThrowCublasError(const char* call, cublasStatus_t status, const char* file, int line) {
-  throw CudaError(fmt::format("cuBLAS error {} ({}) in {} at {}:{}", cublasGetStatusName(status),
-                              cublasGetStatusString(status), call, file, line));
+  throw CudaError(fmt::format("cuBLAS error {} ({}) in {} at {}:{}", Cublas().status_name(status),
+                              Cublas().status_string(status), call, file, line));
+}
+
+namespace {
+
+/// dlopen of `soname`, then of the same file in the CUDA toolkit's library folder of the build.
+void* OpenCudaLibrary(const std::string& soname, const char* what) {
+  void* library = dlopen(soname.c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (library == nullptr) {
+    dlerror();  // clear: the fallback's error is the one reported
+    const std::string fallback = std::string(DESCPIPE_CUDA_LIBRARY_DIR) + "/" + soname;
+    library = dlopen(fallback.c_str(), RTLD_NOW | RTLD_LOCAL);
+    if (library == nullptr) {
+      const char* error = dlerror();
+      throw CudaError(fmt::format("{} ({}) could not be loaded: {}; it comes with the CUDA toolkit: add its folder "
+                                  "to LD_LIBRARY_PATH, or use device: cpu",
+                                  what, soname, error != nullptr ? error : "not found"));
+    }
+  }
+  return library;
+}
+
+template <typename Function>
+void Resolve(void* library, const char* symbol, const char* what, Function& target) {
+  void* address = dlsym(library, symbol);
+  if (address == nullptr) throw CudaError(fmt::format("{} has no function {}: a CUDA version mismatch?", what, symbol));
+  target = reinterpret_cast<Function>(address);
+}
+
+}  // namespace
+
+const CublasApi& Cublas() {
+  static const CublasApi api = [] {
+    const char* what = "cuBLAS";
+    void* library = OpenCudaLibrary(fmt::format("libcublas.so.{}", CUBLAS_VER_MAJOR), what);
+    CublasApi loaded{};
+    Resolve(library, "cublasCreate_v2", what, loaded.create);
+    Resolve(library, "cublasDestroy_v2", what, loaded.destroy);
+    Resolve(library, "cublasSetStream_v2", what, loaded.set_stream);
+    Resolve(library, "cublasDsyrk_v2", what, loaded.dsyrk);
+    Resolve(library, "cublasDgemm_v2", what, loaded.dgemm);
+    Resolve(library, "cublasGemmEx", what, loaded.gemm_ex);
+    Resolve(library, "cublasGetStatusName", what, loaded.status_name);
+    Resolve(library, "cublasGetStatusString", what, loaded.status_string);
+    return loaded;  // the library stays loaded for the life of the process
+  }();
+  return api;
+}
+
+const CusolverApi& Cusolver() {
+  static const CusolverApi api = [] {
+    const char* what = "cuSOLVER";
+    void* library = OpenCudaLibrary(fmt::format("libcusolver.so.{}", CUSOLVER_VER_MAJOR), what);
+    CusolverApi loaded{};
+    Resolve(library, "cusolverDnCreate", what, loaded.create);
+    Resolve(library, "cusolverDnDestroy", what, loaded.destroy);
+    Resolve(library, "cusolverDnSetStream", what, loaded.set_stream);
+    Resolve(library, "cusolverDnDpotrf_bufferSize", what, loaded.dpotrf_buffer_size);
+    Resolve(library, "cusolverDnDpotrf", what, loaded.dpotrf);
+    Resolve(library, "cusolverDnDpotri_bufferSize", what, loaded.dpotri_buffer_size);
+    Resolve(library, "cusolverDnDpotri", what, loaded.dpotri);
+    return loaded;
+  }();
+  return api;
 }
 
 void ThrowCusolverError(const char* call, cusolverStatus_t status, const char* file, int line) {

@@ -87,7 +87,7 @@ void ForAllProductTiles(const double* a, std::size_t n, std::size_t width, std::
         a_j = tile_j.data();
       }
       if (waiting[s]) deliver(s);  // frees this slot's buffers (its copy is complete)
-      DESCPIPE_CUBLAS_CHECK(cublasDgemm(blas.get(), CUBLAS_OP_T, CUBLAS_OP_N, static_cast<int>(ni), static_cast<int>(nj),
+      DESCPIPE_CUBLAS_CHECK(Cublas().dgemm(blas.get(), CUBLAS_OP_T, CUBLAS_OP_N, static_cast<int>(ni), static_cast<int>(nj),
                                         static_cast<int>(n), &one, a_i, static_cast<int>(n), a_j, static_cast<int>(n),
                                         &zero, products[s].data(), static_cast<int>(ni)));
       DESCPIPE_CUDA_CHECK(cudaMemcpyAsync(host[s].data(), products[s].data(), ni * nj * sizeof(double),

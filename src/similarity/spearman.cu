@@ -216,7 +216,7 @@ struct CorrelationSumsGpu::State {
     cublasHandle_t handle = blas.get();
     if constexpr (sizeof(C) == 8) {
       const double one = 1.0;
-      DESCPIPE_CUBLAS_CHECK(cublasDsyrk(handle, CUBLAS_FILL_MODE_UPPER, CUBLAS_OP_T, ip, irows, &one, cx, ild, &one,
+      DESCPIPE_CUBLAS_CHECK(Cublas().dsyrk(handle, CUBLAS_FILL_MODE_UPPER, CUBLAS_OP_T, ip, irows, &one, cx, ild, &one,
                                         product.data(), ip));
       if (k == 0) return;
       const struct {
@@ -226,14 +226,14 @@ struct CorrelationSumsGpu::State {
       } masked[] = {{cmask, cmask_j, joint_count.data()}, {cx, cmask_j, sum_i.data()}, {cx2, cmask_j, square_i.data()},
                     {cmask, cx_j, sum_j.data()},          {cmask, cx2_j, square_j.data()}};
       for (const auto& m : masked) {
-        DESCPIPE_CUBLAS_CHECK(cublasDgemm(handle, CUBLAS_OP_T, CUBLAS_OP_N, ip, ik, irows, &one, m.a, ild, m.b, ild,
+        DESCPIPE_CUBLAS_CHECK(Cublas().dgemm(handle, CUBLAS_OP_T, CUBLAS_OP_N, ip, ik, irows, &one, m.a, ild, m.b, ild,
                                           &one, m.c, ip));
       }
     } else {
       const float one = 1.0f, zero = 0.0f;
       const cublasComputeType_t type =
           precision == GpuPrecision::kTf32 ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F;
-      DESCPIPE_CUBLAS_CHECK(cublasGemmEx(handle, CUBLAS_OP_T, CUBLAS_OP_N, ip, ip, irows, &one, cx, CUDA_R_32F, ild,
+      DESCPIPE_CUBLAS_CHECK(Cublas().gemm_ex(handle, CUBLAS_OP_T, CUBLAS_OP_N, ip, ip, irows, &one, cx, CUDA_R_32F, ild,
                                          cx, CUDA_R_32F, ild, &zero, tile_product.data(), CUDA_R_32F, ip, type,
                                          CUBLAS_GEMM_DEFAULT));
       AddFloatKernel<<<GridFor(p * p), 256, 0, compute.get()>>>(tile_product.data(), p * p, product.data());
@@ -246,7 +246,7 @@ struct CorrelationSumsGpu::State {
       } masked[] = {{cmask, cmask_j, joint_count.data()}, {cx, cmask_j, sum_i.data()}, {cx2, cmask_j, square_i.data()},
                     {cmask, cx_j, sum_j.data()},          {cmask, cx2_j, square_j.data()}};
       for (const auto& m : masked) {
-        DESCPIPE_CUBLAS_CHECK(cublasGemmEx(handle, CUBLAS_OP_T, CUBLAS_OP_N, ip, ik, irows, &one, m.a, CUDA_R_32F, ild,
+        DESCPIPE_CUBLAS_CHECK(Cublas().gemm_ex(handle, CUBLAS_OP_T, CUBLAS_OP_N, ip, ik, irows, &one, m.a, CUDA_R_32F, ild,
                                            m.b, CUDA_R_32F, ild, &zero, tile_masked.data(), CUDA_R_32F, ip, type,
                                            CUBLAS_GEMM_DEFAULT));
         AddFloatKernel<<<GridFor(p * k), 256, 0, compute.get()>>>(tile_masked.data(), p * k, m.c);
@@ -390,14 +390,14 @@ double GramReferenceSeconds(std::size_t n, std::size_t p, int repeats, const Con
   auto run = [&] {
     if (fp64) {
       const double one = 1.0, zero = 0.0;
-      DESCPIPE_CUBLAS_CHECK(cublasDsyrk(blas.get(), CUBLAS_FILL_MODE_UPPER, CUBLAS_OP_T, ip, in, &one,
+      DESCPIPE_CUBLAS_CHECK(Cublas().dsyrk(blas.get(), CUBLAS_FILL_MODE_UPPER, CUBLAS_OP_T, ip, in, &one,
                                         reinterpret_cast<const double*>(a.data()), in, &zero,
                                         reinterpret_cast<double*>(product.data()), ip));
     } else {
       const float one = 1.0f, zero = 0.0f;
       const cublasComputeType_t type =
           ctx.gpu().precision == GpuPrecision::kTf32 ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F;
-      DESCPIPE_CUBLAS_CHECK(cublasGemmEx(blas.get(), CUBLAS_OP_T, CUBLAS_OP_N, ip, ip, in, &one, a.data(), CUDA_R_32F,
+      DESCPIPE_CUBLAS_CHECK(Cublas().gemm_ex(blas.get(), CUBLAS_OP_T, CUBLAS_OP_N, ip, ip, in, &one, a.data(), CUDA_R_32F,
                                          in, a.data(), CUDA_R_32F, in, &zero, product.data(), CUDA_R_32F, ip, type,
                                          CUBLAS_GEMM_DEFAULT));
     }

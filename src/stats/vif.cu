@@ -15,16 +15,16 @@ bool InvertSpd(double* matrix, std::size_t m, const Context& ctx) {
   DeviceArray<int> info(memory, 1, "cuSOLVER status");
   DESCPIPE_CUDA_CHECK(cudaMemcpyAsync(a.data(), matrix, m * m * sizeof(double), cudaMemcpyHostToDevice, stream.get()));
   int factor_work = 0, inverse_work = 0;
-  DESCPIPE_CUSOLVER_CHECK(cusolverDnDpotrf_bufferSize(solver.get(), CUBLAS_FILL_MODE_LOWER, n, a.data(), n, &factor_work));
-  DESCPIPE_CUSOLVER_CHECK(cusolverDnDpotri_bufferSize(solver.get(), CUBLAS_FILL_MODE_LOWER, n, a.data(), n, &inverse_work));
+  DESCPIPE_CUSOLVER_CHECK(Cusolver().dpotrf_buffer_size(solver.get(), CUBLAS_FILL_MODE_LOWER, n, a.data(), n, &factor_work));
+  DESCPIPE_CUSOLVER_CHECK(Cusolver().dpotri_buffer_size(solver.get(), CUBLAS_FILL_MODE_LOWER, n, a.data(), n, &inverse_work));
   DeviceArray<double> work(memory, static_cast<std::size_t>(std::max({factor_work, inverse_work, 1})), "cuSOLVER workspace");
   int status = 0;
-  DESCPIPE_CUSOLVER_CHECK(cusolverDnDpotrf(solver.get(), CUBLAS_FILL_MODE_LOWER, n, a.data(), n, work.data(),
+  DESCPIPE_CUSOLVER_CHECK(Cusolver().dpotrf(solver.get(), CUBLAS_FILL_MODE_LOWER, n, a.data(), n, work.data(),
                                            static_cast<int>(work.size()), info.data()));
   DESCPIPE_CUDA_CHECK(cudaMemcpyAsync(&status, info.data(), sizeof(int), cudaMemcpyDeviceToHost, stream.get()));
   stream.Synchronize();
   if (status != 0) return false;
-  DESCPIPE_CUSOLVER_CHECK(cusolverDnDpotri(solver.get(), CUBLAS_FILL_MODE_LOWER, n, a.data(), n, work.data(),
+  DESCPIPE_CUSOLVER_CHECK(Cusolver().dpotri(solver.get(), CUBLAS_FILL_MODE_LOWER, n, a.data(), n, work.data(),
                                            static_cast<int>(work.size()), info.data()));
   DESCPIPE_CUDA_CHECK(cudaMemcpyAsync(&status, info.data(), sizeof(int), cudaMemcpyDeviceToHost, stream.get()));
   DESCPIPE_CUDA_CHECK(cudaMemcpyAsync(matrix, a.data(), m * m * sizeof(double), cudaMemcpyDeviceToHost, stream.get()));
