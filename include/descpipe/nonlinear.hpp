@@ -65,6 +65,8 @@ struct NonlinearResult {
   int rdc_k_used = 0;         ///< min(rdc_k, rows / 10, at least 1)
   std::size_t hsic_basis = 0; ///< basis directions kept for HSIC
   std::size_t rdc_basis = 0;  ///< largest number of basis directions kept over the RDC draws
+  double feature_seconds = 0.0;  ///< computing the stacked features (every family)
+  double product_seconds = 0.0;  ///< the all-pairs products and their reduction (GPU or CPU)
 };
 
 /// Replaces each column by its copula: average rank (over the finite values) / number of finite

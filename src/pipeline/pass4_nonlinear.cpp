@@ -122,6 +122,9 @@ Pass4Result RunPass4(const Pass1Result& pass1, Pass2Result& pass2, const Pass3Re
   } else {
     CopulaTransform(copula, ctx);
     result.similarity = NonlinearDependence(copula, options, ctx, progress);
+    spdlog::debug("pass4: {} rows x {} columns: features {:.3f} s, products and reductions {:.3f} s ({})",
+                  copula.n_rows, p, result.similarity.feature_seconds, result.similarity.product_seconds,
+                  ctx.device() == Device::kCuda ? "GPU" : "CPU");
   }
   copula = ColumnMatrix{};
 

@@ -16,6 +16,7 @@
 #include <Eigen/Dense>
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cmath>
 #include <exception>
 #include <functional>
@@ -38,6 +39,10 @@ constexpr std::size_t kGpuTileWidth = 4096;  ///< the same on the GPU (one DGEMM
 constexpr std::size_t kChunk = 2048;       ///< points evaluated per batch
 constexpr std::size_t kMaxGrid = 8192;     ///< grid points for the basis (smooth functions of u)
 constexpr double kPi = 3.14159265358979323846;
+
+double SecondsSince(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
 
 /// SplitMix64 (Steele, Lea and Flood 2014): a small, portable, seeded generator.
 class Random {
@@ -440,7 +445,10 @@ NonlinearResult NonlinearDependence(const ColumnMatrix& copula, const NonlinearO
       const Basis basis = MakeBasis(family, 2 * m, n);
       result.hsic_basis = basis.r;
       if (basis.r > 0) {
+        auto start = std::chrono::steady_clock::now();
         const double* a = StackedFeatures(copula, family, basis, /*ridge=*/-1.0, threads, buffer);
+        result.feature_seconds += SecondsSince(start);
+        start = std::chrono::steady_clock::now();
         std::vector<double> raw(p * p, 0.0);
         const std::size_t r = basis.r;
         ForAllBlocks(a, n, p, r, ctx, [&](std::size_t i, std::size_t j, const double* block, std::size_t ld) {
@@ -450,6 +458,7 @@ NonlinearResult NonlinearDependence(const ColumnMatrix& copula, const NonlinearO
           }
           raw[i * p + j] = raw[j * p + i] = sum;
         }, round_progress);
+        result.product_seconds += SecondsSince(start);
         for (std::size_t i = 0; i < p; ++i) {
           for (std::size_t j = 0; j < p; ++j) {
             const double denominator = std::sqrt(raw[i * p + i] * raw[j * p + j]);
@@ -483,7 +492,10 @@ NonlinearResult NonlinearDependence(const ColumnMatrix& copula, const NonlinearO
         const Basis basis = MakeBasis(family, static_cast<std::size_t>(k), n);
         result.rdc_basis = std::max(result.rdc_basis, basis.r);
         if (basis.r > 0) {
+          auto start = std::chrono::steady_clock::now();
           const double* a = StackedFeatures(copula, family, basis, options.rdc_ridge, threads, buffer);
+          result.feature_seconds += SecondsSince(start);
+          start = std::chrono::steady_clock::now();
           const std::size_t r = basis.r;
           std::vector<double> draw_value(p * p, 0.0);
           ForAllBlocks(a, n, p, r, ctx, [&](std::size_t i, std::size_t j, const double* block, std::size_t ld) {
@@ -494,6 +506,7 @@ NonlinearResult NonlinearDependence(const ColumnMatrix& copula, const NonlinearO
             const double top = std::sqrt(std::max(0.0, solver.eigenvalues().maxCoeff()));
             draw_value[i * p + j] = draw_value[j * p + i] = std::min(1.0, top);
           }, round_progress);
+          result.product_seconds += SecondsSince(start);
           for (std::size_t i = 0; i < p; ++i) varies[i] = varies[i] || draw_value[i * p + i] > 0.0;
           for (std::size_t e = 0; e < p * p; ++e) sum[e] += draw_value[e];
         }
