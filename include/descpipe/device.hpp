@@ -40,7 +40,7 @@ struct DeviceChoice {
 DeviceChoice ChooseDevice(const std::string& device, int gpu_id);
 
 /// `base` with the device, GPU, GPU memory cap and precision of `config` (ChooseDevice); logs
-/// the choice at info level.
-Context ContextForDevice(const Context& base, const Config& config);
+/// the choice at info level and stores its description in `description` when given.
+Context ContextForDevice(const Context& base, const Config& config, std::string* description = nullptr);
 
 }  // namespace descpipe

@@ -70,8 +70,9 @@ DeviceChoice ChooseDevice(const std::string& device, int gpu_id) {
   return choice;
 }
 
-Context ContextForDevice(const Context& base, const Config& config) {
+Context ContextForDevice(const Context& base, const Config& config, std::string* description) {
   const DeviceChoice choice = ChooseDevice(config.device, config.gpu_id);
+  if (description != nullptr) *description = choice.description;
   Context ctx = base;
   ctx.set_device(choice.device);
   GpuSettings gpu;

@@ -247,6 +247,7 @@ void Manifest::RecordPass(int stage, const PassSummary& summary, const std::vect
   entry["columns_out"] = summary.columns_out;
   entry["seconds"] = summary.seconds;
   entry["peak_rss_bytes"] = summary.peak_rss_bytes;
+  if (!device_.empty()) entry["device"] = device_;
   Json files = Json::array();
   for (const std::string& name : outputs) {
     std::uint64_t size = 0;
@@ -257,6 +258,11 @@ void Manifest::RecordPass(int stage, const PassSummary& summary, const std::vect
   for (auto it = extra.begin(); it != extra.end(); ++it) entry[it.key()] = it.value();
   json_["passes"].push_back(entry);
   Save();
+}
+
+void Manifest::SetDevice(const std::string& description) {
+  device_ = description;
+  json_["device"] = description;
 }
 
 void Manifest::Save() const { io::WriteFileAtomic(out_dir_ + "/run_manifest.json", json_.dump(2) + "\n"); }

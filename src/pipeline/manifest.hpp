@@ -53,6 +53,9 @@ class Manifest {
                   nlohmann::ordered_json extra = nlohmann::ordered_json::object());
   /// Writes OUTDIR/run_manifest.json atomically (the passes recorded so far).
   void Save() const;
+  /// The device this run computes on ("CPU (device: cpu)", "GPU 0 (NVIDIA ...)"): recorded at the
+  /// top and in each pass computed from now on (a reused pass keeps the device it was computed on).
+  void SetDevice(const std::string& description);
 
  private:
   const nlohmann::ordered_json* PreviousEntry(int stage) const;
@@ -61,6 +64,7 @@ class Manifest {
   nlohmann::ordered_json json_;
   nlohmann::ordered_json previous_passes_ = nlohmann::ordered_json::array();
   std::vector<std::string> option_groups_;  ///< per stage: the JSON text of its options
+  std::string device_;
 };
 
 }  // namespace descpipe

@@ -97,7 +97,8 @@ RunResult RunPipeline(const Config& config, const RunOptions& options, const Con
                    static_cast<int>(options.until), static_cast<int>(LastImplementedStage()));
   // The device (cpu, auto, cuda[:N]) comes from the config; ChooseDevice refuses an unusable GPU
   // before anything is read or written.
-  const Context ctx = ContextForDevice(base_ctx, config);
+  std::string device;
+  const Context ctx = ContextForDevice(base_ctx, config, &device);
   DESCPIPE_EXPECTS(!config.output_dir.empty(), "no output directory given: use -o OUTDIR or output_dir");
   ReportOptions(config);
 
@@ -114,6 +115,7 @@ RunResult RunPipeline(const Config& config, const RunOptions& options, const Con
   // A new manifest with no pass yet: from here on it lists only passes whose outputs are complete
   // (the earlier run's entries stay in memory, as candidates for reuse).
   Manifest manifest(table, config);
+  manifest.SetDevice(device);
   manifest.Save();
 
   // A pass is reused when its fingerprint and files match and every pass before it was reused.

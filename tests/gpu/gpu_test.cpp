@@ -348,6 +348,9 @@ std::string RunOn(const TempDir& dir, const std::string& input, const std::strin
   args.insert(args.end(), extra.begin(), extra.end());
   const auto result = RunCli(args);
   EXPECT_EQ(result.exit_code, 0) << result.err;
+  // The manifest says where the run computed.
+  EXPECT_TRUE(testing::Contains(ReadFile(out + "/run_manifest.json"),
+                                device == "cpu" ? "\"device\": \"CPU (device: cpu)\"" : "\"device\": \"GPU 0 ("));
   return out;
 }
 

@@ -327,10 +327,13 @@ TEST_F(CliTest, ManifestRecordsInputsConfigAndPassFingerprints) {
   EXPECT_EQ(manifest.at("columns").at("metadata"), nlohmann::json::array({"id", "smiles"}));
   EXPECT_DOUBLE_EQ(manifest.at("config").at("variance_threshold").get<double>(), 0.002);
   EXPECT_EQ(manifest.at("config").at("leiden_objective"), "modularity");
+  EXPECT_EQ(manifest.at("config").at("gpu_precision"), "fp64");
+  EXPECT_EQ(manifest.at("device"), "CPU (device: cpu)");
   const auto& passes = manifest.at("passes");
   ASSERT_EQ(passes.size(), 4u);  // no sampling
   EXPECT_EQ(passes.at(0).at("pass"), "pass1_statistics");
   EXPECT_EQ(passes.at(3).at("pass"), "pass4_nonlinear");
+  for (const auto& pass : passes) EXPECT_EQ(pass.at("device"), "CPU (device: cpu)");
   // Each output is recorded with its size and hash.
   for (const auto& pass : passes) {
     for (const auto& output : pass.at("outputs")) {
