@@ -41,11 +41,11 @@ step() {
     return 124
   fi
   echo "== $name (at most $limit s)" | tee -a "$out/log.txt"
-  local t0=$(date +%s.%N)
+  local t0=$(date +%s%N)
   timeout --kill-after=10 "$limit" "$@" > "$out/$name.log" 2>&1
   local rc=$?
-  local t1=$(date +%s.%N)
-  printf '   rc %d, %.1f s\n' "$rc" "$(echo "$t1 - $t0" | bc)" | tee -a "$out/log.txt"
+  local tenths=$(( ($(date +%s%N) - t0) / 100000000 ))
+  printf '   rc %d, %d.%d s\n' "$rc" $(( tenths / 10 )) $(( tenths % 10 )) | tee -a "$out/log.txt"
   tail -n 5 "$out/$name.log" | sed 's/^/   | /'
   return $rc
 }
@@ -74,6 +74,10 @@ if [[ -f .gpu-bundle/descpipe-gpu.tar.xz ]]; then
   export LD_LIBRARY_PATH="$bundle/lib:${cuda_lib}:${LD_LIBRARY_PATH:-}"
   export DESCPIPE_TEST_CLI=$bin/descpipe DESCPIPE_TEST_MAKE_DATA=$bin/descpipe_make_data
   export DESCPIPE_TEST_SHARED_DATA=$bundle/data
+  head=$(git rev-parse HEAD 2>/dev/null || true)
+  if [[ -n "$head" && "$head" != "$(cut -c1-40 "$bundle/COMMIT" 2>/dev/null)" ]]; then
+    note "WARNING" "the bundle was built from another commit than this checkout ($head): rerun scripts/gpu-bundle.sh"
+  fi
   note "programs" "bundle of commit $(cut -c1-10 "$bundle/COMMIT" 2>/dev/null)$(grep -o " +uncommitted" "$bundle/COMMIT" 2>/dev/null) (CUDA libraries: $cuda_lib)"
 else
   if ! step build 300 make --no-print-directory cuda-build; then
