@@ -214,17 +214,18 @@ struct CorrelationSumsGpu::State {
     const int ip = static_cast<int>(p), ik = static_cast<int>(k), irows = static_cast<int>(rows),
               ild = static_cast<int>(ld);
     cublasHandle_t handle = blas.get();
+    // The five masked products (used when k > 0): A^T B added into C.
+    const struct {
+      const C* a;
+      const C* b;
+      double* c;
+    } masked[] = {{cmask, cmask_j, joint_count.data()}, {cx, cmask_j, sum_i.data()}, {cx2, cmask_j, square_i.data()},
+                  {cmask, cx_j, sum_j.data()},          {cmask, cx2_j, square_j.data()}};
     if constexpr (sizeof(C) == 8) {
       const double one = 1.0;
       DESCPIPE_CUBLAS_CHECK(Cublas().dsyrk(handle, CUBLAS_FILL_MODE_UPPER, CUBLAS_OP_T, ip, irows, &one, cx, ild, &one,
                                         product.data(), ip));
       if (k == 0) return;
-      const struct {
-        const C* a;
-        const C* b;
-        double* c;
-      } masked[] = {{cmask, cmask_j, joint_count.data()}, {cx, cmask_j, sum_i.data()}, {cx2, cmask_j, square_i.data()},
-                    {cmask, cx_j, sum_j.data()},          {cmask, cx2_j, square_j.data()}};
       for (const auto& m : masked) {
         DESCPIPE_CUBLAS_CHECK(Cublas().dgemm(handle, CUBLAS_OP_T, CUBLAS_OP_N, ip, ik, irows, &one, m.a, ild, m.b, ild,
                                           &one, m.c, ip));
@@ -239,12 +240,6 @@ struct CorrelationSumsGpu::State {
       AddFloatKernel<<<GridFor(p * p), 256, 0, compute.get()>>>(tile_product.data(), p * p, product.data());
       DESCPIPE_CUDA_LAUNCHED();
       if (k == 0) return;
-      const struct {
-        const C* a;
-        const C* b;
-        double* c;
-      } masked[] = {{cmask, cmask_j, joint_count.data()}, {cx, cmask_j, sum_i.data()}, {cx2, cmask_j, square_i.data()},
-                    {cmask, cx_j, sum_j.data()},          {cmask, cx2_j, square_j.data()}};
       for (const auto& m : masked) {
         DESCPIPE_CUBLAS_CHECK(Cublas().gemm_ex(handle, CUBLAS_OP_T, CUBLAS_OP_N, ip, ik, irows, &one, m.a, CUDA_R_32F, ild,
                                            m.b, CUDA_R_32F, ild, &zero, tile_masked.data(), CUDA_R_32F, ip, type,
