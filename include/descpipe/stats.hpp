@@ -3,6 +3,10 @@
 // Mean and variance: per block, a two-pass mean/M2 over the block, merged into the running state
 // with Chan, Golub and LeVeque's pairwise update (Chan et al., "Updating formulae and a pairwise
 // algorithm for computing sample variances", 1979). Exact to ~1e-15 relative even on 1e9 + noise.
+// Finite values anywhere in the double range are handled (blocks and merges whose deviations
+// would overflow or underflow when squared are recomputed scaled by a power of two, M2 carries
+// its own exponent): the mean is finite and within [min, max], the variance is inf only when it
+// exceeds DBL_MAX; see docs/STATISTICS.md.
 //
 // Distinct values: counted exactly in a small hash table up to kMaxExactDistinct values; beyond
 // that only "more than kMaxExactDistinct" is known.
@@ -56,8 +60,14 @@ struct ColumnStats {
   std::int64_t n_valid = 0;
   double missing_ratio = 0.0;  ///< (n_total - n_valid) / n_total
   double mean = 0.0;           ///< NaN when n_valid == 0
-  double variance = 0.0;       ///< sample variance (ddof = 1); NaN when n_valid < 2
-  double std = 0.0;
+  double variance = 0.0;       ///< sample variance (ddof = 1); NaN when n_valid < 2; inf when
+                               ///< it exceeds DBL_MAX (values near +-1.7e308)
+  double std = 0.0;            ///< sqrt(variance); inf when it exceeds DBL_MAX
+  /// std == std_scaled * 2^std_exponent, finite also where std or variance overflow or
+  /// underflow (the low_variance rule uses it). std_exponent is 0 on ordinary data. Set by
+  /// ColumnStatsAccumulator::Finalize; not stored in checkpoints (their decisions are).
+  double std_scaled = 0.0;
+  int std_exponent = 0;
   double min = 0.0;
   double max = 0.0;
   double q_low = 0.0;   ///< trim_low_percent quantile (linear interpolation, as pandas)
@@ -107,7 +117,10 @@ class ColumnStatsAccumulator {
 
   StatsOptions options_;
   std::int64_t n_total_ = 0, n_null_ = 0, n_nan_ = 0, n_inf_ = 0, n_valid_ = 0;
-  double mean_ = 0.0, mean_lo_ = 0.0, m2_ = 0.0;  // the mean is mean_ + mean_lo_ (double-double)
+  // The mean is (mean_ + mean_lo_) * 2^mean_exponent_ (double-double), M2 = m2_ * 2^m2_exponent_;
+  // both exponents are 0 unless the values are near the ends of the double range.
+  double mean_ = 0.0, mean_lo_ = 0.0, m2_ = 0.0;
+  int mean_exponent_ = 0, m2_exponent_ = 0;
   double min_ = 0.0, max_ = 0.0;
   bool distinct_overflow_ = false;
   // Open-addressing table of distinct valid values (-0.0 folded to 0.0) and their counts;
@@ -163,13 +176,16 @@ const char* ReasonName(RemovalReason reason);
 
 struct FilterDecision {
   RemovalReason reason = RemovalReason::kKept;
-  double range = 0.0;                ///< the range used for normalisation
-  double normalized_variance = 0.0;  ///< variance / range^2 (NaN when undefined)
+  double range = 0.0;                ///< the range used for normalisation (inf beyond DBL_MAX)
+  double normalized_variance = 0.0;  ///< variance / range^2 (NaN when undefined), computed
+                                     ///< with scaled operands when variance or range^2 overflow
   bool kept() const { return reason == RemovalReason::kKept; }
 };
 
 /// Applies the rules in order (the first that applies wins). The range is taken from
 /// `range_mode`; when that range is 0 for a non-constant column the min-max range is used.
+/// A column with fewer than 2 valid values that reaches the low_variance rule is removed by it;
+/// a NaN normalized variance otherwise (inconsistent statistics) throws NumericalError.
 FilterDecision DecideColumn(const ColumnStats& stats, const FilterOptions& options);
 
 }  // namespace descpipe

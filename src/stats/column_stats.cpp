@@ -43,23 +43,177 @@ void TwoSum(double a, double b, double& sum, double& error) {
   error = (a - (sum - b_virtual)) + (b - b_virtual);
 }
 
+/// Neumaier's compensated sum: total + comp is the sum of the terms to ~1 ulp.
+void NeumaierAdd(double& total, double& comp, double term) {
+  const double t = total + term;
+  comp += std::fabs(total) >= std::fabs(term) ? (total - t) + term : (term - t) + total;
+  total = t;
+}
+
+// Values anywhere in the double range. A deviation d (from the shift, or between two means) is
+// used as is when d == 0 or kPlainLow <= |d| <= kPlainHigh: d^2 times a row count then neither
+// overflows nor loses bits to underflow, and the arithmetic is the plain one (ordinary data never
+// leaves this band). Otherwise the same formulas run on values scaled by a power of two 2^-k
+// (exact: no rounding, or an underflow far below the rounding of the result). M2 is then carried
+// as M2Wide, a double and a power of two, since M2 itself may exceed DBL_MAX (values near
+// +-1.7e308) or fall below DBL_MIN (values near 1e-300); a mean below kTinyMean as MeanWide, so
+// that its low part does not fall below the subnormals.
+constexpr double kPlainLow = 0x1p-400;
+constexpr double kPlainHigh = 0x1p400;
+// M2Wide keeps exponent 0 while its value lies in [kWideLow, kWideHigh].
+constexpr double kWideLow = 0x1p-900;
+constexpr double kWideHigh = 0x1p900;
+constexpr double kTinyMean = 0x1p-900;
+
+bool IsPlainDeviation(double abs_deviation) {
+  return abs_deviation == 0.0 || (abs_deviation >= kPlainLow && abs_deviation <= kPlainHigh);
+}
+
+/// A sum of squares too wide for a double in general: value * 2^exponent, value >= 0.
+struct M2Wide {
+  double value = 0.0;
+  int exponent = 0;
+};
+
+/// Exponent 0 while the value is in [kWideLow, kWideHigh] (or 0), else value in [1, 2).
+M2Wide NormalizeM2(M2Wide x) {
+  DESCPIPE_ASSERT(std::isfinite(x.value) && x.value >= 0.0);
+  if (x.value == 0.0) return {};
+  if (x.exponent == 0 && x.value >= kWideLow && x.value <= kWideHigh) return x;
+  const int k = std::ilogb(x.value);
+  return {std::ldexp(x.value, -k), x.exponent + k};
+}
+
+/// a + b. With both exponents 0 (ordinary data) this is the plain double sum.
+M2Wide AddM2(M2Wide a, M2Wide b) {
+  if (a.value == 0.0) return NormalizeM2(b);
+  if (b.value == 0.0) return NormalizeM2(a);
+  const int exponent = std::max(a.exponent, b.exponent);
+  return NormalizeM2(
+      {std::ldexp(a.value, a.exponent - exponent) + std::ldexp(b.value, b.exponent - exponent),
+       exponent});
+}
+
+/// A mean as an unevaluated sum (hi + lo) * 2^exponent (double-double). exponent is 0 except
+/// for means produced by the scaled paths with |mean| < kTinyMean.
+struct MeanWide {
+  double hi = 0.0, lo = 0.0;
+  int exponent = 0;
+  /// The mean rounded to a double.
+  double Value() const { return exponent == 0 ? hi : std::ldexp(hi, exponent); }
+};
+
+/// Exponent 0 when |mean| >= kTinyMean (lo then keeps its bits), else hi in [1, 2).
+MeanWide NormalizeMean(MeanWide m) {
+  if (m.hi == 0.0) return {};
+  const double plain = std::ldexp(m.hi, m.exponent);
+  if (std::fabs(plain) >= kTinyMean) return {plain, std::ldexp(m.lo, m.exponent), 0};
+  const int k = std::ilogb(m.hi);
+  return {std::ldexp(m.hi, -k), std::ldexp(m.lo, -k), m.exponent + k};
+}
+
 /// Chan, Golub & LeVeque's pairwise update of (n, mean, M2) by a part (nb, mean_b, m2_b). Means
 /// are unevaluated sums hi + lo (double-double): a mean rounded to a double is off by up to
 /// ulp(mean) / 2, ~6e-8 on 1e9 + N(0, 1) data, which enters delta^2 below and made the variance
 /// depend on the block size and merge order at the 1e-9 relative level.
-void CombineMoments(double na, double& mean_hi, double& mean_lo, double& m2, double nb,
-                    double mean_b_hi, double mean_b_lo, double m2_b) {
+void CombineMoments(double na, MeanWide& mean, M2Wide& m2, double nb, const MeanWide& mean_b,
+                    M2Wide m2_b) {
   const double total = na + nb;
-  const double delta = (mean_b_hi - mean_hi) + (mean_b_lo - mean_lo);
   double sum = 0.0, error = 0.0;
-  TwoSum(mean_hi, delta * (nb / total), sum, error);
-  TwoSum(sum, mean_lo + error, mean_hi, mean_lo);
-  m2 += m2_b + delta * delta * (na * nb / total);
+  if (mean.exponent == 0 && mean_b.exponent == 0) {
+    const double delta = (mean_b.hi - mean.hi) + (mean_b.lo - mean.lo);
+    if (IsPlainDeviation(std::fabs(delta))) {
+      TwoSum(mean.hi, delta * (nb / total), sum, error);
+      TwoSum(sum, mean.lo + error, mean.hi, mean.lo);
+      m2 = AddM2(m2, AddM2(m2_b, NormalizeM2({delta * delta * (na * nb / total), 0})));
+      return;
+    }
+  }
+  // The means are far apart (delta overflows, or its square would), closer than kPlainLow, or
+  // tiny: the same update in units of 2^k, k the exponent of delta (of the larger mean when
+  // delta overflows), found in units of the larger mean exponent first. The new mean lies
+  // between the two: clamped there against rounding.
+  // Normalized first, so that a tiny mean with exponent 0 (a subnormal block mean) gets a
+  // negative exponent and is not rounded to the subnormals in units of the other.
+  const MeanWide a = NormalizeMean(mean), b = NormalizeMean(mean_b);
+  const int base = std::max(a.exponent, b.exponent);
+  auto in_units = [](double x, int exponent, int unit) { return std::ldexp(x, exponent - unit); };
+  const double a_base = in_units(a.hi, a.exponent, base);
+  const double b_base = in_units(b.hi, b.exponent, base);
+  const double delta_base =
+      (b_base - a_base) + (in_units(b.lo, b.exponent, base) - in_units(a.lo, a.exponent, base));
+  const double magnitude = std::max(std::fabs(a_base), std::fabs(b_base));
+  int k = 0;
+  if (!std::isfinite(delta_base)) {
+    k = std::ilogb(magnitude) + 1;
+  } else if (delta_base != 0.0) {
+    k = std::ilogb(delta_base);
+  }
+  if (magnitude > 0.0) k = std::max(k, std::ilogb(magnitude) - 1000);  // scaled means finite
+  k += base;
+  const double a_hi = in_units(a.hi, a.exponent, k);
+  const double a_lo = in_units(a.lo, a.exponent, k);
+  const double b_hi = in_units(b.hi, b.exponent, k);
+  const double delta = (b_hi - a_hi) + (in_units(b.lo, b.exponent, k) - a_lo);
+  double hi = 0.0, lo = 0.0;
+  TwoSum(a_hi, delta * (nb / total), sum, error);
+  TwoSum(sum, a_lo + error, hi, lo);
+  if (!(hi >= std::min(a_hi, b_hi) && hi <= std::max(a_hi, b_hi))) {
+    hi = hi > std::max(a_hi, b_hi) ? std::max(a_hi, b_hi) : std::min(a_hi, b_hi);
+    lo = 0.0;
+  }
+  mean = NormalizeMean({hi, lo, k});
+  m2 = AddM2(m2, AddM2(m2_b, NormalizeM2({delta * delta * (na * nb / total), 2 * k})));
 }
 
-/// numpy's _lerp: exact at both ends and monotone in t.
+/// Mean and M2 of the valid values of a block whose deviations from the running shift leave the
+/// plain band: two passes (mean, then deviations from it) in units of 2^k, k the exponent of
+/// max - min, so that every scaled value is within 2^54 of the scaled minimum and every scaled
+/// deviation below 2. `lowest`/`highest`: the block's min and max, `nv` its valid count.
+void ScaledBlockMoments(const double* values, const std::uint8_t* is_null, std::size_t n,
+                        double lowest, double highest, double nv, MeanWide& mean, M2Wide& m2) {
+  m2 = {};
+  mean = NormalizeMean({lowest, 0.0, 0});
+  if (lowest == highest) return;
+  const double width = highest - lowest;
+  const int k = std::isfinite(width)
+                    ? std::ilogb(width)
+                    : std::ilogb(std::ldexp(highest, -1) - std::ldexp(lowest, -1)) + 1;
+  auto valid = [&](std::size_t row) {
+    return (is_null == nullptr || !is_null[row]) && std::isfinite(values[row]);
+  };
+  const double origin = std::ldexp(lowest, -k), end = std::ldexp(highest, -k);
+  double sum = 0.0, comp = 0.0;
+  for (std::size_t row = 0; row < n; ++row) {
+    if (valid(row)) NeumaierAdd(sum, comp, std::ldexp(values[row], -k) - origin);
+  }
+  double hi = 0.0, lo = 0.0;
+  TwoSum(origin, (sum + comp) / nv, hi, lo);
+  double sum_d = 0.0, comp_d = 0.0, sum_d2 = 0.0, comp_d2 = 0.0;
+  for (std::size_t row = 0; row < n; ++row) {
+    if (!valid(row)) continue;
+    const double d = std::ldexp(values[row], -k) - hi;
+    NeumaierAdd(sum_d, comp_d, d);
+    NeumaierAdd(sum_d2, comp_d2, d * d);
+  }
+  sum_d += comp_d;
+  sum_d2 += comp_d2;
+  m2 = NormalizeM2({std::max(0.0, sum_d2 - sum_d * sum_d / nv), 2 * k});
+  if (!(hi >= origin && hi <= end)) {
+    hi = hi > end ? end : origin;
+    lo = 0.0;
+  }
+  mean = NormalizeMean({hi, lo, k});
+}
+
+/// numpy's _lerp: exact at both ends and monotone in t. When b - a overflows (a and b near
+/// -+DBL_MAX) the same on a / 2 and b / 2, exact since both are then at least 2^969 in magnitude.
 double Lerp(double a, double b, double t) {
   const double diff = b - a;
+  if (!std::isfinite(diff)) {
+    if (t == 0.0) return a;
+    return 2.0 * Lerp(0.5 * a, 0.5 * b, t);
+  }
   return t >= 0.5 ? b - diff * (1.0 - t) : a + diff * t;
 }
 
@@ -212,7 +366,7 @@ void ColumnStatsAccumulator::Add(const double* values, const std::uint8_t* is_nu
   // deviations from a shift close to the mean lose no precision to large offsets (1e9 + noise),
   // and the block is then read once. Four independent lanes break the dependency chains and
   // act as a first level of pairwise summation.
-  double shift = mean_;
+  double shift = MeanWide{mean_, mean_lo_, mean_exponent_}.Value();
   if (n_valid_ == 0) {
     shift = 0.0;
     for (std::size_t i = 0; i < n; ++i) {
@@ -229,11 +383,6 @@ void ColumnStatsAccumulator::Add(const double* values, const std::uint8_t* is_nu
   double lane_min[4] = {kInf, kInf, kInf, kInf}, lane_max[4] = {-kInf, -kInf, -kInf, -kInf};
   std::int64_t lane_valid[4] = {0, 0, 0, 0};
   double block_sum_d = 0.0, comp_d = 0.0, block_sum_d2 = 0.0, comp_d2 = 0.0;
-  auto neumaier = [](double& total, double& comp, double term) {
-    const double t = total + term;
-    comp += std::fabs(total) >= std::fabs(term) ? (total - t) + term : (term - t) + total;
-    total = t;
-  };
   for (std::size_t run = 0; run < n; run += kRun) {
     const std::size_t run_end = std::min(n, run + kRun);
     double sum_d[4] = {0, 0, 0, 0}, sum_d2[4] = {0, 0, 0, 0};
@@ -260,8 +409,8 @@ void ColumnStatsAccumulator::Add(const double* values, const std::uint8_t* is_nu
       lane_max[0] = valid ? std::max(lane_max[0], x) : lane_max[0];
       lane_valid[0] += valid;
     }
-    neumaier(block_sum_d, comp_d, (sum_d[0] + sum_d[1]) + (sum_d[2] + sum_d[3]));
-    neumaier(block_sum_d2, comp_d2, (sum_d2[0] + sum_d2[1]) + (sum_d2[2] + sum_d2[3]));
+    NeumaierAdd(block_sum_d, comp_d, (sum_d[0] + sum_d[1]) + (sum_d[2] + sum_d[3]));
+    NeumaierAdd(block_sum_d2, comp_d2, (sum_d2[0] + sum_d2[1]) + (sum_d2[2] + sum_d2[3]));
   }
   block_sum_d += comp_d;
   block_sum_d2 += comp_d2;
@@ -333,20 +482,36 @@ void ColumnStatsAccumulator::Add(const double* values, const std::uint8_t* is_nu
   // Block mean and M2 from the shifted sums, then Chan, Golub & LeVeque's pairwise merge.
   const double nv = static_cast<double>(n_valid);
   // The block mean stays the unrounded shift + block_sum_d / nv (hi + lo) for the merge.
-  double block_mean_hi = 0.0, block_mean_lo = 0.0;
-  TwoSum(shift, block_sum_d / nv, block_mean_hi, block_mean_lo);
-  const double block_m2 = std::max(0.0, block_sum_d2 - block_sum_d * block_sum_d / nv);
+  MeanWide block_mean;
+  M2Wide block_m2;
+  const double max_deviation = std::max(std::fabs(block_max - shift), std::fabs(block_min - shift));
+  if (IsPlainDeviation(max_deviation)) {
+    TwoSum(shift, block_sum_d / nv, block_mean.hi, block_mean.lo);
+    block_m2 = NormalizeM2({std::max(0.0, block_sum_d2 - block_sum_d * block_sum_d / nv), 0});
+  } else {
+    // Values near the ends of the double range (the sums above overflowed, or their squares
+    // underflowed): the block again, scaled.
+    ScaledBlockMoments(values, is_null, n, block_min, block_max, nv, block_mean, block_m2);
+  }
   if (n_valid_ == 0) {
-    mean_ = block_mean_hi;
-    mean_lo_ = block_mean_lo;
-    m2_ = block_m2;
+    mean_ = block_mean.hi;
+    mean_lo_ = block_mean.lo;
+    mean_exponent_ = block_mean.exponent;
+    m2_ = block_m2.value;
+    m2_exponent_ = block_m2.exponent;
     min_ = block_min;
     max_ = block_max;
     n_valid_ = n_valid;
     return;
   }
-  CombineMoments(static_cast<double>(n_valid_), mean_, mean_lo_, m2_, nv, block_mean_hi,
-                 block_mean_lo, block_m2);
+  MeanWide mean{mean_, mean_lo_, mean_exponent_};
+  M2Wide m2{m2_, m2_exponent_};
+  CombineMoments(static_cast<double>(n_valid_), mean, m2, nv, block_mean, block_m2);
+  mean_ = mean.hi;
+  mean_lo_ = mean.lo;
+  mean_exponent_ = mean.exponent;
+  m2_ = m2.value;
+  m2_exponent_ = m2.exponent;
   min_ = std::min(min_, block_min);
   max_ = std::max(max_, block_max);
   n_valid_ += n_valid;
@@ -361,12 +526,22 @@ void ColumnStatsAccumulator::Merge(const ColumnStatsAccumulator& other) {
     if (n_valid_ == 0) {
       mean_ = other.mean_;
       mean_lo_ = other.mean_lo_;
+      mean_exponent_ = other.mean_exponent_;
       m2_ = other.m2_;
+      m2_exponent_ = other.m2_exponent_;
       min_ = other.min_;
       max_ = other.max_;
     } else {
-      CombineMoments(static_cast<double>(n_valid_), mean_, mean_lo_, m2_,
-                     static_cast<double>(other.n_valid_), other.mean_, other.mean_lo_, other.m2_);
+      MeanWide mean{mean_, mean_lo_, mean_exponent_};
+      M2Wide m2{m2_, m2_exponent_};
+      CombineMoments(static_cast<double>(n_valid_), mean, m2, static_cast<double>(other.n_valid_),
+                     MeanWide{other.mean_, other.mean_lo_, other.mean_exponent_},
+                     M2Wide{other.m2_, other.m2_exponent_});
+      mean_ = mean.hi;
+      mean_lo_ = mean.lo;
+      mean_exponent_ = mean.exponent;
+      m2_ = m2.value;
+      m2_exponent_ = m2.exponent;
       min_ = std::min(min_, other.min_);
       max_ = std::max(max_, other.max_);
     }
@@ -411,9 +586,26 @@ ColumnStats ColumnStatsAccumulator::Finalize() const {
   s.n_inf = n_inf_;
   s.n_valid = n_valid_;
   s.missing_ratio = n_total_ > 0 ? static_cast<double>(n_total_ - n_valid_) / static_cast<double>(n_total_) : kNaN;
-  s.mean = n_valid_ > 0 ? mean_ : kNaN;
-  s.variance = n_valid_ > 1 ? m2_ / static_cast<double>(n_valid_ - 1) : kNaN;
-  s.std = std::sqrt(s.variance);
+  // The mean lies between min and max; rounding of the scaled merges is clamped back there.
+  s.mean = n_valid_ > 0 ? std::clamp(MeanWide{mean_, mean_lo_, mean_exponent_}.Value(), min_, max_)
+                        : kNaN;
+  if (n_valid_ > 1) {
+    // M2 = m2_ * 2^m2_exponent_: the variance overflows to inf only when it exceeds DBL_MAX;
+    // the std is also kept as std_scaled * 2^std_exponent, finite whatever the values.
+    double scaled_variance = m2_ / static_cast<double>(n_valid_ - 1);
+    s.variance = std::ldexp(scaled_variance, m2_exponent_);
+    int exponent = m2_exponent_;
+    if (exponent % 2 != 0) {
+      scaled_variance *= 2.0;
+      --exponent;
+    }
+    s.std_scaled = std::sqrt(scaled_variance);
+    s.std_exponent = exponent / 2;
+    s.std = std::ldexp(s.std_scaled, s.std_exponent);
+  } else {
+    s.variance = kNaN;
+    s.std = s.std_scaled = kNaN;
+  }
   s.min = n_valid_ > 0 ? min_ : kNaN;
   s.max = n_valid_ > 0 ? max_ : kNaN;
   const double q_low = options_.trim_low_percent / 100.0;

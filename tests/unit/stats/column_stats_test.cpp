@@ -1105,6 +1105,271 @@ TEST(ColumnStatsRowKey, DistinctRowsGetDistinctKeysAndSeedsMatter) {
   EXPECT_EQ(RowSampleKey(12345, 7), RowSampleKey(12345, 7));
 }
 
+// ---- Values near the ends of the double range ------------------------------------------------
+/// Statistics of `values` (no NULLs) added as one block.
+ColumnStats ExtremeStatsOf(const std::vector<double>& values) {
+  ColumnData data;
+  for (double x : values) data.Push(x);
+  return Compute(data, StatsOptions{}, values.size());
+}
+
+constexpr double kDoubleMax = std::numeric_limits<double>::max();
+
+// Reference: a two-pass mean and M2 in long double, whose range (to ~1e4932) holds the squares
+// of deviations near 3.4e308 and near 1e-320 alike; the statistics are compared in long double.
+
+bool LongDoubleIsWide() {
+  return std::numeric_limits<long double>::max_exponent > 2200 &&
+         std::numeric_limits<long double>::min_exponent < -2300;
+}
+
+struct WideReference {
+  long double mean = 0.0L, variance = 0.0L, max_abs = 0.0L;
+};
+
+WideReference ComputeWideReference(const std::vector<double>& values) {
+  WideReference ref;
+  const auto n = static_cast<long double>(values.size());
+  long double sum = 0.0L;
+  for (double x : values) sum += x;
+  long double mean = sum / n;
+  long double deviation_sum = 0.0L, deviation_squares = 0.0L;
+  for (double x : values) {
+    const long double d = static_cast<long double>(x) - mean;
+    deviation_sum += d;
+    deviation_squares += d * d;
+    ref.max_abs = std::max(ref.max_abs, std::fabs(static_cast<long double>(x)));
+  }
+  ref.mean = mean + deviation_sum / n;
+  ref.variance = (deviation_squares - deviation_sum * deviation_sum / n) / (n - 1.0L);
+  return ref;
+}
+
+::testing::AssertionResult CloseWide(long double expected, long double actual, long double rel_tol,
+                                     long double abs_tol) {
+  const long double error = std::fabs(actual - expected);
+  if (error <= rel_tol * std::fabs(expected) + abs_tol) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure()
+         << std::setprecision(17) << "expected " << static_cast<double>(expected) << " got "
+         << static_cast<double>(actual) << " (as long double: " << expected << " vs " << actual
+         << ")";
+}
+
+/// The honest moments: mean finite, in [min, max] and within a few ulps of max |x| of the
+/// reference; variance within `rel_tol` of the reference or +inf when that exceeds DBL_MAX;
+/// std_scaled * 2^std_exponent within `rel_tol` of the reference std, std itself likewise (inf
+/// beyond DBL_MAX; within one subnormal step when subnormal).
+void ExpectHonestMoments(const std::vector<double>& values, const ColumnStats& stats,
+                         long double rel_tol) {
+  const WideReference ref = ComputeWideReference(values);
+  const long double kMax = std::numeric_limits<double>::max();
+  ASSERT_TRUE(std::isfinite(stats.mean)) << stats.mean;
+  EXPECT_GE(stats.mean, stats.min);
+  EXPECT_LE(stats.mean, stats.max);
+  // A subnormal mean is only defined to the smallest subnormal.
+  EXPECT_TRUE(CloseWide(ref.mean, stats.mean, 4.0L * kEps,
+                        4.0L * kEps * ref.max_abs + std::numeric_limits<double>::denorm_min()))
+      << "mean";
+  if (ref.variance > kMax) {
+    EXPECT_EQ(stats.variance, kInf);
+  } else if (ref.variance >= std::numeric_limits<double>::min()) {
+    EXPECT_TRUE(CloseWide(ref.variance, stats.variance, rel_tol, 0.0L)) << "variance";
+  } else {  // below the normal range: a subnormal or 0, as rounding gives
+    EXPECT_TRUE(
+        CloseWide(ref.variance, stats.variance, rel_tol, std::numeric_limits<double>::denorm_min()))
+        << "variance";
+  }
+  const long double ref_std = std::sqrt(ref.variance);
+  ASSERT_GT(stats.std_scaled, 0.0);
+  EXPECT_TRUE(CloseWide(ref_std,
+                        std::ldexp(static_cast<long double>(stats.std_scaled), stats.std_exponent),
+                        rel_tol, 0.0L))
+      << "std_scaled * 2^std_exponent";
+  if (ref_std > kMax) {
+    EXPECT_EQ(stats.std, kInf);
+  } else {
+    EXPECT_TRUE(CloseWide(ref_std, stats.std, rel_tol, std::numeric_limits<double>::denorm_min()))
+        << "std";
+  }
+}
+
+/// `values` through ColumnStatsAccumulator in blocks of every size, and as two halves merged
+/// (both orders): each must be honest.
+void ExpectHonestInEveryFeeding(const std::vector<double>& values, long double rel_tol) {
+  ColumnData data;
+  for (double x : values) data.Push(x);
+  const StatsOptions options;
+  for (std::size_t block_rows : {std::size_t{1}, std::size_t{7}, std::size_t{256}, values.size()}) {
+    SCOPED_TRACE("block_rows " + std::to_string(block_rows));
+    ExpectHonestMoments(values, Compute(data, options, block_rows), rel_tol);
+  }
+  for (std::size_t split : {std::size_t{1}, values.size() / 3, values.size() / 2}) {
+    SCOPED_TRACE("merged at " + std::to_string(split));
+    ColumnStatsAccumulator first = Accumulate(data, options, 64, 0, split);
+    ColumnStatsAccumulator second = Accumulate(data, options, 64, split, values.size());
+    ColumnStatsAccumulator forward = first;
+    forward.Merge(second);
+    ExpectHonestMoments(values, forward.Finalize(), rel_tol);
+    second.Merge(first);
+    ExpectHonestMoments(values, second.Finalize(), rel_tol);
+  }
+}
+
+TEST(ColumnStatsExtreme, AlternatingNearDoubleMax) {
+  if (!LongDoubleIsWide()) GTEST_SKIP() << "the reference needs an 80-bit long double";
+  for (std::size_t n : {std::size_t{1000}, std::size_t{1001}}) {
+    SCOPED_TRACE("n " + std::to_string(n));
+    std::vector<double> values(n);
+    for (std::size_t i = 0; i < n; ++i) values[i] = i % 2 == 0 ? 1.7e308 : -1.7e308;
+    ASSERT_GT(ComputeWideReference(values).variance, std::numeric_limits<double>::max());
+    ExpectHonestInEveryFeeding(values, 1e-14L);
+    // Two distinct values: exact quantiles, no NaN from interpolating across the whole range.
+    const ColumnStats stats = ExtremeStatsOf(values);
+    EXPECT_EQ(stats.q_low, -1.7e308);
+    EXPECT_EQ(stats.q_high, 1.7e308);
+    EXPECT_EQ(stats.min, -1.7e308);
+    EXPECT_EQ(stats.max, 1.7e308);
+    EXPECT_EQ(stats.n_distinct, 2);
+  }
+}
+
+// 1e308 + k 1e292: deviations of up to 2e295 whose squares overflow; the variance (~3e589)
+// itself exceeds DBL_MAX, the std (~6e294) does not.
+TEST(ColumnStatsExtreme, StepsAboveOneE308) {
+  if (!LongDoubleIsWide()) GTEST_SKIP() << "the reference needs an 80-bit long double";
+  std::vector<double> values;
+  for (int k = 0; k <= 2000; ++k) values.push_back(1e308 + k * 1e292);
+  ASSERT_GT(ComputeWideReference(values).variance, std::numeric_limits<double>::max());
+  ExpectHonestInEveryFeeding(values, 1e-13L);
+}
+
+// 1e160 + k 1e151: a representable variance (~7.5e307) whose sum of squared deviations
+// (~2e311) does not fit a double.
+TEST(ColumnStatsExtreme, RepresentableVarianceOfHugeValues) {
+  if (!LongDoubleIsWide()) GTEST_SKIP() << "the reference needs an 80-bit long double";
+  std::vector<double> values;
+  for (int k = 0; k < 3000; ++k) values.push_back(1e160 + k * 1e151);
+  const WideReference ref = ComputeWideReference(values);
+  ASSERT_LT(ref.variance, std::numeric_limits<double>::max());
+  ASSERT_GT(ref.variance * 2999.0L, std::numeric_limits<double>::max());
+  ExpectHonestInEveryFeeding(values, 1e-13L);
+}
+
+TEST(ColumnStatsExtreme, TinyAndHugeValuesMixed) {
+  if (!LongDoubleIsWide()) GTEST_SKIP() << "the reference needs an 80-bit long double";
+  std::mt19937_64 rng(91);
+  std::uniform_real_distribution<double> unit(1.0, 2.0);
+  std::vector<double> values;
+  for (int i = 0; i < 3000; ++i) {
+    const double sign = i % 3 == 2 ? -1.0 : 1.0;
+    values.push_back(sign * unit(rng) * (i % 2 == 0 ? 1e-300 : 1e300));
+  }
+  ExpectHonestInEveryFeeding(values, 1e-13L);
+}
+
+// +-a alternating, n = 100: variance a^2 n / (n - 1), just below DBL_MAX for a = 1.33e154 and
+// just above for a = 1.35e154 (inf, not 0 or NaN).
+TEST(ColumnStatsExtreme, VarianceAtTheEdgeOfDoubleMax) {
+  if (!LongDoubleIsWide()) GTEST_SKIP() << "the reference needs an 80-bit long double";
+  for (double a : {1.33e154, 1.35e154}) {
+    std::vector<double> values(100);
+    for (std::size_t i = 0; i < values.size(); ++i) values[i] = i % 2 == 0 ? a : -a;
+    const ColumnStats stats = ExtremeStatsOf(values);
+    const long double expected = static_cast<long double>(a) * a * 100.0L / 99.0L;
+    if (a < 1.34e154) {
+      ASSERT_LT(expected, std::numeric_limits<double>::max());
+      EXPECT_TRUE(CloseWide(expected, stats.variance, 1e-15L, 0.0L));
+    } else {
+      ASSERT_GT(expected, std::numeric_limits<double>::max());
+      EXPECT_EQ(stats.variance, kInf);
+    }
+    ExpectHonestInEveryFeeding(values, 1e-14L);
+  }
+}
+
+// Values near 1e-300 and subnormal ones: the variance underflows (0 or a subnormal, as rounding
+// gives), the std does not lose its digits to squares below DBL_MIN.
+TEST(ColumnStatsExtreme, TinyValuesKeepTheirStd) {
+  if (!LongDoubleIsWide()) GTEST_SKIP() << "the reference needs an 80-bit long double";
+  std::mt19937_64 rng(92);
+  std::normal_distribution<double> normal(0.0, 1.0);
+  std::vector<double> near_dbl_min, subnormal, offset_tiny;
+  for (int i = 0; i < 2000; ++i) {
+    near_dbl_min.push_back(1e-300 * normal(rng));
+    subnormal.push_back(std::ldexp(static_cast<double>(i % 1000), -1074));
+    offset_tiny.push_back(1e-290 + 1e-300 * normal(rng));
+  }
+  {
+    SCOPED_TRACE("near DBL_MIN");
+    ExpectHonestInEveryFeeding(near_dbl_min, 1e-13L);
+  }
+  {
+    SCOPED_TRACE("subnormal");
+    ExpectHonestInEveryFeeding(subnormal, 1e-13L);
+  }
+  {
+    SCOPED_TRACE("1e-290 + 1e-300 N(0, 1)");
+    ExpectHonestInEveryFeeding(offset_tiny, 1e-12L);
+  }
+  EXPECT_EQ(ExtremeStatsOf(near_dbl_min).variance, 0.0);  // ~1e-600: below the subnormals
+}
+
+// Blocks each holding one value, their means far apart (the difference overflows) or closer than
+// the squares of doubles can resolve (3e-310 and 5e-310): the merge itself must scale.
+TEST(ColumnStatsExtreme, ConstantBlocksWithExtremeMeans) {
+  if (!LongDoubleIsWide()) GTEST_SKIP() << "the reference needs an 80-bit long double";
+  for (const auto& [low, high] : {std::pair{-1.7e308, 1.7e308}, std::pair{-kDoubleMax, kDoubleMax},
+                                  std::pair{3e-310, 5e-310}, std::pair{1e-300, 1e300}}) {
+    SCOPED_TRACE(::testing::Message() << low << " then " << high);
+    std::vector<double> values(1024, low);
+    std::fill(values.begin() + 700, values.end(), high);
+    ExpectHonestInEveryFeeding(values, 1e-14L);
+  }
+}
+
+// Quantiles interpolated across a difference that overflows: finite, monotone, within the two
+// values, equal to the long double interpolation to rounding, exact at both ends.
+TEST(ColumnStatsExtreme, QuantilesAcrossTheWholeDoubleRange) {
+  if (!LongDoubleIsWide()) GTEST_SKIP() << "the reference needs an 80-bit long double";
+  for (const auto& [a, b] : {std::pair{-1.7e308, 1.7e308}, std::pair{-kDoubleMax, kDoubleMax},
+                             std::pair{-kDoubleMax, 1e308}}) {
+    const std::vector<double> sorted = {a, b};
+    const std::vector<std::pair<double, std::int64_t>> counts = {{a, 1}, {b, 1}};
+    double previous = a;
+    for (int step = 0; step <= 64; ++step) {
+      const double q = step / 64.0;
+      SCOPED_TRACE(::testing::Message() << a << ", " << b << " q " << q);
+      const double value = QuantileSorted(sorted, q);
+      const long double expected =
+          static_cast<long double>(a) + (static_cast<long double>(b) - a) * q;
+      ASSERT_TRUE(std::isfinite(value));
+      EXPECT_GE(value, previous);
+      EXPECT_LE(value, b);
+      EXPECT_TRUE(CloseWide(expected, value, 2.0L * kEps, 2.0L * kEps * b));
+      EXPECT_TRUE(Same(value, QuantileCounts(counts, 2, q)));
+      previous = value;
+    }
+    EXPECT_EQ(QuantileSorted(sorted, 0.0), a);
+    EXPECT_EQ(QuantileSorted(sorted, 1.0), b);
+  }
+  // A column spread over the whole range (> 256 distinct values: quantiles from every value).
+  std::vector<double> values;
+  for (int i = 0; i < 5000; ++i) values.push_back((2.0 * i / 4999.0 - 1.0) * 1.7e308);
+  const ColumnStats stats = ExtremeStatsOf(values);
+  ASSERT_FALSE(stats.distinct_exact);
+  std::vector<double> sorted = values;
+  std::sort(sorted.begin(), sorted.end());
+  for (const auto& [q, actual] : {std::pair{0.025, stats.q_low}, std::pair{0.975, stats.q_high},
+                                  std::pair{0.25, stats.q25}, std::pair{0.75, stats.q75}}) {
+    const double position = q * 4999.0;
+    const auto lo = static_cast<std::size_t>(position);
+    const long double expected =
+        sorted[lo] + (static_cast<long double>(sorted[lo + 1]) - sorted[lo]) * (position - lo);
+    EXPECT_TRUE(CloseWide(expected, actual, 4.0L * kEps, 4.0L * kEps * 1.7e308)) << "q " << q;
+  }
+  ExpectHonestMoments(values, stats, 1e-13L);
+}
+
 // ---- QuantileSorted and QuantileCounts ------------------------------------------------------
 
 TEST(QuantileSorted, KnownNumpyValues) {

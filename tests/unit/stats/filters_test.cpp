@@ -12,8 +12,10 @@
 #include <utility>
 #include <vector>
 
-#include "descpipe/stats.hpp"
 #include "common/numbers.hpp"
+#include "descpipe/error.hpp"
+#include "descpipe/stats.hpp"
+#include "support/test_support.hpp"
 
 namespace descpipe {
 namespace {
@@ -384,6 +386,117 @@ TEST(Filters, DecisionsOnComputedStatistics) {
   EXPECT_EQ(Decide(StatsOf(rare_ones), options), RemovalReason::kQuasiConstant);
   options.min_effective_n = kRows + 1;
   EXPECT_EQ(Decide(StatsOf(rare_ones), options), RemovalReason::kTooFewValid);
+}
+
+// ---- Values near the ends of the double range -----------------------------------------------
+
+/// variance / (high - low)^2 from the column's values (two-pass, long double, whose range holds
+/// (3.4e308)^2 and 1e-640) and the statistics' own range ends.
+long double ReferenceNormalizedVariance(const std::vector<double>& values, double high,
+                                        double low) {
+  const auto n = static_cast<long double>(values.size());
+  long double sum = 0.0L;
+  for (double x : values) sum += x;
+  const long double mean = sum / n;
+  long double squares = 0.0L;
+  for (double x : values) squares += (x - mean) * (x - mean);
+  const long double range = static_cast<long double>(high) - low;
+  return squares / (n - 1.0L) / (range * range);
+}
+
+// +-1.7e308 (range and variance beyond DBL_MAX), 1e308 + k 1e292 (variance beyond DBL_MAX),
+// values spread over the whole range, values near 1e-300 and subnormal ones (variance below
+// the subnormals): never low_variance, normalized variance as the long double reference, range
+// inf exactly where high - low exceeds DBL_MAX.
+TEST(Filters, ExtremeValuesAreJudgedByTheirRealSpread) {
+  if (std::numeric_limits<long double>::max_exponent < 2200) {
+    GTEST_SKIP() << "the reference needs an 80-bit long double";
+  }
+  std::mt19937_64 rng(93);
+  std::normal_distribution<double> normal(0.0, 1.0);
+  std::vector<std::pair<std::string, std::vector<double>>> columns(5);
+  columns[0].first = "alternating +-1.7e308";
+  columns[1].first = "1e308 + k 1e292";
+  columns[2].first = "spread over the double range";
+  columns[3].first = "1e-300 N(0, 1)";
+  columns[4].first = "subnormal";
+  for (int i = 0; i < 3000; ++i) {
+    columns[0].second.push_back(i % 2 == 0 ? 1.7e308 : -1.7e308);
+    columns[1].second.push_back(1e308 + i * 1e292);
+    columns[2].second.push_back((2.0 * i / 2999.0 - 1.0) * 1.7e308);
+    columns[3].second.push_back(1e-300 * normal(rng));
+    columns[4].second.push_back(std::ldexp(static_cast<double>(i % 1000), -1074));
+  }
+  for (const auto& [name, values] : columns) {
+    const ColumnStats stats = StatsOf(values);
+    for (RangeMode mode : {RangeMode::kTrimmed, RangeMode::kMinMax, RangeMode::kIqr}) {
+      SCOPED_TRACE(name + " range mode " + std::to_string(static_cast<int>(mode)));
+      FilterOptions options;
+      options.range_mode = mode;
+      const FilterDecision decision = DecideColumn(stats, options);
+      EXPECT_EQ(decision.reason, RemovalReason::kKept);
+      const double high = mode == RangeMode::kTrimmed  ? stats.q_high
+                          : mode == RangeMode::kMinMax ? stats.max
+                                                       : stats.q75;
+      const double low = mode == RangeMode::kTrimmed  ? stats.q_low
+                         : mode == RangeMode::kMinMax ? stats.min
+                                                      : stats.q25;
+      const long double range = static_cast<long double>(high) - low;
+      ASSERT_GT(range, 0.0L);
+      if (range > std::numeric_limits<double>::max()) {
+        EXPECT_EQ(decision.range, kInf);
+      } else {
+        EXPECT_EQ(decision.range, high - low);
+      }
+      const long double expected = ReferenceNormalizedVariance(values, high, low);
+      EXPECT_GT(expected, 0.01L);  // well above the default threshold 0.002
+      EXPECT_LE(std::fabs(decision.normalized_variance - expected), 1e-12L * expected)
+          << decision.normalized_variance << " vs " << static_cast<double>(expected);
+    }
+  }
+}
+
+// Hand-made: a variance beyond DBL_MAX with its std as std_scaled * 2^std_exponent, and a range
+// beyond DBL_MAX with a representable variance.
+TEST(Filters, NormalizedVarianceBeyondTheDoubleRange) {
+  ColumnStats s = KeptColumn();
+  s.min = s.q_low = s.q25 = -1.5e308;
+  s.max = s.q_high = s.q75 = 1.5e308;
+  s.variance = kInf;
+  s.std = 1.2e308;
+  s.std_scaled = 1.2e308 / 0x1p1000;
+  s.std_exponent = 1000;
+  FilterDecision decision = DecideColumn(s, FilterOptions{});
+  EXPECT_EQ(decision.range, kInf);
+  EXPECT_NEAR(decision.normalized_variance, 0.16, 1e-15);  // (1.2 / 3)^2
+  EXPECT_EQ(decision.reason, RemovalReason::kKept);
+  // The std itself beyond DBL_MAX (only std_scaled holds it): 2.4e308 / 3e308 -> 0.64.
+  s.std = kInf;
+  s.std_scaled = 1.2e308 / 0x1p999;  // 2.4e308 / 2^1000
+  EXPECT_NEAR(DecideColumn(s, FilterOptions{}).normalized_variance, 0.64, 1e-15);
+  // A representable variance over an overflowing range: 1e300 / 9e616 ~ 1.1e-317, low.
+  s.variance = 1e300;
+  s.std = 1e150;
+  s.std_scaled = 1e150;
+  s.std_exponent = 0;
+  decision = DecideColumn(s, FilterOptions{});
+  EXPECT_NEAR(decision.normalized_variance / (1.0 / 9.0 * 1e-316), 1.0, 1e-5);  // subnormal
+  EXPECT_EQ(decision.reason, RemovalReason::kLowVariance);
+}
+
+// A NaN normalized variance on a column with two or more valid values can only come from
+// inconsistent statistics: an error, never a silent removal (or a silent keep).
+TEST(Filters, NaNNormalizedVarianceIsAnError) {
+  ColumnStats s = KeptColumn();
+  s.variance = kNaN;
+  s.std = kNaN;
+  s.std_scaled = kNaN;
+  const std::string message =
+      testing::MessageOf<NumericalError>([&] { DecideColumn(s, FilterOptions{}); });
+  EXPECT_NE(message.find("normalized variance is NaN"), std::string::npos) << message;
+  // Rules decided before the variance one still apply.
+  s.missing_ratio = 0.9;
+  EXPECT_EQ(Decide(s), RemovalReason::kMissing);
 }
 
 // A long column that is all zeros but for 300 distinct values in rows outside the quantile
