@@ -153,6 +153,16 @@ std::int64_t WriteSample(const Table& table, const SampleSpec& spec, const std::
 std::int64_t WriteColumns(const Table& table, const std::vector<std::string>& columns,
                           const std::string& out_path, const Context& ctx);
 
+/// Warns (one log line per column) about descriptors whose conversion to DOUBLE merges distinct
+/// values: integers beyond 2^53 (BIGINT, UBIGINT, HUGEINT, UHUGEINT) and DECIMALs of more than 15
+/// digits. `max_abs[i]` is the largest |value| of `columns[i]` as read (DOUBLE; Pass 1's min and
+/// max). A column whose values all lie where DOUBLE is exact (|x| < 2^53; DECIMAL(w, s) with
+/// w <= 15 or |x| < 10^(15 - s)) costs nothing, and so does a NaN (no valid value); the others are
+/// checked by one DuckDB query over just those columns, which counts their distinct values before
+/// and after the conversion. @returns the warnings logged, one per column that merges values.
+std::vector<std::string> WarnAboutMergedValues(const Table& table, const std::vector<std::string>& columns,
+                                               const std::vector<double>& max_abs, const Context& ctx);
+
 /// Quotes an SQL identifier for DuckDB ("a""b").
 std::string QuoteIdentifier(const std::string& name);
 /// Quotes an SQL string literal for DuckDB ('it''s').

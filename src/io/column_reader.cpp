@@ -134,6 +134,16 @@ class BatchStream {
   std::string context_;
 };
 
+/// What a failed read of `table` is reported as: a Parquet file that DuckDB cannot decode is
+/// damaged (converting its numeric columns to DOUBLE cannot fail), a CSV error names its line.
+std::string ReadContext(const Table& table) {
+  if (table.format() != FileFormat::kParquet) return fmt::format("reading {}", table.Describe());
+  if (table.files().size() == 1) {
+    return fmt::format("'{}' is not a readable Parquet file (damaged or truncated)", table.files()[0].path);
+  }
+  return fmt::format("reading {} (a Parquet file is damaged or truncated)", table.Describe());
+}
+
 }  // namespace
 
 struct ColumnReader::Impl {
@@ -202,8 +212,7 @@ ColumnReader::ColumnReader(const Table& table, const std::vector<std::string>& c
       fmt::format("SELECT {} FROM {}", DoubleSelectList(columns, [](const std::string&) { return true; }),
                   io::TableFunctionSql(table.files(), table.format()));
   impl_ = std::make_unique<Impl>(
-      std::make_unique<BatchStream>(sql, columns.size(), batch_rows, 0, fmt::format("reading {}", table.Describe())),
-      prefetch);
+      std::make_unique<BatchStream>(sql, columns.size(), batch_rows, 0, ReadContext(table)), prefetch);
 }
 
 ColumnReader::ColumnReader(const Table& table, const std::vector<std::string>& columns,
@@ -215,7 +224,7 @@ ColumnReader::ColumnReader(const Table& table, const std::vector<std::string>& c
                     io::TableFunctionSql(table.files(), table.format()));
     impl_ = std::make_unique<Impl>(
         std::make_unique<BatchStream>(sql, columns.size(), batch_rows, partition.first_global_row,
-                                      fmt::format("reading {}", table.Describe())),
+                                      ReadContext(table)),
         prefetch);
     return;
   }
@@ -224,10 +233,11 @@ ColumnReader::ColumnReader(const Table& table, const std::vector<std::string>& c
   // union_by_name: a column this file lacks reads as NULL.
   const std::string select = DoubleSelectList(
       columns, [&](const std::string& name) { return table.FileHasColumn(file_idx, name); });
-  const std::string sql = fmt::format("SELECT {} FROM read_parquet({})", select, QuoteLiteral(file.path));
+  const std::string sql = fmt::format("SELECT {} FROM read_parquet({})", select, io::FileLiteral(file.path));
   impl_ = std::make_unique<Impl>(
-      std::make_unique<BatchStream>(sql, columns.size(), batch_rows, partition.first_global_row,
-                                    fmt::format("reading '{}'", file.path)),
+      std::make_unique<BatchStream>(
+          sql, columns.size(), batch_rows, partition.first_global_row,
+          fmt::format("'{}' is not a readable Parquet file (damaged or truncated)", file.path)),
       prefetch);
 }
 

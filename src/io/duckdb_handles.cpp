@@ -47,6 +47,31 @@ std::string Result::Text(idx_t column, idx_t row) {
   return out;
 }
 
+std::string PrintableText(const std::string& text) {
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t pos = 0; pos < text.size();) {
+    const auto byte = static_cast<unsigned char>(text[pos]);
+    // Length of the UTF-8 sequence that starts here (0: not a valid start byte).
+    const std::size_t length = byte < 0x80 ? 1 : (byte >> 5) == 0x6 ? 2 : (byte >> 4) == 0xE ? 3 : (byte >> 3) == 0x1E ? 4 : 0;
+    bool valid = length > 0 && pos + length <= text.size() && !(length == 2 && byte < 0xC2);
+    for (std::size_t i = 1; valid && i < length; ++i) {
+      valid = (static_cast<unsigned char>(text[pos + i]) & 0xC0) == 0x80;
+    }
+    // C0 controls, DEL and the C1 controls (U+0080..U+009F) are escaped too.
+    if (valid && length == 1 && (byte < 0x20 || byte == 0x7F)) valid = false;
+    if (valid && byte == 0xC2 && static_cast<unsigned char>(text[pos + 1]) < 0xA0) valid = false;
+    if (!valid) {
+      out += fmt::format("\\x{:02x}", byte);
+      ++pos;
+      continue;
+    }
+    out.append(text, pos, length);
+    pos += length;
+  }
+  return out;
+}
+
 std::string CleanDuckDbMessage(const char* message) {
   std::string text = message ? message : "unknown DuckDB error";
   // DuckDB appends "\n\nLINE 1: SELECT ..." context to parser/binder errors, and paragraphs of
@@ -63,6 +88,11 @@ std::string CleanDuckDbMessage(const char* message) {
     start = end + 1;
     while (!line.empty() && (line.back() == ' ' || line.back() == '\r')) line.pop_back();
     if (line.empty()) continue;
+    // For a byte sequence that is not UTF-8, DuckDB names the right line number but quotes the
+    // line before it (DuckDB 1.4.4); the line itself could not be printed as it is anyway.
+    if (line.rfind("Original Line:", 0) == 0 && text.find("Invalid unicode") != std::string::npos) {
+      continue;
+    }
     if (line.rfind("The search space", 0) == 0 || line.rfind("Possible fix", 0) == 0 ||
         line.rfind("Possible solution", 0) == 0 || line.rfind("* ", 0) == 0) {
       break;
@@ -78,7 +108,9 @@ std::string CleanDuckDbMessage(const char* message) {
   if (prefix >= 6 && out.compare(prefix - 5, 7, "Error: ") == 0 && prefix + 2 < out.size()) {
     out.erase(0, prefix + 2);
   }
-  return out.empty() ? std::string("unknown DuckDB error") : out;
+  // Thrift and DuckDB may quote raw bytes of a damaged file: never pass control characters or
+  // invalid UTF-8 on to a terminal.
+  return out.empty() ? std::string("unknown DuckDB error") : PrintableText(out);
 }
 
 void Query(const Connection& connection, const std::string& sql, Result& result,

@@ -77,7 +77,12 @@ void Query(const Connection& connection, const std::string& sql, Result& result,
            const std::string& context);
 void Execute(const Connection& connection, const std::string& sql, const std::string& context);
 
-/// Strips DuckDB's boilerplate ("IO Error: ...") down to the useful line.
+/// Strips DuckDB's boilerplate ("IO Error: ...") down to the useful line, printable (see
+/// PrintableText).
 std::string CleanDuckDbMessage(const char* message);
+
+/// `text` with control characters and bytes that are not valid UTF-8 written as "\xNN"; valid
+/// UTF-8 is kept.
+std::string PrintableText(const std::string& text);
 
 }  // namespace descpipe::io

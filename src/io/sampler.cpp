@@ -4,8 +4,11 @@
 // the smallest keys (ties broken by file and row), written in input order. The key depends only on
 // the row's position, so the sample is the same whatever the thread count or the order in which
 // DuckDB scans the files. Memory: the row positions and DuckDB's scan buffers, never N whole rows.
+#include <algorithm>
 #include <filesystem>
+#include <set>
 
+#include "common/text.hpp"
 #include "descpipe/error.hpp"
 #include "descpipe/table.hpp"
 #include "io/atomic_file.hpp"
@@ -15,25 +18,54 @@
 namespace descpipe {
 namespace {
 
-constexpr const char* kFileColumn = "__descpipe_file";
-constexpr const char* kRowColumn = "__descpipe_row";
+/// The names of the sampler's helper columns (file index, row number), chosen unlike every
+/// column of the table (case-insensitively, as DuckDB compares names): a user column of the same
+/// name would otherwise be taken for them.
+struct SampleColumns {
+  std::string file;
+  std::string row;
+  /// A column named file_row_number prevents read_parquet's own (DuckDB refuses the option).
+  bool file_row_number_taken = false;
+};
 
-/// Every column of one file plus its index and the row number within the file.
-std::string KeyedFileSql(const InputFile& file, std::size_t file_idx) {
-  if (file.format == FileFormat::kParquet) {
-    return fmt::format(
-        "SELECT * EXCLUDE (file_row_number), {} AS {}, file_row_number AS {} "
-        "FROM read_parquet({}, file_row_number = true)",
-        file_idx, kFileColumn, kRowColumn, QuoteLiteral(file.path));
-  }
-  // read_csv has no file_row_number: number rows in scan order (insertion order is preserved).
-  return fmt::format(
-      "SELECT *, {} AS {}, row_number() OVER () - 1 AS {} FROM read_csv({}, header = true)",
-      file_idx, kFileColumn, kRowColumn, QuoteLiteral(file.path));
+SampleColumns ChooseSampleColumns(const Table& table) {
+  std::set<std::string> taken;
+  for (const auto& column : table.columns()) taken.insert(AsciiLower(column.name));
+  auto unused = [&](std::string name) {
+    while (taken.count(AsciiLower(name)) > 0) name += "_";
+    taken.insert(AsciiLower(name));
+    return name;
+  };
+  SampleColumns names;
+  names.file = unused("__descpipe_file");
+  names.row = unused("__descpipe_row");
+  names.file_row_number_taken = table.columns().end() !=
+                                std::find_if(table.columns().begin(), table.columns().end(), [](const ColumnInfo& c) {
+                                  return AsciiLower(c.name) == "file_row_number";
+                                });
+  return names;
 }
 
-std::string KeyExpr(std::uint64_t seed) {
-  return fmt::format("hash({}::UBIGINT, {}, {})", seed, kFileColumn, kRowColumn);
+/// The row positions of file `file_idx` (its index and row numbers), followed by every column of
+/// the file when `all_columns`.
+std::string KeyedFileSql(const InputFile& file, std::size_t file_idx, const SampleColumns& names,
+                         bool all_columns) {
+  const std::string file_column = QuoteIdentifier(names.file);
+  const std::string row_column = QuoteIdentifier(names.row);
+  if (file.format == FileFormat::kParquet && !names.file_row_number_taken) {
+    return fmt::format("SELECT {}{} AS {}, file_row_number AS {} FROM read_parquet({}, file_row_number = true)",
+                       all_columns ? "* EXCLUDE (file_row_number), " : "", file_idx, file_column, row_column,
+                       io::FileLiteral(file.path));
+  }
+  // read_csv has no file_row_number: number rows in scan order (insertion order is preserved).
+  return fmt::format("SELECT {}{} AS {}, row_number() OVER () - 1 AS {} FROM {}({}{})", all_columns ? "*, " : "",
+                     file_idx, file_column, row_column,
+                     file.format == FileFormat::kParquet ? "read_parquet" : "read_csv", io::FileLiteral(file.path),
+                     file.format == FileFormat::kParquet ? "" : ", header = true");
+}
+
+std::string KeyExpr(std::uint64_t seed, const SampleColumns& names) {
+  return fmt::format("hash({}::UBIGINT, {}, {})", seed, QuoteIdentifier(names.file), QuoteIdentifier(names.row));
 }
 
 }  // namespace
@@ -56,7 +88,10 @@ std::int64_t WriteSample(const Table& table, const SampleSpec& spec, const std::
   // per_file; (2) one streaming filter on that boundary writes the rows, every column. The rows
   // are those of "ORDER BY key, file, row LIMIT n" (a top-N over every column used 22 GB and four
   // minutes on 1,000,000 x 2,000 rows).
-  const std::string key = KeyExpr(spec.seed);
+  const SampleColumns names = ChooseSampleColumns(table);
+  const std::string file_column = QuoteIdentifier(names.file);
+  const std::string row_column = QuoteIdentifier(names.row);
+  const std::string key = KeyExpr(spec.seed, names);
   io::Database database(ctx.threads());
   io::Connection connection(database);
   {
@@ -64,28 +99,20 @@ std::int64_t WriteSample(const Table& table, const SampleSpec& spec, const std::
     io::Query(connection, fmt::format("SET memory_limit = '{}MB'", std::max<std::uint64_t>(ctx.memory_limit_bytes() / 1000000, 256)),
               ignored, "setting DuckDB's memory limit");
   }
-  auto positions = [&](std::size_t i) {
-    const InputFile& file = files[i];
-    if (file.format == FileFormat::kParquet) {
-      return fmt::format("SELECT {} AS {}, file_row_number AS {} FROM read_parquet({}, file_row_number = true)", i,
-                         kFileColumn, kRowColumn, QuoteLiteral(file.path));
-    }
-    return fmt::format("SELECT {} AS {}, row_number() OVER () - 1 AS {} FROM read_csv({}, header = true)", i,
-                       kFileColumn, kRowColumn, QuoteLiteral(file.path));
-  };
+  auto positions = [&](std::size_t i) { return KeyedFileSql(files[i], i, names, false); };
   // The condition "(key, file, row) <= boundary" for the boundary row of `keyed_positions`
   // (every row when there are at most `n` rows).
   auto boundary = [&](const std::string& keyed_positions, std::int64_t n) -> std::string {
     io::Result found;
     io::Query(connection,
               fmt::format("SELECT {0}::VARCHAR, {1}, {2} FROM ({3}) ORDER BY {0}, {1}, {2} LIMIT 1 OFFSET {4}", key,
-                          kFileColumn, kRowColumn, keyed_positions, n - 1),
+                          file_column, row_column, keyed_positions, n - 1),
               found, fmt::format("sampling {}", table.Describe()));
     if (found.rows() == 0) return "true";
     const std::string k = found.Text(0, 0);
     const std::int64_t f = found.Int(1, 0), r = found.Int(2, 0);
     return fmt::format("({0} < {3}::UBIGINT OR ({0} = {3}::UBIGINT AND ({1} < {4} OR ({1} = {4} AND {2} <= {5}))))",
-                       key, kFileColumn, kRowColumn, k, f, r);
+                       key, file_column, row_column, k, f, r);
   };
   std::string body;
   if (spec.rows > 0) {
@@ -96,13 +123,13 @@ std::int64_t WriteSample(const Table& table, const SampleSpec& spec, const std::
         unioned += " UNION ALL BY NAME ";
       }
       unioned_positions += positions(i);
-      unioned += KeyedFileSql(files[i], i);
+      unioned += KeyedFileSql(files[i], i, names, true);
     }
     body = fmt::format("SELECT * FROM ({}) WHERE {}", unioned, boundary(unioned_positions, spec.rows));
   } else {
     for (std::size_t i = 0; i < files.size(); ++i) {
       if (i > 0) body += " UNION ALL BY NAME ";
-      body += fmt::format("(SELECT * FROM ({}) WHERE {})", KeyedFileSql(files[i], i),
+      body += fmt::format("(SELECT * FROM ({}) WHERE {})", KeyedFileSql(files[i], i, names, true),
                           boundary(positions(i), spec.per_file));
     }
   }
@@ -114,9 +141,10 @@ std::int64_t WriteSample(const Table& table, const SampleSpec& spec, const std::
   }
   io::AtomicPath target(out_path);
   // One Parquet file keeps its row order through the filter (insertion order is preserved);
-  // several files, or CSV (numbered by a window), are put in (file, row) order.
-  const bool one_parquet = files.size() == 1 && files[0].format == FileFormat::kParquet;
-  const std::string order = one_parquet ? "" : fmt::format(" ORDER BY {}, {}", kFileColumn, kRowColumn);
+  // several files, or rows numbered by a window (CSV), are put in (file, row) order.
+  const bool one_parquet =
+      files.size() == 1 && files[0].format == FileFormat::kParquet && !names.file_row_number_taken;
+  const std::string order = one_parquet ? "" : fmt::format(" ORDER BY {}, {}", file_column, row_column);
   const std::string sql = fmt::format("COPY (SELECT {} FROM ({}){}) TO {} (FORMAT parquet, COMPRESSION zstd)",
                                       columns, body, order, QuoteLiteral(target.temp_path()));
   io::Result copied;

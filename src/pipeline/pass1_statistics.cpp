@@ -166,6 +166,14 @@ Pass1Result RunPass1(const Table& table, const Config& config, const Context& ct
   }
   result.stats = ScanColumnStats(table, result.columns, config.ToStatsOptions(), ctx, progress,
                                  capture ? &captured : nullptr);
+  // Descriptors are read as DOUBLE: warn when that merges distinct values (integers beyond 2^53).
+  // Here, because the range of every column is now known at no cost: only columns that reach
+  // 2^53 are counted, by one more query.
+  std::vector<double> max_abs;
+  for (const ColumnStats& column : result.stats) {
+    max_abs.push_back(std::max(std::fabs(column.min), std::fabs(column.max)));
+  }
+  WarnAboutMergedValues(table, result.columns, max_abs, ctx);
   const FilterOptions filter = config.ToFilterOptions();
   const std::set<std::string> pinned(config.keep_columns.begin(), config.keep_columns.end());
   for (const auto& name : pinned) {

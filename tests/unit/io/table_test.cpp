@@ -3,9 +3,12 @@
 #include "descpipe/table.hpp"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <filesystem>
 #include <limits>
 #include <memory>
@@ -15,6 +18,7 @@
 
 #include "descpipe/context.hpp"
 #include "descpipe/error.hpp"
+#include "io/table_impl.hpp"
 #include "support/test_support.hpp"
 
 namespace descpipe {
@@ -953,6 +957,347 @@ TEST_F(SampleTest, BadSpecs) {
                        "also an input"));
   EXPECT_EQ(ReadFile(input), before);
   EXPECT_FALSE(fs::exists(Path("x.parquet")));
+}
+
+// ---- file names DuckDB would glob, one file under several names, non-regular inputs -------------
+
+namespace io_names {
+
+/// Values of column "a" read through a Table opened on `patterns`, in input order.
+std::vector<double> ColumnA(const std::vector<std::string>& patterns, const Context& ctx) {
+  const Table table = Table::Open(Spec(patterns), ctx);
+  return ReadAll(table, {"a"}, 64).values[0];
+}
+
+/// Changes the working directory for the lifetime of the object.
+class WorkingDirectory {
+ public:
+  explicit WorkingDirectory(const std::string& dir) : previous_(fs::current_path()) {
+    fs::current_path(dir);
+  }
+  ~WorkingDirectory() { fs::current_path(previous_); }
+  WorkingDirectory(const WorkingDirectory&) = delete;
+  WorkingDirectory& operator=(const WorkingDirectory&) = delete;
+
+ private:
+  fs::path previous_;
+};
+
+}  // namespace io_names
+
+TEST(DuckDbFilePath, EscapesWhatDuckDbWouldExpand) {
+  EXPECT_EQ(io::DuckDbFilePath("/d/g1.parquet"), "/d/g1.parquet");
+  EXPECT_EQ(io::DuckDbFilePath("/d/g[1].parquet"), "/d/g[[]1].parquet");
+  EXPECT_EQ(io::DuckDbFilePath("/d/s*.parquet"), "/d/s[*].parquet");
+  EXPECT_EQ(io::DuckDbFilePath("d[2]/q?.csv"), "d[[]2]/q[?].csv");
+  EXPECT_EQ(io::DuckDbFilePath("~x.parquet"), "./~x.parquet");
+  EXPECT_EQ(io::DuckDbFilePath("a:b.parquet"), "./a:b.parquet");
+  // DuckDB takes the first component of an absolute path literally.
+  EXPECT_EQ(io::DuckDbFilePath("/d[1]/x.parquet"), "/d[1]/x.parquet");
+  EXPECT_EQ(io::DuckDbFilePath("/x[1].parquet"), "/x[1].parquet");
+  EXPECT_EQ(io::FileLiteral("/d/it's[1].parquet"), "'/d/it''s[[]1].parquet'");
+  EXPECT_TRUE(Contains(MessageOf<InvalidInput>([] { io::DuckDbFilePath("/d/a\\b[1].parquet"); }),
+                       "backslash"));
+}
+
+TEST_F(TableTest, GlobCharactersInFileNamesAreLiteral) {
+  // Each file has its own row count and values: a file read for another shows.
+  WriteParquet(Path("g[1].parquet"), "SELECT range * 1.0 + 100 AS a FROM range(2)");
+  WriteParquet(Path("g1.parquet"), "SELECT range * 1.0 + 200 AS a FROM range(3)");
+  WriteParquet(Path("s*.parquet"), "SELECT range * 1.0 + 300 AS a FROM range(4)");
+  WriteParquet(Path("s1.parquet"), "SELECT range * 1.0 + 400 AS a FROM range(5)");
+  WriteParquet(Path("s2.parquet"), "SELECT range * 1.0 + 500 AS a FROM range(6)");
+  WriteParquet(Path("q?.parquet"), "SELECT range * 1.0 + 600 AS a FROM range(7)");
+  WriteParquet(Path("it's \"[x]\".parquet"), "SELECT range * 1.0 + 700 AS a FROM range(8)");
+
+  EXPECT_EQ(io_names::ColumnA({Path("g[1].parquet")}, ctx_), (std::vector<double>{100, 101}));
+  EXPECT_EQ(io_names::ColumnA({Path("s*.parquet")}, ctx_), (std::vector<double>{300, 301, 302, 303}));
+  EXPECT_EQ(io_names::ColumnA({Path("q?.parquet")}, ctx_).size(), 7u);
+  EXPECT_EQ(io_names::ColumnA({Path("it's \"[x]\".parquet")}, ctx_).size(), 8u);
+  // The row count (Parquet metadata) and the per-file partitions too.
+  const Table table = Table::Open(Spec({Path("g[1].parquet"), Path("s*.parquet")}), ctx_);
+  EXPECT_EQ(table.known_row_count(), 6);
+  const auto partitions = table.Partitions();
+  ASSERT_EQ(partitions.size(), 2u);
+  EXPECT_EQ(ReadPartition(table, {"a"}, partitions[1], 16).values[0],
+            (std::vector<double>{300, 301, 302, 303}));
+  // Pass 0 and `apply` read the same files.
+  EXPECT_EQ(WriteSample(table, SampleSpec{100, 0, 1}, Path("sample.out"), ctx_), 6);
+  EXPECT_EQ(QueryScalar("SELECT sum(a) FROM read_parquet(" + QuoteLiteral(Path("sample.out")) + ")"),
+            "1407.0");
+  EXPECT_EQ(WriteColumns(table, {"a"}, Path("columns.out"), ctx_), 6);
+
+  // A pattern that is not an existing path still globs; a directory lists every name once.
+  EXPECT_EQ(Table::Open(Spec({Path("s?.parquet")}), ctx_).files().size(), 3u);
+  fs::create_directories(Path("dir"));
+  for (const std::string name : {"g[1].parquet", "g1.parquet", "s*.parquet", "s1.parquet"}) {
+    fs::copy_file(Path(name), Path("dir/" + name));
+  }
+  const Table directory = Table::Open(Spec({Path("dir")}), ctx_);
+  EXPECT_EQ(directory.files().size(), 4u);
+  EXPECT_EQ(directory.known_row_count(), 2 + 3 + 4 + 5);
+  EXPECT_EQ(ReadAll(directory, {"a"}, 64).values[0].size(), 14u);
+}
+
+TEST_F(TableTest, GlobCharactersInDirectoryNamesAreLiteral) {
+  fs::create_directories(Path("d[1]"));
+  fs::create_directories(Path("d1"));
+  WriteParquet(Path("d[1]/x.parquet"), "SELECT range * 1.0 AS a FROM range(2)");
+  WriteParquet(Path("d1/x.parquet"), "SELECT range * 1.0 AS a FROM range(3)");
+  EXPECT_EQ(io_names::ColumnA({Path("d[1]/x.parquet")}, ctx_).size(), 2u);
+  EXPECT_EQ(io_names::ColumnA({Path("d[1]")}, ctx_).size(), 2u);
+}
+
+TEST_F(TableTest, GlobCharactersInCsvNamesAreLiteral) {
+  WriteCsv(Path("g[1].csv"), "SELECT range * 1.0 + 100 AS a FROM range(2)");
+  WriteCsv(Path("g1.csv"), "SELECT range * 1.0 + 200 AS a FROM range(3)");
+  WriteCsv(Path("s*.csv"), "SELECT range * 1.0 + 300 AS a FROM range(4)");
+  WriteCsv(Path("s1.csv"), "SELECT range * 1.0 + 400 AS a FROM range(5)");
+  WriteCsv(Path("s2.csv"), "SELECT range * 1.0 + 500 AS a FROM range(6)");
+  EXPECT_EQ(io_names::ColumnA({Path("g[1].csv")}, ctx_), (std::vector<double>{100, 101}));
+  EXPECT_EQ(io_names::ColumnA({Path("s*.csv")}, ctx_), (std::vector<double>{300, 301, 302, 303}));
+  const Table table = Table::Open(Spec({Path("s*.csv")}), ctx_);
+  EXPECT_EQ(WriteSample(table, SampleSpec{100, 0, 1}, Path("sample.out"), ctx_), 4);
+}
+
+TEST_F(TableTest, LeadingTildeIsNotTheHomeDirectory) {
+  // DuckDB reads "~x.parquet" as "$HOME" + "x.parquet".
+  WriteParquet(Path("~x.parquet"), "SELECT range * 1.0 AS a FROM range(3)");
+  const io_names::WorkingDirectory inside(dir_.path());
+  EXPECT_EQ(io_names::ColumnA({"~x.parquet"}, ctx_).size(), 3u);
+}
+
+TEST_F(TableTest, OneFileUnderSeveralNamesIsReadOnce) {
+  fs::create_directories(Path("in"));
+  WriteParquet(Path("in/a.parquet"), "SELECT range * 1.0 AS a FROM range(4)");
+  WriteParquet(Path("in/b.parquet"), "SELECT range * 1.0 + 10 AS a FROM range(2)");
+  fs::create_symlink(Path("in/a.parquet"), Path("link.parquet"));
+  const Table table = Table::Open(Spec({Path("in/a.parquet"), Path("in/./a.parquet"),
+                                        Path("in/../in/a.parquet"), Path("link.parquet"), Path("in"),
+                                        Path("in/*.parquet"), dir_.path() + "//in/b.parquet"}),
+                                  ctx_);
+  ASSERT_EQ(table.files().size(), 2u);
+  EXPECT_EQ(table.files()[0].path, Path("in/a.parquet"));  // first-seen order and spelling
+  EXPECT_EQ(table.files()[1].path, Path("in/b.parquet"));
+  EXPECT_EQ(table.known_row_count(), 6);
+  EXPECT_EQ(ReadAll(table, {"a"}, 64).values[0], (std::vector<double>{0, 1, 2, 3, 10, 11}));
+
+  WriteCsv(Path("c.csv"), "SELECT range * 1.0 AS a FROM range(5)");
+  EXPECT_EQ(io_names::ColumnA({Path("c.csv"), Path("./c.csv"), dir_.path() + "/../" +
+                                                                    fs::path(dir_.path()).filename().string() +
+                                                                    "/c.csv"},
+                              ctx_)
+                .size(),
+            5u);
+}
+
+TEST_F(TableTest, InputsThatAreNotRegularFilesAreNamed) {
+  const std::string fifo = Path("pipe.parquet");
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  std::string message = MessageOf<InvalidInput>([&] { Table::Open(Spec({fifo}), ctx_); });
+  EXPECT_TRUE(Contains(message, fifo));
+  EXPECT_TRUE(Contains(message, "not a regular file (a named pipe)"));
+  // Found in a directory: named too, never opened (opening would block). DuckDB's glob lists
+  // regular files only: a pattern matches the good file alone.
+  fs::create_directories(Path("dir"));
+  ASSERT_EQ(::mkfifo(Path("dir/pipe.parquet").c_str(), 0600), 0);
+  WriteParquet(Path("dir/good.parquet"), "SELECT 1.0 AS a");
+  message = MessageOf<InvalidInput>([&] { Table::Open(Spec({Path("dir")}), ctx_); });
+  EXPECT_TRUE(Contains(message, Path("dir/pipe.parquet")));
+  EXPECT_TRUE(Contains(message, "named pipe"));
+  const Table globbed = Table::Open(Spec({Path("dir/*.parquet")}), ctx_);
+  ASSERT_EQ(globbed.files().size(), 1u);
+  EXPECT_EQ(globbed.files()[0].path, Path("dir/good.parquet"));
+
+  if (fs::exists("/dev/zero")) {
+    message = MessageOf<InvalidInput>([&] { Table::Open(Spec({"/dev/zero"}), ctx_); });
+    EXPECT_TRUE(Contains(message, "'/dev/zero' is not a regular file (a character device)"));
+  }
+
+  fs::create_symlink(Path("absent.parquet"), Path("dangling.parquet"));
+  message = MessageOf<InvalidInput>([&] { Table::Open(Spec({Path("dangling.parquet")}), ctx_); });
+  EXPECT_TRUE(Contains(message, Path("dangling.parquet")));
+  EXPECT_TRUE(Contains(message, "dangling symlink"));
+  EXPECT_TRUE(Contains(message, Path("absent.parquet")));
+
+  fs::create_symlink(Path("loop2.parquet"), Path("loop1.parquet"));
+  fs::create_symlink(Path("loop1.parquet"), Path("loop2.parquet"));
+  message = MessageOf<InvalidInput>([&] { Table::Open(Spec({Path("loop1.parquet")}), ctx_); });
+  EXPECT_TRUE(Contains(message, Path("loop1.parquet")));
+  EXPECT_TRUE(Contains(message, "symlink loop"));
+
+  if (::geteuid() != 0) {  // root may enter any directory
+    fs::create_directories(Path("closed"));
+    WriteParquet(Path("closed/a.parquet"), "SELECT 1.0 AS a");
+    fs::permissions(Path("closed"), fs::perms::none);
+    message = MessageOf<IoError>([&] { Table::Open(Spec({Path("closed/a.parquet")}), ctx_); });
+    fs::permissions(Path("closed"), fs::perms::owner_all);
+    EXPECT_TRUE(Contains(message, Path("closed/a.parquet")));
+    EXPECT_TRUE(Contains(message, "permission denied"));
+  }
+}
+
+// ---- column names DuckDB would change -----------------------------------------------------------
+
+/// Gives column `from` of a DuckDB-written Parquet file the name `to` (any length) by rewriting the
+/// Thrift strings of the footer and its length: DuckDB refuses to write empty or case-duplicate
+/// names itself.
+void RenameParquetColumn(const std::string& path, const std::string& from, const std::string& to) {
+  ASSERT_LT(from.size(), 128u);
+  ASSERT_LT(to.size(), 128u);
+  const std::string bytes = ReadFile(path);
+  std::uint32_t footer_length = 0;
+  std::memcpy(&footer_length, bytes.data() + bytes.size() - 8, 4);  // little-endian hosts
+  const std::size_t footer_start = bytes.size() - 8 - footer_length;
+  std::string footer = bytes.substr(footer_start, footer_length);
+  const std::string needle = std::string(1, static_cast<char>(from.size())) + from;
+  const std::string replacement = std::string(1, static_cast<char>(to.size())) + to;
+  std::size_t count = 0;
+  for (std::size_t pos = footer.find(needle); pos != std::string::npos;
+       pos = footer.find(needle, pos + replacement.size())) {
+    footer.replace(pos, needle.size(), replacement);
+    ++count;
+  }
+  ASSERT_GT(count, 0u);
+  std::string length(4, '\0');
+  const auto new_length = static_cast<std::uint32_t>(footer.size());
+  std::memcpy(length.data(), &new_length, 4);
+  WriteFile(path, bytes.substr(0, footer_start) + footer + length + "PAR1");
+}
+
+TEST_F(TableTest, NamesDifferingOnlyByCaseAreAnError) {
+  const std::string parquet = Path("case.parquet");
+  WriteParquet(parquet, "SELECT 'm' || range AS id, range * 1.0 AS mass, range * 2.0 AS other FROM range(5)");
+  RenameParquetColumn(parquet, "other", "MASS");
+  std::string message = MessageOf<InvalidInput>([&] { Table::Open(Spec({parquet}), ctx_); });
+  EXPECT_TRUE(Contains(message, parquet));
+  EXPECT_TRUE(Contains(message, "\"mass\" and \"MASS\""));
+  EXPECT_TRUE(Contains(message, "differ only by case"));
+
+  const std::string csv = Path("case.csv");
+  WriteFile(csv, "id,Mass,mass\nx,1,2\ny,4,5\n");
+  message = MessageOf<InvalidInput>([&] { Table::Open(Spec({csv}), ctx_); });
+  EXPECT_TRUE(Contains(message, csv));
+  EXPECT_TRUE(Contains(message, "\"Mass\" and \"mass\""));
+
+  // Across files: DuckDB's union_by_name would match them as one column.
+  WriteParquet(Path("a.parquet"), "SELECT range * 1.0 AS mass FROM range(3)");
+  WriteParquet(Path("b.parquet"), "SELECT range * 1.0 AS MASS FROM range(3)");
+  for (const bool union_by_name : {false, true}) {
+    InputSpec spec = Spec({Path("a.parquet"), Path("b.parquet")});
+    spec.union_by_name = union_by_name;
+    message = MessageOf<InvalidInput>([&] { Table::Open(spec, ctx_); });
+    EXPECT_TRUE(Contains(message, "column \"mass\" in '" + Path("a.parquet") + "' and column \"MASS\" in '" +
+                                      Path("b.parquet") + "' differ only by case"))
+        << message;
+  }
+}
+
+TEST_F(TableTest, EmptyColumnNameIsAnError) {
+  const std::string csv = Path("empty_name.csv");
+  WriteFile(csv, "id,,b\nx,1,2\ny,4,5\n");
+  std::string message = MessageOf<InvalidInput>([&] { Table::Open(Spec({csv}), ctx_); });
+  EXPECT_TRUE(Contains(message, csv));
+  EXPECT_TRUE(Contains(message, "empty name (column 2 of 3)"));
+
+  const std::string parquet = Path("empty_name.parquet");
+  WriteParquet(parquet, "SELECT 'm' || range AS id, range * 1.0 AS nameless, range * 2.0 AS b FROM range(5)");
+  RenameParquetColumn(parquet, "nameless", "");
+  message = MessageOf<InvalidInput>([&] { Table::Open(Spec({parquet}), ctx_); });
+  EXPECT_TRUE(Contains(message, parquet));
+  EXPECT_TRUE(Contains(message, "empty name (column 2 of 3)"));
+}
+
+// ---- conversion to DOUBLE merging distinct values ------------------------------------------------
+
+/// WarnAboutMergedValues over every descriptor of `table`, with max_abs computed as Pass 1 does.
+std::vector<std::string> MergeWarnings(const Table& table, const Context& ctx) {
+  const std::vector<std::string> columns = table.descriptor_names();
+  const ReadResult read = ReadAll(table, columns, 1024);
+  std::vector<double> max_abs;
+  for (const auto& values : read.values) {
+    double largest = std::numeric_limits<double>::quiet_NaN();
+    for (const double value : values) {
+      if (!std::isnan(value) && !(std::fabs(value) <= largest)) largest = std::fabs(value);
+    }
+    max_abs.push_back(largest);
+  }
+  return WarnAboutMergedValues(table, columns, max_abs, ctx);
+}
+
+TEST_F(TableTest, ConversionMergingDistinctValuesIsWarnedAbout) {
+  // Seven distinct UBIGINT values around 2^63 are one DOUBLE.
+  const std::string path = Path("big.parquet");
+  WriteParquet(path,
+               "SELECT range * 1.0 AS a, (9223372036854775808::UBIGINT + (range % 7)::UBIGINT) AS big, "
+               "(range % 5)::BIGINT AS small, (range::BIGINT * 2048 + 9007199254740992) AS spaced FROM range(70)");
+  const Table table = Table::Open(Spec({path}), ctx_);
+  EXPECT_EQ(ReadAll(table, {"big"}, 128).values[0], std::vector<double>(70, 9223372036854775808.0));
+  const std::vector<std::string> warnings = MergeWarnings(table, ctx_);
+  ASSERT_EQ(warnings.size(), 1u);  // not "small", nor "spaced" (exact as DOUBLE beyond 2^53)
+  EXPECT_TRUE(Contains(warnings[0], "column \"big\""));
+  EXPECT_TRUE(Contains(warnings[0], "7 distinct UBIGINT values become 1 distinct DOUBLE value"));
+  EXPECT_TRUE(Contains(warnings[0], "9223372036854775808 and 9223372036854775814"));
+
+  // An ordinary table costs nothing and says nothing.
+  WriteParquet(Path("ordinary.parquet"),
+               "SELECT range * 1.0 AS a, range::BIGINT AS n, (range * 1000)::DECIMAL(18, 3) AS d FROM range(50)");
+  EXPECT_TRUE(MergeWarnings(Table::Open(Spec({Path("ordinary.parquet")}), ctx_), ctx_).empty());
+
+  // Two BIGINTs one apart beyond 2^53, and DECIMAL(18,3) values 0.001 apart near 10^14, in CSV
+  // (DuckDB types them BIGINT and DOUBLE: the decimals are merged by DuckDB itself) and Parquet.
+  WriteFile(Path("big.csv"), "a,n\n1,9007199254740993\n2,9007199254740992\n3,5\n");
+  const std::vector<std::string> csv = MergeWarnings(Table::Open(Spec({Path("big.csv")}), ctx_), ctx_);
+  ASSERT_EQ(csv.size(), 1u);
+  EXPECT_TRUE(Contains(csv[0], "column \"n\""));
+  EXPECT_TRUE(Contains(csv[0], "3 distinct BIGINT values become 2 distinct DOUBLE values"));
+  WriteParquet(Path("decimal.parquet"),
+               "SELECT range * 1.0 AS a, CAST(substr(x, 1, 15) || '.' || substr(x, 16) AS DECIMAL(18, 3)) AS d "
+               "FROM (SELECT range, (123456789012345678 + range)::VARCHAR AS x FROM range(4))");
+  const std::vector<std::string> decimal =
+      MergeWarnings(Table::Open(Spec({Path("decimal.parquet")}), ctx_), ctx_);
+  ASSERT_EQ(decimal.size(), 1u);
+  EXPECT_TRUE(Contains(decimal[0], "column \"d\""));
+  EXPECT_TRUE(Contains(decimal[0], "DECIMAL(18,3)"));
+}
+
+// ---- sampling: helper columns never collide with the table's ------------------------------------
+
+TEST_F(TableTest, SampleHelperColumnsNeverCollide) {
+  fs::create_directories(Path("in"));
+  for (int f = 0; f < 2; ++f) {
+    WriteParquet(Path("in/part-" + std::to_string(f) + ".parquet"),
+                 "SELECT 'f" + std::to_string(f) +
+                     "_' || range AS id, (range % 3)::INTEGER AS __descpipe_file, (range * 7)::BIGINT AS "
+                     "\"__DESCPIPE_ROW\", sin(range) AS a FROM range(500)");
+  }
+  const Table table = Table::Open(Spec({Path("in")}), ctx_);
+  const std::string out = Path("s.parquet");
+  ASSERT_EQ(WriteSample(table, SampleSpec{300, 0, 42}, out, ctx_), 300);
+  const std::string sample = "read_parquet(" + QuoteLiteral(out) + ")";
+  EXPECT_EQ(QueryScalar("SELECT count(*) FROM " + sample), "300");
+  EXPECT_EQ(QueryScalar("SELECT string_agg(column_name, ',') FROM (DESCRIBE SELECT * FROM " + sample + ")"),
+            "id,__descpipe_file,__DESCPIPE_ROW,a");
+  // The user's columns hold their own values.
+  EXPECT_EQ(QueryScalar("SELECT count(*) FROM " + sample +
+                        " WHERE __descpipe_file <> CAST(split_part(id, '_', 2) AS INTEGER) % 3 OR "
+                        "__DESCPIPE_ROW <> CAST(split_part(id, '_', 2) AS BIGINT) * 7"),
+            "0");
+  EXPECT_EQ(WriteSample(table, SampleSpec{0, 40, 42}, Path("p.parquet"), ctx_), 80);
+
+  // A column named file_row_number (read_parquet's option of that name is then refused).
+  WriteParquet(Path("frn.parquet"),
+               "SELECT 'm' || range AS id, (range * 3)::BIGINT AS File_Row_Number, cos(range) AS a FROM "
+               "range(400)");
+  const Table frn = Table::Open(Spec({Path("frn.parquet")}), ctx_);
+  ASSERT_EQ(WriteSample(frn, SampleSpec{100, 0, 42}, Path("frn_s.parquet"), ctx_), 100);
+  EXPECT_EQ(QueryScalar("SELECT count(*) FROM " + QuoteLiteral(Path("frn_s.parquet")) +
+                        " WHERE File_Row_Number = CAST(substr(id, 2) AS BIGINT) * 3"),
+            "100");
+  const std::string again = Path("frn_again.parquet");
+  WriteSample(frn, SampleSpec{100, 0, 42}, again, Context(2));
+  EXPECT_EQ(QueryScalar("SELECT string_agg(id, ',') FROM " + QuoteLiteral(Path("frn_s.parquet"))),
+            QueryScalar("SELECT string_agg(id, ',') FROM " + QuoteLiteral(again)));
 }
 
 }  // namespace
