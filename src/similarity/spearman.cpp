@@ -94,7 +94,12 @@ double Correlation(double n, double s_i, double s_j, double q_i, double q_j, dou
   // constant on these rows.
   constexpr double kNoise = 16.0 * std::numeric_limits<double>::epsilon();
   if (!(var_i > kNoise * q_i) || !(var_j > kNoise * q_j)) return kNaN;
-  const double r = (p_ij - s_i * s_j / n) / std::sqrt(var_i * var_j);
+  // var_i * var_j over- or underflows on columns of huge (1e100) or tiny (1e-120) deviations:
+  // the product of the square roots then, not a silent 0 or +-1.
+  const double variance_product = var_i * var_j;
+  const double denominator = std::isnormal(variance_product) ? std::sqrt(variance_product)
+                                                             : std::sqrt(var_i) * std::sqrt(var_j);
+  const double r = (p_ij - s_i * s_j / n) / denominator;
   return std::clamp(r, -1.0, 1.0);
 }
 
@@ -373,6 +378,22 @@ std::vector<double> CorrelationAccumulator::Finish() {
     s.Flush();
   }
   const std::size_t p = s.p;
+  // The sums are of plain doubles: a column whose squared deviations from its shift overflow
+  // (values near +-1e308) or fall below the normal range (values near 1e-300) would give NaN or
+  // wrong correlations. Not with ranks; with values (Pearson), an error, never a silent result.
+  constexpr double kLowestSquares = 0x1p-960;
+  for (std::size_t col = 0; col < p; ++col) {
+    const double sum = s.column_sum[col], square = s.column_square[col];
+    if (!std::isfinite(sum) || !std::isfinite(square) ||
+        (square < kLowestSquares && (square > 0.0 || sum != 0.0))) {
+      throw NumericalError(fmt::format(
+          "correlation of column {} of {}: the sum of its squared deviations from the mean is {} "
+          "(shift {}), outside the range of doubles; Pearson correlation of values this close to "
+          "the ends of the double range (about 1e150 and 1e-145) is not supported: use "
+          "vif_correlation: spearman",
+          col, p, square, s.shift[col]));
+    }
+  }
   std::vector<double> result(p * p, kNaN);
   const double rows = static_cast<double>(s.rows_seen);
   for (std::size_t j = 0; j < p; ++j) {

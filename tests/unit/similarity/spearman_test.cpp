@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "descpipe/context.hpp"
+#include "descpipe/error.hpp"
 #include "common/numbers.hpp"
 #include "descpipe/similarity.hpp"
 
@@ -532,6 +533,71 @@ TEST(PearsonMatrix, InfinityCountsAsMissing) {
     syy += (ys[k] - my) * (ys[k] - my);
   }
   EXPECT_NEAR(a[1], sxy / std::sqrt(sxx * syy), 1e-14);
+}
+
+// Columns of deviations near 1e100 (var_i * var_j overflows) and near 1e-120 (it underflows):
+// Pearson's r as the long double reference, not 0 or +-1.
+TEST(PearsonMatrix, HugeAndTinyDeviationsKeepTheirCorrelation) {
+  std::mt19937_64 rng(61);
+  std::normal_distribution<double> normal(0.0, 1.0);
+  for (double scale : {1e100, 1e-120}) {
+    SCOPED_TRACE(::testing::Message() << "scale " << scale);
+    constexpr std::size_t kN = 200;
+    ColumnMatrix data;
+    data.n_rows = kN;
+    data.n_cols = 2;
+    data.values.resize(2 * kN);
+    for (std::size_t row = 0; row < kN; ++row) {
+      const double x = normal(rng);
+      data.values[row] = 3.0 * scale + scale * x;
+      data.values[kN + row] = scale * (0.5 * normal(rng) - x);
+    }
+    long double mx = 0.0L, my = 0.0L;
+    for (std::size_t row = 0; row < kN; ++row) {
+      mx += data.values[row];
+      my += data.values[kN + row];
+    }
+    mx /= kN;
+    my /= kN;
+    long double sxy = 0.0L, sxx = 0.0L, syy = 0.0L;
+    for (std::size_t row = 0; row < kN; ++row) {
+      const long double dx = data.values[row] - mx, dy = data.values[kN + row] - my;
+      sxy += dx * dy;
+      sxx += dx * dx;
+      syy += dy * dy;
+    }
+    const long double expected = sxy / std::sqrt(sxx) / std::sqrt(syy);
+    ASSERT_LT(expected, -0.8L);
+    const std::vector<double> r = PearsonMatrix(data, Context(1, 42));
+    EXPECT_NEAR(r[1], static_cast<double>(expected), kTolerance);
+    EXPECT_NEAR(r[0], 1.0, kTolerance);
+    EXPECT_NEAR(r[3], 1.0, kTolerance);
+  }
+}
+
+// Values whose squared deviations leave the double range (+-1.7e308; 1e-300 N(0, 1)): an error
+// naming the way out, never NaN or a silent 0 that Pass 3 would read as "uncorrelated".
+TEST(PearsonMatrix, ValuesNearTheEndsOfTheDoubleRangeAreAnError) {
+  std::mt19937_64 rng(62);
+  std::normal_distribution<double> normal(0.0, 1.0);
+  for (int kind = 0; kind < 2; ++kind) {
+    SCOPED_TRACE(kind == 0 ? "+-1.7e308" : "1e-300 N(0, 1)");
+    ColumnMatrix data;
+    data.n_rows = 100;
+    data.n_cols = 2;
+    for (std::size_t row = 0; row < data.n_rows; ++row) data.values.push_back(normal(rng));
+    for (std::size_t row = 0; row < data.n_rows; ++row) {
+      data.values.push_back(kind == 0 ? (row % 2 == 0 ? 1.7e308 : -1.7e308) : 1e-300 * normal(rng));
+    }
+    try {
+      PearsonMatrix(data, Context(1, 42));
+      ADD_FAILURE() << "expected a NumericalError";
+    } catch (const NumericalError& e) {
+      EXPECT_NE(std::string(e.what()).find("vif_correlation: spearman"), std::string::npos)
+          << e.what();
+      EXPECT_NE(std::string(e.what()).find("column 1 of 2"), std::string::npos) << e.what();
+    }
+  }
 }
 
 }  // namespace
