@@ -591,7 +591,7 @@ ColumnStats ColumnStatsAccumulator::Finalize() const {
                         : kNaN;
   if (n_valid_ > 1) {
     // M2 = m2_ * 2^m2_exponent_: the variance overflows to inf only when it exceeds DBL_MAX;
-    // the std is also kept as std_scaled * 2^std_exponent, finite whatever the values.
+    // the std is also kept as std_scaled * 2^std_exponent, finite and exact whatever the values.
     double scaled_variance = m2_ / static_cast<double>(n_valid_ - 1);
     s.variance = std::ldexp(scaled_variance, m2_exponent_);
     int exponent = m2_exponent_;
@@ -602,6 +602,13 @@ ColumnStats ColumnStatsAccumulator::Finalize() const {
     s.std_scaled = std::sqrt(scaled_variance);
     s.std_exponent = exponent / 2;
     s.std = std::ldexp(s.std_scaled, s.std_exponent);
+    if (m2_ > 0.0) {
+      // Below the subnormals (values near 1e-300): the smallest subnormal, so that 0 keeps
+      // meaning "every value equal".
+      constexpr double kSmallest = std::numeric_limits<double>::denorm_min();
+      s.variance = std::max(s.variance, kSmallest);
+      s.std = std::max(s.std, kSmallest);
+    }
   } else {
     s.variance = kNaN;
     s.std = s.std_scaled = kNaN;

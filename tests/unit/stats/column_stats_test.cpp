@@ -1174,10 +1174,11 @@ void ExpectHonestMoments(const std::vector<double>& values, const ColumnStats& s
     EXPECT_EQ(stats.variance, kInf);
   } else if (ref.variance >= std::numeric_limits<double>::min()) {
     EXPECT_TRUE(CloseWide(ref.variance, stats.variance, rel_tol, 0.0L)) << "variance";
-  } else {  // below the normal range: a subnormal or 0, as rounding gives
+  } else {  // below the normal range: a subnormal as rounding gives, never 0
     EXPECT_TRUE(
         CloseWide(ref.variance, stats.variance, rel_tol, std::numeric_limits<double>::denorm_min()))
         << "variance";
+    EXPECT_GT(stats.variance, 0.0);
   }
   const long double ref_std = std::sqrt(ref.variance);
   ASSERT_GT(stats.std_scaled, 0.0);
@@ -1311,7 +1312,8 @@ TEST(ColumnStatsExtreme, TinyValuesKeepTheirStd) {
     SCOPED_TRACE("1e-290 + 1e-300 N(0, 1)");
     ExpectHonestInEveryFeeding(offset_tiny, 1e-12L);
   }
-  EXPECT_EQ(ExtremeStatsOf(near_dbl_min).variance, 0.0);  // ~1e-600: below the subnormals
+  // ~1e-600, below the subnormals: the smallest subnormal, not 0 (0 means constant).
+  EXPECT_EQ(ExtremeStatsOf(near_dbl_min).variance, std::numeric_limits<double>::denorm_min());
 }
 
 // Blocks each holding one value, their means far apart (the difference overflows) or closer than
