@@ -418,17 +418,12 @@ TEST_F(CorruptParquetTest, FooterHeaderAndMagicOverwrites) {
   RunVariants(variants);
 }
 
-// DISABLED: some messages are Thrift's internals, one with a raw control byte. Among the footer
-// and page-header variants above (the file name is F):
-//   error: cannot read Parquet file 'F': don't know what type: \x0f   (raw byte 0x0f; also 0x0e)
-//   error: reading 'F': TProtocolException: Invalid data             (13 variants)
-//   error: cannot read Parquet file 'F': Prefetch registered for bytes outside file: F, attempted
-//   range: [...), file size: ...                                     (footer length 0xFFFFFFFF)
-//   error: reading 'F': Failed to read file "F": Page sizes can't be < 0
-// All exit with code 2 and name the file, but a raw control byte reaches the terminal, and errors
-// met while a pass reads ("reading 'F': ...") do not say that F is a damaged Parquet file.
-// Expected: printable text that says "Parquet".
-TEST_F(CorruptParquetTest, DISABLED_CorruptionMessagesAreReadable) {
+// Among the footer and page-header variants above (the file name is F), DuckDB's and Thrift's
+// messages used to reach the terminal as they were: "cannot read Parquet file 'F': don't know what
+// type: \x0f" with the raw byte 0x0f, and "reading 'F': TProtocolException: Invalid data" (errors
+// met while a pass reads) that did not say that F is a damaged Parquet file. Every error line must
+// be printable text that says "Parquet".
+TEST_F(CorruptParquetTest, CorruptionMessagesAreReadable) {
   std::vector<std::string> error_lines;
   RunVariants(FooterHeaderAndMagicVariants(), &error_lines);
   for (const std::string& line : error_lines) {
@@ -561,18 +556,18 @@ TEST_F(MalformedCsvTest, RaggedRowsAreACleanError) {
   }
 }
 
-// DISABLED: the message misleads. For a row with one field too few or too many at line 1,501 of
-// 3,001 (or ten rows with ';' for ',' there), DuckDB's sniffer finds no dialect that parses every
-// sniffed row, falls back to one VARCHAR column holding whole lines, and descpipe says
-//   error: '.../too_few.csv' has no numeric descriptor column (1 columns, 1 of them metadata)
-// which names the file but neither the line nor the real problem (the header has 4 columns).
-// Expected: the line number, or at least "rows with different numbers of fields".
-TEST_F(MalformedCsvTest, DISABLED_RaggedRowMessageNamesTheLine) {
+// For a row with one field too few or too many at line 1,501 of 3,001 (or ten rows with ';' for ','
+// there), DuckDB's sniffer finds no dialect that parses every sniffed row and falls back to one
+// VARCHAR column holding whole lines; descpipe used to say "'.../too_few.csv' has no numeric
+// descriptor column (1 columns, 1 of them metadata)". It now reads the file again with the
+// header's dialect, so that the error names the line.
+TEST_F(MalformedCsvTest, RaggedRowMessageNamesTheLine) {
   const std::string path = Csv("too_few.csv", 3000, [](int row, std::string& line) {
     if (row == 1499) line = line.substr(0, line.rfind(','));
   });
   const std::string error = RunFails(path);
-  EXPECT_TRUE(Contains(error, "1501"));
+  EXPECT_TRUE(Contains(error, "1501")) << error;
+  EXPECT_TRUE(Contains(error, "Expected Number of Columns: 4")) << error;
 }
 
 TEST_F(MalformedCsvTest, RaggedRowAfterTheSniffedRows) {
@@ -623,12 +618,11 @@ TEST_F(MalformedCsvTest, InvalidUtf8) {
   EXPECT_TRUE(Contains(error, "utf-8"));
 }
 
-// DISABLED: the message quotes the wrong line. DuckDB gives the right number but the line before:
-//   error: cannot read CSV file '.../latin1.csv': CSV Error on Line: 1502; Original Line:
-//   m1499,1499,1,54; Invalid unicode (byte sequence mismatch) detected. This file is not utf-8
-//   encoded.
-// (line 1,502 is "m\xe9\xff1500,1500,2,28"; "m1499,..." is line 1,501).
-TEST_F(MalformedCsvTest, DISABLED_InvalidUtf8QuotesTheRightLine) {
+// DuckDB gives the right line number but quotes the line before it:
+//   CSV Error on Line: 1502; Original Line: m1499,1499,1,54; Invalid unicode (byte sequence
+//   mismatch) detected. This file is not utf-8 encoded.
+// (line 1,502 is "m\xe9\xff1500,1500,2,28"; "m1499,..." is line 1,501): no wrong line is quoted.
+TEST_F(MalformedCsvTest, InvalidUtf8QuotesTheRightLine) {
   const std::string path = Csv("latin1.csv", 3000, [](int row, std::string& line) {
     if (row == 1500)
       line =
@@ -660,14 +654,15 @@ TEST_F(MalformedCsvTest, SemicolonsInAFewRows) {
       for (char& c : line)
         if (c == ',') c = ';';
   });
-  // Clean, but the message misleads: see DISABLED_RaggedRowMessageNamesTheLine.
-  RunFails(path);
+  // The first of them is named.
+  const std::string error = RunFails(path);
+  EXPECT_TRUE(Contains(error, "1502")) << error;
 }
 
 TEST_F(MalformedCsvTest, SemicolonHeader) {
   // The header uses ';', the rows ','. The sniffer skips the header line and takes the first row
   // "m0,0,0,0" as the header, whose two "0" are caught as a duplicate column name; see
-  // DISABLED_SemicolonHeaderWithDistinctFirstRow for a first row without a repeated value.
+  // SemicolonHeaderWithDistinctFirstRow for a first row without a repeated value.
   const std::string path = Csv(
       "semicolon_header.csv", 3000, [](int, std::string&) {}, "id;a;b;c");
   RunFails(path);
@@ -721,13 +716,14 @@ TEST_F(CorruptInputTest, NamedPipeInputFailsWithoutWaiting) {
   }
 }
 
-// DISABLED: the message is wrong. A named pipe (or another non-regular file) given as input gives
-//   error: input '.../pipe.parquet' does not exist
-// although it exists. Expected: "is not a regular file" (or similar) naming the path.
-TEST_F(CorruptInputTest, DISABLED_NamedPipeInputMessage) {
+// A named pipe (or another non-regular file) given as input used to give "input
+// '.../pipe.parquet' does not exist" although it exists.
+TEST_F(CorruptInputTest, NamedPipeInputMessage) {
   const std::string path = Path("pipe.parquet");
   ASSERT_EQ(::mkfifo(path.c_str(), 0600), 0) << path;
-  EXPECT_FALSE(Contains(RunFails(path), "does not exist"));
+  const std::string error = RunFails(path);
+  EXPECT_FALSE(Contains(error, "does not exist"));
+  EXPECT_TRUE(Contains(error, "is not a regular file (a named pipe)")) << error;
 }
 
 // ---- output directory
