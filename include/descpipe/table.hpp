@@ -160,8 +160,10 @@ std::int64_t WriteColumns(const Table& table, const std::vector<std::string>& co
 /// w <= 15 or |x| < 10^(15 - s)) costs nothing, and so does a NaN (no valid value); the others are
 /// checked by one DuckDB query over just those columns, which counts their distinct values before
 /// and after the conversion. @returns the warnings logged, one per column that merges values.
-std::vector<std::string> WarnAboutMergedValues(const Table& table, const std::vector<std::string>& columns,
-                                               const std::vector<double>& max_abs, const Context& ctx);
+std::vector<std::string> WarnAboutMergedValues(const Table& table,
+                                               const std::vector<std::string>& columns,
+                                               const std::vector<double>& max_abs,
+                                               const Context& ctx);
 
 /// Quotes an SQL identifier for DuckDB ("a""b").
 std::string QuoteIdentifier(const std::string& name);

@@ -139,7 +139,8 @@ class BatchStream {
 std::string ReadContext(const Table& table) {
   if (table.format() != FileFormat::kParquet) return fmt::format("reading {}", table.Describe());
   if (table.files().size() == 1) {
-    return fmt::format("'{}' is not a readable Parquet file (damaged or truncated)", table.files()[0].path);
+    return fmt::format("'{}' is not a readable Parquet file (damaged or truncated)",
+                       table.files()[0].path);
   }
   return fmt::format("reading {} (a Parquet file is damaged or truncated)", table.Describe());
 }
@@ -212,7 +213,8 @@ ColumnReader::ColumnReader(const Table& table, const std::vector<std::string>& c
       fmt::format("SELECT {} FROM {}", DoubleSelectList(columns, [](const std::string&) { return true; }),
                   io::TableFunctionSql(table.files(), table.format()));
   impl_ = std::make_unique<Impl>(
-      std::make_unique<BatchStream>(sql, columns.size(), batch_rows, 0, ReadContext(table)), prefetch);
+      std::make_unique<BatchStream>(sql, columns.size(), batch_rows, 0, ReadContext(table)),
+      prefetch);
 }
 
 ColumnReader::ColumnReader(const Table& table, const std::vector<std::string>& columns,
@@ -233,7 +235,8 @@ ColumnReader::ColumnReader(const Table& table, const std::vector<std::string>& c
   // union_by_name: a column this file lacks reads as NULL.
   const std::string select = DoubleSelectList(
       columns, [&](const std::string& name) { return table.FileHasColumn(file_idx, name); });
-  const std::string sql = fmt::format("SELECT {} FROM read_parquet({})", select, io::FileLiteral(file.path));
+  const std::string sql =
+      fmt::format("SELECT {} FROM read_parquet({})", select, io::FileLiteral(file.path));
   impl_ = std::make_unique<Impl>(
       std::make_unique<BatchStream>(
           sql, columns.size(), batch_rows, partition.first_global_row,

@@ -53,7 +53,11 @@ std::string PrintableText(const std::string& text) {
   for (std::size_t pos = 0; pos < text.size();) {
     const auto byte = static_cast<unsigned char>(text[pos]);
     // Length of the UTF-8 sequence that starts here (0: not a valid start byte).
-    const std::size_t length = byte < 0x80 ? 1 : (byte >> 5) == 0x6 ? 2 : (byte >> 4) == 0xE ? 3 : (byte >> 3) == 0x1E ? 4 : 0;
+    const std::size_t length = byte < 0x80           ? 1
+                               : (byte >> 5) == 0x6  ? 2
+                               : (byte >> 4) == 0xE  ? 3
+                               : (byte >> 3) == 0x1E ? 4
+                                                     : 0;
     bool valid = length > 0 && pos + length <= text.size() && !(length == 2 && byte < 0xC2);
     for (std::size_t i = 1; valid && i < length; ++i) {
       valid = (static_cast<unsigned char>(text[pos + i]) & 0xC0) == 0x80;

@@ -39,10 +39,10 @@ SampleColumns ChooseSampleColumns(const Table& table) {
   SampleColumns names;
   names.file = unused("__descpipe_file");
   names.row = unused("__descpipe_row");
-  names.file_row_number_taken = table.columns().end() !=
-                                std::find_if(table.columns().begin(), table.columns().end(), [](const ColumnInfo& c) {
-                                  return AsciiLower(c.name) == "file_row_number";
-                                });
+  names.file_row_number_taken =
+      table.columns().end() !=
+      std::find_if(table.columns().begin(), table.columns().end(),
+                   [](const ColumnInfo& c) { return AsciiLower(c.name) == "file_row_number"; });
   return names;
 }
 
@@ -53,19 +53,22 @@ std::string KeyedFileSql(const InputFile& file, std::size_t file_idx, const Samp
   const std::string file_column = QuoteIdentifier(names.file);
   const std::string row_column = QuoteIdentifier(names.row);
   if (file.format == FileFormat::kParquet && !names.file_row_number_taken) {
-    return fmt::format("SELECT {}{} AS {}, file_row_number AS {} FROM read_parquet({}, file_row_number = true)",
-                       all_columns ? "* EXCLUDE (file_row_number), " : "", file_idx, file_column, row_column,
-                       io::FileLiteral(file.path));
+    return fmt::format(
+        "SELECT {}{} AS {}, file_row_number AS {} FROM read_parquet({}, file_row_number = true)",
+        all_columns ? "* EXCLUDE (file_row_number), " : "", file_idx, file_column, row_column,
+        io::FileLiteral(file.path));
   }
   // read_csv has no file_row_number: number rows in scan order (insertion order is preserved).
-  return fmt::format("SELECT {}{} AS {}, row_number() OVER () - 1 AS {} FROM {}({}{})", all_columns ? "*, " : "",
-                     file_idx, file_column, row_column,
-                     file.format == FileFormat::kParquet ? "read_parquet" : "read_csv", io::FileLiteral(file.path),
+  return fmt::format("SELECT {}{} AS {}, row_number() OVER () - 1 AS {} FROM {}({}{})",
+                     all_columns ? "*, " : "", file_idx, file_column, row_column,
+                     file.format == FileFormat::kParquet ? "read_parquet" : "read_csv",
+                     io::FileLiteral(file.path),
                      file.format == FileFormat::kParquet ? "" : ", header = true");
 }
 
 std::string KeyExpr(std::uint64_t seed, const SampleColumns& names) {
-  return fmt::format("hash({}::UBIGINT, {}, {})", seed, QuoteIdentifier(names.file), QuoteIdentifier(names.row));
+  return fmt::format("hash({}::UBIGINT, {}, {})", seed, QuoteIdentifier(names.file),
+                     QuoteIdentifier(names.row));
 }
 
 }  // namespace
@@ -104,15 +107,19 @@ std::int64_t WriteSample(const Table& table, const SampleSpec& spec, const std::
   // (every row when there are at most `n` rows).
   auto boundary = [&](const std::string& keyed_positions, std::int64_t n) -> std::string {
     io::Result found;
-    io::Query(connection,
-              fmt::format("SELECT {0}::VARCHAR, {1}, {2} FROM ({3}) ORDER BY {0}, {1}, {2} LIMIT 1 OFFSET {4}", key,
-                          file_column, row_column, keyed_positions, n - 1),
-              found, fmt::format("sampling {}", table.Describe()));
+    io::Query(
+        connection,
+        fmt::format(
+            "SELECT {0}::VARCHAR, {1}, {2} FROM ({3}) ORDER BY {0}, {1}, {2} LIMIT 1 OFFSET {4}",
+            key, file_column, row_column, keyed_positions, n - 1),
+        found, fmt::format("sampling {}", table.Describe()));
     if (found.rows() == 0) return "true";
     const std::string k = found.Text(0, 0);
     const std::int64_t f = found.Int(1, 0), r = found.Int(2, 0);
-    return fmt::format("({0} < {3}::UBIGINT OR ({0} = {3}::UBIGINT AND ({1} < {4} OR ({1} = {4} AND {2} <= {5}))))",
-                       key, file_column, row_column, k, f, r);
+    return fmt::format(
+        "({0} < {3}::UBIGINT OR ({0} = {3}::UBIGINT AND ({1} < {4} OR ({1} = {4} AND {2} <= "
+        "{5}))))",
+        key, file_column, row_column, k, f, r);
   };
   std::string body;
   if (spec.rows > 0) {
@@ -144,7 +151,8 @@ std::int64_t WriteSample(const Table& table, const SampleSpec& spec, const std::
   // several files, or rows numbered by a window (CSV), are put in (file, row) order.
   const bool one_parquet =
       files.size() == 1 && files[0].format == FileFormat::kParquet && !names.file_row_number_taken;
-  const std::string order = one_parquet ? "" : fmt::format(" ORDER BY {}, {}", file_column, row_column);
+  const std::string order =
+      one_parquet ? "" : fmt::format(" ORDER BY {}, {}", file_column, row_column);
   const std::string sql = fmt::format("COPY (SELECT {} FROM ({}){}) TO {} (FORMAT parquet, COMPRESSION zstd)",
                                       columns, body, order, QuoteLiteral(target.temp_path()));
   io::Result copied;

@@ -1,3 +1,5 @@
+#include "descpipe/table.hpp"
+
 #include <fcntl.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
@@ -8,15 +10,14 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
-#include <limits>
 #include <filesystem>
+#include <limits>
 #include <map>
 #include <set>
 #include <unordered_map>
 
-#include "descpipe/error.hpp"
 #include "common/text.hpp"
-#include "descpipe/table.hpp"
+#include "descpipe/error.hpp"
 #include "io/duckdb_handles.hpp"
 #include "io/table_impl.hpp"
 
@@ -76,10 +77,11 @@ std::string DuckDbFilePath(const std::string& path) {
   if (text.find_first_of(kGlobChars, literal_end) == std::string::npos) return text;
   // DuckDB's globbing splits paths at '\' as well as '/': no pattern matches a name with a
   // backslash, and the literal fallback applies only when the pattern matches nothing.
-  DESCPIPE_EXPECTS(text.find('\\', literal_end) == std::string::npos,
-                   "cannot read '{}' exactly: DuckDB takes a path with '*', '?' or '[' as a pattern "
-                   "and a backslash as a path separator; rename the file",
-                   path);
+  DESCPIPE_EXPECTS(
+      text.find('\\', literal_end) == std::string::npos,
+      "cannot read '{}' exactly: DuckDB takes a path with '*', '?' or '[' as a pattern "
+      "and a backslash as a path separator; rename the file",
+      path);
   std::string escaped = text.substr(0, literal_end);
   for (std::size_t pos = literal_end; pos < text.size(); ++pos) {
     const char c = text[pos];
@@ -161,8 +163,9 @@ bool StatInput(const std::string& path, struct stat& info) {
       if (::lstat(path.c_str(), &link) == 0 && S_ISLNK(link.st_mode)) {
         std::error_code ec;
         const std::string target = fs::read_symlink(path, ec).string();
-        throw InvalidInput(fmt::format("input '{}' is a dangling symlink: its target '{}' does not exist",
-                                       path, ec ? std::string("?") : target));
+        throw InvalidInput(
+            fmt::format("input '{}' is a dangling symlink: its target '{}' does not exist", path,
+                        ec ? std::string("?") : target));
       }
       return false;
     case ELOOP:
@@ -183,8 +186,9 @@ void CheckReadable(const std::string& path) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) {
     const int error = errno;
-    throw IoError(fmt::format("cannot read '{}': {}", path,
-                              error == EACCES ? std::string("permission denied") : std::strerror(error)));
+    throw IoError(
+        fmt::format("cannot read '{}': {}", path,
+                    error == EACCES ? std::string("permission denied") : std::strerror(error)));
   }
   ::close(fd);
 }
@@ -204,7 +208,8 @@ std::vector<ResolvedFile> ResolvePatterns(const std::vector<std::string>& patter
   std::vector<ResolvedFile> files;
   std::map<std::pair<dev_t, ino_t>, std::size_t> seen;
   auto add = [&](const std::string& path, const struct stat& info) {
-    const auto [it, inserted] = seen.emplace(std::make_pair(info.st_dev, info.st_ino), files.size());
+    const auto [it, inserted] =
+        seen.emplace(std::make_pair(info.st_dev, info.st_ino), files.size());
     if (inserted) {
       files.push_back({path, info});
       return;
@@ -308,12 +313,14 @@ void ExplainOneColumnCsv(const InputFile& file, const std::string& header,
   for (std::size_t column = 0; column < n_fields; ++column) {
     columns += fmt::format("{}'c{}': 'VARCHAR'", column == 0 ? "" : ", ", column);
   }
-  const std::string delimiter_name = delimiter == '\t' ? std::string("\\t") : std::string(1, delimiter);
+  const std::string delimiter_name =
+      delimiter == '\t' ? std::string("\\t") : std::string(1, delimiter);
   io::Result counted;
   io::Query(connection,
-            fmt::format("SELECT count(*) FROM read_csv({}, auto_detect = false, header = true, delim = {}, "
-                        "quote = '\"', escape = '\"', columns = {{{}}})",
-                        io::FileLiteral(file.path), QuoteLiteral(std::string(1, delimiter)), columns),
+            fmt::format(
+                "SELECT count(*) FROM read_csv({}, auto_detect = false, header = true, delim = {}, "
+                "quote = '\"', escape = '\"', columns = {{{}}})",
+                io::FileLiteral(file.path), QuoteLiteral(std::string(1, delimiter)), columns),
             counted, context);
   throw InvalidInput(fmt::format(
       "'{}': DuckDB's CSV detection finds no dialect that reads every line and falls back to one "
@@ -329,18 +336,21 @@ void CheckColumnNames(const InputFile& file, const std::vector<std::string>& nam
   std::unordered_map<std::string, std::string> by_lower;
   for (std::size_t position = 0; position < names.size(); ++position) {
     const std::string& name = names[position];
-    DESCPIPE_EXPECTS(!name.empty(), "file '{}' has a column with an empty name (column {} of {}): name it",
+    DESCPIPE_EXPECTS(!name.empty(),
+                     "file '{}' has a column with an empty name (column {} of {}): name it",
                      file.path, position + 1, names.size());
     // Outputs list names one per line (pass1_columns.txt).
     DESCPIPE_EXPECTS(name.find_first_of("\r\n") == std::string::npos,
-                     "file '{}' has a column name with a line break (\"{}\"): rename it", file.path, name);
+                     "file '{}' has a column name with a line break (\"{}\"): rename it", file.path,
+                     name);
     const auto [it, inserted] = by_lower.emplace(AsciiLower(name), name);
-    DESCPIPE_EXPECTS(inserted || it->second != name, "file '{}' has more than one column named \"{}\"",
-                     file.path, name);
-    DESCPIPE_EXPECTS(inserted,
-                     "file '{}' has columns \"{}\" and \"{}\", whose names differ only by case (DuckDB "
-                     "matches column names case-insensitively): rename one",
-                     file.path, it->second, name);
+    DESCPIPE_EXPECTS(inserted || it->second != name,
+                     "file '{}' has more than one column named \"{}\"", file.path, name);
+    DESCPIPE_EXPECTS(
+        inserted,
+        "file '{}' has columns \"{}\" and \"{}\", whose names differ only by case (DuckDB "
+        "matches column names case-insensitively): rename one",
+        file.path, it->second, name);
   }
 }
 
@@ -348,8 +358,10 @@ FileSchema ReadFileSchema(InputFile& file, const io::Connection& connection) {
   const bool parquet = file.format == FileFormat::kParquet;
   // Every DuckDB error about a Parquet file here means that its footer or schema cannot be read.
   const std::string context =
-      parquet ? fmt::format("'{}' is not a readable Parquet file (damaged, truncated or not Parquet)", file.path)
-              : fmt::format("cannot read CSV file '{}'", file.path);
+      parquet
+          ? fmt::format("'{}' is not a readable Parquet file (damaged, truncated or not Parquet)",
+                        file.path)
+          : fmt::format("cannot read CSV file '{}'", file.path);
   const std::string literal = io::FileLiteral(file.path);
   const std::string source = parquet ? fmt::format("read_parquet({})", literal)
                                      : fmt::format("read_csv({}, header = true)", literal);
@@ -364,7 +376,8 @@ FileSchema ReadFileSchema(InputFile& file, const io::Connection& connection) {
   std::vector<std::string> raw_names;
   io::Result raw;
   if (parquet) {
-    io::Query(connection, fmt::format("SELECT name FROM parquet_schema({}) WHERE name IS NOT NULL", literal),
+    io::Query(connection,
+              fmt::format("SELECT name FROM parquet_schema({}) WHERE name IS NOT NULL", literal),
               raw, context);
     // Row 0 is the schema root; nested children would follow their parent, flat files only have
     // top-level columns.
@@ -375,8 +388,8 @@ FileSchema ReadFileSchema(InputFile& file, const io::Connection& connection) {
     // preamble (when the delimiter changes within the file, or the header uses another one) and
     // take a data row as the header: the run would silently lose rows and misname columns.
     io::Result sniffed;
-    io::Query(connection, fmt::format("SELECT SkipRows, Delimiter FROM sniff_csv({})", literal), sniffed,
-              context);
+    io::Query(connection, fmt::format("SELECT SkipRows, Delimiter FROM sniff_csv({})", literal),
+              sniffed, context);
     if (sniffed.rows() > 0) {
       const std::int64_t skipped = sniffed.Int(0, 0);
       DESCPIPE_EXPECTS(skipped == 0,
@@ -387,7 +400,8 @@ FileSchema ReadFileSchema(InputFile& file, const io::Connection& connection) {
     }
     // The header line and the first data row, if any.
     io::Query(connection,
-              fmt::format("SELECT * FROM read_csv({}, header = false, all_varchar = true) LIMIT 2", literal),
+              fmt::format("SELECT * FROM read_csv({}, header = false, all_varchar = true) LIMIT 2",
+                          literal),
               raw, context);
     // Checked here, before types are compared: a CSV without data rows has only VARCHAR columns.
     DESCPIPE_EXPECTS(raw.rows() == 2, "'{}' has zero rows{}", file.path,
@@ -402,8 +416,8 @@ FileSchema ReadFileSchema(InputFile& file, const io::Connection& connection) {
   CheckColumnNames(file, raw_names);
   if (parquet) {
     io::Result rows;
-    io::Query(connection, fmt::format("SELECT num_rows FROM parquet_file_metadata({})", literal), rows,
-              context);
+    io::Query(connection, fmt::format("SELECT num_rows FROM parquet_file_metadata({})", literal),
+              rows, context);
     file.row_count = rows.rows() > 0 ? rows.Int(0, 0) : -1;
   }
   return schema;
@@ -587,8 +601,10 @@ double ExactDoubleLimit(const std::string& type) {
 
 }  // namespace
 
-std::vector<std::string> WarnAboutMergedValues(const Table& table, const std::vector<std::string>& columns,
-                                               const std::vector<double>& max_abs, const Context& ctx) {
+std::vector<std::string> WarnAboutMergedValues(const Table& table,
+                                               const std::vector<std::string>& columns,
+                                               const std::vector<double>& max_abs,
+                                               const Context& ctx) {
   DESCPIPE_ASSERT(columns.size() == max_abs.size());
   const Table::Impl& impl = table.impl();
   std::unordered_map<std::string, std::size_t> index;
@@ -598,7 +614,8 @@ std::vector<std::string> WarnAboutMergedValues(const Table& table, const std::ve
     const auto it = index.find(columns[i]);
     if (it == index.end()) continue;
     double limit = std::numeric_limits<double>::infinity();
-    for (const auto& type : impl.column_types[it->second]) limit = std::min(limit, ExactDoubleLimit(type));
+    for (const auto& type : impl.column_types[it->second])
+      limit = std::min(limit, ExactDoubleLimit(type));
     if (max_abs[i] >= limit) checked.push_back(it->second);
   }
   std::vector<std::string> warnings;
@@ -608,14 +625,15 @@ std::vector<std::string> WarnAboutMergedValues(const Table& table, const std::ve
   io::Connection connection(database);
   const std::string context = fmt::format("counting distinct values of {}", table.Describe());
   io::Execute(connection,
-              fmt::format("SET memory_limit = '{}MB'", std::max<std::uint64_t>(ctx.memory_limit_bytes() / 1000000, 256)),
+              fmt::format("SET memory_limit = '{}MB'",
+                          std::max<std::uint64_t>(ctx.memory_limit_bytes() / 1000000, 256)),
               "setting DuckDB's memory limit");
   const std::string source = io::TableFunctionSql(impl.files, impl.format);
   std::string counts;
   for (const std::size_t c : checked) {
     const std::string column = QuoteIdentifier(impl.columns[c].name);
-    counts += fmt::format("{0}count(DISTINCT {1}), count(DISTINCT CAST({1} AS DOUBLE))", counts.empty() ? "" : ", ",
-                          column);
+    counts += fmt::format("{0}count(DISTINCT {1}), count(DISTINCT CAST({1} AS DOUBLE))",
+                          counts.empty() ? "" : ", ", column);
   }
   io::Result counted;
   io::Query(connection, fmt::format("SELECT {} FROM {}", counts, source), counted, context);
@@ -626,17 +644,22 @@ std::vector<std::string> WarnAboutMergedValues(const Table& table, const std::ve
     const ColumnInfo& info = impl.columns[checked[k]];
     const std::string column = QuoteIdentifier(info.name);
     io::Result example;
-    io::Query(connection,
-              fmt::format("SELECT min({0})::VARCHAR, max({0})::VARCHAR, CAST({0} AS DOUBLE)::VARCHAR FROM {1} "
-                          "WHERE {0} IS NOT NULL GROUP BY CAST({0} AS DOUBLE) HAVING count(DISTINCT {0}) > 1 "
-                          "ORDER BY 3 LIMIT 1",
-                          column, source),
-              example, context);
+    io::Query(
+        connection,
+        fmt::format(
+            "SELECT min({0})::VARCHAR, max({0})::VARCHAR, CAST({0} AS DOUBLE)::VARCHAR FROM {1} "
+            "WHERE {0} IS NOT NULL GROUP BY CAST({0} AS DOUBLE) HAVING count(DISTINCT {0}) > 1 "
+            "ORDER BY 3 LIMIT 1",
+            column, source),
+        example, context);
     std::string types;
-    for (const auto& type : impl.column_types[checked[k]]) types += (types.empty() ? "" : "/") + type;
+    for (const auto& type : impl.column_types[checked[k]])
+      types += (types.empty() ? "" : "/") + type;
     std::string warning = fmt::format(
-        "column \"{}\" of {}: {} distinct {} values become {} distinct DOUBLE value{}{}; integers beyond "
-        "2^53 and decimals of more than 15 digits lose precision as DOUBLE, and descpipe reads descriptors "
+        "column \"{}\" of {}: {} distinct {} values become {} distinct DOUBLE value{}{}; integers "
+        "beyond "
+        "2^53 and decimals of more than 15 digits lose precision as DOUBLE, and descpipe reads "
+        "descriptors "
         "as DOUBLE",
         info.name, table.Describe(), exact, types, as_double, as_double == 1 ? "" : "s",
         example.rows() > 0 ? fmt::format(" (e.g. {} and {} both read as {})", example.Text(0, 0),

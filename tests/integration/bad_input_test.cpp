@@ -193,13 +193,16 @@ TEST_F(BadInputTest, FileNamesWithGlobCharactersAreReadAsThemselves) {
   // DuckDB expands '[...]' and '*' in any path: "g[1].parquet" used to read g1.parquet, and a
   // file named "s*.parquet" every s... file.
   GoodParquet("g[1].parquet");
-  RunSql("COPY (SELECT 'n' || range AS id, range * 1.0 AS a, cos(range) AS b, (range % 5) * 1.0 AS c "
-         "FROM range(300)) TO " + QuoteLiteral(Path("g1.parquet")) + " (FORMAT parquet)");
+  RunSql(
+      "COPY (SELECT 'n' || range AS id, range * 1.0 AS a, cos(range) AS b, (range % 5) * 1.0 AS c "
+      "FROM range(300)) TO " +
+      QuoteLiteral(Path("g1.parquet")) + " (FORMAT parquet)");
   RunCliSucceeds({"run", Path("g[1].parquet"), "--until", "pass1", "-q"}, Path("out_g"));
   EXPECT_EQ(Pass1RowCount(Path("out_g")), "200");
   // With Pass 0 too, and as CSV.
-  RunCliSucceeds({"run", Path("g[1].parquet"), "--until", "pass1", "--set", "sample_rows=150", "-q"},
-              Path("out_gs"));
+  RunCliSucceeds(
+      {"run", Path("g[1].parquet"), "--until", "pass1", "--set", "sample_rows=150", "-q"},
+      Path("out_gs"));
   EXPECT_EQ(Pass1RowCount(Path("out_gs")), "150");
   for (const std::string name : {"s*.csv", "s1.csv", "s2.csv"}) {
     RunSql("COPY (SELECT 'm' || range AS id, range * 1.0 AS a, sin(range) AS b FROM range(" +
@@ -214,17 +217,21 @@ TEST_F(BadInputTest, OneFileUnderTwoNamesIsReadOnce) {
   fs::create_directories(Path("in"));
   const std::string input = GoodParquet("in/a.parquet");
   const std::string other = Path("in/./a.parquet");
-  const std::string err = RunCliSucceeds({"run", input, other, "--until", "pass1"}, Path("out_twice"));
+  const std::string err =
+      RunCliSucceeds({"run", input, other, "--until", "pass1"}, Path("out_twice"));
   EXPECT_EQ(Pass1RowCount(Path("out_twice")), "200");
-  EXPECT_TRUE(Contains(err, "input '" + other + "' is the same file as '" + input + "': read once"));
+  EXPECT_TRUE(
+      Contains(err, "input '" + other + "' is the same file as '" + input + "': read once"));
 }
 
 TEST_F(BadInputTest, ConversionToDoubleMergingValuesIsWarnedAboutOnce) {
   // Seven distinct UBIGINT values around 2^63 are one DOUBLE: the column looks constant.
   const std::string input = Path("ubigint.parquet");
-  RunSql("COPY (SELECT 'm' || range AS id, range * 1.0 AS a, sin(range) AS b, (range % 7)::BIGINT AS n, "
-         "(9223372036854775808::UBIGINT + (range % 7)::UBIGINT) AS big FROM range(200)) TO " +
-         QuoteLiteral(input) + " (FORMAT parquet)");
+  RunSql(
+      "COPY (SELECT 'm' || range AS id, range * 1.0 AS a, sin(range) AS b, (range % 7)::BIGINT AS "
+      "n, "
+      "(9223372036854775808::UBIGINT + (range % 7)::UBIGINT) AS big FROM range(200)) TO " +
+      QuoteLiteral(input) + " (FORMAT parquet)");
   const std::string err = RunCliSucceeds({"run", input, "--until", "pass1", "-q"}, Path("out_big"));
   std::size_t warnings = 0;
   for (const std::string& line : Lines(err)) {
@@ -241,10 +248,12 @@ TEST_F(BadInputTest, ConversionToDoubleMergingValuesIsWarnedAboutOnce) {
 TEST_F(BadInputTest, SampleHasTheRowsAskedWhateverTheColumnNames) {
   // Columns named like the sampler's helper columns used to give 299 or 310 rows for 300.
   const std::string input = Path("helper_names.parquet");
-  RunSql("COPY (SELECT 'm' || range AS id, range % 3 AS __descpipe_file, range AS __descpipe_row, "
-         "sin(range) AS a, cos(range) AS b FROM range(1000)) TO " +
-         QuoteLiteral(input) + " (FORMAT parquet)");
-  RunCliSucceeds({"run", input, "--until", "pass1", "--set", "sample_rows=300", "-q"}, Path("out_sample"));
+  RunSql(
+      "COPY (SELECT 'm' || range AS id, range % 3 AS __descpipe_file, range AS __descpipe_row, "
+      "sin(range) AS a, cos(range) AS b FROM range(1000)) TO " +
+      QuoteLiteral(input) + " (FORMAT parquet)");
+  RunCliSucceeds({"run", input, "--until", "pass1", "--set", "sample_rows=300", "-q"},
+                 Path("out_sample"));
   EXPECT_EQ(Pass1RowCount(Path("out_sample")), "300");
 }
 
@@ -254,8 +263,10 @@ TEST_F(BadInputTest, ColumnNamesThatDuckDbWouldChange) {
   RunFails({"run", csv}, {csv, "\"Mass\" and \"mass\"", "differ only by case"});
   const std::string first = GoodParquet("a.parquet");
   const std::string second = Path("b.parquet");
-  RunSql("COPY (SELECT 'n' || range AS id, range * 1.0 AS A, sin(range) AS b, (range % 7) * 1.0 AS c "
-         "FROM range(200)) TO " + QuoteLiteral(second) + " (FORMAT parquet)");
+  RunSql(
+      "COPY (SELECT 'n' || range AS id, range * 1.0 AS A, sin(range) AS b, (range % 7) * 1.0 AS c "
+      "FROM range(200)) TO " +
+      QuoteLiteral(second) + " (FORMAT parquet)");
   RunFails({"run", first, second}, {first, second, "\"a\"", "\"A\"", "differ only by case"});
   const std::string empty = Path("empty_name.csv");
   WriteFile(empty, "id,a,,c\nx,1,2,3\ny,4,5,6\n");

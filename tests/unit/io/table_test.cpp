@@ -1011,7 +1011,8 @@ TEST_F(TableTest, GlobCharactersInFileNamesAreLiteral) {
   WriteParquet(Path("it's \"[x]\".parquet"), "SELECT range * 1.0 + 700 AS a FROM range(8)");
 
   EXPECT_EQ(io_names::ColumnA({Path("g[1].parquet")}, ctx_), (std::vector<double>{100, 101}));
-  EXPECT_EQ(io_names::ColumnA({Path("s*.parquet")}, ctx_), (std::vector<double>{300, 301, 302, 303}));
+  EXPECT_EQ(io_names::ColumnA({Path("s*.parquet")}, ctx_),
+            (std::vector<double>{300, 301, 302, 303}));
   EXPECT_EQ(io_names::ColumnA({Path("q?.parquet")}, ctx_).size(), 7u);
   EXPECT_EQ(io_names::ColumnA({Path("it's \"[x]\".parquet")}, ctx_).size(), 8u);
   // The row count (Parquet metadata) and the per-file partitions too.
@@ -1023,8 +1024,9 @@ TEST_F(TableTest, GlobCharactersInFileNamesAreLiteral) {
             (std::vector<double>{300, 301, 302, 303}));
   // Pass 0 and `apply` read the same files.
   EXPECT_EQ(WriteSample(table, SampleSpec{100, 0, 1}, Path("sample.out"), ctx_), 6);
-  EXPECT_EQ(QueryScalar("SELECT sum(a) FROM read_parquet(" + QuoteLiteral(Path("sample.out")) + ")"),
-            "1407.0");
+  EXPECT_EQ(
+      QueryScalar("SELECT sum(a) FROM read_parquet(" + QuoteLiteral(Path("sample.out")) + ")"),
+      "1407.0");
   EXPECT_EQ(WriteColumns(table, {"a"}, Path("columns.out"), ctx_), 6);
 
   // A pattern that is not an existing path still globs; a directory lists every name once.
@@ -1072,10 +1074,11 @@ TEST_F(TableTest, OneFileUnderSeveralNamesIsReadOnce) {
   WriteParquet(Path("in/a.parquet"), "SELECT range * 1.0 AS a FROM range(4)");
   WriteParquet(Path("in/b.parquet"), "SELECT range * 1.0 + 10 AS a FROM range(2)");
   fs::create_symlink(Path("in/a.parquet"), Path("link.parquet"));
-  const Table table = Table::Open(Spec({Path("in/a.parquet"), Path("in/./a.parquet"),
-                                        Path("in/../in/a.parquet"), Path("link.parquet"), Path("in"),
-                                        Path("in/*.parquet"), dir_.path() + "//in/b.parquet"}),
-                                  ctx_);
+  const Table table =
+      Table::Open(Spec({Path("in/a.parquet"), Path("in/./a.parquet"), Path("in/../in/a.parquet"),
+                        Path("link.parquet"), Path("in"), Path("in/*.parquet"),
+                        dir_.path() + "//in/b.parquet"}),
+                  ctx_);
   ASSERT_EQ(table.files().size(), 2u);
   EXPECT_EQ(table.files()[0].path, Path("in/a.parquet"));  // first-seen order and spelling
   EXPECT_EQ(table.files()[1].path, Path("in/b.parquet"));
@@ -1083,10 +1086,10 @@ TEST_F(TableTest, OneFileUnderSeveralNamesIsReadOnce) {
   EXPECT_EQ(ReadAll(table, {"a"}, 64).values[0], (std::vector<double>{0, 1, 2, 3, 10, 11}));
 
   WriteCsv(Path("c.csv"), "SELECT range * 1.0 AS a FROM range(5)");
-  EXPECT_EQ(io_names::ColumnA({Path("c.csv"), Path("./c.csv"), dir_.path() + "/../" +
-                                                                    fs::path(dir_.path()).filename().string() +
-                                                                    "/c.csv"},
-                              ctx_)
+  EXPECT_EQ(io_names::ColumnA(
+                {Path("c.csv"), Path("./c.csv"),
+                 dir_.path() + "/../" + fs::path(dir_.path()).filename().string() + "/c.csv"},
+                ctx_)
                 .size(),
             5u);
 }
@@ -1167,7 +1170,9 @@ void RenameParquetColumn(const std::string& path, const std::string& from, const
 
 TEST_F(TableTest, NamesDifferingOnlyByCaseAreAnError) {
   const std::string parquet = Path("case.parquet");
-  WriteParquet(parquet, "SELECT 'm' || range AS id, range * 1.0 AS mass, range * 2.0 AS other FROM range(5)");
+  WriteParquet(
+      parquet,
+      "SELECT 'm' || range AS id, range * 1.0 AS mass, range * 2.0 AS other FROM range(5)");
   RenameParquetColumn(parquet, "other", "MASS");
   std::string message = MessageOf<InvalidInput>([&] { Table::Open(Spec({parquet}), ctx_); });
   EXPECT_TRUE(Contains(message, parquet));
@@ -1187,8 +1192,9 @@ TEST_F(TableTest, NamesDifferingOnlyByCaseAreAnError) {
     InputSpec spec = Spec({Path("a.parquet"), Path("b.parquet")});
     spec.union_by_name = union_by_name;
     message = MessageOf<InvalidInput>([&] { Table::Open(spec, ctx_); });
-    EXPECT_TRUE(Contains(message, "column \"mass\" in '" + Path("a.parquet") + "' and column \"MASS\" in '" +
-                                      Path("b.parquet") + "' differ only by case"))
+    EXPECT_TRUE(Contains(message, "column \"mass\" in '" + Path("a.parquet") +
+                                      "' and column \"MASS\" in '" + Path("b.parquet") +
+                                      "' differ only by case"))
         << message;
   }
 }
@@ -1201,14 +1207,17 @@ TEST_F(TableTest, EmptyColumnNameIsAnError) {
   EXPECT_TRUE(Contains(message, "empty name (column 2 of 3)"));
 
   const std::string parquet = Path("empty_name.parquet");
-  WriteParquet(parquet, "SELECT 'm' || range AS id, range * 1.0 AS nameless, range * 2.0 AS b FROM range(5)");
+  WriteParquet(
+      parquet,
+      "SELECT 'm' || range AS id, range * 1.0 AS nameless, range * 2.0 AS b FROM range(5)");
   RenameParquetColumn(parquet, "nameless", "");
   message = MessageOf<InvalidInput>([&] { Table::Open(Spec({parquet}), ctx_); });
   EXPECT_TRUE(Contains(message, parquet));
   EXPECT_TRUE(Contains(message, "empty name (column 2 of 3)"));
 }
 
-// ---- conversion to DOUBLE merging distinct values ------------------------------------------------
+// ---- conversion to DOUBLE merging distinct values
+// ------------------------------------------------
 
 /// WarnAboutMergedValues over every descriptor of `table`, with max_abs computed as Pass 1 does.
 std::vector<std::string> MergeWarnings(const Table& table, const Context& ctx) {
@@ -1228,9 +1237,11 @@ std::vector<std::string> MergeWarnings(const Table& table, const Context& ctx) {
 TEST_F(TableTest, ConversionMergingDistinctValuesIsWarnedAbout) {
   // Seven distinct UBIGINT values around 2^63 are one DOUBLE.
   const std::string path = Path("big.parquet");
-  WriteParquet(path,
-               "SELECT range * 1.0 AS a, (9223372036854775808::UBIGINT + (range % 7)::UBIGINT) AS big, "
-               "(range % 5)::BIGINT AS small, (range::BIGINT * 2048 + 9007199254740992) AS spaced FROM range(70)");
+  WriteParquet(
+      path,
+      "SELECT range * 1.0 AS a, (9223372036854775808::UBIGINT + (range % 7)::UBIGINT) AS big, "
+      "(range % 5)::BIGINT AS small, (range::BIGINT * 2048 + 9007199254740992) AS spaced FROM "
+      "range(70)");
   const Table table = Table::Open(Spec({path}), ctx_);
   EXPECT_EQ(ReadAll(table, {"big"}, 128).values[0], std::vector<double>(70, 9223372036854775808.0));
   const std::vector<std::string> warnings = MergeWarnings(table, ctx_);
@@ -1241,18 +1252,21 @@ TEST_F(TableTest, ConversionMergingDistinctValuesIsWarnedAbout) {
 
   // An ordinary table costs nothing and says nothing.
   WriteParquet(Path("ordinary.parquet"),
-               "SELECT range * 1.0 AS a, range::BIGINT AS n, (range * 1000)::DECIMAL(18, 3) AS d FROM range(50)");
+               "SELECT range * 1.0 AS a, range::BIGINT AS n, (range * 1000)::DECIMAL(18, 3) AS d "
+               "FROM range(50)");
   EXPECT_TRUE(MergeWarnings(Table::Open(Spec({Path("ordinary.parquet")}), ctx_), ctx_).empty());
 
   // Two BIGINTs one apart beyond 2^53, and DECIMAL(18,3) values 0.001 apart near 10^14, in CSV
   // (DuckDB types them BIGINT and DOUBLE: the decimals are merged by DuckDB itself) and Parquet.
   WriteFile(Path("big.csv"), "a,n\n1,9007199254740993\n2,9007199254740992\n3,5\n");
-  const std::vector<std::string> csv = MergeWarnings(Table::Open(Spec({Path("big.csv")}), ctx_), ctx_);
+  const std::vector<std::string> csv =
+      MergeWarnings(Table::Open(Spec({Path("big.csv")}), ctx_), ctx_);
   ASSERT_EQ(csv.size(), 1u);
   EXPECT_TRUE(Contains(csv[0], "column \"n\""));
   EXPECT_TRUE(Contains(csv[0], "3 distinct BIGINT values become 2 distinct DOUBLE values"));
   WriteParquet(Path("decimal.parquet"),
-               "SELECT range * 1.0 AS a, CAST(substr(x, 1, 15) || '.' || substr(x, 16) AS DECIMAL(18, 3)) AS d "
+               "SELECT range * 1.0 AS a, CAST(substr(x, 1, 15) || '.' || substr(x, 16) AS "
+               "DECIMAL(18, 3)) AS d "
                "FROM (SELECT range, (123456789012345678 + range)::VARCHAR AS x FROM range(4))");
   const std::vector<std::string> decimal =
       MergeWarnings(Table::Open(Spec({Path("decimal.parquet")}), ctx_), ctx_);
@@ -1266,17 +1280,19 @@ TEST_F(TableTest, ConversionMergingDistinctValuesIsWarnedAbout) {
 TEST_F(TableTest, SampleHelperColumnsNeverCollide) {
   fs::create_directories(Path("in"));
   for (int f = 0; f < 2; ++f) {
-    WriteParquet(Path("in/part-" + std::to_string(f) + ".parquet"),
-                 "SELECT 'f" + std::to_string(f) +
-                     "_' || range AS id, (range % 3)::INTEGER AS __descpipe_file, (range * 7)::BIGINT AS "
-                     "\"__DESCPIPE_ROW\", sin(range) AS a FROM range(500)");
+    WriteParquet(
+        Path("in/part-" + std::to_string(f) + ".parquet"),
+        "SELECT 'f" + std::to_string(f) +
+            "_' || range AS id, (range % 3)::INTEGER AS __descpipe_file, (range * 7)::BIGINT AS "
+            "\"__DESCPIPE_ROW\", sin(range) AS a FROM range(500)");
   }
   const Table table = Table::Open(Spec({Path("in")}), ctx_);
   const std::string out = Path("s.parquet");
   ASSERT_EQ(WriteSample(table, SampleSpec{300, 0, 42}, out, ctx_), 300);
   const std::string sample = "read_parquet(" + QuoteLiteral(out) + ")";
   EXPECT_EQ(QueryScalar("SELECT count(*) FROM " + sample), "300");
-  EXPECT_EQ(QueryScalar("SELECT string_agg(column_name, ',') FROM (DESCRIBE SELECT * FROM " + sample + ")"),
+  EXPECT_EQ(QueryScalar("SELECT string_agg(column_name, ',') FROM (DESCRIBE SELECT * FROM " +
+                        sample + ")"),
             "id,__descpipe_file,__DESCPIPE_ROW,a");
   // The user's columns hold their own values.
   EXPECT_EQ(QueryScalar("SELECT count(*) FROM " + sample +
@@ -1286,9 +1302,10 @@ TEST_F(TableTest, SampleHelperColumnsNeverCollide) {
   EXPECT_EQ(WriteSample(table, SampleSpec{0, 40, 42}, Path("p.parquet"), ctx_), 80);
 
   // A column named file_row_number (read_parquet's option of that name is then refused).
-  WriteParquet(Path("frn.parquet"),
-               "SELECT 'm' || range AS id, (range * 3)::BIGINT AS File_Row_Number, cos(range) AS a FROM "
-               "range(400)");
+  WriteParquet(
+      Path("frn.parquet"),
+      "SELECT 'm' || range AS id, (range * 3)::BIGINT AS File_Row_Number, cos(range) AS a FROM "
+      "range(400)");
   const Table frn = Table::Open(Spec({Path("frn.parquet")}), ctx_);
   ASSERT_EQ(WriteSample(frn, SampleSpec{100, 0, 42}, Path("frn_s.parquet"), ctx_), 100);
   EXPECT_EQ(QueryScalar("SELECT count(*) FROM " + QuoteLiteral(Path("frn_s.parquet")) +
