@@ -27,7 +27,8 @@ std::int64_t WriteColumns(const Table& table, const std::vector<std::string>& co
   // out in input order.
   const std::string sql =
       fmt::format("COPY (SELECT {} FROM {}) TO {} (FORMAT parquet, COMPRESSION zstd)", select,
-                  io::TableFunctionSql(table.files(), table.format()), QuoteLiteral(target.temp_path()));
+                  io::TableFunctionSql(table.files(), table.format()),
+                  QuoteLiteral(io::DuckDbWritePath(target.temp_path())));
   io::Database database(ctx.threads());
   io::Connection connection(database);
   io::Result copied;

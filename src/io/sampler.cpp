@@ -153,8 +153,9 @@ std::int64_t WriteSample(const Table& table, const SampleSpec& spec, const std::
       files.size() == 1 && files[0].format == FileFormat::kParquet && !names.file_row_number_taken;
   const std::string order =
       one_parquet ? "" : fmt::format(" ORDER BY {}, {}", file_column, row_column);
-  const std::string sql = fmt::format("COPY (SELECT {} FROM ({}){}) TO {} (FORMAT parquet, COMPRESSION zstd)",
-                                      columns, body, order, QuoteLiteral(target.temp_path()));
+  const std::string sql =
+      fmt::format("COPY (SELECT {} FROM ({}){}) TO {} (FORMAT parquet, COMPRESSION zstd)", columns,
+                  body, order, QuoteLiteral(io::DuckDbWritePath(target.temp_path())));
   io::Result copied;
   io::Query(connection, sql, copied, fmt::format("sampling {}", table.Describe()));
   const std::int64_t rows = copied.rows() > 0 ? copied.Int(0, 0) : 0;

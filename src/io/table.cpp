@@ -53,18 +53,20 @@ bool IsNumericType(const std::string& type) {
   return kNumeric.count(type) > 0 || type.rfind("DECIMAL", 0) == 0;
 }
 
+std::string DuckDbWritePath(const std::string& path) {
+  if (path.empty() || path[0] == '/') return path;
+  // DuckDB replaces a leading '~' by the home directory ("~x.parquet" is "/rootx.parquet" for
+  // root), and takes a first component with ':' as a drive or URL.
+  const std::string first = path.substr(0, path.find('/'));
+  if (!first.empty() && (first[0] == '~' || first.find(':') != std::string::npos))
+    return "./" + path;
+  return path;
+}
+
 std::string DuckDbFilePath(const std::string& path) {
   constexpr const char* kGlobChars = "*?[";
-  std::string text = path;
+  const std::string text = DuckDbWritePath(path);
   const bool absolute = !text.empty() && text[0] == '/';
-  if (!absolute) {
-    // DuckDB replaces a leading '~' by the home directory ("~x.parquet" reads
-    // "/rootx.parquet"), and takes a first component with ':' as a drive or URL.
-    const std::string first = text.substr(0, text.find('/'));
-    if (!first.empty() && (first[0] == '~' || first.find(':') != std::string::npos)) {
-      text = "./" + text;
-    }
-  }
   // DuckDB takes the first component of an absolute path as it is (it never globs it) and
   // matches the components after it; a file directly under '/' is found by DuckDB's fallback to
   // the literal path when the pattern matches nothing.

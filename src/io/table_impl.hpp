@@ -28,6 +28,9 @@ namespace io {
 /// @throws InvalidInput for a path that DuckDB cannot name exactly: a backslash (a path separator
 /// in DuckDB's globbing) together with a glob character.
 std::string DuckDbFilePath(const std::string& path);
+/// The path to hand DuckDB's COPY ... TO for writing `path`: DuckDB does not glob it, but takes a
+/// leading '~' as the home directory (a leading '~' gets "./").
+std::string DuckDbWritePath(const std::string& path);
 /// QuoteLiteral(DuckDbFilePath(path)): the SQL literal for the existing file `path`.
 std::string FileLiteral(const std::string& path);
 

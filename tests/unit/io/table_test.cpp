@@ -992,6 +992,8 @@ TEST(DuckDbFilePath, EscapesWhatDuckDbWouldExpand) {
   EXPECT_EQ(io::DuckDbFilePath("d[2]/q?.csv"), "d[[]2]/q[?].csv");
   EXPECT_EQ(io::DuckDbFilePath("~x.parquet"), "./~x.parquet");
   EXPECT_EQ(io::DuckDbFilePath("a:b.parquet"), "./a:b.parquet");
+  EXPECT_EQ(io::DuckDbWritePath("~out/s[1].parquet"), "./~out/s[1].parquet");
+  EXPECT_EQ(io::DuckDbWritePath("/d/~s.parquet"), "/d/~s.parquet");
   // DuckDB takes the first component of an absolute path literally.
   EXPECT_EQ(io::DuckDbFilePath("/d[1]/x.parquet"), "/d[1]/x.parquet");
   EXPECT_EQ(io::DuckDbFilePath("/x[1].parquet"), "/x[1].parquet");
@@ -1067,6 +1069,16 @@ TEST_F(TableTest, LeadingTildeIsNotTheHomeDirectory) {
   WriteParquet(Path("~x.parquet"), "SELECT range * 1.0 AS a FROM range(3)");
   const io_names::WorkingDirectory inside(dir_.path());
   EXPECT_EQ(io_names::ColumnA({"~x.parquet"}, ctx_).size(), 3u);
+  // Outputs written by DuckDB too (Pass 0, `apply`): not "$HOME" + "s.parquet".
+  const Table table = Table::Open(Spec({"~x.parquet"}), ctx_);
+  EXPECT_EQ(WriteSample(table, SampleSpec{2, 0, 1}, "~s.parquet", ctx_), 2);
+  EXPECT_EQ(
+      QueryScalar("SELECT count(*) FROM read_parquet(" + io::FileLiteral(Path("~s.parquet")) + ")"),
+      "2");
+  EXPECT_EQ(WriteColumns(table, {"a"}, "~c.parquet", ctx_), 3);
+  EXPECT_EQ(
+      QueryScalar("SELECT count(*) FROM read_parquet(" + io::FileLiteral(Path("~c.parquet")) + ")"),
+      "3");
 }
 
 TEST_F(TableTest, OneFileUnderSeveralNamesIsReadOnce) {
