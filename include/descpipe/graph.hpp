@@ -88,6 +88,16 @@ std::vector<Cluster> ClusterColumns(const SimilarityView& similarity,
                                     const std::vector<CandidateInfo>& candidates,
                                     const ClusterOptions& options);
 
+/// Pairs i < j of `similarity` with |value| >= threshold (NaN: none): the edges ClusterColumns
+/// links at that threshold.
+std::uint64_t CountEdges(const SimilarityView& similarity, double threshold);
+
+/// Bytes ClusterColumns holds at its peak for `n` columns and `edges` edges: the adjacency lists
+/// (both directions, vector growth included) and per-column vectors; with Leiden also igraph's
+/// edge list, weights, graph indices and the working copies of its aggregation steps. Not
+/// counted: the similarity matrix itself.
+double ClusterPeakBytes(std::size_t n, std::uint64_t edges, ClusterMethod method);
+
 /// Every candidate, best first, under `criteria` without the cluster-specific mean_similarity
 /// (as every mean similarity were equal); input_order always decides last.
 std::vector<std::size_t> QualityOrder(const std::vector<CandidateInfo>& candidates,

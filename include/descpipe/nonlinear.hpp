@@ -55,6 +55,9 @@ struct NonlinearOptions {
   double w_hsic = 0.5;        ///< 0 skips HSIC
   double w_rdc = 0.5;         ///< 0 skips RDC
   std::uint64_t seed = 42;
+  /// Memory the caller holds besides `copula` (its own matrices, the process), counted with what
+  /// NonlinearDependence allocates against ctx.memory_limit_bytes().
+  double held_bytes = 0.0;
 };
 
 struct NonlinearResult {
@@ -80,11 +83,30 @@ std::vector<double> HsicFrequencies(const NonlinearOptions& options);
 /// constant 1; entries N(0, 1), seeded. Features are sin(s/2 * (W[0][j] u + W[1][j])).
 std::vector<double> RdcProjection(const NonlinearOptions& options, int draw, int k);
 
+/// Basis directions assumed for memory plans before the bases are known: HSIC keeps 11 at the
+/// default bandwidth, RDC 3 to 4 (NonlinearDependence checks the real count again).
+inline constexpr std::size_t kPlannedDirections = 16;
+
+/// Bytes NonlinearDependence allocates at its peak (not counting `copula`) for `rows` x `columns`
+/// with `directions` basis directions per family: the stacked features (rows x columns x
+/// directions), the p x p results and sums, one tile product and feature scratch per thread, and
+/// the largest basis computation (hsic_D or rdc_k features on up to 8,192 grid points and their
+/// Gram matrix and eigenvectors).
+double NonlinearPeakBytes(std::size_t rows, std::size_t columns, std::size_t directions,
+                          const NonlinearOptions& options, int threads);
+
+/// Bytes of NonlinearDependence's largest basis computation for `rows` rows: hsic_D (or rdc_k)
+/// features on up to 8,192 grid points, their Gram matrix and its eigenvectors. Included in
+/// NonlinearPeakBytes; apart, it names the option to lower.
+double NonlinearBasisBytes(std::size_t rows, const NonlinearOptions& options);
+
 /// nHSIC, RDC and fused similarity of every pair of columns of `copula` (CopulaTransform output;
 /// NaN = missing). The diagonal is 1 for a column that varies, 0 for one that does not (all its
 /// valid values equal, or none valid: such a column scores 0 with every other).
 /// Cost: O(hsic_D^3) once for the HSIC basis, then (p r)^2 rows / 2 multiply-adds per family.
-/// Throws InvalidInput on bad options (hsic_D odd or < 2, rdc_k < 1, weights negative or both 0).
+/// Throws InvalidInput on bad options (hsic_D odd or < 2, rdc_k < 1, weights negative or both 0),
+/// and, before allocating, when options.held_bytes, `copula` and the step about to allocate
+/// would exceed ctx.memory_limit_bytes() (naming hsic_D, rdc_k, the rows and columns).
 /// `progress` (optional) gets (tiles done, tiles in all) over every product, from any thread.
 NonlinearResult NonlinearDependence(const ColumnMatrix& copula, const NonlinearOptions& options,
                                     const Context& ctx,

@@ -38,6 +38,12 @@ struct RankScratch {
   std::vector<std::uint32_t> rows, rows_swap;
 };
 
+/// Bytes one RankScratch holds after ranking columns of `rows` rows: 24 per row (keys, row
+/// numbers and their radix-sort copies). RankColumns holds one per thread.
+inline double RankScratchBytes(std::size_t rows) {
+  return 24.0 * static_cast<double>(rows) + 49152.0;
+}
+
 /// Replaces the finite values of `column[0..n)` by their average ranks (1-based, ties averaged)
 /// among the finite values; NaN and +-inf become NaN. Sorting is an LSD radix sort of the values'
 /// order-preserving 64-bit images (11-bit digits; digits shared by every value are skipped, so
@@ -68,7 +74,8 @@ void RankColumns(ColumnMatrix& matrix, SpearmanMissing missing, const Context& c
 /// column with variance, and NaN marks pairs without variance or with fewer than 2 joint rows.
 /// Memory: the result and one p x p sum, plus, for the k columns with missing values, five
 /// p x k sums; row tiles of 512 rows (x, and with missing values mask and x^2, p columns each;
-/// three tiles of k columns). Never another rows x p matrix.
+/// three tiles and five p-row products of at most 512 of the k columns). Never another rows x p
+/// matrix. CorrelationPeakBytes gives the total.
 /// Threads: OpenBLAS with ctx.threads(); results do not depend on the thread count beyond
 /// OpenBLAS's own (deterministic for a fixed thread count) summation order.
 std::vector<double> SpearmanFromRanks(const ColumnMatrix& ranks, const Context& ctx);
@@ -81,11 +88,18 @@ std::vector<double> SpearmanFromRanks(const FloatRankMatrix& ranks, const Contex
 /// +-inf counts as missing.
 std::vector<double> PearsonMatrix(const ColumnMatrix& values, const Context& ctx);
 
+/// Bytes SpearmanFromRanks, PearsonMatrix and a CorrelationAccumulator (with its Finish) hold at
+/// their peak on the CPU for `columns` columns of which `incomplete` have missing values: two
+/// p x p matrices (the sum P and the result), five p x k masked sums, the 512-row tiles and the
+/// products of at most 512 dense incomplete columns at a time. Not counted: the input.
+double CorrelationPeakBytes(std::size_t columns, std::size_t incomplete);
+
 /// The correlation computation of SpearmanFromRanks and PearsonMatrix, fed rows in order in any
 /// number of pieces (e.g. batches of a table too large to hold): rows are gathered into tiles of
 /// 512 rows counted from the first row, so the result depends only on the rows, never on how they
 /// were split or on the thread count.
-/// Memory: four p x p sums (and five p x k for the k incomplete columns) and the tile buffers.
+/// Memory: one p x p sum (and five p x k for the k incomplete columns), the tile buffers, and the
+/// p x p result of Finish (CorrelationPeakBytes).
 class CorrelationAccumulator {
  public:
   /// @param shift       per column, a value near its mean (subtracted before the products, so

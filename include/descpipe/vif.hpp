@@ -44,12 +44,19 @@ struct VifResult {
   std::size_t refreshes = 0;            ///< fresh inversions after the first
 };
 
+/// Bytes IterativeVif allocates at its peak for p columns: the lower Cholesky factor (only its
+/// lower triangle is touched: half of p x p, rounded up to pages per row) and the p x p inverse.
+inline double VifPeakBytes(std::size_t p) {
+  const double n = static_cast<double>(p);
+  return 4.0 * n * n + 4096.0 * n + 8.0 * n * n + 64.0 * n;
+}
+
 /// Iterative elimination on the symmetric p x p correlation matrix `correlation` (row-major;
 /// NaN entries are treated as 0). `quality_rank[i]` is column i's position in the
 /// representative-quality order (0 = best): VIFs within 1e-10 relative of the largest are ties
 /// (equal VIFs differ in their last bits after inversion) and the worst-ranked of them goes
 /// first (then the larger index); `pinned[i]` columns are never removed (they still take part in
-/// every regression).
+/// every regression). The last column is never removed: alone, its VIF is 1.
 /// Deterministic: no step depends on thread count or hash order.
 VifResult IterativeVif(const double* correlation, std::size_t p,
                        const std::vector<std::size_t>& quality_rank, const std::vector<bool>& pinned,

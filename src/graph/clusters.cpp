@@ -222,6 +222,29 @@ std::size_t ChooseRepresentative(const SimilarityView& similarity,
   return Best(members, candidates, context_mean, Complete(criteria), decided_by);
 }
 
+std::uint64_t CountEdges(const SimilarityView& similarity, double threshold) {
+  std::uint64_t edges = 0;
+  for (std::size_t i = 0; i < similarity.n; ++i) {
+    for (std::size_t j = i + 1; j < similarity.n; ++j)
+      edges += IsEdge(similarity.at(i, j), threshold) ? 1 : 0;
+  }
+  return edges;
+}
+
+double ClusterPeakBytes(std::size_t n, std::uint64_t edges, ClusterMethod method) {
+  const double columns = static_cast<double>(n), links = static_cast<double>(edges);
+  // Adjacency: two entries of 8 bytes per edge, up to twice that in vector capacity; per column
+  // the list header, a label, a mean, an order entry and the clusters' member lists.
+  double bytes = 32.0 * links + 96.0 * columns;
+  if (method == ClusterMethod::kLeiden) {
+    // igraph: the edge list and weights as pushed (capacity up to 2x: 48 bytes), the graph's
+    // from/to and index vectors (32), strengths, and Leiden's neighbour lists and aggregated
+    // graphs (measured on complete graphs: below 160 bytes per edge in all).
+    bytes += 256.0 * links + 256.0 * columns;
+  }
+  return bytes;
+}
+
 std::vector<Cluster> ClusterColumns(const SimilarityView& similarity,
                                     const std::vector<CandidateInfo>& candidates,
                                     const ClusterOptions& options) {

@@ -3,17 +3,19 @@
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
-#include <optional>
-#include <thread>
 #include <cmath>
+#include <condition_variable>
 #include <exception>
+#include <functional>
 #include <map>
 #include <mutex>
-#include <set>
 #include <nlohmann/json.hpp>
+#include <optional>
+#include <set>
+#include <thread>
 
 #include "common/memory.hpp"
+#include "common/memory_budget.hpp"
 #include "descpipe/error.hpp"
 #include "descpipe/pipeline.hpp"
 #include "io/atomic_file.hpp"
@@ -23,19 +25,117 @@ namespace descpipe {
 
 namespace {
 
+/// Rows per batch for a file of `file_rows` rows (-1: unknown): the reader's usual size, but never
+/// more than the file has. One batch either way (the same statistics), without the memory of
+/// 1,024 rows x 20,000 columns for a 3-row file.
+std::size_t ScanBatchRows(std::size_t columns, std::int64_t file_rows) {
+  const std::size_t rows = DefaultBatchRows(columns);
+  return file_rows > 0 ? std::min(rows, static_cast<std::size_t>(file_rows)) : rows;
+}
+
+/// What the Pass 1 scan holds at its peak (docs/SPEARMAN.md, "Memory") when it reads `block`
+/// columns at a time with quantile samples of `m` values: the process, the captured values, and
+/// per worker the reader (DuckDB's scan buffers and the batches) and one accumulator per column
+/// of the block, plus the accumulators the partitions are merged into.
+double ScanPeakBytes(const Table& table, std::size_t block, std::size_t workers, std::size_t m,
+                     double capture_bytes, int threads) {
+  const double columns = static_cast<double>(block);
+  const std::int64_t known = table.known_row_count();
+  double reader = 0;
+  for (const InputFile& file : table.files()) {
+    const double rows = file.row_count >= 0 ? static_cast<double>(file.row_count) : kRowGroupRows;
+    const double batch = static_cast<double>(ScanBatchRows(block, file.row_count));
+    const double prefetch = file.row_count >= 0 && rows <= batch ? 0.0 : 2.0;
+    reader = std::max(reader, DuckDbScanBytes(columns, rows, prefetch) +
+                                  ReaderBatchBytes(columns, batch, prefetch));
+  }
+  // One accumulator: the distinct-value table (768 slots of value and count), every valid value
+  // while there are at most m (vector growth: up to twice as many), and the bottom-m sample
+  // reserved at 1.25 m + 1 (key, value) pairs when the column has more rows than m (growing by
+  // doubling when the row count is unknown).
+  const double rows =
+      known >= 0 ? static_cast<double>(known) : std::numeric_limits<double>::infinity();
+  const double sample = static_cast<double>(m);
+  const double accumulator =
+      sizeof(ColumnStatsAccumulator) + 768.0 * 16.0 + 16.0 * std::min(sample, rows) +
+      (rows > sample ? 16.0 * std::min(1.25 * sample + 1.0, rows) * (known >= 0 ? 1.0 : 2.0) : 0.0);
+  const double sets = static_cast<double>(workers) + (table.Partitions().size() > 1 ? 1.0 : 0.0);
+  return ProcessBaseBytes(threads) + capture_bytes + static_cast<double>(workers) * reader +
+         sets * columns * accumulator;
+}
+
+/// Workers of the scan: each is two busy threads (decoding and statistics), one per partition.
+std::size_t ScanWorkers(const Table& table, const Context& ctx) {
+  return std::min<std::size_t>(
+      std::max<std::size_t>(1, static_cast<std::size_t>(ctx.threads()) / 2),
+      table.Partitions().size());
+}
+
+/// How the scan fits memory_limit: every column in one read when it can, else the widest blocks
+/// of columns that fit (one read of the table each; the statistics of a column do not depend on
+/// the block it is read in), with as many workers as fit. The configured quantile sample size
+/// `m` is halved (down to 1,024) only when not even one column fits with one worker and one
+/// thread: the samples change the statistics, so they never depend on the thread count.
+struct ScanPlan {
+  std::size_t block = 0;    ///< columns per read (0: none fits)
+  std::size_t workers = 1;  ///< partitions read at once
+  std::size_t m = 0;        ///< quantile sample size
+  double peak = 0;          ///< ScanPeakBytes
+};
+
+/// The widest block (at most `columns`) that fits memory_limit, 0 when not even one column does.
+std::size_t WidestBlock(const Table& table, std::size_t columns, std::size_t workers, std::size_t m,
+                        double capture_bytes, int threads, const Context& ctx) {
+  const double limit = static_cast<double>(ctx.memory_limit_bytes());
+  auto fits = [&](std::size_t block) {
+    return ScanPeakBytes(table, block, workers, m, capture_bytes, threads) <= limit;
+  };
+  if (fits(columns)) return columns;
+  std::size_t low = 0, high = columns;  // fits(low) or low == 0; !fits(high)
+  while (high - low > 1) {
+    const std::size_t mid = (low + high) / 2;
+    (fits(mid) ? low : high) = mid;
+  }
+  return low;
+}
+
+/// The plan for `columns` columns; with `throw_if_not`, the InvalidInput that names what
+/// memory_limit would do when not even one column fits.
+ScanPlan PlanScan(const Table& table, std::size_t columns, std::size_t configured,
+                  double capture_bytes, const Context& ctx, bool throw_if_not) {
+  ScanPlan plan;
+  for (plan.m = configured; plan.m > 1024; plan.m = std::max<std::size_t>(1024, plan.m / 2)) {
+    if (WidestBlock(table, columns, 1, plan.m, capture_bytes, 1, ctx) > 0) break;
+  }
+  for (plan.workers = ScanWorkers(table, ctx);; --plan.workers) {
+    plan.block =
+        WidestBlock(table, columns, plan.workers, plan.m, capture_bytes, ctx.threads(), ctx);
+    if (plan.block > 0 || plan.workers == 1) break;
+  }
+  plan.peak = ScanPeakBytes(table, std::max<std::size_t>(plan.block, 1), plan.workers, plan.m,
+                            capture_bytes, ctx.threads());
+  if (plan.block == 0 && throw_if_not) {
+    RequireMemory(plan.peak, ctx.memory_limit_bytes(),
+                  fmt::format("pass 1 needs {} to read even one column of {} ({} rows{})",
+                              FormatBytes(plan.peak), table.Describe(), table.known_row_count(),
+                              capture_bytes > 0 ? fmt::format(", {} of values kept for pass 2",
+                                                              FormatBytes(capture_bytes))
+                                                : std::string()),
+                  "");
+  }
+  return plan;
+}
+
 /// Statistics of every column over one partition, batch by batch in row order.
-std::vector<ColumnStatsAccumulator> ScanPartitionStats(const Table& table,
-                                                       const std::vector<std::string>& columns,
-                                                       const ScanPartition& partition,
-                                                       const StatsOptions& options,
-                                                       const Context& ctx,
-                                                       std::atomic<std::uint64_t>& rows_done,
-                                                       ColumnMatrix* capture) {
+std::vector<ColumnStatsAccumulator> ScanPartitionStats(
+    const Table& table, const std::vector<std::string>& columns, const ScanPartition& partition,
+    const StatsOptions& options, const Context& ctx, std::atomic<std::uint64_t>& rows_done,
+    ColumnMatrix* capture, std::size_t capture_first) {
   std::vector<ColumnStatsAccumulator> accumulators(columns.size(), ColumnStatsAccumulator(options));
-  const std::size_t batch_rows = DefaultBatchRows(columns.size());
-  // A file that fits in one batch gains nothing from decoding ahead.
   const std::int64_t file_rows =
       partition.file_idx >= 0 ? table.files()[static_cast<std::size_t>(partition.file_idx)].row_count : -1;
+  const std::size_t batch_rows = ScanBatchRows(columns.size(), file_rows);
+  // A file that fits in one batch gains nothing from decoding ahead.
   const std::size_t prefetch = file_rows >= 0 && file_rows <= static_cast<std::int64_t>(batch_rows) ? 0 : 2;
   ColumnReader reader(table, columns, partition, batch_rows, prefetch);
   ColumnBatch batch;
@@ -54,7 +154,7 @@ std::vector<ColumnStatsAccumulator> ScanPartitionStats(const Table& table,
       if (capture != nullptr) {  // partitions write disjoint row ranges: no lock needed
         DESCPIPE_ASSERT(batch.first_row + batch.n_rows <= capture->n_rows);
         std::copy_n(batch.column(column_idx), batch.n_rows,
-                    capture->column(column_idx) + batch.first_row);
+                    capture->column(capture_first + column_idx) + batch.first_row);
       }
     }
     rows_done += batch.n_rows;
@@ -64,33 +164,19 @@ std::vector<ColumnStatsAccumulator> ScanPartitionStats(const Table& table,
 
 }  // namespace
 
-std::vector<ColumnStats> ScanColumnStats(const Table& table, const std::vector<std::string>& columns,
-                                         const StatsOptions& options, const Context& ctx,
-                                         const ProgressFn& progress, ColumnMatrix* capture) {
-  DESCPIPE_ASSERT(!columns.empty());
-  DESCPIPE_ASSERT(capture == nullptr ||
-                  (capture->n_cols == columns.size() &&
-                   static_cast<std::int64_t>(capture->n_rows) == table.known_row_count() &&
-                   capture->values.size() == capture->n_rows * capture->n_cols));
-  StatsOptions effective = options;
-  // Each column may hold up to 1.25 * m (key, value) pairs of quantile sample: keep all of them
-  // within a quarter of the memory budget.
-  const std::uint64_t per_column_budget = ctx.memory_limit_bytes() / 4 / columns.size();
-  const std::size_t affordable = static_cast<std::size_t>(per_column_budget / 20);
-  if (affordable < effective.quantile_sample_size) {
-    effective.quantile_sample_size = std::max<std::size_t>(1024, affordable);
-    spdlog::warn("quantile sample reduced to {} values per column to fit the memory limit",
-                 effective.quantile_sample_size);
-  }
-  if (table.known_row_count() > 0) effective.expected_rows = static_cast<std::uint64_t>(table.known_row_count());
+namespace {
 
+/// The statistics of `columns` (columns [first, first + size) of the scan) in one read of every
+/// partition. `progress` gets the rows done in this read.
+std::vector<ColumnStats> ScanBlockStats(const Table& table, const std::vector<std::string>& columns,
+                                        const StatsOptions& effective, const Context& ctx,
+                                        const std::function<void(std::uint64_t)>& progress,
+                                        ColumnMatrix* capture, std::size_t first,
+                                        std::size_t n_workers) {
   // Partitions (Parquet files) are scanned in parallel, each by one decoding thread (DuckDB)
   // feeding one statistics thread, and merged strictly in input order: the result depends on
   // the files, not on the thread count.
   const std::vector<ScanPartition> partitions = table.Partitions();
-  // Each worker is two busy threads (decoding and statistics).
-  const std::size_t n_workers = std::min<std::size_t>(
-      std::max<std::size_t>(1, static_cast<std::size_t>(ctx.threads()) / 2), partitions.size());
   std::vector<std::optional<std::vector<ColumnStatsAccumulator>>> finished(partitions.size());
   std::mutex mutex;
   std::condition_variable ready;
@@ -98,12 +184,21 @@ std::vector<ColumnStats> ScanColumnStats(const Table& table, const std::vector<s
   std::atomic<std::uint64_t> rows_done{0};
   std::atomic<bool> stop{false};
   std::exception_ptr failure;
+  std::size_t merged = 0;  // partitions merged so far (under `mutex`)
   auto worker = [&] {
     while (!stop) {
       const std::size_t k = next_partition++;
       if (k >= partitions.size()) return;
+      {
+        // At most n_workers partitions' accumulators exist besides the total (the memory plan):
+        // a worker waits while the partitions before its own are still to be merged.
+        std::unique_lock<std::mutex> lock(mutex);
+        ready.wait(lock, [&] { return stop || k < merged + n_workers; });
+        if (stop) return;
+      }
       try {
-        auto result = ScanPartitionStats(table, columns, partitions[k], effective, ctx, rows_done, capture);
+        auto result = ScanPartitionStats(table, columns, partitions[k], effective, ctx, rows_done,
+                                         capture, first);
         std::lock_guard<std::mutex> lock(mutex);
         finished[k] = std::move(result);
       } catch (...) {
@@ -117,25 +212,38 @@ std::vector<ColumnStats> ScanColumnStats(const Table& table, const std::vector<s
   std::vector<std::thread> threads;
   for (std::size_t t = 0; t < n_workers; ++t) threads.emplace_back(worker);
 
-  std::vector<ColumnStatsAccumulator> total(columns.size(), ColumnStatsAccumulator(effective));
+  std::vector<ColumnStatsAccumulator> total;  // the first partition's, then the others merged in
   for (std::size_t k = 0; k < partitions.size(); ++k) {
     std::vector<ColumnStatsAccumulator> part;
     {
       std::unique_lock<std::mutex> lock(mutex);
       while (!finished[k].has_value() && !failure) {
         ready.wait_for(lock, std::chrono::milliseconds(200));
-        if (progress) progress(rows_done.load(), table.known_row_count());
+        if (progress) progress(rows_done.load());
       }
       if (failure) break;
       part = std::move(*finished[k]);
       finished[k].reset();
     }
-    for (std::size_t column_idx = 0; column_idx < columns.size(); ++column_idx) {
-      total[column_idx].Merge(part[column_idx]);
+    if (k == 0) {
+      total = std::move(part);  // what merging it into empty accumulators would give
+    } else {
+      for (std::size_t column_idx = 0; column_idx < columns.size(); ++column_idx) {
+        total[column_idx].Merge(part[column_idx]);
+      }
     }
-    if (progress) progress(rows_done.load(), table.known_row_count());
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      merged = k + 1;
+    }
+    ready.notify_all();
+    if (progress) progress(rows_done.load());
   }
-  stop = true;
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    stop = true;
+  }
+  ready.notify_all();
   for (auto& thread : threads) thread.join();
   if (failure) std::rethrow_exception(failure);
   DESCPIPE_EXPECTS(rows_done.load() > 0, "{} has zero rows", table.Describe());
@@ -145,6 +253,72 @@ std::vector<ColumnStats> ScanColumnStats(const Table& table, const std::vector<s
   for (auto& accumulator : total) {
     stats.push_back(accumulator.Finalize());
     accumulator = ColumnStatsAccumulator(effective);  // release the sample now
+  }
+  std::vector<ColumnStatsAccumulator>().swap(total);
+  ReleaseFreedMemory();
+  return stats;
+}
+
+}  // namespace
+
+std::vector<ColumnStats> ScanColumnStats(const Table& table,
+                                         const std::vector<std::string>& columns,
+                                         const StatsOptions& options, const Context& ctx,
+                                         const ProgressFn& progress, ColumnMatrix* capture) {
+  DESCPIPE_ASSERT(!columns.empty());
+  DESCPIPE_ASSERT(capture == nullptr ||
+                  (capture->n_cols == columns.size() &&
+                   static_cast<std::int64_t>(capture->n_rows) == table.known_row_count() &&
+                   capture->values.size() == capture->n_rows * capture->n_cols));
+  ReleaseFreedMemory();
+  // Memory (ScanPeakBytes): columns are read in blocks when the readers' buffers and statistics
+  // of every column do not fit memory_limit together; the statistics of a column do not depend on
+  // the block it is read in.
+  const double capture_bytes =
+      capture != nullptr ? 8.0 * static_cast<double>(capture->values.size()) : 0.0;
+  const ScanPlan plan =
+      PlanScan(table, columns.size(), options.quantile_sample_size, capture_bytes, ctx, true);
+  StatsOptions effective = options;
+  if (plan.m < effective.quantile_sample_size) {
+    effective.quantile_sample_size = plan.m;
+    spdlog::warn("pass1: quantile samples reduced to {} values per column to fit memory_limit ({})",
+                 plan.m, FormatBytes(static_cast<double>(ctx.memory_limit_bytes())));
+  }
+  if (table.known_row_count() > 0)
+    effective.expected_rows = static_cast<std::uint64_t>(table.known_row_count());
+  if (plan.workers < ScanWorkers(table, ctx)) {
+    spdlog::info("pass1: {} of the files read at once (not {}) to fit memory_limit ({})",
+                 plan.workers, ScanWorkers(table, ctx),
+                 FormatBytes(static_cast<double>(ctx.memory_limit_bytes())));
+  }
+  const std::size_t blocks = (columns.size() + plan.block - 1) / plan.block;
+  if (blocks > 1) {
+    spdlog::info("pass1: {} columns read in {} blocks of at most {} to fit memory_limit ({})",
+                 columns.size(), blocks, plan.block,
+                 FormatBytes(static_cast<double>(ctx.memory_limit_bytes())));
+  }
+  const std::int64_t known = table.known_row_count();
+  std::vector<ColumnStats> stats;
+  stats.reserve(columns.size());
+  for (std::size_t b = 0; b < blocks; ++b) {
+    const std::size_t first = b * plan.block;
+    const std::size_t count = std::min(plan.block, columns.size() - first);
+    const std::vector<std::string> names(
+        columns.begin() + static_cast<std::ptrdiff_t>(first),
+        columns.begin() + static_cast<std::ptrdiff_t>(first + count));
+    std::vector<ColumnStats> part = ScanBlockStats(
+        table, names, effective, ctx,
+        [&](std::uint64_t done) {
+          if (!progress) return;
+          if (known < 0) {
+            progress(done, -1);
+          } else {
+            const auto rows = static_cast<std::uint64_t>(known);
+            progress(b * rows + done, static_cast<std::int64_t>(rows * blocks));
+          }
+        },
+        capture, first, plan.workers);
+    stats.insert(stats.end(), part.begin(), part.end());
   }
   return stats;
 }
@@ -158,14 +332,27 @@ Pass1Result RunPass1(const Table& table, const Config& config, const Context& ct
   const std::int64_t rows = table.known_row_count();
   const double bytes = static_cast<double>(std::max<std::int64_t>(rows, 0)) *
                        static_cast<double>(result.columns.size()) * sizeof(double);
-  const bool capture = keep_values && rows > 0 && bytes <= static_cast<double>(ctx.memory_limit_bytes()) / 4;
+  // Captured only when the values take at most a quarter of memory_limit and the scan's plan
+  // holds them without smaller quantile samples than it would use without them.
+  const StatsOptions stats_options = config.ToStatsOptions();
+  bool capture =
+      keep_values && rows > 0 && bytes <= static_cast<double>(ctx.memory_limit_bytes()) / 4;
+  if (capture) {
+    const std::size_t columns = result.columns.size();
+    const ScanPlan without =
+        PlanScan(table, columns, stats_options.quantile_sample_size, 0.0, ctx, false);
+    const ScanPlan with =
+        PlanScan(table, columns, stats_options.quantile_sample_size, bytes, ctx, false);
+    capture = with.block == without.block && with.m == without.m;
+  }
   if (capture) {
     captured.n_rows = static_cast<std::size_t>(rows);
     captured.n_cols = result.columns.size();
     ResizeLarge(captured.values, captured.n_rows * captured.n_cols);
   }
-  result.stats = ScanColumnStats(table, result.columns, config.ToStatsOptions(), ctx, progress,
+  result.stats = ScanColumnStats(table, result.columns, stats_options, ctx, progress,
                                  capture ? &captured : nullptr);
+  ReleaseFreedMemory();
   // Descriptors are read as DOUBLE: warn when that merges distinct values (integers beyond 2^53).
   // Here, because the range of every column is now known at no cost: only columns that reach
   // 2^53 are counted, by one more query.

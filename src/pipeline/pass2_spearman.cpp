@@ -4,12 +4,13 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
-#include <functional>
 #include <set>
 
 #include "common/memory.hpp"
+#include "common/memory_budget.hpp"
 #include "descpipe/error.hpp"
 #include "descpipe/pipeline.hpp"
 #include "descpipe/similarity.hpp"
@@ -21,6 +22,13 @@
 namespace descpipe {
 namespace {
 
+/// The smallest row sample Pass 2 takes when every row does not fit (all rows when fewer): below
+/// it, rho's sampling error (~1 / sqrt(rows)) would blur the clusters at spearman_threshold.
+constexpr double kMinSampleRows = 1000.0;
+/// Per input descriptor: its name, statistics, decision and entries in maps and JSON (kept by
+/// every pass).
+constexpr double kBookkeepingBytesPerColumn = 1000.0;
+
 /// Keeps rows whose key is below a bound chosen so that the expected count is a few standard
 /// deviations under `capacity`; any excess (vanishingly rare) is cut at the capacity. Both depend
 /// only on the seed and row positions.
@@ -30,7 +38,142 @@ struct RowSelector {
   std::uint64_t seed = 0;
   bool all = true;
   bool Keep(std::uint64_t row) const { return all || RowSampleKey(row, seed) < bound; }
+
+  /// A sample of at most `rows` (< table_rows) of `table_rows` rows: about rows - 6 sqrt(rows) of
+  /// them are expected under the bound. The fraction is below 1, so the bound fits in 64 bits.
+  static RowSelector Sample(std::uint64_t rows, std::uint64_t table_rows, std::uint64_t seed) {
+    RowSelector selector;
+    selector.all = false;
+    selector.seed = seed;
+    selector.capacity = rows;
+    const double capacity = static_cast<double>(rows);
+    const double expected = std::max(1.0, capacity - 6.0 * std::sqrt(capacity));
+    const double fraction = std::min(expected / static_cast<double>(table_rows), 1.0 - 0x1.0p-52);
+    selector.bound = static_cast<std::uint64_t>(std::ldexp(fraction, 64));
+    return selector;
+  }
+  double Expected() const {
+    const double capacity = static_cast<double>(this->capacity);
+    return all ? capacity : std::max(1.0, capacity - 6.0 * std::sqrt(capacity));
+  }
 };
+
+/// Batches decoded ahead by the reads of column blocks: none. The reading thread only copies the
+/// values, so decoding ahead gains little, and DuckDB then holds one row group's column chunks
+/// instead of two (half the reader's memory on tall tables).
+constexpr std::size_t kBlockPrefetch = 0;
+
+/// Rows per batch for a Pass 2 read of `columns` columns of a table of `table_rows` rows: the
+/// reader's usual size, never more than the table has (a batch of 1,024 rows for a 3-row table
+/// would only waste memory; the results do not depend on the batch size).
+std::size_t BatchRows(std::size_t columns, std::uint64_t table_rows) {
+  return std::max<std::size_t>(1, std::min<std::uint64_t>(DefaultBatchRows(columns), table_rows));
+}
+
+/// What Pass 2 will hold at its peak, phase by phase (docs/SPEARMAN.md, "Memory"), for a rank
+/// matrix of `held` rows stored with `cell` bytes per value, read `block` columns at a time.
+struct Pass2Memory {
+  double base = 0;            ///< the process, plus per-column bookkeeping of every pass
+  double rows = 0;            ///< rows of the table
+  double width = 0;           ///< columns of the rank matrix (survivors + target)
+  double survivors = 0;       ///< Pass 1 survivors
+  double incomplete = 0;      ///< columns of the rank matrix with missing values
+  double file_rows = 0;       ///< rows of the largest input file (DuckDB decodes its row groups)
+  double nonlinear_rows = 0;  ///< Pass 4's row sample (0: none)
+  double threads = 1;
+  bool pearson = false;
+
+  /// A reader of `columns` columns, decoding `prefetch` batches ahead.
+  double Scan(double columns, double prefetch = kBlockPrefetch) const {
+    const double batch = static_cast<double>(
+        BatchRows(static_cast<std::size_t>(columns), static_cast<std::uint64_t>(rows)));
+    return DuckDbScanBytes(columns, file_rows, prefetch) +
+           ReaderBatchBytes(columns, batch, prefetch);
+  }
+  double Square(double n) const { return 8.0 * n * n; }
+  double Correlation(double columns) const {
+    return CorrelationPeakBytes(static_cast<std::size_t>(columns),
+                                static_cast<std::size_t>(incomplete));
+  }
+  /// The p x p part: the largest of the correlation steps (with the Pearson matrix held for
+  /// Pass 3), the copy without the target column, and writing the .npy outputs (each written
+  /// through a copy of the matrix).
+  double Matrices(double held) const {
+    const double pear = pearson ? Square(survivors) : 0.0;
+    const double copy = width != survivors ? Square(survivors) : 0.0;
+    const double sample =
+        nonlinear_rows > 0 ? 8.0 * std::min(held, nonlinear_rows) * survivors : 0.0;
+    const double rho = Square(survivors) + 8.0 * width;
+    return std::max({(pearson ? Correlation(width) + copy : 0.0), pear + Correlation(width),
+                     pear + Square(width) + copy,
+                     pear + rho + sample + std::max(Square(survivors), sample)});
+  }
+  /// Everything but the graph (checked when its edges are known) for `held` rows of `cell`
+  /// bytes, read `block` columns at a time; `float_ranks`: the values are read into a block
+  /// buffer of doubles and ranked there (storage 2), and Pearson comes from a streaming read.
+  double Peak(double held, double cell, double block, bool float_ranks) const {
+    const double matrix = cell * held * width;
+    const double rank = std::min(threads, float_ranks ? block : width) *
+                        RankScratchBytes(static_cast<std::size_t>(held));
+    const double read = matrix + Scan(block) + (float_ranks ? 8.0 * held * block + rank : 0.0);
+    // Pass 4's sample is drawn while the rank matrix is alive (keys of every row held).
+    const double keys =
+        nonlinear_rows > 0 && held > nonlinear_rows ? 16.0 * held + 8.0 * nonlinear_rows : 0.0;
+    double peak =
+        std::max({read, matrix + (float_ranks ? 0.0 : rank + (pearson ? Square(survivors) : 0.0)),
+                  matrix + Matrices(held) + keys});
+    if (float_ranks && pearson)
+      peak = std::max(peak, matrix + Correlation(survivors) + Scan(survivors, 2.0));
+    return base + peak;
+  }
+  /// The widest block (at most `width`) whose read fits `limit`, or 0 when not even one column.
+  double Block(double held, double cell, bool float_ranks, double limit) const {
+    auto fits = [&](double block) {
+      const double matrix = cell * held * width;
+      const double rank =
+          std::min(threads, block) * RankScratchBytes(static_cast<std::size_t>(held));
+      return base + matrix + Scan(block) + (float_ranks ? 8.0 * held * block + rank : 0.0) <= limit;
+    };
+    if (fits(width)) return width;
+    double low = 0, high = width;  // fits(low) (or low == 0), !fits(high)
+    while (high - low > 1) {
+      const double mid = std::floor((low + high) / 2);
+      (fits(mid) ? low : high) = mid;
+    }
+    return low;
+  }
+};
+
+/// Reads `names` into columns [first, first + names.size()) of `matrix` at the rows `selector`
+/// keeps (NULL as NaN), up to matrix.n_rows rows. @returns the rows filled.
+std::size_t ReadColumnBlock(const Table& table, const std::vector<std::string>& names,
+                            std::size_t first, const RowSelector& selector,
+                            std::uint64_t table_rows, ColumnMatrix& matrix,
+                            const std::function<void(std::uint64_t)>& progress) {
+  ColumnReader reader(table, names, BatchRows(names.size(), table_rows), kBlockPrefetch);
+  ColumnBatch batch;
+  std::vector<std::size_t> picked;
+  std::size_t filled = 0;
+  while (reader.Next(batch)) {
+    picked.clear();
+    for (std::size_t row = 0; row < batch.n_rows && filled + picked.size() < matrix.n_rows; ++row) {
+      if (selector.Keep(batch.first_row + row)) picked.push_back(row);
+    }
+    DESCPIPE_EXPECTS(!selector.all || filled + batch.n_rows <= matrix.n_rows,
+                     "{} has more rows than Pass 1 counted ({})", table.Describe(), table_rows);
+    for (std::size_t col = 0; col < names.size(); ++col) {
+      const double* source = batch.column(col);
+      const std::uint8_t* nulls = batch.nulls(col);
+      double* target = matrix.column(first + col) + filled;
+      for (std::size_t k = 0; k < picked.size(); ++k) {
+        target[k] = nulls[picked[k]] ? std::numeric_limits<double>::quiet_NaN() : source[picked[k]];
+      }
+    }
+    filled += picked.size();
+    if (progress) progress(reader.rows_read());
+  }
+  return filled;
+}
 
 /// Pearson matrix of `columns` by one streaming read (storage 2): each batch goes through the
 /// correlation accumulator; shifts and incompleteness come from Pass 1's statistics (+-inf counts
@@ -50,7 +193,7 @@ std::vector<double> StreamingPearson(const Table& table, const Pass1Result& pass
     incomplete[col] = stats.n_valid < stats.n_total;
   }
   CorrelationAccumulator accumulator(std::move(shift), incomplete, ctx, table_rows);
-  ColumnReader reader(table, columns, DefaultBatchRows(columns.size()));
+  ColumnReader reader(table, columns, BatchRows(columns.size(), table_rows));
   ColumnBatch batch;
   std::vector<const double*> pointers(columns.size());
   while (reader.Next(batch)) {
@@ -68,6 +211,7 @@ Pass2Result RunPass2(const Table& table, Pass1Result& pass1, const Config& confi
                      const Context& ctx, const ProgressFn& progress, bool pearson,
                      std::size_t nonlinear_rows) {
   const auto start = std::chrono::steady_clock::now();
+  ReleaseFreedMemory();
   Pass2Result result;
   result.columns = pass1.kept;
   const std::size_t p = result.columns.size();
@@ -92,61 +236,181 @@ Pass2Result RunPass2(const Table& table, Pass1Result& pass1, const Config& confi
     }
   }
   const std::size_t width = read_columns.size();
-
-  // Storage of the rank matrix: the first of these that fits memory_limit.
-  //  1. Every row as doubles (n x width x 8): the values are read once (or handed over by
-  //     Pass 1), Pearson is taken from them, then they are ranked in place.
-  //  2. Every row as float ranks (n x width x 4; exact, see FloatRankMatrix): the columns are read
-  //     in blocks that fit the rest of the budget, each block ranked as doubles and stored as
-  //     floats. Same ranks, so the same Spearman matrix bit for bit as 1. Pearson (when asked)
-  //     from one more streaming read.
-  //  3. A reproducible row sample, stored as in 1.
   const std::uint64_t n_total = static_cast<std::uint64_t>(pass1.stats.empty() ? 0 : pass1.stats.front().n_total);
   result.rows_total = n_total;
+
+  // Memory (docs/SPEARMAN.md, "Memory"): the rank matrix is held in the first of these that fits
+  // memory_limit together with everything else Pass 2 holds at its peak (Pass2Memory):
+  //  1. Every row as doubles (n x width x 8): handed over by Pass 1 or read (in column blocks when
+  //     the reader's buffers for every column do not fit); Pearson is taken from the values, then
+  //     they are ranked in place.
+  //  2. Every row as float ranks (n x width x 4; exact, see FloatRankMatrix): the columns are read
+  //     in blocks into a buffer of doubles, each block ranked there and stored as floats. Same
+  //     ranks, so the same Spearman matrix bit for bit as 1. Pearson (when asked) from one more
+  //     streaming read.
+  //  3. A reproducible row sample of doubles, read as in 1: the most rows that fit, at least
+  //     kMinSampleRows.
+  // When not even the smallest sample fits, or with `exact` when 1 and 2 do not, InvalidInput
+  // says which memory_limit would do.
+  std::map<std::string, std::size_t> pass1_index;
+  for (std::size_t i = 0; i < pass1.columns.size(); ++i) pass1_index[pass1.columns[i]] = i;
+  Pass2Memory model;
+  model.base = ProcessBaseBytes(ctx.threads()) +
+               kBookkeepingBytesPerColumn * static_cast<double>(pass1.columns.size());
+  model.rows = static_cast<double>(n_total);
+  model.width = static_cast<double>(width);
+  model.survivors = static_cast<double>(p);
+  for (const std::string& name : read_columns) {
+    const auto it = pass1_index.find(name);  // a metadata target has no statistics: may miss values
+    model.incomplete += it == pass1_index.end() ||
+                        pass1.stats[it->second].n_valid < pass1.stats[it->second].n_total;
+  }
+  model.file_rows = 0;
+  for (const InputFile& file : table.files()) {
+    model.file_rows = std::max(
+        model.file_rows, file.row_count >= 0 ? static_cast<double>(file.row_count) : kRowGroupRows);
+  }
+  model.nonlinear_rows = static_cast<double>(nonlinear_rows);
+  model.threads = std::max(1, ctx.threads());
+  model.pearson = pearson;
   const double limit = static_cast<double>(ctx.memory_limit_bytes());
   const double rows = static_cast<double>(n_total);
-  const double wide = static_cast<double>(width);
-  // p x p sums and results of the correlation steps.
-  const double reserve = 6.0 * 8.0 * wide * wide;
-  const double doubles_needed = rows * wide * 8.0;
-  const double floats_needed = rows * wide * 4.0;
-  const double block_budget = std::min(limit - floats_needed - reserve, limit / 4.0);
+  const bool captured =
+      pass1.values.n_cols == p && pass1.values.n_rows == n_total && width == p && n_total > 0;
+
+  // How every row is held, when it can be: Pass 1's values, doubles or float ranks, with the widest
+  // column blocks that fit. False when none fits.
+  enum class Storage { kDoubles, kFloatRanks, kSample };
+  auto every_row_fits = [&](const Pass2Memory& plan, Storage* storage, double* block) {
+    if (captured && plan.Peak(rows, 8.0, 0.0, false) <= limit) {
+      *storage = Storage::kDoubles;
+      *block = 0;  // no read: Pass 1's values are the matrix
+      return true;
+    }
+    if ((*block = plan.Block(rows, 8.0, false, limit)) >= 1 &&
+        plan.Peak(rows, 8.0, *block, false) <= limit) {
+      *storage = Storage::kDoubles;
+      return true;
+    }
+    if (n_total <= kMaxFloatRankRows && (*block = plan.Block(rows, 4.0, true, limit)) >= 1 &&
+        plan.Peak(rows, 4.0, *block, true) <= limit) {
+      *storage = Storage::kFloatRanks;
+      return true;
+    }
+    return false;
+  };
+  auto sample_fits = [&](const Pass2Memory& plan, double held) {
+    const double widest = plan.Block(held, 8.0, false, limit);
+    return widest >= 1 && plan.Peak(held, 8.0, widest, false) <= limit;
+  };
+  // Whether rows are sampled, and how many, changes the result: it is decided on the plan of one
+  // thread, so that it never depends on the thread count. Then ranking uses as many of the
+  // threads as fit (the storage and the blocks do not change the result).
+  Pass2Memory single = model;
+  single.threads = 1;
+  single.base = ProcessBaseBytes(1) + (model.base - ProcessBaseBytes(ctx.threads()));
+  Storage storage = Storage::kDoubles;
+  double block = 0;
   RowSelector selector;
   selector.seed = ctx.seed();
   selector.capacity = n_total;
-  bool use_float_ranks = false;
-  std::size_t block_columns = width;
-  if (doubles_needed + reserve > limit) {
-    if (n_total <= kMaxFloatRankRows && block_budget >= rows * 8.0) {
-      use_float_ranks = true;
-      block_columns = std::min<std::size_t>(width, static_cast<std::size_t>(block_budget / (rows * 8.0)));
-    } else {
-      DESCPIPE_EXPECTS(!config.exact,
-                       "the Spearman rank matrix needs {:.1f} GB ({} rows x {} columns as float ranks) but "
-                       "memory_limit is {:.1f} GB; raise memory_limit or drop --exact to use a row sample",
-                       (floats_needed + reserve + rows * 8.0) / 1e9, n_total, width, limit / 1e9);
-      const double capacity = std::floor(limit / (wide * 8.0));
-      const double expected = std::max(1.0, capacity - 6.0 * std::sqrt(capacity));
-      selector.all = false;
-      selector.capacity = static_cast<std::uint64_t>(capacity);
-      selector.bound = static_cast<std::uint64_t>(std::ldexp(expected / rows, 64));
-      result.row_sample_reason = fmt::format(
-          "rank matrix of {} rows x {} columns ({:.1f} GB as float ranks) exceeds memory_limit ({:.1f} GB)",
-          n_total, width, (floats_needed + reserve + rows * 8.0) / 1e9, limit / 1e9);
-      spdlog::warn("pass2: {}: using a reproducible sample of about {:.0f} rows (seed {})",
-                   result.row_sample_reason, expected, ctx.seed());
+  if (!every_row_fits(single, &storage, &block)) {
+    const double minimum = std::min(rows, kMinSampleRows);
+    // The least that holds every row (float ranks, one column per read) or, without --exact, the
+    // smallest sample.
+    const double every_row = n_total <= kMaxFloatRankRows ? single.Peak(rows, 4.0, 1.0, true)
+                                                          : single.Peak(rows, 8.0, 1.0, false);
+    const double smallest = single.Peak(minimum, 8.0, 1.0, false);
+    if (config.exact) {
+      RequireMemory(
+          every_row, ctx.memory_limit_bytes(),
+          fmt::format("pass 2 needs {} to rank every one of the {} rows of {} columns (--exact)",
+                      FormatBytes(every_row), n_total, width),
+          "drop --exact to use a row sample");
+    }
+    RequireMemory(
+        smallest, ctx.memory_limit_bytes(),
+        fmt::format(
+            "pass 2 needs {} ({} for the {} x {} correlation matrices of {} columns, the rest for "
+            "{} rows and the process)",
+            FormatBytes(smallest), FormatBytes(single.Matrices(0)), width, width, width,
+            minimum < rows ? fmt::format("a sample of at least {} of the {}",
+                                         static_cast<std::uint64_t>(minimum), n_total)
+                           : fmt::format("all {}", n_total)),
+        "remove columns");
+    // The most rows that fit: Peak grows with the rows.
+    double low = minimum, high = rows;  // sample_fits(low), !sample_fits(high)
+    while (high - low > 1) {
+      const double mid = std::floor((low + high) / 2);
+      (sample_fits(single, mid) ? low : high) = mid;
+    }
+    storage = Storage::kSample;
+    selector = RowSelector::Sample(static_cast<std::uint64_t>(low), n_total, ctx.seed());
+    result.row_sample_reason = fmt::format(
+        "every row of {} rows x {} columns needs {} (at least {} as float ranks) but memory_limit "
+        "is {}",
+        n_total, width, FormatBytes(single.Peak(rows, 8.0, 1.0, false)), FormatBytes(every_row),
+        FormatBytes(limit));
+    spdlog::warn("pass2: {}: using a reproducible sample of about {:.0f} of the {} rows (seed {})",
+                 result.row_sample_reason, selector.Expected(), n_total, ctx.seed());
+  }
+  // Ranking threads: the most (up to ctx.threads()) whose scratch fits beside the rest.
+  const double held_rows = static_cast<double>(selector.capacity);
+  int rank_threads = std::max(1, ctx.threads());
+  for (;; --rank_threads) {
+    model.threads = rank_threads;
+    Storage chosen = storage;
+    double chosen_block = 0;
+    const bool fits = storage == Storage::kSample
+                          ? sample_fits(model, held_rows) &&
+                                (chosen_block = model.Block(held_rows, 8.0, false, limit)) >= 1
+                          : every_row_fits(model, &chosen, &chosen_block);
+    if (fits) {
+      storage = chosen;
+      block = chosen_block;
+      break;
+    }
+    if (rank_threads == 1) {
+      const double needed = storage == Storage::kSample
+                                ? model.Peak(held_rows, 8.0, 1.0, false)
+                                : model.Peak(rows, 4.0, 1.0, n_total <= kMaxFloatRankRows);
+      RequireMemory(needed, ctx.memory_limit_bytes(),
+                    fmt::format("pass 2 with {} threads needs {} for {} rows x {} columns",
+                                ctx.threads(), FormatBytes(needed), selector.capacity, width),
+                    "use fewer threads");
+      break;
     }
   }
+  const Context rank_ctx = [&] {
+    Context limited(rank_threads, ctx.seed(), ctx.memory_limit_bytes(), ctx.device());
+    limited.set_gpu(ctx.gpu());
+    return limited;
+  }();
+  if (rank_threads < ctx.threads()) {
+    spdlog::info("pass2: ranking with {} of the {} threads to fit memory_limit ({})", rank_threads,
+                 ctx.threads(), FormatBytes(limit));
+  }
+  if (block > 0 || storage != Storage::kDoubles)
+    pass1.values = ColumnMatrix{};  // not used: release it first
+  const std::size_t block_columns = std::max<std::size_t>(1, static_cast<std::size_t>(block));
+  const std::size_t blocks = block > 0 ? (width + block_columns - 1) / block_columns : 0;
+  spdlog::debug(
+      "pass2: memory plan {} of memory_limit {} ({} read{})",
+      FormatBytes(storage == Storage::kFloatRanks ? model.Peak(rows, 4.0, block, true)
+                                                  : model.Peak(held_rows, 8.0, block, false)),
+      FormatBytes(limit), blocks, blocks == 1 ? "" : "s");
   auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(); };
 
   ColumnMatrix matrix;     // storage 1 and 3: values, then ranks
   FloatRankMatrix ranks32;  // storage 2
+  const bool use_float_ranks = storage == Storage::kFloatRanks;
   if (use_float_ranks) {
-    pass1.values = ColumnMatrix{};
-    const std::size_t blocks = (width + block_columns - 1) / block_columns;
     result.storage = fmt::format("float ranks, {} read{} of column blocks", blocks, blocks == 1 ? "" : "s");
-    spdlog::info("pass2: {} rows x {} columns: ranks stored as floats ({:.1f} GB), columns read in {} block{} of "
-                 "at most {}", n_total, width, floats_needed / 1e9, blocks, blocks == 1 ? "" : "s", block_columns);
+    spdlog::info(
+        "pass2: {} rows x {} columns: ranks stored as floats ({}), columns read in {} block{} of "
+        "at most {}",
+        n_total, width, FormatBytes(rows * model.width * 4.0), blocks, blocks == 1 ? "" : "s",
+        block_columns);
     ranks32.n_rows = static_cast<std::size_t>(n_total);
     ranks32.n_cols = width;
     ResizeLarge(ranks32.values, ranks32.n_rows * width);
@@ -155,36 +419,24 @@ Pass2Result RunPass2(const Table& table, Pass1Result& pass1, const Config& confi
     ColumnMatrix values;
     values.n_rows = ranks32.n_rows;
     ResizeLarge(values.values, values.n_rows * std::min(block_columns, width));
-    for (std::size_t block = 0; block < blocks; ++block) {
-      const std::size_t first = block * block_columns;
+    for (std::size_t b = 0; b < blocks; ++b) {
+      const std::size_t first = b * block_columns;
       const std::size_t count = std::min(block_columns, width - first);
       const std::vector<std::string> names(read_columns.begin() + static_cast<std::ptrdiff_t>(first),
                                            read_columns.begin() + static_cast<std::ptrdiff_t>(first + count));
       values.n_cols = count;
-      ColumnReader reader(table, names, DefaultBatchRows(count));
-      ColumnBatch batch;
-      std::size_t filled = 0;
-      while (reader.Next(batch)) {
-        DESCPIPE_EXPECTS(filled + batch.n_rows <= values.n_rows, "{} has more rows than Pass 1 counted ({})",
-                         table.Describe(), n_total);
-        for (std::size_t col = 0; col < count; ++col) {
-          const double* source = batch.column(col);
-          const std::uint8_t* nulls = batch.nulls(col);
-          double* target = values.column(col) + filled;
-          for (std::size_t row = 0; row < batch.n_rows; ++row) {
-            target[row] = nulls[row] ? std::numeric_limits<double>::quiet_NaN() : source[row];
-          }
-        }
-        filled += batch.n_rows;
-        if (progress) progress(static_cast<std::int64_t>(block * n_total + filled), total_work);
-      }
+      const std::size_t filled =
+          ReadColumnBlock(table, names, 0, selector, n_total, values, [&](std::uint64_t done) {
+            if (progress) progress(static_cast<std::int64_t>(b * n_total + done), total_work);
+          });
       DESCPIPE_EXPECTS(filled == values.n_rows, "{} has {} rows, Pass 1 counted {}", table.Describe(), filled,
                        n_total);
-      RankColumns(values, config.spearman_missing, ctx);
+      RankColumns(values, config.spearman_missing, rank_ctx);
       for (std::size_t col = 0; col < count; ++col) {
         std::copy_n(values.column(col), values.n_rows, ranks32.column(first + col));  // exact as floats
       }
-      spdlog::debug("pass2: column block {}/{} read and ranked ({:.3f} s)", block + 1, blocks, elapsed());
+      spdlog::debug("pass2: column block {}/{} read and ranked ({:.3f} s)", b + 1, blocks,
+                    elapsed());
     }
     std::vector<double>().swap(values.values);  // the block buffer is not needed by the Pearson read
     if (pearson) {
@@ -196,37 +448,42 @@ Pass2Result RunPass2(const Table& table, Pass1Result& pass1, const Config& confi
     result.rows_used = n_total;
   } else {
     result.storage = selector.all ? "doubles" : "doubles, row sample";
-    // Pass 1's captured values when they hold every row and column needed; else read the columns
-    // into a column-major matrix (rows beyond the capacity are dropped).
+    if (blocks > 1) {
+      result.storage += fmt::format(", {} reads of column blocks", blocks);
+      spdlog::info(
+          "pass2: {} columns read in {} blocks of at most {} (the reader's buffers for every "
+          "column "
+          "do not fit memory_limit {})",
+          width, blocks, block_columns, FormatBytes(limit));
+    }
     std::size_t filled = 0;
-    if (selector.all && width == p && pass1.values.n_cols == p && pass1.values.n_rows == n_total) {
+    if (blocks == 0) {  // Pass 1's captured values hold every row and column needed
       matrix = std::move(pass1.values);
       filled = matrix.n_rows;
       if (progress) progress(static_cast<std::int64_t>(n_total), static_cast<std::int64_t>(n_total));
     } else {
-      pass1.values = ColumnMatrix{};  // not usable: release it before allocating the matrix
       matrix.n_cols = width;
       matrix.n_rows = static_cast<std::size_t>(selector.capacity);
       ResizeLarge(matrix.values, matrix.n_rows * width);
-      ColumnReader reader(table, read_columns, DefaultBatchRows(width));
-      ColumnBatch batch;
-      std::vector<std::size_t> picked;
-      while (reader.Next(batch)) {
-        picked.clear();
-        for (std::size_t row = 0; row < batch.n_rows && filled + picked.size() < matrix.n_rows; ++row) {
-          if (selector.Keep(batch.first_row + row)) picked.push_back(row);
-        }
-        for (std::size_t col = 0; col < width; ++col) {
-          const double* source = batch.column(col);
-          const std::uint8_t* nulls = batch.nulls(col);
-          double* target = matrix.values.data() + col * matrix.n_rows + filled;
-          for (std::size_t k = 0; k < picked.size(); ++k) {
-            target[k] = nulls[picked[k]] ? std::numeric_limits<double>::quiet_NaN() : source[picked[k]];
-          }
-        }
-        filled += picked.size();
-        if (progress) progress(static_cast<std::int64_t>(reader.rows_read()), static_cast<std::int64_t>(n_total));
+      const auto total_work = static_cast<std::int64_t>(n_total * blocks);
+      for (std::size_t b = 0; b < blocks; ++b) {
+        const std::size_t first = b * block_columns;
+        const std::size_t count = std::min(block_columns, width - first);
+        const std::vector<std::string> names(
+            read_columns.begin() + static_cast<std::ptrdiff_t>(first),
+            read_columns.begin() + static_cast<std::ptrdiff_t>(first + count));
+        const std::size_t block_filled = ReadColumnBlock(
+            table, names, first, selector, n_total, matrix, [&](std::uint64_t done) {
+              if (progress) progress(static_cast<std::int64_t>(b * n_total + done), total_work);
+            });
+        // Every read keeps the same rows (the selection depends on row positions only).
+        DESCPIPE_EXPECTS(b == 0 || block_filled == filled,
+                         "{} changed while it was read ({} rows, then {})", table.Describe(),
+                         filled, block_filled);
+        filled = block_filled;
       }
+      DESCPIPE_EXPECTS(!selector.all || filled == n_total, "{} has {} rows, Pass 1 counted {}",
+                       table.Describe(), filled, n_total);
     }
     // Compact when fewer rows were kept than allocated (sampling): columns move down in place.
     if (filled < matrix.n_rows) {
@@ -242,12 +499,17 @@ Pass2Result RunPass2(const Table& table, Pass1Result& pass1, const Config& confi
     // Pearson of the values (for Pass 3), before they are replaced by ranks.
     if (pearson) {
       std::vector<double> all = PearsonMatrix(matrix, ctx);
-      result.pearson.resize(p * p);
-      for (std::size_t i = 0; i < p; ++i) std::copy_n(all.data() + i * width, p, result.pearson.data() + i * p);
+      if (width == p) {
+        result.pearson = std::move(all);
+      } else {
+        result.pearson.resize(p * p);
+        for (std::size_t i = 0; i < p; ++i)
+          std::copy_n(all.data() + i * width, p, result.pearson.data() + i * p);
+      }
       spdlog::debug("pass2: Pearson matrix for Pass 3 ({:.3f} s)", elapsed());
     }
 
-    RankColumns(matrix, config.spearman_missing, ctx);
+    RankColumns(matrix, config.spearman_missing, rank_ctx);
     spdlog::debug("pass2: ranked ({:.3f} s)", elapsed());
   }
   std::vector<double> rho_all = use_float_ranks ? SpearmanFromRanks(ranks32, ctx) : SpearmanFromRanks(matrix, ctx);
@@ -264,11 +526,28 @@ Pass2Result RunPass2(const Table& table, Pass1Result& pass1, const Config& confi
     for (std::size_t i = 0; i < p; ++i) {
       std::copy_n(rho_all.data() + i * width, p, result.rho.data() + i * p);
     }
+    std::vector<double>().swap(rho_all);
   }
 
-  // Candidates, then clusters.
+  // Candidates, then clusters: the graph's size is known once rho is, and checked first.
   const std::vector<CandidateInfo> candidates = BuildCandidates(pass1, result.columns, config, result.target_rho);
-  result.clusters = ClusterColumns(SimilarityView{result.rho.data(), p}, candidates, config.ToClusterOptions());
+  const SimilarityView similarity{result.rho.data(), p};
+  const ClusterOptions cluster_options = config.ToClusterOptions();
+  const std::uint64_t edges = CountEdges(similarity, cluster_options.threshold);
+  const double held =
+      model.base +
+      8.0 * static_cast<double>(matrix.values.size() + result.pearson.size() + result.rho.size()) +
+      4.0 * static_cast<double>(ranks32.values.size());
+  RequireMemory(
+      held + ClusterPeakBytes(p, edges, cluster_options.method), ctx.memory_limit_bytes(),
+      fmt::format("pass 2 needs {} to cluster {} columns joined by {} pairs with |rho| >= "
+                  "spearman_threshold {} "
+                  "({}: {} for the graph)",
+                  FormatBytes(held + ClusterPeakBytes(p, edges, cluster_options.method)), p, edges,
+                  cluster_options.threshold, ClusterMethodName(cluster_options.method),
+                  FormatBytes(ClusterPeakBytes(p, edges, cluster_options.method))),
+      cluster_options.method == ClusterMethod::kLeiden ? "use spearman_cluster_method: star" : "");
+  result.clusters = ClusterColumns(similarity, candidates, cluster_options);
   spdlog::debug("pass2: clustered ({:.3f} s)", elapsed());
   std::vector<std::size_t> kept;
   for (const Cluster& cluster : result.clusters) {
@@ -298,6 +577,7 @@ Pass2Result RunPass2(const Table& table, Pass1Result& pass1, const Config& confi
   }
   std::vector<double>().swap(matrix.values);  // the rank matrix is no longer needed
   std::vector<float>().swap(ranks32.values);
+  ReleaseFreedMemory();  // the outputs are written next, through copies of the matrices
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return result;
 }
@@ -360,6 +640,7 @@ void WritePass2Outputs(const Pass2Result& result, const Config& config, const st
   json["clusters"] = clusters;
   json["removed"] = removed;
   io::WriteFileAtomic(out_dir + "/pass2_spearman.json", json.dump(2) + "\n");
+  ReleaseFreedMemory();  // the checkpoint writes its own copies next
 }
 
 }  // namespace descpipe

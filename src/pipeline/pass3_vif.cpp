@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "common/memory_budget.hpp"
 #include "descpipe/error.hpp"
 #include "descpipe/pipeline.hpp"
 #include "io/atomic_file.hpp"
@@ -28,9 +29,37 @@ Pass3Result RunPass3(const Pass1Result& pass1, const Pass2Result& pass2, const C
   for (std::size_t i = 0; i < pass2.columns.size(); ++i) index[pass2.columns[i]] = i;
   std::vector<std::size_t> rows(p);
   for (std::size_t i = 0; i < p; ++i) rows[i] = index.at(result.columns[i]);
-  std::vector<double> correlation(p * p);
-  for (std::size_t i = 0; i < p; ++i) {
-    for (std::size_t j = 0; j < p; ++j) correlation[i * p + j] = source[rows[i] * pass2.columns.size() + rows[j]];
+  // Memory: what Pass 2 still holds, the restricted matrix (none when Pass 2 kept every column),
+  // the factor and the inverse, checked before they are allocated.
+  ReleaseFreedMemory();
+  const bool subset = p != pass2.columns.size();
+  const double held =
+      ProcessBaseBytes(ctx.threads()) + 1000.0 * static_cast<double>(pass1.columns.size()) +
+      8.0 * static_cast<double>(pass2.rho.size() + pass2.pearson.size() + pass2.target_rho.size() +
+                                pass2.nonlinear_sample.values.size());
+  const double needed = held +
+                        (subset ? 8.0 * static_cast<double>(p) * static_cast<double>(p) : 0.0) +
+                        VifPeakBytes(p);
+  RequireMemory(
+      needed, ctx.memory_limit_bytes(),
+      fmt::format(
+          "pass 3 needs {} for the VIF of {} columns ({} x {} correlation matrix, its Cholesky "
+          "factor and inverse)",
+          FormatBytes(needed), p, p, p),
+      "");
+  std::vector<double> restricted;
+  if (subset) {
+    restricted.resize(p * p);
+    for (std::size_t i = 0; i < p; ++i) {
+      for (std::size_t j = 0; j < p; ++j)
+        restricted[i * p + j] = source[rows[i] * pass2.columns.size() + rows[j]];
+    }
+  }
+  const double* correlation = subset ? restricted.data() : source.data();
+  if (p <= 1) {
+    spdlog::info("pass3: {} left by pass 2: no VIF to compute; kept",
+                 p == 0 ? std::string("no descriptor")
+                        : fmt::format("1 descriptor ({})", result.columns[0]));
   }
 
   // Representative-quality order of Pass 2 (mean similarity is cluster-specific: left out here).
@@ -46,7 +75,7 @@ Pass3Result RunPass3(const Pass1Result& pass1, const Pass2Result& pass2, const C
   VifOptions options;
   options.threshold = config.vif_threshold;
   try {
-    result.vif = IterativeVif(correlation.data(), p, quality_rank, pinned, options, ctx);
+    result.vif = IterativeVif(correlation, p, quality_rank, pinned, options, ctx);
   } catch (const NumericalError& e) {
     throw NumericalError(fmt::format("{} (are some keep_columns linear combinations of each other?)", e.what()));
   }

@@ -6,10 +6,12 @@
 #include <cmath>
 #include <filesystem>
 #include <map>
-#include <numeric>
 #include <nlohmann/json.hpp>
+#include <numeric>
+#include <tuple>
 
 #include "common/memory.hpp"
+#include "common/memory_budget.hpp"
 #include "descpipe/error.hpp"
 #include "descpipe/pipeline.hpp"
 #include "io/atomic_file.hpp"
@@ -20,8 +22,6 @@ namespace descpipe {
 namespace {
 
 constexpr std::size_t kMinimumRows = 20;
-/// Upper bound of the basis directions per column (HSIC keeps 11 at the default bandwidth).
-constexpr double kDirectionsBound = 16.0;
 
 /// Edge weights: S where S >= threshold (and, with topk > 0, the edge is among the topk
 /// strongest of either end; ties by position), else 0. The diagonal is 0.
@@ -75,28 +75,101 @@ Pass4Result RunPass4(const Pass1Result& pass1, Pass2Result& pass2, const Pass3Re
   std::map<std::string, std::size_t> pass2_index;
   for (std::size_t k = 0; k < pass2.columns.size(); ++k) pass2_index[pass2.columns[k]] = k;
   result.rows_available = pass2.rows_used;
+  std::vector<double>().swap(pass2.pearson);  // Pass 3's input: not needed any more
+  ReleaseFreedMemory();
 
-  // Memory: the stacked features take rows x p x r doubles (r <= kDirectionsBound). When that
-  // exceeds memory_limit, fewer rows (a keyed-hash subsample of the sample) are used.
+  // Memory (docs/NONLINEAR.md, "All pairs at once"): what earlier passes still hold, the copula
+  // (rows x p) and NonlinearDependence's features and matrices, planned with kPlannedDirections
+  // basis directions (checked again with the real count). When the sample's rows do not fit
+  // memory_limit, fewer rows (a keyed-hash subsample of the sample) are used.
+  NonlinearOptions options = config.ToNonlinearOptions();
+  const double held_by_passes =
+      1000.0 * static_cast<double>(pass1.columns.size()) +
+      8.0 * static_cast<double>(pass2.rho.size() + pass2.target_rho.size());
+  const double limit = static_cast<double>(ctx.memory_limit_bytes());
+  const double sample_bytes = 8.0 * static_cast<double>(sample.values.size());
+  auto peak = [&](double rows, int threads) {
+    const double copula = 8.0 * rows * static_cast<double>(p);
+    const auto n = static_cast<std::size_t>(rows);
+    return ProcessBaseBytes(threads) + held_by_passes + copula +
+           std::max({sample_bytes + 8.0 * rows, static_cast<double>(threads) * RankScratchBytes(n),
+                     NonlinearPeakBytes(n, p, kPlannedDirections, options, threads)});
+  };
+  // The rows change the result: they are chosen on the plan of one thread, so that they never
+  // depend on the thread count; then the work uses as many threads as fit.
   std::vector<std::size_t> rows(sample.n_rows);
   std::iota(rows.begin(), rows.end(), 0);
-  const double per_row = static_cast<double>(p) * kDirectionsBound * 8.0;
-  const double fixed = 4.0 * static_cast<double>(p) * static_cast<double>(p) * 8.0;
-  const double limit = static_cast<double>(ctx.memory_limit_bytes());
-  if (p > 0 && fixed + per_row * static_cast<double>(rows.size()) > limit) {
-    const double fit = std::floor((limit - fixed) / per_row);
-    DESCPIPE_EXPECTS(!config.exact && fit >= static_cast<double>(kMinimumRows),
-                     "Pass 4 needs {:.1f} GB for {} rows x {} columns of features but memory_limit is {:.1f} GB; "
-                     "raise memory_limit, lower nonlinear_max_rows{}",
-                     (fixed + per_row * static_cast<double>(rows.size())) / 1e9, rows.size(), p, limit / 1e9,
-                     config.exact ? " or drop --exact" : "");
-    const auto keep = static_cast<std::size_t>(fit);
+  if (p > 1 && peak(static_cast<double>(rows.size()), 1) > limit) {
+    const double minimum = static_cast<double>(std::min(rows.size(), kMinimumRows));
+    const double all_rows = peak(static_cast<double>(rows.size()), 1);
+    if (config.exact) {
+      RequireMemory(
+          all_rows, ctx.memory_limit_bytes(),
+          fmt::format(
+              "pass 4 needs {} for nHSIC and RDC of {} rows x {} columns (features of up to {} "
+              "basis directions per column and {} x {} matrices) (--exact)",
+              FormatBytes(all_rows), rows.size(), p, kPlannedDirections, p, p),
+          "lower nonlinear_max_rows or drop --exact");
+    }
+    if (peak(minimum, 1) > limit) {
+      // Not even the fewest rows fit: name what drives the rest, the basis (hsic_D, rdc_k) or
+      // the p x p matrices (the columns).
+      const double basis = NonlinearBasisBytes(static_cast<std::size_t>(minimum), options);
+      const double matrices = 32.0 * static_cast<double>(p) * static_cast<double>(p);
+      const bool hsic_basis = options.w_hsic > 0.0 && basis > matrices &&
+                              basis == NonlinearBasisBytes(static_cast<std::size_t>(minimum), [&] {
+                                NonlinearOptions hsic_only = options;
+                                hsic_only.w_rdc = 0.0;
+                                return hsic_only;
+                              }());
+      RequireMemory(
+          peak(minimum, 1), ctx.memory_limit_bytes(),
+          basis > matrices
+              ? fmt::format(
+                    "pass 4 needs {} for the {} basis of {} = {} features ({} x {} Gram matrix and "
+                    "eigenvectors: {})",
+                    FormatBytes(peak(minimum, 1)), hsic_basis ? "nHSIC" : "RDC",
+                    hsic_basis ? "hsic_D" : "rdc_k", hsic_basis ? options.hsic_D : options.rdc_k,
+                    hsic_basis ? options.hsic_D : options.rdc_k,
+                    hsic_basis ? options.hsic_D : options.rdc_k, FormatBytes(basis))
+              : fmt::format(
+                    "pass 4 needs {} for nHSIC and RDC of {} columns on even {} rows ({} x {} "
+                    "matrices)",
+                    FormatBytes(peak(minimum, 1)), p, static_cast<std::size_t>(minimum), p, p),
+          basis > matrices ? (hsic_basis ? "lower hsic_D" : "lower rdc_k") : "remove columns");
+    }
+    double low = minimum,
+           high = static_cast<double>(rows.size());  // peak(low) fits, peak(high) does not
+    while (high - low > 1) {
+      const double mid = std::floor((low + high) / 2);
+      (peak(mid, 1) <= limit ? low : high) = mid;
+    }
+    const auto keep = static_cast<std::size_t>(low);
     rows = RowsWithSmallestKeys(rows.size(), keep, ctx.seed() ^ 0x4d454d4f5259ULL);  // "MEMORY" salt
-    result.row_sample_reason = fmt::format(
-        "features of {} rows x {} columns would exceed memory_limit ({:.1f} GB): {} rows used", sample.n_rows, p,
-        limit / 1e9, rows.size());
+    result.row_sample_reason =
+        fmt::format("{} rows x {} columns need {} but memory_limit is {}: {} rows used",
+                    sample.n_rows, p, FormatBytes(all_rows), FormatBytes(limit), rows.size());
     spdlog::warn("pass4: {}", result.row_sample_reason);
   }
+  int threads = std::max(1, ctx.threads());
+  while (threads > 1 && peak(static_cast<double>(rows.size()), threads) > limit) --threads;
+  if (p > 1) {
+    RequireMemory(
+        peak(static_cast<double>(rows.size()), threads), ctx.memory_limit_bytes(),
+        fmt::format("pass 4 with {} threads needs {} for {} rows x {} columns", ctx.threads(),
+                    FormatBytes(peak(static_cast<double>(rows.size()), threads)), rows.size(), p),
+        "use fewer threads");
+  }
+  if (threads < ctx.threads()) {
+    spdlog::info("pass4: {} of the {} threads to fit memory_limit ({})", threads, ctx.threads(),
+                 FormatBytes(limit));
+  }
+  const Context work_ctx = [&] {
+    Context limited(threads, ctx.seed(), ctx.memory_limit_bytes(), ctx.device());
+    limited.set_gpu(ctx.gpu());
+    return limited;
+  }();
+  options.held_bytes = ProcessBaseBytes(threads) + held_by_passes;
   result.rows_used = rows.size();
 
   ColumnMatrix copula;
@@ -109,25 +182,51 @@ Pass4Result RunPass4(const Pass1Result& pass1, Pass2Result& pass2, const Pass3Re
     for (std::size_t i = 0; i < rows.size(); ++i) target[i] = source[rows[i]];
   }
   pass2.nonlinear_sample = ColumnMatrix{};  // consumed
+  std::vector<std::size_t>().swap(rows);
+  ReleaseFreedMemory();
 
-  const NonlinearOptions options = config.ToNonlinearOptions();
-  if (copula.n_rows < kMinimumRows) {
-    result.skipped_reason = fmt::format("only {} rows (HSIC and RDC need at least {}): every column kept",
-                                        copula.n_rows, kMinimumRows);
-    spdlog::warn("pass4: {}", result.skipped_reason);
+  auto skip = [&](std::string reason, bool expected) {
+    result.skipped_reason = std::move(reason);
+    if (expected) {
+      spdlog::info("pass4: {}", result.skipped_reason);
+    } else {
+      spdlog::warn("pass4: {}", result.skipped_reason);
+    }
     result.similarity.n_cols = p;
     if (options.w_hsic > 0.0) result.similarity.hsic.assign(p * p, std::nan(""));
     if (options.w_rdc > 0.0) result.similarity.rdc.assign(p * p, std::nan(""));
     result.similarity.fused.assign(p * p, 0.0);
+  };
+  if (p <= 1) {
+    skip(p == 0 ? "no descriptor left by pass 3: nothing to compare"
+                : fmt::format("1 descriptor left by pass 3 ({}): nothing to compare; kept",
+                              result.columns[0]),
+         true);
+  } else if (copula.n_rows < kMinimumRows) {
+    skip(fmt::format("only {} rows (HSIC and RDC need at least {}): every column kept",
+                     copula.n_rows, kMinimumRows),
+         false);
   } else {
-    CopulaTransform(copula, ctx);
-    result.similarity = NonlinearDependence(copula, options, ctx, progress);
+    CopulaTransform(copula, work_ctx);
+    result.similarity = NonlinearDependence(copula, options, work_ctx, progress);
     spdlog::debug("pass4: {} rows x {} columns: features {:.3f} s, products and reductions {:.3f} s ({})",
                   copula.n_rows, p, result.similarity.feature_seconds, result.similarity.product_seconds,
                   ctx.device() == Device::kCuda ? "GPU" : "CPU");
   }
   copula = ColumnMatrix{};
+  ReleaseFreedMemory();
 
+  // The graph: p x p weights and marks, then Leiden over its edges; and writing the outputs (each
+  // matrix through a copy).
+  const double held =
+      options.held_bytes +
+      8.0 * static_cast<double>(result.similarity.hsic.size() + result.similarity.rdc.size() +
+                                result.similarity.fused.size());
+  const double square = 8.0 * static_cast<double>(p) * static_cast<double>(p);
+  RequireMemory(held + 2.0 * square + square / 8.0, ctx.memory_limit_bytes(),
+                fmt::format("pass 4 needs {} for the similarity graph of {} columns",
+                            FormatBytes(held + 2.0 * square + square / 8.0), p),
+                "remove columns");
   result.graph = GraphWeights(result.similarity.fused, p, config.nonlinear_threshold, config.nonlinear_topk,
                               &result.edges);
   std::vector<double> target_rho;
@@ -135,8 +234,19 @@ Pass4Result RunPass4(const Pass1Result& pass1, Pass2Result& pass2, const Pass3Re
     target_rho.push_back(pass2.target_rho[pass2_index.at(result.columns[k])]);
   }
   const std::vector<CandidateInfo> candidates = BuildCandidates(pass1, result.columns, config, target_rho);
-  result.clusters = ClusterColumns(SimilarityView{result.graph.data(), p}, candidates,
-                                   config.ToNonlinearClusterOptions());
+  const ClusterOptions cluster_options = config.ToNonlinearClusterOptions();
+  const SimilarityView graph{result.graph.data(), p};
+  const double cluster_bytes =
+      ClusterPeakBytes(p, CountEdges(graph, cluster_options.threshold), cluster_options.method);
+  RequireMemory(
+      held + square + cluster_bytes, ctx.memory_limit_bytes(),
+      fmt::format(
+          "pass 4 needs {} to cluster {} columns joined by {} edges at S >= nonlinear_threshold {} "
+          "({} for Leiden)",
+          FormatBytes(held + square + cluster_bytes), p, result.edges, cluster_options.threshold,
+          FormatBytes(cluster_bytes)),
+      "raise nonlinear_threshold or set nonlinear_topk");
+  result.clusters = ClusterColumns(graph, candidates, cluster_options);
   std::vector<std::size_t> kept;
   for (const Cluster& cluster : result.clusters) {
     kept.push_back(cluster.representative);
@@ -151,15 +261,18 @@ Pass4Result RunPass4(const Pass1Result& pass1, Pass2Result& pass2, const Pass3Re
 void WritePass4Outputs(const Pass4Result& result, const Config& config, const std::string& out_dir) {
   const std::size_t p = result.columns.size();
   const NonlinearResult& similarity = result.similarity;
-  // A measure with weight 0 is not computed: no matrix, and none left from an earlier run.
-  for (const auto& [name, matrix] : {std::pair{"pass4_hsic_matrix.npy", &similarity.hsic},
-                                     std::pair{"pass4_rdc_matrix.npy", &similarity.rdc}}) {
+  // A measure with weight 0 is not computed: no matrix, and none left from an earlier run. A
+  // measure with a weight gets its p x p file even for p = 0 or 1 (RunPipeline lists it).
+  for (const auto& [name, matrix, weight] :
+       {std::tuple{"pass4_hsic_matrix.npy", &similarity.hsic, config.w_hsic},
+        std::tuple{"pass4_rdc_matrix.npy", &similarity.rdc, config.w_rdc}}) {
     const std::string path = out_dir + "/" + name;
-    if (matrix->empty()) {
+    if (weight > 0.0) {
+      DESCPIPE_ASSERT(matrix->size() == p * p);
+      io::WriteNpyAtomic(path, matrix->data(), p, p);
+    } else {
       std::error_code ec;
       std::filesystem::remove(path, ec);
-    } else {
-      io::WriteNpyAtomic(path, matrix->data(), p, p);
     }
   }
 

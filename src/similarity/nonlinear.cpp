@@ -11,6 +11,8 @@
 //  3. All pairs: the blocks side by side form A (n x p r); A^T A is computed in fixed tiles of
 //     256 matrix columns, one single-threaded dgemm each, and each r x r block is reduced to
 //     its pair's value at once (squared Frobenius norm for HSIC, largest singular value for RDC).
+#include "descpipe/nonlinear.hpp"
+
 #include <cblas.h>
 
 #include <Eigen/Dense>
@@ -26,8 +28,8 @@
 #include <numeric>
 
 #include "common/memory.hpp"
+#include "common/memory_budget.hpp"
 #include "descpipe/error.hpp"
-#include "descpipe/nonlinear.hpp"
 #include "device/cuda_impl.hpp"
 #include "stats/single_threaded_blas.hpp"
 
@@ -36,9 +38,33 @@ namespace {
 
 constexpr std::size_t kTileWidth = 256;    ///< matrix columns of A per product tile
 constexpr std::size_t kGpuTileWidth = 4096;  ///< the same on the GPU (one DGEMM per tile)
-constexpr std::size_t kChunk = 2048;       ///< points evaluated per batch
+constexpr std::size_t kChunk = 2048;         ///< points evaluated per batch (at most 512 features)
 constexpr std::size_t kMaxGrid = 8192;     ///< grid points for the basis (smooth functions of u)
 constexpr double kPi = 3.14159265358979323846;
+
+/// Points evaluated per batch for a family of `d` features: kChunk up to 512 features (the
+/// default hsic_D), fewer beyond, so that a batch's d features stay within 8 MB.
+std::size_t ChunkRows(std::size_t d) {
+  return d <= 512 ? kChunk : std::max<std::size_t>(64, kChunk * 512 / d);
+}
+
+/// Bytes MakeBasis holds for `d` features over a table of `rows` rows: the features on the grid,
+/// their d x d Gram matrix and the eigen-solver's copy of it (eigenvectors).
+double BasisBytes(std::size_t d, std::size_t rows) {
+  const double grid = static_cast<double>(std::min(rows, kMaxGrid)),
+               features = static_cast<double>(d);
+  return 8.0 * (grid * features + grid + 2.0 * features * features + 6.0 * features);
+}
+
+/// Bytes one thread holds while filling blocks and multiplying tiles: a batch of d features and
+/// its projection (FillBlock, RankTable), the block's rank indices, and a tile product.
+double ThreadScratchBytes(std::size_t d, std::size_t r, std::size_t rows) {
+  const double chunk = static_cast<double>(ChunkRows(d));
+  const double tile =
+      static_cast<double>(std::max<std::size_t>(1, kTileWidth / std::max<std::size_t>(r, 1)) * r);
+  return 8.0 * chunk * (static_cast<double>(d + r) + 3.0) + 8.0 * tile * tile +
+         12.0 * static_cast<double>(rows);
+}
 
 double SecondsSince(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -121,8 +147,9 @@ std::vector<double> RankTable(const FeatureFamily& family, const Basis& basis, s
   const std::size_t size = 2 * n + 1;
   std::vector<double> table(size * basis.r);
   std::vector<double> u, scratch, out;
-  for (std::size_t start = 0; start < size; start += kChunk) {
-    const std::size_t count = std::min(kChunk, size - start);
+  const std::size_t chunk = ChunkRows(basis.d);
+  for (std::size_t start = 0; start < size; start += chunk) {
+    const std::size_t count = std::min(chunk, size - start);
     u.resize(count);
     for (std::size_t i = 0; i < count; ++i) u[i] = static_cast<double>(start + i) / static_cast<double>(2 * n);
     out.resize(count * basis.r);
@@ -166,8 +193,9 @@ void FillBlock(const double* u, std::size_t n, const FeatureFamily& family, cons
     std::fill_n(block, n * r, 0.0);
     std::vector<double> points, out;
     std::vector<std::size_t> rows;
-    for (std::size_t start = 0; start < n; start += kChunk) {
-      const std::size_t end = std::min(n, start + kChunk);
+    const std::size_t chunk = ChunkRows(basis.d);
+    for (std::size_t start = 0; start < n; start += chunk) {
+      const std::size_t end = std::min(n, start + chunk);
       points.clear();
       rows.clear();
       for (std::size_t i = start; i < end; ++i) {
@@ -370,6 +398,43 @@ void CheckOptions(const NonlinearOptions& options) {
 
 }  // namespace
 
+double NonlinearPeakBytes(std::size_t rows, std::size_t columns, std::size_t directions,
+                          const NonlinearOptions& options, int threads) {
+  const double square = 8.0 * static_cast<double>(columns) * static_cast<double>(columns);
+  const double features = 8.0 * static_cast<double>(rows) * static_cast<double>(columns) *
+                          static_cast<double>(directions);
+  const double table =
+      8.0 * (2.0 * static_cast<double>(rows) + 1.0) * static_cast<double>(directions);
+  const double workers = std::max(1, threads);
+  const auto hsic_d = static_cast<std::size_t>(std::max(options.hsic_D, 2));
+  const auto rdc_k =
+      static_cast<std::size_t>(std::max(1, std::min(options.rdc_k, static_cast<int>(rows / 10))));
+  double peak = 0.0;
+  if (options.w_hsic > 0.0) {  // hsic, then the basis, the fill, the products (with `raw`)
+    peak = std::max(
+        {square + BasisBytes(hsic_d, rows) + 4.0 * static_cast<double>(hsic_d),
+         square + features + table + workers * ThreadScratchBytes(hsic_d, directions, rows),
+         2.0 * square + features + workers * ThreadScratchBytes(1, directions, 0)});
+  }
+  if (options.w_rdc > 0.0) {  // hsic, rdc and sum held; then one draw's basis, fill, products
+    const double held = (options.w_hsic > 0.0 ? square : 0.0) + 2.0 * square;
+    peak =
+        std::max({peak, held + BasisBytes(rdc_k, rows),
+                  held + features + table + workers * ThreadScratchBytes(rdc_k, directions, rows),
+                  held + square + features + workers * ThreadScratchBytes(1, directions, 0)});
+  }
+  return std::max(peak, 3.0 * square);  // hsic, rdc and fused
+}
+
+double NonlinearBasisBytes(std::size_t rows, const NonlinearOptions& options) {
+  const auto rdc_k =
+      static_cast<std::size_t>(std::max(1, std::min(options.rdc_k, static_cast<int>(rows / 10))));
+  const auto hsic_d = static_cast<std::size_t>(std::max(options.hsic_D, 2));
+  return std::max(
+      options.w_hsic > 0.0 ? BasisBytes(hsic_d, rows) + 4.0 * static_cast<double>(hsic_d) : 0.0,
+      options.w_rdc > 0.0 ? BasisBytes(rdc_k, rows) : 0.0);
+}
+
 void CopulaTransform(ColumnMatrix& values, const Context& ctx) {
   const auto n_columns = static_cast<std::int64_t>(values.n_cols);
   std::exception_ptr failure;
@@ -416,6 +481,38 @@ NonlinearResult NonlinearDependence(const ColumnMatrix& copula, const NonlinearO
   result.rdc_k_used = std::max(1, std::min(options.rdc_k, static_cast<int>(n / 10)));
   SingleThreadedBlas single_threaded;
   const int threads = ctx.threads();
+  // Every allocation that grows with the options or the table is checked before it is made.
+  const double held = options.held_bytes + 8.0 * static_cast<double>(n) * static_cast<double>(p);
+  const double square = 8.0 * static_cast<double>(p) * static_cast<double>(p);
+  std::size_t directions = 0;  // the most basis directions of a family so far (the buffer's width)
+  auto require_features = [&](std::size_t r, const char* family) {
+    directions = std::max(directions, r);
+    const double needed = held + NonlinearPeakBytes(n, p, directions, options, threads);
+    RequireMemory(needed, ctx.memory_limit_bytes(),
+                  fmt::format("pass 4 needs {} for the {} features of {} rows x {} columns ({} "
+                              "basis directions each)",
+                              FormatBytes(needed), family, n, p, r),
+                  "lower nonlinear_max_rows");
+  };
+  {
+    const double matrices = (options.w_rdc > 0.0 ? 3.0 : 2.0) + (options.w_hsic > 0.0 ? 1.0 : 0.0);
+    const double needed = held + matrices * square;
+    RequireMemory(needed, ctx.memory_limit_bytes(),
+                  fmt::format("pass 4 needs {} for its {} x {} similarity matrices of {} columns",
+                              FormatBytes(needed), p, p, p),
+                  "remove columns");
+  }
+  if (options.w_hsic > 0.0 && n >= 2) {
+    const double needed = held + square + BasisBytes(static_cast<std::size_t>(options.hsic_D), n) +
+                          4.0 * static_cast<double>(options.hsic_D);
+    RequireMemory(
+        needed, ctx.memory_limit_bytes(),
+        fmt::format(
+            "pass 4 needs {} for the nHSIC basis of hsic_D = {} random features (a {} x {} Gram "
+            "matrix and its eigenvectors)",
+            FormatBytes(needed), options.hsic_D, options.hsic_D, options.hsic_D),
+        "lower hsic_D");
+  }
   FeatureBuffer buffer;  // HSIC's stacked features (the largest) are reused by every RDC draw
 
   // Progress over every tile of every product (HSIC once, RDC once per draw).
@@ -445,6 +542,7 @@ NonlinearResult NonlinearDependence(const ColumnMatrix& copula, const NonlinearO
       const Basis basis = MakeBasis(family, 2 * m, n);
       result.hsic_basis = basis.r;
       if (basis.r > 0) {
+        require_features(basis.r, "nHSIC");
         auto start = std::chrono::steady_clock::now();
         const double* a = StackedFeatures(copula, family, basis, /*ridge=*/-1.0, threads, buffer);
         result.feature_seconds += SecondsSince(start);
@@ -489,9 +587,19 @@ NonlinearResult NonlinearDependence(const ColumnMatrix& copula, const NonlinearO
             for (std::size_t i = 0; i < count; ++i) f[i] = std::sin(slope * u[i] + offset);
           }
         };
+        if (draw == 0) {
+          const double needed = held + (options.w_hsic > 0.0 ? 3.0 : 2.0) * square +
+                                BasisBytes(static_cast<std::size_t>(k), n);
+          RequireMemory(needed, ctx.memory_limit_bytes(),
+                        fmt::format("pass 4 needs {} for the RDC basis of rdc_k = {} features (a "
+                                    "{} x {} Gram matrix)",
+                                    FormatBytes(needed), k, k, k),
+                        "lower rdc_k");
+        }
         const Basis basis = MakeBasis(family, static_cast<std::size_t>(k), n);
         result.rdc_basis = std::max(result.rdc_basis, basis.r);
         if (basis.r > 0) {
+          require_features(basis.r, "RDC");
           auto start = std::chrono::steady_clock::now();
           const double* a = StackedFeatures(copula, family, basis, options.rdc_ridge, threads, buffer);
           result.feature_seconds += SecondsSince(start);

@@ -39,6 +39,9 @@ namespace {
 
 constexpr std::size_t kColumnTile = 256;
 constexpr std::size_t kRowTile = 512;
+/// Dense incomplete columns multiplied per call (a multiple of kColumnTile).
+constexpr std::size_t kDenseChunk = 512;
+static_assert(kDenseChunk % kColumnTile == 0);
 
 /// One product C (a_cols x b_cols, column-major, ldc = a_cols) += A^T B for column-major A
 /// (rows x a_cols) and B (rows x b_cols), both with leading dimension `rows`. With `upper_only`
@@ -209,50 +212,61 @@ struct CorrelationAccumulator::Impl {
       }
       (missing.size() * 16 > rows ? dense : sparse).push_back(j);
     }
+    // The dense columns' products go through buffers of kDenseChunk columns (p x kDenseChunk
+    // each, not p x k): a chunk boundary is a multiple of the 256-column output tile, so every
+    // tile is the same BLAS call as without chunks and the sums are the same, bit for bit.
     const std::size_t kd = dense.size();
-    if (kd > 0) {
-      for (std::size_t t = 0; t < kd; ++t) {
-        const std::size_t col = incomplete[dense[t]];
+    if (kd == 0) AddProducts(products, rows, threads);
+    const auto n_columns = static_cast<std::int64_t>(p);
+    for (std::size_t c0 = 0; c0 < kd; c0 += kDenseChunk) {
+      const std::size_t cn = std::min(kDenseChunk, kd - c0);
+      for (std::size_t t = 0; t < cn; ++t) {
+        const std::size_t col = incomplete[dense[c0 + t]];
         std::copy_n(mask.data() + col * rows, rows, mask_j.data() + t * rows);
         std::copy_n(x.data() + col * rows, rows, x_j.data() + t * rows);
         std::copy_n(x2.data() + col * rows, rows, x2_j.data() + t * rows);
       }
       for (std::vector<double>* buffer : {&dense_count, &dense_sum_i, &dense_square_i, &dense_sum_j, &dense_square_j}) {
-        std::fill_n(buffer->data(), p * kd, 0.0);
+        std::fill_n(buffer->data(), p * cn, 0.0);
       }
-      products.push_back({mask.data(), p, mask_j.data(), kd, dense_count.data(), false});
-      products.push_back({x.data(), p, mask_j.data(), kd, dense_sum_i.data(), false});
-      products.push_back({x2.data(), p, mask_j.data(), kd, dense_square_i.data(), false});
-      products.push_back({mask.data(), p, x_j.data(), kd, dense_sum_j.data(), false});
-      products.push_back({mask.data(), p, x2_j.data(), kd, dense_square_j.data(), false});
-    }
-    AddProducts(products, rows, threads);
-    const auto n_columns = static_cast<std::int64_t>(p);
-    // One column i per task: every sum (s, i) is updated by one thread, in a fixed order.
+      products.push_back({mask.data(), p, mask_j.data(), cn, dense_count.data(), false});
+      products.push_back({x.data(), p, mask_j.data(), cn, dense_sum_i.data(), false});
+      products.push_back({x2.data(), p, mask_j.data(), cn, dense_square_i.data(), false});
+      products.push_back({mask.data(), p, x_j.data(), cn, dense_sum_j.data(), false});
+      products.push_back({mask.data(), p, x2_j.data(), cn, dense_square_j.data(), false});
+      AddProducts(products, rows, threads);  // the first chunk's call also takes P = X^T X
+      products.clear();
+      // One column i per task: every sum (s, i) is updated by one thread, in a fixed order.
 #pragma omp parallel for schedule(static) num_threads(threads)
-    for (std::int64_t ii = 0; ii < n_columns; ++ii) {
-      const auto i = static_cast<std::size_t>(ii);
-      for (std::size_t t = 0; t < kd; ++t) {
-        const std::size_t e = dense[t] * p + i, f = t * p + i;
-        joint_count[e] += dense_count[f];
-        sum_i[e] += dense_sum_i[f];
-        square_i[e] += dense_square_i[f];
-        sum_j[e] += dense_sum_j[f];
-        square_j[e] += dense_square_j[f];
+      for (std::int64_t ii = 0; ii < n_columns; ++ii) {
+        const auto i = static_cast<std::size_t>(ii);
+        for (std::size_t t = 0; t < cn; ++t) {
+          const std::size_t e = dense[c0 + t] * p + i, f = t * p + i;
+          joint_count[e] += dense_count[f];
+          sum_i[e] += dense_sum_i[f];
+          square_i[e] += dense_square_i[f];
+          sum_j[e] += dense_sum_j[f];
+          square_j[e] += dense_square_j[f];
+        }
       }
-      if (sparse.empty()) continue;
-      const double* xi = x.data() + i * rows;
-      const double* mi = mask.data() + i * rows;
-      const double* x2i = x2.data() + i * rows;
-      double count = 0.0, sum = 0.0, square = 0.0;
-      for (std::size_t r = 0; r < rows; ++r) {
-        count += mi[r];
-        sum += xi[r];
-        square += x2i[r];
+    }
+    if (!sparse.empty()) {
+#pragma omp parallel for schedule(static) num_threads(threads)
+      for (std::int64_t ii = 0; ii < n_columns; ++ii) {
+        const auto i = static_cast<std::size_t>(ii);
+        const double* xi = x.data() + i * rows;
+        const double* mi = mask.data() + i * rows;
+        const double* x2i = x2.data() + i * rows;
+        double count = 0.0, sum = 0.0, square = 0.0;
+        for (std::size_t r = 0; r < rows; ++r) {
+          count += mi[r];
+          sum += xi[r];
+          square += x2i[r];
+        }
+        tile_count[i] = count;
+        tile_sum[i] = sum;
+        tile_square[i] = square;
       }
-      tile_count[i] = count;
-      tile_sum[i] = sum;
-      tile_square[i] = square;
     }
     if (!sparse.empty()) {
       const std::vector<std::uint32_t> none;
@@ -319,15 +333,16 @@ void CorrelationAccumulator::Impl::Init(std::vector<double> shifts, const std::v
     s.square_j.assign(p * k, 0.0);
     s.mask.resize(kRowTile * p);
     s.x2.resize(kRowTile * p);
-    s.mask_j.resize(kRowTile * k);
-    s.x_j.resize(kRowTile * k);
-    s.x2_j.resize(kRowTile * k);
+    const std::size_t chunk = std::min(k, kDenseChunk);
+    s.mask_j.resize(kRowTile * chunk);
+    s.x_j.resize(kRowTile * chunk);
+    s.x2_j.resize(kRowTile * chunk);
     s.missing_rows.resize(k);
     s.tile_count.resize(p);
     s.tile_sum.resize(p);
     s.tile_square.resize(p);
     for (std::vector<double>* buffer : {&s.dense_count, &s.dense_sum_i, &s.dense_square_i, &s.dense_sum_j, &s.dense_square_j}) {
-      buffer->resize(p * k);
+      buffer->resize(p * chunk);
     }
   }
 }
@@ -414,6 +429,21 @@ std::vector<double> CorrelationAccumulator::Finish() {
     }
   }
   return result;
+}
+
+double CorrelationPeakBytes(std::size_t columns, std::size_t incomplete) {
+  const double p = static_cast<double>(columns),
+               k = static_cast<double>(std::min(incomplete, columns));
+  const double chunk = std::min(k, static_cast<double>(kDenseChunk));
+  const double tile = static_cast<double>(kRowTile);
+  // P and the result (Finish allocates it while the sums are alive), per-column vectors, the tile.
+  double doubles = 2.0 * p * p + 6.0 * p + tile * p;
+  if (k > 0) {
+    // Five p x k sums, mask and X2 tiles, the dense chunk's copies and products, tile totals.
+    doubles += 5.0 * p * k + 2.0 * tile * p + 3.0 * tile * chunk + 5.0 * p * chunk + 3.0 * p;
+  }
+  const double missing_rows = k * (24.0 + 4.0 * tile);  // row lists of the incomplete columns
+  return 8.0 * doubles + missing_rows;
 }
 
 namespace {

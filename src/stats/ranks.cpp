@@ -31,6 +31,9 @@ std::size_t RankInPlace(double* column, std::size_t n, RankScratch& scratch) {
   auto& rows = scratch.rows;
   keys.clear();
   rows.clear();
+  // Sized once (24 bytes per row with the swap buffers: RankScratchBytes), not grown by doubling.
+  keys.reserve(n);
+  rows.reserve(n);
   for (std::size_t row = 0; row < n; ++row) {
     if (std::isfinite(column[row])) {
       keys.push_back(OrderedBits(column[row]));

@@ -178,7 +178,9 @@ VifResult IterativeVif(const double* correlation, std::size_t p,
   std::size_t ld = active.size();
   std::size_t since_check = 0;
   std::vector<double> column;
-  while (!active.empty()) {
+  // A lone column's VIF is 1 by definition (no other column to regress on): the loop stops there
+  // whatever the threshold, so Pass 3 never empties the set.
+  while (active.size() > 1) {
     const std::size_t m = active.size();
     // VIFs equal in exact arithmetic (a pair correlated only with each other) differ in their
     // last bits after inversion or downdates; within kVifTie of the largest they are ties,

@@ -1,5 +1,5 @@
-// Pass 2 through the executable: determinism across thread counts, the memory-limit row sample
-// and --exact, pinned columns and the target-aware representative.
+// Pass 2 through the executable: determinism across thread counts, memory_limit (float ranks in
+// column blocks, the row sample, --exact), pinned columns and the target-aware representative.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -15,6 +15,7 @@ namespace {
 
 using testing::CliResult;
 using testing::Contains;
+using testing::Lines;
 using testing::ReadFile;
 using testing::RunCli;
 using testing::RunSql;
@@ -95,53 +96,78 @@ TEST_F(Pass2Test, ByteIdenticalAcrossThreadCounts) {
   }
 }
 
-TEST_F(Pass2Test, MemoryLimitSamplesRowsReproducibly) {
-  // 6,000 rows x 8 columns x 8 bytes = 384 kB; a 160 kB limit fits about 2,500 rows.
-  const std::string a = Out("a"), b = Out("b");
-  ASSERT_EQ(Run(a, {"--set", "memory_limit=160000"}).exit_code, 0);
-  ASSERT_EQ(Run(b, {"--set", "memory_limit=160000", "--threads", "1"}).exit_code, 0);
-  const auto rows = Report(a).at("rows");
-  EXPECT_TRUE(rows.at("sampled").get<bool>());
-  EXPECT_EQ(rows.at("total").get<int>(), 6000);
-  EXPECT_LE(rows.at("used").get<int>(), 2500);
-  EXPECT_GE(rows.at("used").get<int>(), 2000);
-  EXPECT_TRUE(Contains(rows.at("reason").get<std::string>(), "memory_limit"));
-  EXPECT_EQ(ReadFile(a + "/pass2_spearman_matrix.npy"), ReadFile(b + "/pass2_spearman_matrix.npy"));
-  // A different seed picks other rows.
-  const std::string c = Out("c");
-  ASSERT_EQ(Run(c, {"--set", "memory_limit=160000", "--set", "random_seed=7"}).exit_code, 0);
-  EXPECT_NE(ReadFile(a + "/pass2_spearman_matrix.npy"), ReadFile(c + "/pass2_spearman_matrix.npy"));
-}
-
-TEST_F(Pass2Test, FloatRanksInColumnBlocksGiveTheSameResults) {
-  // 6,000 rows x 8 columns: 384 kB as doubles, 192 kB as float ranks. A 300 kB limit holds the
-  // float ranks and one column of values at a time: eight reads, every row, and the same matrix
-  // and clusters bit for bit (the ranks are the same numbers).
-  const std::string held = Out("held"), blocks = Out("blocks");
-  ASSERT_EQ(Run(held, {"--until", "pass3"}).exit_code, 0);
-  const CliResult run = RunCli({"run", input_, "-o", blocks, "--until", "pass3", "--set", "metadata_columns=[id, activity]",
-                                "--set", "memory_limit=300000", "--exact"});
-  ASSERT_EQ(run.exit_code, 0) << run.err;
-  EXPECT_TRUE(Contains(run.err, "ranks stored as floats")) << run.err;
-  EXPECT_TRUE(Contains(run.err, "8 blocks")) << run.err;
-  const auto rows = Report(blocks).at("rows");
-  EXPECT_FALSE(rows.at("sampled").get<bool>());
-  EXPECT_EQ(rows.at("used").get<int>(), 6000);
-  for (const char* name : {"pass2_spearman_matrix.npy", "pass2_spearman.json", "pass2_columns.txt",
-                           "pass3_vif.json", "pass3_columns.txt"}) {
-    EXPECT_EQ(ReadFile(held + "/" + name), ReadFile(blocks + "/" + name)) << name;
+// ---- memory_limit: float ranks in column blocks, a row sample, --exact ------------------------
+//
+// 1,000,000 rows x 10 columns: 80 MB as doubles, 40 MB as float ranks. With the process and the
+// reader, every row needs about 168 MB as doubles and 138 MB as float ranks (docs/SPEARMAN.md,
+// "Memory"): 150 MB holds the float ranks, 110 MB only a sample.
+class Pass2MemoryTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new TempDir();
+    input_ = *dir_ / "tall.parquet";
+    RunSql(
+        "COPY (SELECT (hash(range, 1) % 100000)::DOUBLE AS a, "
+        "(hash(range, 1) % 100000)::DOUBLE * 2 + (hash(range, 2) % 50)::DOUBLE AS a_copy, "
+        "CASE WHEN range % 29 = 0 THEN NULL ELSE (hash(range, 3) % 1000)::DOUBLE END AS b, "
+        "(hash(range, 3) % 1000)::DOUBLE + (hash(range, 4) % 10)::DOUBLE AS b_copy, "
+        "(hash(range, 5) % 7)::DOUBLE AS ties, (hash(range, 6) % 100000)::DOUBLE AS c, "
+        "(hash(range, 7) % 100000)::DOUBLE AS d, (hash(range, 8) % 100000)::DOUBLE AS e, "
+        "(hash(range, 9) % 100000)::DOUBLE + (hash(range, 6) % 100000)::DOUBLE AS cf, "
+        "(hash(range, 10) % 100000)::DOUBLE AS g FROM range(1000000)) TO " +
+        QuoteLiteral(input_) + " (FORMAT parquet)");
+  }
+  static void TearDownTestSuite() {
+    delete dir_;
+    dir_ = nullptr;
+  }
+  CliResult Run(const std::string& name, std::vector<std::string> extra) {
+    std::vector<std::string> args = {"run", input_, "-o", *dir_ / name, "--until", "pass3"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return RunCli(args);
+  }
+  static std::string Out(const std::string& name) { return *dir_ / name; }
+  static nlohmann::json Report(const std::string& name) {
+    return nlohmann::json::parse(ReadFile(Out(name) + "/pass2_spearman.json"));
   }
 
+  static TempDir* dir_;
+  static std::string input_;
+};
+TempDir* Pass2MemoryTest::dir_ = nullptr;
+std::string Pass2MemoryTest::input_;
+
+TEST_F(Pass2MemoryTest, FloatRanksInColumnBlocksGiveTheSameResults) {
+  // Every row, as float ranks read one column block at a time: the same matrix and clusters bit
+  // for bit as the doubles held at once (the ranks are the same numbers).
+  ASSERT_EQ(Run("held", {"-q", "--set", "memory_limit=1GB"}).exit_code, 0);
+  const CliResult run = Run("blocks", {"--set", "memory_limit=150MB", "--exact"});
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_TRUE(Contains(run.err, "ranks stored as floats")) << run.err;
+  EXPECT_FALSE(Contains(Report("held").dump(), "sampled\":true"));
+  const auto rows = Report("blocks").at("rows");
+  EXPECT_FALSE(rows.at("sampled").get<bool>());
+  EXPECT_EQ(rows.at("used").get<int>(), 1000000);
+  for (const char* name : {"pass2_spearman_matrix.npy", "pass2_spearman.json", "pass2_columns.txt",
+                           "pass3_vif.json", "pass3_columns.txt"}) {
+    EXPECT_EQ(ReadFile(Out("held") + "/" + name), ReadFile(Out("blocks") + "/" + name)) << name;
+  }
+  EXPECT_LT(Lines(ReadFile(Out("blocks") + "/pass2_columns.txt")).size(), 10u);  // the copies went
+
   // Pearson for Pass 3 by a streaming read: equal to the in-memory matrix up to rounding.
-  const std::string pearson_held = Out("pearson_held"), pearson_blocks = Out("pearson_blocks");
-  ASSERT_EQ(Run(pearson_held, {"--until", "pass3", "--set", "vif_correlation=pearson"}).exit_code, 0);
-  ASSERT_EQ(Run(pearson_blocks, {"--until", "pass3", "--set", "vif_correlation=pearson", "--set",
-                                 "memory_limit=300000"})
-                .exit_code,
-            0);
+  ASSERT_EQ(
+      Run("pearson_held", {"-q", "--set", "vif_correlation=pearson", "--set", "memory_limit=1GB"})
+          .exit_code,
+      0);
+  const CliResult streamed =
+      Run("pearson_blocks", {"--set", "vif_correlation=pearson", "--set", "memory_limit=150MB"});
+  ASSERT_EQ(streamed.exit_code, 0) << streamed.err;
+  EXPECT_TRUE(Contains(streamed.err, "ranks stored as floats")) << streamed.err;
   std::size_t r1 = 0, c1 = 0, r2 = 0, c2 = 0;
-  const std::vector<double> a = io::ReadNpy(pearson_held + "/.checkpoint/pass2_pearson.npy", &r1, &c1);
-  const std::vector<double> b = io::ReadNpy(pearson_blocks + "/.checkpoint/pass2_pearson.npy", &r2, &c2);
+  const std::vector<double> a =
+      io::ReadNpy(Out("pearson_held") + "/.checkpoint/pass2_pearson.npy", &r1, &c1);
+  const std::vector<double> b =
+      io::ReadNpy(Out("pearson_blocks") + "/.checkpoint/pass2_pearson.npy", &r2, &c2);
   ASSERT_EQ(r1, r2);
   ASSERT_EQ(c1, c2);
   ASSERT_EQ(a.size(), b.size());
@@ -152,16 +178,44 @@ TEST_F(Pass2Test, FloatRanksInColumnBlocksGiveTheSameResults) {
       EXPECT_NEAR(a[i], b[i], 1e-12) << i;
     }
   }
-  EXPECT_EQ(ReadFile(pearson_held + "/pass3_columns.txt"), ReadFile(pearson_blocks + "/pass3_columns.txt"));
+  EXPECT_EQ(ReadFile(Out("pearson_held") + "/pass3_columns.txt"),
+            ReadFile(Out("pearson_blocks") + "/pass3_columns.txt"));
 }
 
-TEST_F(Pass2Test, ExactRefusesToSample) {
-  const std::string out = Out("exact");
-  const CliResult result = Run(out, {"--set", "memory_limit=160000", "--exact"});
-  EXPECT_NE(result.exit_code, 0);
-  EXPECT_TRUE(Contains(result.err, "error: "));
-  EXPECT_TRUE(Contains(result.err, "memory_limit"));
-  EXPECT_FALSE(fs::exists(out + "/pass2_spearman.json"));
+TEST_F(Pass2MemoryTest, MemoryLimitSamplesRowsReproducibly) {
+  ASSERT_EQ(Run("a", {"-q", "--set", "memory_limit=110MB"}).exit_code, 0);
+  ASSERT_EQ(Run("b", {"-q", "--set", "memory_limit=110MB", "--threads", "1"}).exit_code, 0);
+  const auto rows = Report("a").at("rows");
+  EXPECT_TRUE(rows.at("sampled").get<bool>());
+  EXPECT_EQ(rows.at("total").get<int>(), 1000000);
+  EXPECT_GE(rows.at("used").get<int>(), 100000);
+  EXPECT_LT(rows.at("used").get<int>(), 1000000);
+  EXPECT_TRUE(Contains(rows.at("reason").get<std::string>(), "memory_limit"));
+  // The sample does not depend on the thread count (it is planned for one thread).
+  EXPECT_EQ(Report("b").at("rows"), rows);
+  EXPECT_EQ(ReadFile(Out("a") + "/pass2_spearman_matrix.npy"),
+            ReadFile(Out("b") + "/pass2_spearman_matrix.npy"));
+  std::size_t n = 0, m = 0;
+  const std::vector<double> rho = io::ReadNpy(Out("a") + "/pass2_spearman_matrix.npy", &n, &m);
+  for (double value : rho) EXPECT_FALSE(std::isnan(value));
+  // The sample still finds the planted copies (b_copy, complete, stands for b, which has NULLs).
+  EXPECT_EQ(ReadFile(Out("a") + "/pass2_columns.txt"), ReadFile(Out("b") + "/pass2_columns.txt"));
+  EXPECT_EQ(Report("a").at("removed"), nlohmann::json::parse(R"({"a_copy": "a", "b": "b_copy"})"));
+  // A different seed picks other rows.
+  ASSERT_EQ(Run("c", {"-q", "--set", "memory_limit=110MB", "--set", "random_seed=7"}).exit_code, 0);
+  EXPECT_NE(ReadFile(Out("a") + "/pass2_spearman_matrix.npy"),
+            ReadFile(Out("c") + "/pass2_spearman_matrix.npy"));
+}
+
+TEST_F(Pass2MemoryTest, ExactRefusesToSample) {
+  const CliResult result = Run("exact", {"-q", "--set", "memory_limit=110MB", "--exact"});
+  EXPECT_EQ(result.exit_code, 2);
+  const std::vector<std::string> lines = Lines(result.err);
+  ASSERT_EQ(lines.size(), 1u) << result.err;
+  EXPECT_TRUE(Contains(lines[0], "error: pass 2 needs")) << result.err;
+  EXPECT_TRUE(Contains(lines[0], "raise memory_limit to at least")) << result.err;
+  EXPECT_TRUE(Contains(lines[0], "drop --exact")) << result.err;
+  EXPECT_FALSE(fs::exists(Out("exact") + "/pass2_spearman.json"));
 }
 
 TEST_F(Pass2Test, PinnedColumnsSurvive) {

@@ -212,17 +212,116 @@ TEST_F(Pass4Test, RowSampleIsReproducible) {
   for (const auto& partner : kPlanted) EXPECT_EQ(Clusters(a).at(partner), "x") << partner;
 }
 
-TEST_F(Pass4Test, MemoryLimitUsesFewerRowsOrFailsWithExact) {
-  // 12 columns: 12 x 16 x 8 = 1,536 bytes of features per row, plus 4 p^2 doubles.
-  const std::string out = Out("limited");
-  ASSERT_EQ(RunPass4Only(out, {"--set", "memory_limit=1600000"}).exit_code, 0);
-  const auto parameters = Report(out).at("parameters");
-  EXPECT_EQ(parameters.at("rows_used").get<int>(), 1038);  // floor((1600000 - 4608) / 1536)
+TEST(Pass4Memory, MemoryLimitUsesFewerRowsOrFailsWithExact) {
+  // 100 independent columns x 20,000 rows: the features of every row (20,000 x 100 x 16 basis
+  // directions) and the rest need about 350 MB; 200 MB holds about 9,000 rows. The rows do not
+  // depend on the thread count.
+  TempDir dir;
+  const std::string input = dir / "wide.parquet";
+  std::string select;
+  for (int col = 0; col < 100; ++col) {
+    select += (col > 0 ? ", " : "") + std::string("(hash(range, ") + std::to_string(col) +
+              ") % 100003)::DOUBLE AS c" + std::to_string(col);
+  }
+  RunSql("COPY (SELECT " + select + " FROM range(20000)) TO " + QuoteLiteral(input) +
+         " (FORMAT parquet)");
+  const std::string one = dir / "one", two = dir / "two";
+  ASSERT_EQ(RunCli({"run", input, "-o", one, "-q", "--set", "memory_limit=200MB", "--threads", "1"})
+                .exit_code,
+            0);
+  ASSERT_EQ(RunCli({"run", input, "-o", two, "-q", "--set", "memory_limit=200MB", "--threads", "2"})
+                .exit_code,
+            0);
+  const auto parameters =
+      nlohmann::json::parse(ReadFile(one + "/pass4_nonlinear.json")).at("parameters");
+  EXPECT_EQ(parameters.at("rows_available").get<int>(), 20000);
+  EXPECT_GE(parameters.at("rows_used").get<int>(), 1000);
+  EXPECT_LT(parameters.at("rows_used").get<int>(), 20000);
   EXPECT_TRUE(Contains(parameters.at("rows_reason").get<std::string>(), "memory_limit"));
-  const CliResult exact = RunPass4Only(Out("exact"), {"--set", "memory_limit=1600000", "--exact"});
+  EXPECT_EQ(nlohmann::json::parse(ReadFile(two + "/pass4_nonlinear.json")).at("parameters"),
+            parameters);
+  EXPECT_EQ(ReadFile(one + "/pass4_rdc_matrix.npy"), ReadFile(two + "/pass4_rdc_matrix.npy"));
+  const CliResult exact =
+      RunCli({"run", input, "-o", dir / "exact", "-q", "--set", "memory_limit=200MB", "--exact"});
   EXPECT_EQ(exact.exit_code, 2);
-  EXPECT_TRUE(Contains(exact.err, "Pass 4 needs")) << exact.err;
+  EXPECT_TRUE(Contains(exact.err, "error: pass 4 needs")) << exact.err;
   EXPECT_TRUE(Contains(exact.err, "nonlinear_max_rows")) << exact.err;
+  EXPECT_TRUE(Contains(exact.err, "raise memory_limit to at least")) << exact.err;
+}
+
+/// The files run_manifest.json lists for Pass 4, and whether each exists in `out`.
+void ExpectManifestMatchesFiles(const std::string& out) {
+  const auto manifest = nlohmann::json::parse(ReadFile(out + "/run_manifest.json"));
+  bool found = false;
+  for (const auto& pass : manifest.at("passes")) {
+    if (pass.at("stage").get<int>() != 4) continue;
+    found = true;
+    for (const auto& file : pass.at("outputs")) {
+      EXPECT_TRUE(fs::exists(out + "/" + file.at("file").get<std::string>())) << file;
+    }
+  }
+  EXPECT_TRUE(found) << "no pass 4 in the manifest";
+}
+
+// One descriptor left for Pass 4 (and Pass 3): nothing to compare; the run finishes, its outputs
+// are consistent (1 x 1 matrices, the manifest lists what exists), and explain works.
+TEST(Pass4OneColumn, AllColumnsCopiesOfOneRunToTheEnd) {
+  TempDir dir;
+  const std::string input = dir / "copies.parquet", out = dir / "out";
+  RunSql(
+      "COPY (SELECT 'm' || range AS id, (hash(range) % 1000)::DOUBLE AS a, (hash(range) % "
+      "1000)::DOUBLE AS b, "
+      "(hash(range) % 1000)::DOUBLE * 2 + 1 AS c FROM range(500)) TO " +
+      QuoteLiteral(input) + " (FORMAT parquet)");
+  const CliResult run = RunCli({"run", input, "-o", out, "--set", "metadata_columns=[id]"});
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_TRUE(Contains(run.err, "pass3: 1 descriptor (a) left by pass 2")) << run.err;
+  EXPECT_TRUE(Contains(run.err, "pass4: 1 descriptor left by pass 3 (a): nothing to compare; kept"))
+      << run.err;
+  EXPECT_EQ(Lines(ReadFile(out + "/pass2_columns.txt")), std::vector<std::string>{"a"});
+  EXPECT_EQ(Lines(ReadFile(out + "/final_descriptors.txt")), std::vector<std::string>{"a"});
+  for (const char* name : {"pass4_hsic_matrix.npy", "pass4_rdc_matrix.npy"}) {
+    std::size_t rows = 0, cols = 0;
+    io::ReadNpy(out + "/" + name, &rows, &cols);
+    EXPECT_EQ(rows, 1u) << name;
+    EXPECT_EQ(cols, 1u) << name;
+  }
+  EXPECT_TRUE(Contains(nlohmann::json::parse(ReadFile(out + "/pass4_nonlinear.json"))
+                           .at("skipped")
+                           .get<std::string>(),
+                       "nothing to compare"));
+  ExpectManifestMatchesFiles(out);
+  const auto lineage = nlohmann::json::parse(ReadFile(out + "/final_cluster_info.json"));
+  EXPECT_TRUE(Contains(lineage.dump(), "\"b\"")) << lineage.dump();
+  const CliResult explain = RunCli({"explain", out, "c"});
+  ASSERT_EQ(explain.exit_code, 0) << explain.err;
+  EXPECT_TRUE(Contains(explain.out, "removed in pass 2")) << explain.out;
+  EXPECT_TRUE(Contains(explain.out, "Now represented by: a.")) << explain.out;
+  // A second run reuses every pass.
+  const CliResult again = RunCli({"run", input, "-o", out, "--set", "metadata_columns=[id]"});
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_TRUE(Contains(again.err, "pass4: reused")) << again.err;
+}
+
+TEST(Pass4OneColumn, PassThreeLeavingOneRunsToTheEnd) {
+  // rho(a, b) ~ 0.97: kept apart by spearman_threshold 0.99, but VIF ~ 17 > 10 removes b.
+  TempDir dir;
+  const std::string input = dir / "pair.parquet", out = dir / "out";
+  RunSql(
+      "COPY (SELECT 'm' || range AS id, (hash(range) % 1000)::DOUBLE AS a, "
+      "(hash(range) % 1000)::DOUBLE + (hash(range, 7) % 250)::DOUBLE AS b FROM range(500)) TO " +
+      QuoteLiteral(input) + " (FORMAT parquet)");
+  const CliResult run = RunCli({"run", input, "-o", out, "--set", "metadata_columns=[id]", "--set",
+                                "spearman_threshold=0.99"});
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_EQ(Lines(ReadFile(out + "/pass2_columns.txt")).size(), 2u);
+  EXPECT_EQ(Lines(ReadFile(out + "/pass3_columns.txt")), std::vector<std::string>{"a"});
+  EXPECT_EQ(Lines(ReadFile(out + "/final_descriptors.txt")), std::vector<std::string>{"a"});
+  ExpectManifestMatchesFiles(out);
+  const CliResult explain = RunCli({"explain", out, "b"});
+  ASSERT_EQ(explain.exit_code, 0) << explain.err;
+  EXPECT_TRUE(Contains(explain.out, "removed in pass 3 (vif)")) << explain.out;
+  EXPECT_TRUE(Contains(explain.out, "Now represented by: a.")) << explain.out;
 }
 
 TEST_F(Pass4Test, TooFewRowsKeepsEveryColumnAndSaysWhy) {

@@ -309,7 +309,9 @@ INSTANTIATE_TEST_SUITE_P(
                       std::make_tuple(std::size_t{2600}, std::size_t{20}, Missing::kNone),
                       std::make_tuple(std::size_t{2600}, std::size_t{20}, Missing::kPairwise),
                       std::make_tuple(std::size_t{517}, std::size_t{37}, Missing::kPairwiseRare),
-                      std::make_tuple(std::size_t{2600}, std::size_t{60}, Missing::kPairwiseRare)),
+                      std::make_tuple(std::size_t{2600}, std::size_t{60}, Missing::kPairwiseRare),
+                      // More incomplete columns than one chunk of dense products (512): three.
+                      std::make_tuple(std::size_t{300}, std::size_t{1100}, Missing::kPairwise)),
     [](const ::testing::TestParamInfo<SpearmanReferenceTest::ParamType>& info) {
       return "n" + std::to_string(std::get<0>(info.param)) + "_p" +
              std::to_string(std::get<1>(info.param)) + "_" + MissingName(std::get<2>(info.param));
