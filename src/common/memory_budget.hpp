@@ -26,18 +26,24 @@ namespace descpipe {
 
 /// Resident memory of the process before a pass allocates anything: the binary and its libraries
 /// (21 MB for `descpipe --version`), DuckDB's database, thread stacks, OpenBLAS's buffers and the
-/// allocator's arenas. A run on a 200 x 20 table peaks at 45-52 MB; this leaves a margin.
+/// allocator. A whole run on a 200 x 20 table peaks at 43-49 MB with 1 to 32 threads (the CLI keeps
+/// one malloc arena); this leaves a margin. What a thread allocates for its work (rank scratch,
+/// feature batches, tile products) is counted where it is allocated.
 inline constexpr double kProcessBaseBytes = 64e6;
-/// Per extra thread beyond two (stack pages touched, OpenBLAS and allocator arenas).
-inline constexpr double kThreadBytes = 4e6;
+/// Per thread beyond kBaseThreads (stack pages, OpenMP and OpenBLAS bookkeeping): up to 32
+/// threads the difference was below 1 MB in all, inside kProcessBaseBytes.
+inline constexpr double kThreadBytes = 256e3;
+inline constexpr int kBaseThreads = 32;
 
 /// Rows of a Parquet row group as DuckDB writes them (its default ROW_GROUP_SIZE); DuckDB decodes
 /// a column chunk of up to this many rows at once.
 inline constexpr double kRowGroupRows = 122880.0;
 
-/// The fixed part of every pass: kProcessBaseBytes plus kThreadBytes per thread beyond two.
+/// The fixed part of every pass: kProcessBaseBytes plus kThreadBytes per thread beyond
+/// kBaseThreads (so that plans, and the row samples they decide, do not depend on the thread
+/// count up to there).
 inline double ProcessBaseBytes(int threads) {
-  return kProcessBaseBytes + kThreadBytes * std::max(0, threads - 2);
+  return kProcessBaseBytes + kThreadBytes * std::max(0, threads - kBaseThreads);
 }
 
 /// DuckDB's memory for streaming `columns` columns of files of at most `file_rows` rows, read
@@ -46,11 +52,13 @@ inline double ProcessBaseBytes(int threads) {
 /// across row groups. Measured per column: 21 kB for a 3-row file, 74 kB for 2,000 rows, and at
 /// 300,000 rows (row groups of 122,880) 1.1 MB without prefetch and 2.1-2.4 MB with it.
 /// Modelled as 32 kB + 24 bytes per row up to 2,048 + 12 (24 with prefetch) per row of a row
-/// group. Files written with larger row groups (pyarrow's default is 1M rows) need more.
-inline double DuckDbScanBytes(double columns, double file_rows, double prefetch) {
+/// group. Files written with larger row groups (pyarrow's default is 1M rows) need more. CSV
+/// (`csv`; its rows are unknown: pass kRowGroupRows) adds DuckDB's read buffers, 2 x 32 MB.
+inline double DuckDbScanBytes(double columns, double file_rows, double prefetch, bool csv) {
   const double rows = std::max(file_rows, 0.0);
   return columns * (32e3 + 24.0 * std::min(rows, 2048.0) +
-                    (prefetch > 0 ? 24.0 : 12.0) * std::min(rows, kRowGroupRows));
+                    (prefetch > 0 ? 24.0 : 12.0) * std::min(rows, kRowGroupRows)) +
+         (csv ? 64e6 : 0.0);
 }
 
 /// The batches of a ColumnReader: `prefetch + 1` batches of `batch_rows` rows (double value and

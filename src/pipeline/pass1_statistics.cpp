@@ -46,7 +46,7 @@ double ScanPeakBytes(const Table& table, std::size_t block, std::size_t workers,
     const double rows = file.row_count >= 0 ? static_cast<double>(file.row_count) : kRowGroupRows;
     const double batch = static_cast<double>(ScanBatchRows(block, file.row_count));
     const double prefetch = file.row_count >= 0 && rows <= batch ? 0.0 : 2.0;
-    reader = std::max(reader, DuckDbScanBytes(columns, rows, prefetch) +
+    reader = std::max(reader, DuckDbScanBytes(columns, rows, prefetch, file.format == FileFormat::kCsv) +
                                   ReaderBatchBytes(columns, batch, prefetch));
   }
   // One accumulator: the distinct-value table (768 slots of value and count), every valid value

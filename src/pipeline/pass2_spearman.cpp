@@ -82,12 +82,13 @@ struct Pass2Memory {
   double nonlinear_rows = 0;  ///< Pass 4's row sample (0: none)
   double threads = 1;
   bool pearson = false;
+  bool csv = false;  ///< CSV input: DuckDB's read buffers too
 
   /// A reader of `columns` columns, decoding `prefetch` batches ahead.
   double Scan(double columns, double prefetch = kBlockPrefetch) const {
     const double batch = static_cast<double>(
         BatchRows(static_cast<std::size_t>(columns), static_cast<std::uint64_t>(rows)));
-    return DuckDbScanBytes(columns, file_rows, prefetch) +
+    return DuckDbScanBytes(columns, file_rows, prefetch, csv) +
            ReaderBatchBytes(columns, batch, prefetch);
   }
   double Square(double n) const { return 8.0 * n * n; }
@@ -271,6 +272,7 @@ Pass2Result RunPass2(const Table& table, Pass1Result& pass1, const Config& confi
         model.file_rows, file.row_count >= 0 ? static_cast<double>(file.row_count) : kRowGroupRows);
   }
   model.nonlinear_rows = static_cast<double>(nonlinear_rows);
+  model.csv = table.format() == FileFormat::kCsv;
   model.threads = std::max(1, ctx.threads());
   model.pearson = pearson;
   const double limit = static_cast<double>(ctx.memory_limit_bytes());
