@@ -52,14 +52,21 @@ inline double ProcessBaseBytes(int threads) {
 /// across row groups. Measured per column: 21 kB for a 3-row file, 74 kB for 2,000 rows, and at
 /// 300,000 rows (row groups of 122,880) 1.1 MB without prefetch and 2.1-2.4 MB with it.
 /// Modelled as 32 kB + 24 bytes per row up to 2,048 + 12 (24 with prefetch) per row of a row
-/// group. Files written with larger row groups (pyarrow's default is 1M rows) need more. CSV
-/// (`csv`; its rows are unknown: pass kRowGroupRows) adds DuckDB's read buffers, 2 x 32 MB.
-inline double DuckDbScanBytes(double columns, double file_rows, double prefetch, bool csv) {
+/// group. Files written with larger row groups (pyarrow's default is 1M rows) need more. Each
+/// read also holds the file's schema and footer, 5 kB per column of the file whichever columns
+/// it reads (measured: reading 500 of the 20,000 columns of a 3-row file took 105 MB, all of them
+/// 428 MB). CSV (`csv`; its rows are unknown: pass kRowGroupRows) adds DuckDB's read buffers,
+/// 2 x 32 MB.
+inline double DuckDbScanBytes(double columns, double file_rows, double prefetch, double file_columns, bool csv) {
   const double rows = std::max(file_rows, 0.0);
   return columns * (32e3 + 24.0 * std::min(rows, 2048.0) +
                     (prefetch > 0 ? 24.0 : 12.0) * std::min(rows, kRowGroupRows)) +
-         (csv ? 64e6 : 0.0);
+         5e3 * file_columns + (csv ? 64e6 : 0.0);
 }
+
+/// Per column of the input: its name, type and role in the table, its statistics and decision,
+/// and its entries in maps and JSON (kept by every pass).
+inline constexpr double kBookkeepingBytesPerColumn = 1000.0;
 
 /// The batches of a ColumnReader: `prefetch + 1` batches of `batch_rows` rows (double value and
 /// a null byte per entry).

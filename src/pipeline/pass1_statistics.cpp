@@ -40,13 +40,14 @@ std::size_t ScanBatchRows(std::size_t columns, std::int64_t file_rows) {
 double ScanPeakBytes(const Table& table, std::size_t block, std::size_t workers, std::size_t m,
                      double capture_bytes, int threads) {
   const double columns = static_cast<double>(block);
+  const double file_columns = static_cast<double>(table.columns().size());
   const std::int64_t known = table.known_row_count();
   double reader = 0;
   for (const InputFile& file : table.files()) {
     const double rows = file.row_count >= 0 ? static_cast<double>(file.row_count) : kRowGroupRows;
     const double batch = static_cast<double>(ScanBatchRows(block, file.row_count));
     const double prefetch = file.row_count >= 0 && rows <= batch ? 0.0 : 2.0;
-    reader = std::max(reader, DuckDbScanBytes(columns, rows, prefetch, file.format == FileFormat::kCsv) +
+    reader = std::max(reader, DuckDbScanBytes(columns, rows, prefetch, file_columns, file.format == FileFormat::kCsv) +
                                   ReaderBatchBytes(columns, batch, prefetch));
   }
   // One accumulator: the distinct-value table (768 slots of value and count), every valid value
@@ -60,8 +61,8 @@ double ScanPeakBytes(const Table& table, std::size_t block, std::size_t workers,
       sizeof(ColumnStatsAccumulator) + 768.0 * 16.0 + 16.0 * std::min(sample, rows) +
       (rows > sample ? 16.0 * std::min(1.25 * sample + 1.0, rows) * (known >= 0 ? 1.0 : 2.0) : 0.0);
   const double sets = static_cast<double>(workers) + (table.Partitions().size() > 1 ? 1.0 : 0.0);
-  return ProcessBaseBytes(threads) + capture_bytes + static_cast<double>(workers) * reader +
-         sets * columns * accumulator;
+  return ProcessBaseBytes(threads) + kBookkeepingBytesPerColumn * file_columns + capture_bytes +
+         static_cast<double>(workers) * reader + sets * columns * accumulator;
 }
 
 /// Workers of the scan: each is two busy threads (decoding and statistics), one per partition.
@@ -343,7 +344,7 @@ Pass1Result RunPass1(const Table& table, const Config& config, const Context& ct
         PlanScan(table, columns, stats_options.quantile_sample_size, 0.0, ctx, false);
     const ScanPlan with =
         PlanScan(table, columns, stats_options.quantile_sample_size, bytes, ctx, false);
-    capture = with.block == without.block && with.m == without.m;
+    capture = with.block > 0 && with.block == without.block && with.m == without.m;
   }
   if (capture) {
     captured.n_rows = static_cast<std::size_t>(rows);

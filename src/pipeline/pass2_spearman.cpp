@@ -25,9 +25,6 @@ namespace {
 /// The smallest row sample Pass 2 takes when every row does not fit (all rows when fewer): below
 /// it, rho's sampling error (~1 / sqrt(rows)) would blur the clusters at spearman_threshold.
 constexpr double kMinSampleRows = 1000.0;
-/// Per input descriptor: its name, statistics, decision and entries in maps and JSON (kept by
-/// every pass).
-constexpr double kBookkeepingBytesPerColumn = 1000.0;
 
 /// Keeps rows whose key is below a bound chosen so that the expected count is a few standard
 /// deviations under `capacity`; any excess (vanishingly rare) is cut at the capacity. Both depend
@@ -83,12 +80,13 @@ struct Pass2Memory {
   double threads = 1;
   bool pearson = false;
   bool csv = false;  ///< CSV input: DuckDB's read buffers too
+  double file_columns = 0;  ///< columns of the input files (DuckDB holds their schema per read)
 
   /// A reader of `columns` columns, decoding `prefetch` batches ahead.
   double Scan(double columns, double prefetch = kBlockPrefetch) const {
     const double batch = static_cast<double>(
         BatchRows(static_cast<std::size_t>(columns), static_cast<std::uint64_t>(rows)));
-    return DuckDbScanBytes(columns, file_rows, prefetch, csv) +
+    return DuckDbScanBytes(columns, file_rows, prefetch, file_columns, csv) +
            ReaderBatchBytes(columns, batch, prefetch);
   }
   double Square(double n) const { return 8.0 * n * n; }
@@ -273,6 +271,7 @@ Pass2Result RunPass2(const Table& table, Pass1Result& pass1, const Config& confi
   }
   model.nonlinear_rows = static_cast<double>(nonlinear_rows);
   model.csv = table.format() == FileFormat::kCsv;
+  model.file_columns = static_cast<double>(table.columns().size());
   model.threads = std::max(1, ctx.threads());
   model.pearson = pearson;
   const double limit = static_cast<double>(ctx.memory_limit_bytes());

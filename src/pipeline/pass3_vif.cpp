@@ -34,7 +34,7 @@ Pass3Result RunPass3(const Pass1Result& pass1, const Pass2Result& pass2, const C
   ReleaseFreedMemory();
   const bool subset = p != pass2.columns.size();
   const double held =
-      ProcessBaseBytes(ctx.threads()) + 1000.0 * static_cast<double>(pass1.columns.size()) +
+      ProcessBaseBytes(ctx.threads()) + kBookkeepingBytesPerColumn * static_cast<double>(pass1.columns.size()) +
       8.0 * static_cast<double>(pass2.rho.size() + pass2.pearson.size() + pass2.target_rho.size() +
                                 pass2.nonlinear_sample.values.size());
   const double needed = held +

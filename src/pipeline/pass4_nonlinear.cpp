@@ -84,7 +84,7 @@ Pass4Result RunPass4(const Pass1Result& pass1, Pass2Result& pass2, const Pass3Re
   // memory_limit, fewer rows (a keyed-hash subsample of the sample) are used.
   NonlinearOptions options = config.ToNonlinearOptions();
   const double held_by_passes =
-      1000.0 * static_cast<double>(pass1.columns.size()) +
+      kBookkeepingBytesPerColumn * static_cast<double>(pass1.columns.size()) +
       8.0 * static_cast<double>(pass2.rho.size() + pass2.target_rho.size());
   const double limit = static_cast<double>(ctx.memory_limit_bytes());
   const double sample_bytes = 8.0 * static_cast<double>(sample.values.size());
