@@ -6,7 +6,10 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
+#include <csignal>
 #include <cstdio>
+#include <cstring>
 #include <iostream>
 
 #include "descpipe/config.hpp"
@@ -33,7 +36,7 @@ void AddCommon(CLI::App* command, CommonOptions& options, bool inputs_required) 
   command->add_option("-c,--config", options.config_file, "YAML config file");
   command->add_option("--set", options.overrides, "Override one option: key=value (repeatable)");
   command->add_option("-t,--threads", options.threads, "Worker threads (default: all cores)")
-      ->check(CLI::Range(0, 65536));
+      ->check(CLI::Range(0, descpipe::kMaxThreads));
   command->add_flag("-q,--quiet", options.quiet, "Only warnings and errors on stderr");
   command->add_flag("-v,--verbose", options.verbose, "Also debug messages (timings of each step)");
 }
@@ -54,6 +57,69 @@ descpipe::Context MakeContext(const descpipe::Config& config, bool quiet) {
   return ctx;
 }
 
+// ---- SIGINT / SIGTERM: one line saying what is complete, no temporary left behind -----------
+
+/// The sentence the handler prints: two buffers, filled by SetStatus and published by `g_status`
+/// (the handler reads without locks or allocation; it may run on any thread).
+char g_status_text[2][1024];
+std::atomic<int> g_status{-1};
+bool g_stderr_is_tty = false;
+
+void SetStatus(const std::string& text) {
+  const int next = g_status.load() == 0 ? 1 : 0;
+  const std::size_t length = std::min(text.size(), sizeof(g_status_text[next]) - 1);
+  std::memcpy(g_status_text[next], text.data(), length);
+  g_status_text[next][length] = '\0';
+  g_status.store(next);
+}
+
+void WriteAll(const char* text) {
+  std::size_t length = std::strlen(text);
+  while (length > 0) {
+    const ssize_t written = ::write(STDERR_FILENO, text, length);
+    if (written <= 0) return;
+    text += written;
+    length -= static_cast<std::size_t>(written);
+  }
+}
+
+extern "C" void OnStopSignal(int signal_number) {
+  descpipe::RemoveUnfinishedOutputs();
+  if (g_stderr_is_tty) WriteAll("\n");  // after a live progress line
+  WriteAll(signal_number == SIGINT ? "descpipe: stopped by SIGINT" : "descpipe: stopped by SIGTERM");
+  const int current = g_status.load();
+  if (current >= 0) {
+    WriteAll(": ");
+    WriteAll(g_status_text[current]);
+  } else {
+    WriteAll("; no output was written");
+  }
+  WriteAll("\n");
+  std::signal(signal_number, SIG_DFL);  // then die of the signal, as the caller expects
+  std::raise(signal_number);
+}
+
+void InstallStopHandlers() {
+  g_stderr_is_tty = ::isatty(STDERR_FILENO) != 0;
+  struct sigaction action {};
+  action.sa_handler = OnStopSignal;
+  sigemptyset(&action.sa_mask);
+  sigaddset(&action.sa_mask, SIGINT);
+  sigaddset(&action.sa_mask, SIGTERM);
+  ::sigaction(SIGINT, &action, nullptr);
+  ::sigaction(SIGTERM, &action, nullptr);
+}
+
+/// At most 2,000 characters of a logged or printed value: a 50 MB option value or column list
+/// must not become a 50 MB line.
+std::string Shorten(std::string text) {
+  constexpr std::size_t kMax = 2000;
+  if (text.size() <= kMax) return text;
+  const std::size_t total = text.size();
+  text.resize(kMax);
+  return text + fmt::format("... ({} characters in all)", total);
+}
+
 /// Error messages are printed as one line: callers grep stderr for "error: ".
 std::string OneLine(std::string text) {
   while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
@@ -65,7 +131,7 @@ std::string OneLine(std::string text) {
       out += c;
     }
   }
-  return out;
+  return Shorten(out);
 }
 
 void PrintSummary(const descpipe::RunResult& run) {
@@ -119,6 +185,8 @@ int main(int argc, char** argv) {
   run->add_option("--device", run_options.device,
                   "Where Passes 2-4 compute: cpu, auto (a GPU when built with CUDA and one is present) or "
                   "cuda[:N] (config: device; docs/GPU.md)");
+  bool wait = false;
+  run->add_flag("--wait", wait, "When another descpipe process uses OUTDIR, wait for it instead of failing");
   bool no_resume = false;
   run->add_flag("--no-resume", no_resume, "Compute every pass again, even those an earlier run in OUTDIR can give");
   bool exact = false;
@@ -156,14 +224,16 @@ int main(int argc, char** argv) {
   apply->add_option("--after", apply_after, "Which descriptors: pass2|pass3|final (default final)")
       ->check(CLI::IsMember({"pass2", "pass3", "final"}));
   apply->add_option("-t,--threads", apply_options.threads, "Worker threads (default: all cores)")
-      ->check(CLI::Range(0, 65536));
+      ->check(CLI::Range(0, descpipe::kMaxThreads));
   apply->add_flag("-q,--quiet", apply_options.quiet, "Only warnings and errors on stderr");
+  apply->add_flag("--wait", wait, "When a descpipe run is writing OUTDIR, wait for it instead of failing");
 
   std::string explain_dir;
   std::string explain_name;
   auto* explain = app.add_subcommand("explain", "Why was descriptor NAME removed, and what stands for it now?");
   explain->add_option("outdir", explain_dir, "Output directory of a finished `descpipe run`")->required();
   explain->add_option("name", explain_name, "Input descriptor name")->required();
+  explain->add_flag("--wait", wait, "When a descpipe run is writing OUTDIR, wait for it instead of failing");
 
   try {
     app.parse(argc, argv);
@@ -182,6 +252,7 @@ int main(int argc, char** argv) {
     return 1;
   }
 
+  InstallStopHandlers();
   auto logger = spdlog::stderr_color_mt("descpipe");
   spdlog::set_default_logger(logger);
   spdlog::set_pattern("[%H:%M:%S] %^%l%$ %v");
@@ -200,6 +271,8 @@ int main(int argc, char** argv) {
       if (exact) config.exact = true;
       options.quiet = run_options.quiet;
       options.resume = !no_resume;
+      options.wait = wait;
+      options.on_status = SetStatus;
       const descpipe::RunResult result = descpipe::RunPipeline(config, options, ctx);
       if (!run_options.quiet) PrintSummary(result);
     } else if (apply->parsed()) {
@@ -209,12 +282,13 @@ int main(int argc, char** argv) {
       options.out_dir = apply_dir;
       options.inputs = apply_options.inputs;
       options.output = apply_output;
+      options.wait = wait;
       options.after = apply_after == "pass2"   ? descpipe::Stage::kPass2
                       : apply_after == "pass3" ? descpipe::Stage::kPass3
                                                : descpipe::Stage::kPass4;
       descpipe::ApplySelection(options, ctx);
     } else if (explain->parsed()) {
-      std::cout << descpipe::ExplainDescriptor(explain_dir, explain_name);
+      std::cout << descpipe::ExplainDescriptor(explain_dir, explain_name, wait);
     } else if (stats->parsed()) {
       spdlog::set_level(stats_options.quiet ? spdlog::level::warn : spdlog::level::info);
       const descpipe::Config config = BuildConfig(stats_options);
@@ -226,6 +300,7 @@ int main(int argc, char** argv) {
     } else if (sample->parsed()) {
       spdlog::set_level(sample_options.quiet ? spdlog::level::warn : spdlog::level::info);
       const descpipe::Config config = BuildConfig(sample_options);
+      config.Validate();
       const descpipe::Context ctx = MakeContext(config, sample_options.quiet);
       const descpipe::Table table = descpipe::Table::Open(config.ToInputSpec(), ctx);
       descpipe::SampleSpec spec;

@@ -15,7 +15,7 @@ apt_packages=(
   build-essential cmake pkg-config bc time
   libopenblas-dev liblapack-dev libeigen3-dev
   libigraph-dev libyaml-cpp-dev nlohmann-json3-dev libcli11-dev
-  libspdlog-dev libfmt-dev
+  libspdlog-dev libfmt-dev libxxhash-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   nodejs npm
   python3-pandas python3-numpy python3-scipy python3-sklearn python3-statsmodels

@@ -1,6 +1,9 @@
 #include "descpipe/context.hpp"
 
+#include <spdlog/spdlog.h>
 #include <unistd.h>
+
+#include <algorithm>
 
 #include <fstream>
 #include <string>
@@ -8,8 +11,25 @@
 
 namespace descpipe {
 
+namespace {
+
+/// `requested` worker threads (0: every hardware thread), at most 4 per hardware thread: more
+/// only cost memory and time, and tens of thousands make OpenMP's thread creation fail.
+int UsableThreads(int requested) {
+  const int hardware = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  if (requested <= 0) return hardware;
+  const int cap = 4 * hardware;
+  if (requested > cap) {
+    spdlog::warn("threads = {} is more than 4 per hardware thread ({} here): using {}", requested, hardware, cap);
+    return cap;
+  }
+  return requested;
+}
+
+}  // namespace
+
 Context::Context(int threads, std::uint64_t seed, std::uint64_t memory_limit_bytes, Device device)
-    : threads_(threads > 0 ? threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()))),
+    : threads_(UsableThreads(threads)),
       seed_(seed),
       memory_limit_bytes_(memory_limit_bytes > 0 ? memory_limit_bytes : PhysicalMemoryBytes() / 2),
       device_(device) {}

@@ -17,11 +17,18 @@
 
 namespace descpipe {
 
+/// How a resumed run checks that an input file is the one an earlier run read (docs/RUNS.md).
+enum class InputVerification {
+  kFast,  ///< size, mtime, the Parquet footer (or a CSV's first and last MiB) and 64 sampled blocks
+  kFull,  ///< size, mtime and a hash of every byte
+};
+
 struct Config {
   // Input / output
   std::vector<std::string> inputs;  ///< files, directories, globs (`parquet_glob` maps here)
   std::string output_dir;
   bool union_by_name = false;
+  InputVerification verify_inputs = InputVerification::kFull;
   std::vector<std::string> metadata_columns;
   std::optional<int> n_metadata_cols;
   std::vector<std::string> descriptor_columns;
@@ -98,6 +105,47 @@ struct Config {
   /// Checks ranges and combinations (e.g. 0 <= max_missing_ratio <= 1); throws InvalidInput.
   void Validate() const;
 };
+
+/// What kind of value an option takes.
+enum class OptionKind {
+  kInteger,      ///< whole number in [min, max]
+  kReal,         ///< finite number in [min, max] (or (min, max] with min_open)
+  kSize,         ///< byte size ("8GB", "70%") in [min, max] bytes
+  kBool,         ///< true / false
+  kChoice,       ///< one of the words in `choices`
+  kText,         ///< one string (a path, a column name)
+  kNames,        ///< a list of names (a single name is a list of one)
+  kPercentiles,  ///< [low, high], percent
+  kCriteria,     ///< a list of representative criteria
+};
+
+/// The values one option accepts: its kind and, for numbers, its range. Parsing (YAML, `--set`)
+/// checks a value against its entry before storing it, so nothing is truncated or clipped on the
+/// way; Config::Validate checks the stored values again (library callers fill Config directly).
+/// Out of range is an InvalidInput naming the option, the value and the range. docs/CONFIG.md
+/// lists the same ranges.
+struct OptionSpec {
+  const char* name;
+  OptionKind kind;
+  long double min = 0.0L;  ///< numbers: the smallest value accepted (exact for 64-bit integers)
+  long double max = 0.0L;  ///< numbers: the largest value accepted
+  bool min_open = false;   ///< numbers: min itself is refused, "(min, max]"
+  const char* note = "";   ///< what else holds ("even", "-1: until stable", the choices)
+  /// The stored value of a number option, for Validate (nullptr: not a number).
+  long double (*value)(const Config&) = nullptr;
+};
+
+/// One entry per option descpipe implements (aliases excluded), in docs/CONFIG.md order.
+const std::vector<OptionSpec>& OptionSpecs();
+
+/// The entry of option `name` (aliases resolved: `topk`, `parquet_glob`), or nullptr.
+const OptionSpec* FindOptionSpec(const std::string& name);
+
+/// "[2, 65536]", "(0, 1]": the range of a number option, for messages and docs.
+std::string RangeText(const OptionSpec& spec);
+
+/// Largest `threads` value accepted; a run uses at most 4 x the hardware threads (warning).
+inline constexpr int kMaxThreads = 4096;
 
 /// Loads a YAML file on top of `base`. Accepts flat keys and sections (io:, filtering:, system:,
 /// device:, sampling:, spearman:, vif:, nonlinear:, graph:). Unknown keys are an error with a

@@ -24,7 +24,8 @@ namespace descpipe {
 /// that removed it and why, each step of its path, and the final descriptor that represents it
 /// now; for a final descriptor, the descriptors it stands for. Throws InvalidInput when the file
 /// is missing or unreadable, or `name` is not an input descriptor of that run (with the closest
-/// names).
-std::string ExplainDescriptor(const std::string& out_dir, const std::string& name);
+/// names). Reads under OUTDIR's shared lock: a run writing OUTDIR makes it fail at once, or wait
+/// for the run with `wait`.
+std::string ExplainDescriptor(const std::string& out_dir, const std::string& name, bool wait = false);
 
 }  // namespace descpipe

@@ -157,6 +157,11 @@ struct RunOptions {
   /// options, version) matches and whose files are intact (run_manifest.json); later passes are
   /// computed again. false: compute everything.
   bool resume = true;
+  /// When another process holds OUTDIR (docs/RUNS.md, locking): wait for it instead of failing.
+  bool wait = false;
+  /// Called as each pass starts with a sentence saying which pass runs and which are complete in
+  /// OUTDIR (the CLI prints the last one when SIGINT or SIGTERM stops the run).
+  std::function<void(const std::string&)> on_status;
 };
 
 struct PassSummary {
@@ -180,18 +185,25 @@ RunResult RunPipeline(const Config& config, const RunOptions& options, const Con
 /// The highest pass this build implements.
 Stage LastImplementedStage();
 
+/// Removes the temporary files of outputs this process is writing (never a finished output).
+/// Async-signal-safe: for a SIGINT/SIGTERM handler, so that a stopped command leaves nothing
+/// behind (what is complete stays complete: run_manifest.json lists it).
+void RemoveUnfinishedOutputs();
+
 struct ApplyOptions {
   std::string out_dir;              ///< output directory of a finished `descpipe run`
   std::vector<std::string> inputs;  ///< tables with the same columns (files, directories, globs)
   std::string output;               ///< Parquet file to write
   Stage after = Stage::kPass4;      ///< kPass2, kPass3, or kPass4 (the final descriptors)
+  bool wait = false;                ///< wait for a run that holds OUTDIR instead of failing
 };
 
 /// `descpipe apply`: writes the run's metadata columns, then the descriptors kept after
 /// `options.after` (in that pass's list order: input order), for every row of `options.inputs`,
 /// to a Parquet file (atomically). Reads OUTDIR/run_manifest.json for the metadata columns and
-/// the input options. A column missing from the inputs, a pass the run did not complete, or an
-/// output that is an input are InvalidInput errors naming them. @returns the rows written.
+/// the input options. A column missing from the inputs, a pass the run did not complete, an
+/// output that is an input or lies inside OUTDIR, or a run holding OUTDIR (unless `wait`) are
+/// InvalidInput errors naming them. Reads OUTDIR under a shared lock. @returns the rows written.
 std::int64_t ApplySelection(const ApplyOptions& options, const Context& ctx);
 
 }  // namespace descpipe

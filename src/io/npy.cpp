@@ -1,11 +1,10 @@
 #include "io/npy.hpp"
 
 #include <cstring>
-#include <fstream>
-#include <sstream>
 
 #include "descpipe/error.hpp"
 #include "io/atomic_file.hpp"
+#include "io/outdir.hpp"
 
 namespace descpipe::io {
 namespace {
@@ -34,15 +33,13 @@ void WriteNpyAtomic(const std::string& path, const double* data, std::size_t row
 }
 
 std::vector<double> ReadNpy(const std::string& path, std::size_t* rows, std::size_t* cols) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw IoError(fmt::format("cannot read '{}'", path));
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  const std::string content = buffer.str();
+  // Untrusted (a file in OUTDIR): a regular file, and a shape that matches its size exactly.
+  const std::string content = ReadRegularFile(path);
   if (content.size() < 10 || content.compare(0, 6, std::string(kMagic, 6)) != 0 || content[6] != 1) {
     throw IoError(fmt::format("'{}' is not a version 1 .npy file", path));
   }
   const std::size_t length = static_cast<unsigned char>(content[8]) | (static_cast<unsigned char>(content[9]) << 8);
+  if (content.size() < 10 + length) throw IoError(fmt::format("'{}' is truncated", path));
   const std::string header = content.substr(10, length);
   std::size_t r = 0, c = 0;
   const auto shape = header.find("'shape': (");
@@ -50,10 +47,13 @@ std::vector<double> ReadNpy(const std::string& path, std::size_t* rows, std::siz
       shape == std::string::npos || std::sscanf(header.c_str() + shape + 10, "%zu, %zu", &r, &c) != 2) {
     throw IoError(fmt::format("'{}' is not a 2-D float64 C-order .npy file", path));
   }
-  if (content.size() != 10 + length + r * c * sizeof(double)) {
-    throw IoError(fmt::format("'{}' is truncated", path));
-  }
-  std::vector<double> values(r * c);
+  const std::size_t data_bytes = content.size() - 10 - length;
+  // r * c * 8 == data_bytes without overflow: c divides the value count, and r is the quotient.
+  const std::size_t values_in_file = data_bytes / sizeof(double);
+  const bool shape_fits = data_bytes % sizeof(double) == 0 &&
+                          (c == 0 ? values_in_file == 0 : values_in_file % c == 0 && values_in_file / c == r);
+  if (!shape_fits) throw IoError(fmt::format("'{}' holds {} bytes of values, not {} x {} float64", path, data_bytes, r, c));
+  std::vector<double> values(values_in_file);
   if (!values.empty()) std::memcpy(values.data(), content.data() + 10 + length, values.size() * sizeof(double));
   *rows = r;
   *cols = c;

@@ -2,16 +2,18 @@
 // same columns (a test set, new molecules).
 #include <spdlog/spdlog.h>
 
-#include <fstream>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 
 #include "descpipe/error.hpp"
 #include "descpipe/pipeline.hpp"
 #include "descpipe/table.hpp"
 #include "io/atomic_file.hpp"
+#include "io/outdir.hpp"
 
 namespace descpipe {
 namespace {
+namespace fs = std::filesystem;
 
 struct StageFiles {
   const char* pass;     ///< the manifest entry that must be complete
@@ -31,20 +33,32 @@ StageFiles FilesOf(Stage stage) {
 }  // namespace
 
 std::int64_t ApplySelection(const ApplyOptions& options, const Context& ctx) {
+  DESCPIPE_EXPECTS(!io::IsInsideDirectory(options.output, options.out_dir),
+                   "the output '{}' lies inside the run's output directory '{}': apply never writes there (it "
+                   "would replace the run's own files); choose a path outside it",
+                   options.output, options.out_dir);
   const std::string manifest_path = options.out_dir + "/run_manifest.json";
-  std::ifstream manifest_file(manifest_path);
-  DESCPIPE_EXPECTS(manifest_file.good(), "cannot read '{}': '{}' is not the output directory of a descpipe run",
-                   manifest_path, options.out_dir);
+  DESCPIPE_EXPECTS(fs::exists(fs::symlink_status(manifest_path)),
+                   "cannot read '{}': '{}' is not the output directory of a descpipe run", manifest_path,
+                   options.out_dir);
+  // A run writing OUTDIR now would change the lists under us: read under a shared lock.
+  const io::OutdirLock lock(options.out_dir, io::OutdirLock::Mode::kShared, options.wait);
   nlohmann::json manifest;
   try {
-    manifest = nlohmann::json::parse(manifest_file);
+    manifest = nlohmann::json::parse(io::ReadRegularFile(manifest_path, 1ULL << 30));
   } catch (const nlohmann::json::exception& e) {
     throw InvalidInput(fmt::format("'{}' is not valid JSON ({}); rerun descpipe run", manifest_path, e.what()));
   }
   const StageFiles files = FilesOf(options.after);
   bool complete = false;
-  for (const auto& pass : manifest.value("passes", nlohmann::json::array())) {
-    complete = complete || pass.value("pass", "") == files.pass;
+  std::vector<std::string> metadata;
+  bool union_by_name = false;
+  try {
+    for (const auto& pass : manifest.at("passes")) complete = complete || pass.at("pass") == files.pass;
+    metadata = manifest.at("columns").at("metadata").get<std::vector<std::string>>();
+    union_by_name = manifest.at("config").at("union_by_name").get<bool>();
+  } catch (const nlohmann::json::exception& e) {
+    throw InvalidInput(fmt::format("'{}' is damaged ({}); rerun descpipe run", manifest_path, e.what()));
   }
   DESCPIPE_EXPECTS(complete, "the run in '{}' did not complete {} (was it stopped with --until?); rerun descpipe run",
                    options.out_dir, files.pass);
@@ -54,8 +68,8 @@ std::int64_t ApplySelection(const ApplyOptions& options, const Context& ctx) {
 
   InputSpec spec;
   spec.patterns = options.inputs;
-  spec.union_by_name = manifest.at("config").value("union_by_name", false);
-  spec.metadata_columns = manifest.at("columns").at("metadata").get<std::vector<std::string>>();
+  spec.union_by_name = union_by_name;
+  spec.metadata_columns = metadata;
   if (spec.metadata_columns.empty()) spec.n_metadata_cols = 0;
   spec.descriptor_columns = descriptors;
   Table table = [&] {

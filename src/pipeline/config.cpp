@@ -2,14 +2,17 @@
 // sectioned files), `--set` overrides and validation.
 #include "descpipe/config.hpp"
 #include "common/text.hpp"
+#include "pipeline/outputs.hpp"
 
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <functional>
 #include <map>
 #include <set>
+#include <string_view>
 
 #include "descpipe/error.hpp"
 
@@ -23,7 +26,7 @@ std::string NodeText(const YAML::Node& node) {
   out.SetMapFormat(YAML::Flow);
   out.SetSeqFormat(YAML::Flow);
   out << node;
-  return out.c_str();
+  return Shorten(out.c_str());
 }
 
 template <typename T>
@@ -44,15 +47,75 @@ std::vector<std::string> AsStringList(const YAML::Node& node, const std::string&
   return out;
 }
 
-double AsDouble(const YAML::Node& node, const std::string& key) {
-  return As<double>(node, key, "a number");
+const OptionSpec& SpecOf(const std::string& key) {
+  const OptionSpec* spec = FindOptionSpec(key);
+  DESCPIPE_ASSERT(spec != nullptr);
+  return *spec;
 }
 
-std::int64_t AsInt(const YAML::Node& node, const std::string& key) {
-  const double value = AsDouble(node, key);
-  DESCPIPE_EXPECTS(std::floor(value) == value && std::fabs(value) < 9.2e18,
-                   "option {} must be an integer, got '{}'", key, NodeText(node));
-  return static_cast<std::int64_t>(value);
+std::string Note(const OptionSpec& spec) {
+  return *spec.note == '\0' ? std::string() : fmt::format(" ({})", spec.note);
+}
+
+/// Throws unless `value` lies in the range of `spec` (and obeys its extra rule); `shown` is the
+/// value as the user wrote it. Compared as long double: exact for every 64-bit integer.
+void CheckNumber(const OptionSpec& spec, long double value, const std::string& shown) {
+  const bool integer = spec.kind == OptionKind::kInteger;
+  const bool in_range = std::isfinite(value) && value <= static_cast<long double>(spec.max) &&
+                        (spec.min_open ? value > spec.min : value >= spec.min);
+  bool extra = true;
+  if (in_range && std::string_view(spec.name) == "hsic_D") extra = std::fmod(value, 2.0L) == 0.0L;
+  if (in_range && std::string_view(spec.name) == "leiden_iterations") extra = value != 0.0L;
+  if (in_range && extra) return;
+  const char* what = integer ? "an integer" : spec.kind == OptionKind::kSize ? "a size" : "a finite number";
+  throw InvalidInput(
+      fmt::format("option {} must be {} in {}{}, got {}", spec.name, what, RangeText(spec), Note(spec), shown));
+}
+
+/// An integer option's value, checked against its range before it is narrowed to the field's
+/// type: "4294967297" is refused, not wrapped to 1. Accepts 42, -1, 1e6, 2.0 and every uint64.
+long double AsInteger(const YAML::Node& node, const std::string& key) {
+  const OptionSpec& spec = SpecOf(key);
+  const std::string text = node.IsScalar() ? node.Scalar() : std::string();
+  long double value = 0.0L;
+  std::int64_t signed_value = 0;
+  std::uint64_t unsigned_value = 0;
+  const char* end = text.data() + text.size();
+  // Whole text, and in range of the type (on overflow from_chars also consumes every digit).
+  auto whole = [&](auto& out) {
+    const auto [ptr, error] = std::from_chars(text.data(), end, out);
+    return !text.empty() && ptr == end && error == std::errc();
+  };
+  if (whole(signed_value)) {
+    value = static_cast<long double>(signed_value);
+  } else if (whole(unsigned_value)) {
+    value = static_cast<long double>(unsigned_value);
+  } else {
+    double real = 0.0;
+    try {
+      real = node.as<double>();
+    } catch (const YAML::Exception&) {
+      throw InvalidInput(fmt::format("option {} must be a number: an integer in {}{}, got '{}'", spec.name,
+                                     RangeText(spec), Note(spec), NodeText(node)));
+    }
+    DESCPIPE_EXPECTS(!std::isfinite(real) || std::floor(real) == real,
+                     "option {} must be an integer in {}{}, got '{}'", spec.name, RangeText(spec), Note(spec),
+                     NodeText(node));
+    value = real;
+  }
+  CheckNumber(spec, value, NodeText(node));
+  return value;
+}
+
+template <typename T>
+T AsInt(const YAML::Node& node, const std::string& key) {
+  return static_cast<T>(AsInteger(node, key));  // in range: CheckNumber fits every field's type
+}
+
+double AsDouble(const YAML::Node& node, const std::string& key) {
+  const double value = As<double>(node, key, "a number");
+  CheckNumber(SpecOf(key), value, NodeText(node));
+  return value;
 }
 
 bool AsBool(const YAML::Node& node, const std::string& key) {
@@ -66,19 +129,22 @@ const std::map<std::string, Setter>& Implemented() {
       {"parquet_glob", [](Config& c, const YAML::Node& n, const std::string& k) { c.inputs = AsStringList(n, k); }},
       {"output_dir", [](Config& c, const YAML::Node& n, const std::string& k) { c.output_dir = As<std::string>(n, k, "a path"); }},
       {"union_by_name", [](Config& c, const YAML::Node& n, const std::string& k) { c.union_by_name = AsBool(n, k); }},
+      {"verify_inputs", [](Config& c, const YAML::Node& n, const std::string& k) {
+         const std::string mode = AsciiLower(As<std::string>(n, k, "fast or full"));
+         if (mode == "fast") c.verify_inputs = InputVerification::kFast;
+         else if (mode == "full") c.verify_inputs = InputVerification::kFull;
+         else throw InvalidInput(fmt::format("option {} must be fast or full, got '{}'", k, NodeText(n))); }},
       {"metadata_columns", [](Config& c, const YAML::Node& n, const std::string& k) { c.metadata_columns = AsStringList(n, k); }},
       {"n_metadata_cols", [](Config& c, const YAML::Node& n, const std::string& k) {
          if (n.IsNull()) { c.n_metadata_cols.reset(); return; }
-         c.n_metadata_cols = static_cast<int>(AsInt(n, k)); }},
+         c.n_metadata_cols = AsInt<int>(n, k); }},
       {"descriptor_columns", [](Config& c, const YAML::Node& n, const std::string& k) { c.descriptor_columns = AsStringList(n, k); }},
-      {"sample_rows", [](Config& c, const YAML::Node& n, const std::string& k) { c.sample_rows = n.IsNull() ? 0 : AsInt(n, k); }},
-      {"sample_per_file", [](Config& c, const YAML::Node& n, const std::string& k) { c.sample_per_file = n.IsNull() ? 0 : AsInt(n, k); }},
+      {"sample_rows", [](Config& c, const YAML::Node& n, const std::string& k) { c.sample_rows = n.IsNull() ? 0 : AsInt<std::int64_t>(n, k); }},
+      {"sample_per_file", [](Config& c, const YAML::Node& n, const std::string& k) { c.sample_per_file = n.IsNull() ? 0 : AsInt<std::int64_t>(n, k); }},
       {"random_seed", [](Config& c, const YAML::Node& n, const std::string& k) {
-         const std::int64_t seed = AsInt(n, k);
-         DESCPIPE_EXPECTS(seed >= 0, "option {} must be >= 0, got {}", k, seed);
-         c.random_seed = static_cast<std::uint64_t>(seed); }},
+         c.random_seed = AsInt<std::uint64_t>(n, k); }},
       {"max_missing_ratio", [](Config& c, const YAML::Node& n, const std::string& k) { c.max_missing_ratio = AsDouble(n, k); }},
-      {"min_effective_n", [](Config& c, const YAML::Node& n, const std::string& k) { c.min_effective_n = AsInt(n, k); }},
+      {"min_effective_n", [](Config& c, const YAML::Node& n, const std::string& k) { c.min_effective_n = AsInt<std::int64_t>(n, k); }},
       {"max_mode_fraction", [](Config& c, const YAML::Node& n, const std::string& k) { c.max_mode_fraction = AsDouble(n, k); }},
       {"variance_threshold", [](Config& c, const YAML::Node& n, const std::string& k) { c.variance_threshold = AsDouble(n, k); }},
       {"range_mode", [](Config& c, const YAML::Node& n, const std::string& k) {
@@ -92,7 +158,7 @@ const std::map<std::string, Setter>& Implemented() {
          c.trim_low_percent = AsDouble(n[0], k);
          c.trim_high_percent = AsDouble(n[1], k); }},
       {"remove_binary", [](Config& c, const YAML::Node& n, const std::string& k) { c.remove_binary = AsBool(n, k); }},
-      {"quantile_sample_size", [](Config& c, const YAML::Node& n, const std::string& k) { c.quantile_sample_size = AsInt(n, k); }},
+      {"quantile_sample_size", [](Config& c, const YAML::Node& n, const std::string& k) { c.quantile_sample_size = AsInt<std::int64_t>(n, k); }},
       {"spearman_threshold", [](Config& c, const YAML::Node& n, const std::string& k) { c.spearman_threshold = AsDouble(n, k); }},
       {"spearman_missing", [](Config& c, const YAML::Node& n, const std::string& k) {
          const std::string mode = AsciiLower(As<std::string>(n, k, "pairwise or impute_median"));
@@ -111,25 +177,25 @@ const std::map<std::string, Setter>& Implemented() {
          c.target_column = n.IsNull() ? std::string() : As<std::string>(n, k, "a column name"); }},
       {"exact", [](Config& c, const YAML::Node& n, const std::string& k) { c.exact = AsBool(n, k); }},
       {"leiden_resolution", [](Config& c, const YAML::Node& n, const std::string& k) { c.leiden_resolution = AsDouble(n, k); }},
-      {"leiden_iterations", [](Config& c, const YAML::Node& n, const std::string& k) { c.leiden_iterations = static_cast<int>(AsInt(n, k)); }},
+      {"leiden_iterations", [](Config& c, const YAML::Node& n, const std::string& k) { c.leiden_iterations = AsInt<int>(n, k); }},
       {"vif_threshold", [](Config& c, const YAML::Node& n, const std::string& k) { c.vif_threshold = AsDouble(n, k); }},
       {"vif_correlation", [](Config& c, const YAML::Node& n, const std::string& k) {
          const std::string mode = AsciiLower(As<std::string>(n, k, "spearman or pearson"));
          if (mode == "spearman") c.vif_pearson = false;
          else if (mode == "pearson") c.vif_pearson = true;
          else throw InvalidInput(fmt::format("option {} must be spearman or pearson, got '{}'", k, NodeText(n))); }},
-      {"nonlinear_max_rows", [](Config& c, const YAML::Node& n, const std::string& k) { c.nonlinear_max_rows = AsInt(n, k); }},
-      {"rdc_k", [](Config& c, const YAML::Node& n, const std::string& k) { c.rdc_k = static_cast<int>(AsInt(n, k)); }},
+      {"nonlinear_max_rows", [](Config& c, const YAML::Node& n, const std::string& k) { c.nonlinear_max_rows = AsInt<std::int64_t>(n, k); }},
+      {"rdc_k", [](Config& c, const YAML::Node& n, const std::string& k) { c.rdc_k = AsInt<int>(n, k); }},
       {"rdc_s", [](Config& c, const YAML::Node& n, const std::string& k) { c.rdc_s = AsDouble(n, k); }},
-      {"rdc_seeds", [](Config& c, const YAML::Node& n, const std::string& k) { c.rdc_seeds = static_cast<int>(AsInt(n, k)); }},
-      {"hsic_D", [](Config& c, const YAML::Node& n, const std::string& k) { c.hsic_D = static_cast<int>(AsInt(n, k)); }},
+      {"rdc_seeds", [](Config& c, const YAML::Node& n, const std::string& k) { c.rdc_seeds = AsInt<int>(n, k); }},
+      {"hsic_D", [](Config& c, const YAML::Node& n, const std::string& k) { c.hsic_D = AsInt<int>(n, k); }},
       {"w_hsic", [](Config& c, const YAML::Node& n, const std::string& k) { c.w_hsic = AsDouble(n, k); }},
       {"w_rdc", [](Config& c, const YAML::Node& n, const std::string& k) { c.w_rdc = AsDouble(n, k); }},
       {"nonlinear_threshold", [](Config& c, const YAML::Node& n, const std::string& k) { c.nonlinear_threshold = AsDouble(n, k); }},
       {"nonlinear_topk", [](Config& c, const YAML::Node& n, const std::string& k) {
-         c.nonlinear_topk = n.IsNull() ? 0 : static_cast<int>(AsInt(n, k)); }},
+         c.nonlinear_topk = n.IsNull() ? 0 : AsInt<int>(n, k); }},
       {"topk", [](Config& c, const YAML::Node& n, const std::string& k) {
-         c.nonlinear_topk = n.IsNull() ? 0 : static_cast<int>(AsInt(n, k)); }},
+         c.nonlinear_topk = n.IsNull() ? 0 : AsInt<int>(n, k); }},
       {"nonlinear_representative_criteria", [](Config& c, const YAML::Node& n, const std::string& k) {
          std::vector<Criterion> criteria;
          for (const auto& name : AsStringList(n, k)) criteria.push_back(ParseCriterion(AsciiLower(name)));
@@ -137,16 +203,19 @@ const std::map<std::string, Setter>& Implemented() {
          c.nonlinear_representative_criteria = criteria; }},
       {"leiden_objective", [](Config& c, const YAML::Node& n, const std::string& k) {
          c.leiden_objective = ParseLeidenObjective(AsciiLower(As<std::string>(n, k, "modularity or cpm"))); }},
-      {"threads", [](Config& c, const YAML::Node& n, const std::string& k) { c.threads = static_cast<int>(AsInt(n, k)); }},
+      {"threads", [](Config& c, const YAML::Node& n, const std::string& k) { c.threads = AsInt<int>(n, k); }},
       {"memory_limit", [](Config& c, const YAML::Node& n, const std::string& k) {
          if (n.IsNull()) { c.memory_limit = 0; return; }
+         std::uint64_t bytes = 0;
          try {
-           c.memory_limit = ParseByteSize(As<std::string>(n, k, "a size such as 8GB"));
+           bytes = ParseByteSize(As<std::string>(n, k, "a size such as 8GB"));
          } catch (const InvalidInput& e) {
            throw InvalidInput(fmt::format("option {}: {}", k, e.what()));
-         } }},
+         }
+         CheckNumber(SpecOf(k), static_cast<long double>(bytes), fmt::format("'{}' ({} bytes)", NodeText(n), bytes));
+         c.memory_limit = bytes; }},
       {"device", [](Config& c, const YAML::Node& n, const std::string& k) { c.device = AsciiLower(As<std::string>(n, k, "cpu, auto or cuda[:N]")); }},
-      {"gpu_id", [](Config& c, const YAML::Node& n, const std::string& k) { c.gpu_id = static_cast<int>(AsInt(n, k)); }},
+      {"gpu_id", [](Config& c, const YAML::Node& n, const std::string& k) { c.gpu_id = AsInt<int>(n, k); }},
       {"max_gpu_memory_gb", [](Config& c, const YAML::Node& n, const std::string& k) {
          c.max_gpu_memory_gb = n.IsNull() ? 0.0 : AsDouble(n, k); }},
       {"gpu_precision", [](Config& c, const YAML::Node& n, const std::string& k) {
@@ -200,6 +269,7 @@ std::size_t EditDistance(const std::string& a, const std::string& b) {
 }
 
 std::string Suggestion(const std::string& key) {
+  if (key.size() > 100) return "";  // no option name is that long (and the distance is quadratic)
   std::string best;
   std::size_t best_distance = SIZE_MAX;
   for (const auto& name : KnownOptionNames()) {
@@ -234,7 +304,7 @@ void ApplyKey(Config& config, const std::string& key, const YAML::Node& value,
     record(config.ignored_legacy);
     return;
   }
-  throw InvalidInput(fmt::format("unknown option {}{}{}", key, where, Suggestion(key)));
+  throw InvalidInput(fmt::format("unknown option {}{}{}", Shorten(key), where, Suggestion(key)));
 }
 
 void ApplyMapping(Config& config, const YAML::Node& root, const std::string& where) {
@@ -258,6 +328,81 @@ void ApplyMapping(Config& config, const YAML::Node& root, const std::string& whe
 }
 
 }  // namespace
+
+const std::vector<OptionSpec>& OptionSpecs() {
+  using K = OptionKind;
+  // Getters for Validate: the stored value of each number option.
+#define DESCPIPE_VALUE(field) [](const Config& c) { return static_cast<long double>(c.field); }
+  static const std::vector<OptionSpec> specs = {
+      {"inputs", K::kNames},
+      {"output_dir", K::kText},
+      {"union_by_name", K::kBool},
+      {"verify_inputs", K::kChoice, 0, 0, false, "fast or full"},
+      {"metadata_columns", K::kNames},
+      {"n_metadata_cols", K::kInteger, 0, 1e6, false, "",
+       [](const Config& c) { return static_cast<long double>(c.n_metadata_cols.value_or(0)); }},
+      {"descriptor_columns", K::kNames},
+      {"sample_rows", K::kInteger, 0, 1e15, false, "0: off", DESCPIPE_VALUE(sample_rows)},
+      {"sample_per_file", K::kInteger, 0, 1e15, false, "0: off", DESCPIPE_VALUE(sample_per_file)},
+      {"random_seed", K::kInteger, 0, 18446744073709551615.0L, false, "", DESCPIPE_VALUE(random_seed)},
+      {"max_missing_ratio", K::kReal, 0, 1, false, "", DESCPIPE_VALUE(max_missing_ratio)},
+      {"min_effective_n", K::kInteger, 0, 1e15, false, "", DESCPIPE_VALUE(min_effective_n)},
+      {"max_mode_fraction", K::kReal, 0, 1, true, "1: off", DESCPIPE_VALUE(max_mode_fraction)},
+      {"variance_threshold", K::kReal, 0, 1e6, false, "", DESCPIPE_VALUE(variance_threshold)},
+      {"range_mode", K::kChoice, 0, 0, false, "trimmed, minmax or iqr"},
+      {"trim_percentiles", K::kPercentiles, 0, 100, false, "low < high"},
+      {"remove_binary", K::kBool},
+      {"quantile_sample_size", K::kInteger, 1024, 16777216, false, "", DESCPIPE_VALUE(quantile_sample_size)},
+      {"spearman_threshold", K::kReal, 0, 1, true, "", DESCPIPE_VALUE(spearman_threshold)},
+      {"spearman_missing", K::kChoice, 0, 0, false, "pairwise or impute_median"},
+      {"spearman_cluster_method", K::kChoice, 0, 0, false, "star, components or leiden"},
+      {"representative_criteria", K::kCriteria},
+      {"keep_columns", K::kNames},
+      {"target_column", K::kText},
+      {"exact", K::kBool},
+      {"leiden_resolution", K::kReal, 0, 1e6, true, "", DESCPIPE_VALUE(leiden_resolution)},
+      {"leiden_iterations", K::kInteger, -1, 1000, false, "-1: until stable; not 0", DESCPIPE_VALUE(leiden_iterations)},
+      {"vif_threshold", K::kReal, 1, 1e15, true, "a VIF is never below 1", DESCPIPE_VALUE(vif_threshold)},
+      {"vif_correlation", K::kChoice, 0, 0, false, "spearman or pearson"},
+      {"nonlinear_max_rows", K::kInteger, 20, 1e7, false, "", DESCPIPE_VALUE(nonlinear_max_rows)},
+      {"w_hsic", K::kReal, 0, 1e6, false, "not both weights 0", DESCPIPE_VALUE(w_hsic)},
+      {"w_rdc", K::kReal, 0, 1e6, false, "not both weights 0", DESCPIPE_VALUE(w_rdc)},
+      {"hsic_D", K::kInteger, 2, 65536, false, "even: cosine and sine of hsic_D / 2 frequencies", DESCPIPE_VALUE(hsic_D)},
+      {"rdc_k", K::kInteger, 1, 1000, false, "", DESCPIPE_VALUE(rdc_k)},
+      {"rdc_s", K::kReal, 0, 1e6, true, "", DESCPIPE_VALUE(rdc_s)},
+      {"rdc_seeds", K::kInteger, 1, 100, false, "", DESCPIPE_VALUE(rdc_seeds)},
+      {"nonlinear_threshold", K::kReal, 0, 1, true, "", DESCPIPE_VALUE(nonlinear_threshold)},
+      {"nonlinear_topk", K::kInteger, 0, 1e6, false, "0: no limit", DESCPIPE_VALUE(nonlinear_topk)},
+      {"leiden_objective", K::kChoice, 0, 0, false, "modularity or cpm"},
+      {"nonlinear_representative_criteria", K::kCriteria},
+      {"threads", K::kInteger, 0, kMaxThreads, false, "0: all cores", DESCPIPE_VALUE(threads)},
+      // 0 (the default: half of physical RAM) is what an unset memory_limit stores; Validate
+      // lets it through, a written value must be at least 1 MiB.
+      {"memory_limit", K::kSize, 1048576, 1152921504606846976.0L, false, "bytes", DESCPIPE_VALUE(memory_limit)},
+      {"device", K::kText, 0, 0, false, "cpu, auto or cuda[:N]"},
+      {"gpu_id", K::kInteger, 0, 1023, false, "", DESCPIPE_VALUE(gpu_id)},
+      {"max_gpu_memory_gb", K::kReal, 0, 1e6, false, "0: the GPU's free memory", DESCPIPE_VALUE(max_gpu_memory_gb)},
+      {"gpu_precision", K::kChoice, 0, 0, false, "fp64, fp32 or tf32"},
+  };
+#undef DESCPIPE_VALUE
+  return specs;
+}
+
+const OptionSpec* FindOptionSpec(const std::string& name) {
+  const std::string canonical = name == "topk" ? "nonlinear_topk" : name == "parquet_glob" ? "inputs" : name;
+  for (const OptionSpec& spec : OptionSpecs()) {
+    if (canonical == spec.name) return &spec;
+  }
+  return nullptr;
+}
+
+std::string RangeText(const OptionSpec& spec) {
+  auto number = [&](long double value) {
+    if (spec.kind != OptionKind::kReal) return fmt::format("{:.0f}", value);
+    return fmt::format("{}", static_cast<double>(value));
+  };
+  return fmt::format("{}{}, {}]", spec.min_open ? "(" : "[", number(spec.min), number(spec.max));
+}
 
 std::vector<std::string> KnownOptionNames() {
   std::vector<std::string> names;
@@ -395,53 +540,30 @@ ClusterOptions Config::ToNonlinearClusterOptions() const {
 }
 
 void Config::Validate() const {
-  DESCPIPE_EXPECTS(nonlinear_max_rows >= 20, "nonlinear_max_rows must be >= 20, got {}", nonlinear_max_rows);
-  DESCPIPE_EXPECTS(rdc_k >= 1, "rdc_k must be >= 1, got {}", rdc_k);
-  DESCPIPE_EXPECTS(rdc_s > 0.0 && std::isfinite(rdc_s), "rdc_s must be > 0, got {}", rdc_s);
-  DESCPIPE_EXPECTS(rdc_seeds >= 1, "rdc_seeds must be >= 1, got {}", rdc_seeds);
-  DESCPIPE_EXPECTS(hsic_D >= 2 && hsic_D % 2 == 0,
-                   "hsic_D must be an even number >= 2 (cosine and sine of hsic_D / 2 frequencies), got {}", hsic_D);
-  DESCPIPE_EXPECTS(w_hsic >= 0.0 && w_rdc >= 0.0 && w_hsic + w_rdc > 0.0,
-                   "w_hsic and w_rdc must be >= 0 and not both 0, got {} and {}", w_hsic, w_rdc);
-  DESCPIPE_EXPECTS(nonlinear_threshold > 0.0 && nonlinear_threshold <= 1.0,
-                   "nonlinear_threshold must be in (0, 1], got {}", nonlinear_threshold);
-  DESCPIPE_EXPECTS(nonlinear_topk >= 0, "nonlinear_topk must be >= 0 (0: no limit), got {}", nonlinear_topk);
-  DESCPIPE_EXPECTS(vif_threshold >= 1.0, "vif_threshold must be >= 1 (a VIF is never below 1), got {}",
-                   vif_threshold);
-  DESCPIPE_EXPECTS(spearman_threshold > 0.0 && spearman_threshold <= 1.0,
-                   "spearman_threshold must be in (0, 1], got {}", spearman_threshold);
-  DESCPIPE_EXPECTS(leiden_resolution > 0.0, "leiden_resolution must be > 0, got {}", leiden_resolution);
-  DESCPIPE_EXPECTS(leiden_iterations != 0, "leiden_iterations must be > 0, or < 0 for until stable");
-  DESCPIPE_EXPECTS(max_missing_ratio >= 0.0 && max_missing_ratio <= 1.0,
-                   "max_missing_ratio must be in [0, 1], got {}", max_missing_ratio);
-  DESCPIPE_EXPECTS(min_effective_n >= 0, "min_effective_n must be >= 0, got {}", min_effective_n);
-  DESCPIPE_EXPECTS(max_mode_fraction > 0.0 && max_mode_fraction <= 1.0,
-                   "max_mode_fraction must be in (0, 1], got {}", max_mode_fraction);
-  DESCPIPE_EXPECTS(variance_threshold >= 0.0 && std::isfinite(variance_threshold),
-                   "variance_threshold must be >= 0, got {}", variance_threshold);
+  // Every number option against its range (values set through YAML or --set were checked as they
+  // were read; a library caller fills Config directly).
+  for (const OptionSpec& spec : OptionSpecs()) {
+    if (spec.value == nullptr) continue;
+    const long double value = spec.value(*this);
+    if (spec.kind == OptionKind::kSize && value == 0.0L) continue;  // unset: the default
+    CheckNumber(spec, value, spec.kind == OptionKind::kReal ? FormatNumber(static_cast<double>(value))
+                                                            : fmt::format("{:.0f}", value));
+  }
+  DESCPIPE_EXPECTS(w_hsic + w_rdc > 0.0, "w_hsic and w_rdc must be >= 0 and not both 0, got {} and {}", w_hsic,
+                   w_rdc);
   DESCPIPE_EXPECTS(trim_low_percent >= 0.0 && trim_low_percent < trim_high_percent &&
                        trim_high_percent <= 100.0,
                    "trim_percentiles must satisfy 0 <= low < high <= 100, got [{}, {}]",
                    trim_low_percent, trim_high_percent);
-  DESCPIPE_EXPECTS(sample_rows >= 0, "sample_rows must be >= 0, got {}", sample_rows);
-  DESCPIPE_EXPECTS(sample_per_file >= 0, "sample_per_file must be >= 0, got {}", sample_per_file);
   DESCPIPE_EXPECTS(!(sample_rows > 0 && sample_per_file > 0),
                    "sample_rows ({}) and sample_per_file ({}) are exclusive: set only one",
                    sample_rows, sample_per_file);
-  DESCPIPE_EXPECTS(quantile_sample_size >= 1024,
-                   "quantile_sample_size must be >= 1024, got {}", quantile_sample_size);
-  DESCPIPE_EXPECTS(threads >= 0, "threads must be >= 0, got {}", threads);
-  DESCPIPE_EXPECTS(!n_metadata_cols.has_value() || *n_metadata_cols >= 0,
-                   "n_metadata_cols must be >= 0, got {}", n_metadata_cols.value_or(0));
   const bool cuda_device =
       device == "cuda" ||
-      (device.rfind("cuda:", 0) == 0 && device.size() > 5 &&
+      (device.rfind("cuda:", 0) == 0 && device.size() > 5 && device.size() <= 9 &&
        device.find_first_not_of("0123456789", 5) == std::string::npos);
   DESCPIPE_EXPECTS(device == "cpu" || device == "auto" || cuda_device,
                    "device must be cpu, auto or cuda[:N], got '{}'", device);
-  DESCPIPE_EXPECTS(gpu_id >= 0, "gpu_id must be >= 0, got {}", gpu_id);
-  DESCPIPE_EXPECTS(max_gpu_memory_gb >= 0.0 && std::isfinite(max_gpu_memory_gb),
-                   "max_gpu_memory_gb must be >= 0 (0: the GPU's free memory), got {}", max_gpu_memory_gb);
 }
 
 }  // namespace descpipe

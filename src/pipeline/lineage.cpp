@@ -4,7 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
-#include <fstream>
+#include <filesystem>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -13,6 +13,7 @@
 #include "descpipe/error.hpp"
 #include "descpipe/pipeline.hpp"
 #include "io/atomic_file.hpp"
+#include "io/outdir.hpp"
 #include "pipeline/outputs.hpp"
 
 namespace descpipe {
@@ -194,26 +195,37 @@ void WriteFinalClusterInfo(const Pass1Result& pass1, const Pass2Result& pass2, c
   io::WriteFileAtomic(out_dir + "/final_cluster_info.json", json.dump(2) + "\n");
 }
 
-std::string ExplainDescriptor(const std::string& out_dir, const std::string& name) {
+namespace {
+std::string ExplainFrom(const Json& json, const std::string& out_dir, const std::string& name);
+}  // namespace
+
+std::string ExplainDescriptor(const std::string& out_dir, const std::string& name, bool wait) {
   const std::string path = out_dir + "/final_cluster_info.json";
-  std::ifstream in(path);
-  DESCPIPE_EXPECTS(in.good(), "cannot read '{}': run `descpipe run ... -o {}` first (all passes)", path, out_dir);
+  DESCPIPE_EXPECTS(std::filesystem::exists(std::filesystem::symlink_status(path)),
+                   "cannot read '{}': run `descpipe run ... -o {}` first (all passes)", path, out_dir);
+  const io::OutdirLock lock(out_dir, io::OutdirLock::Mode::kShared, wait);
   Json json;
   try {
-    json = Json::parse(in);
-  } catch (const nlohmann::json::exception& e) {
-    throw InvalidInput(fmt::format("'{}' is not valid JSON ({}); rerun descpipe run", path, e.what()));
+    json = Json::parse(io::ReadRegularFile(path, 1ULL << 32));
+    DESCPIPE_EXPECTS(json.is_object() && json.contains("final") && json.contains("removed"),
+                     "'{}' has no lineage (\"final\", \"removed\"); rerun descpipe run", path);
+    return ExplainFrom(json, out_dir, name);
+  } catch (const nlohmann::json::exception& e) {  // not JSON, or a field of the wrong type
+    throw InvalidInput(fmt::format("'{}' is not a valid lineage file ({}); rerun descpipe run", path, e.what()));
   }
-  DESCPIPE_EXPECTS(json.contains("final") && json.contains("removed"),
-                   "'{}' has no lineage (\"final\", \"removed\"); rerun descpipe run", path);
-  const Json& removed = json["removed"];
+}
+
+namespace {
+
+std::string ExplainFrom(const Json& json, const std::string& out_dir, const std::string& name) {
+  const Json& removed = json.at("removed");
   const Json* final_entry = nullptr;
-  for (const Json& entry : json["final"]) {
-    if (entry["column"] == name) final_entry = &entry;
+  for (const Json& entry : json.at("final")) {
+    if (entry.at("column") == name) final_entry = &entry;
   }
   std::ostringstream out;
   if (final_entry != nullptr) {
-    const Json& stands_for = (*final_entry)["stands_for"];
+    const Json& stands_for = (*final_entry).at("stands_for");
     out << name << ": a final descriptor (kept through all four passes).\n";
     if (stands_for.empty()) {
       out << "It stands for no removed descriptor.\n";
@@ -223,11 +235,11 @@ std::string ExplainDescriptor(const std::string& out_dir, const std::string& nam
         << ":\n";
     for (const Json& entry : stands_for) {
       std::string via;
-      const auto& chain = entry["path"];
-      for (std::size_t k = 1; k + 1 < chain.size(); ++k) via += (via.empty() ? " (via " : ", ") + chain[k].get<std::string>();
+      const auto& chain = entry.at("path");
+      for (std::size_t k = 1; k + 1 < chain.size(); ++k) via += (via.empty() ? " (via " : ", ") + chain.at(k).get<std::string>();
       if (!via.empty()) via += ")";
-      out << "  " << entry["column"].get<std::string>() << ": pass " << entry["pass"].get<int>() << " ("
-          << entry["pass_name"].get<std::string>() << ")" << via << ", " << entry["reason"].get<std::string>()
+      out << "  " << entry.at("column").get<std::string>() << ": pass " << entry.at("pass").get<int>() << " ("
+          << entry.at("pass_name").get<std::string>() << ")" << via << ", " << entry.at("reason").get<std::string>()
           << "\n";
     }
     return out.str();
@@ -238,35 +250,36 @@ std::string ExplainDescriptor(const std::string& out_dir, const std::string& nam
       const std::string a = AsciiLower(candidate), b = AsciiLower(name);
       if (a.find(b) != std::string::npos || b.find(a) != std::string::npos) close.emplace_back(0, candidate);
     };
-    for (const Json& entry : json["final"]) consider(entry["column"].get<std::string>());
+    for (const Json& entry : json.at("final")) consider(entry.at("column").get<std::string>());
     for (auto it = removed.begin(); it != removed.end(); ++it) consider(it.key());
     std::string hint;
     for (std::size_t k = 0; k < close.size() && k < 5; ++k) hint += (k == 0 ? " (similar: " : ", ") + close[k].second;
     if (!hint.empty()) hint += ")";
     throw InvalidInput(fmt::format("'{}' is not an input descriptor of the run in '{}'{}", name, out_dir, hint));
   }
-  const Json& entry = removed[name];
-  out << name << ": removed in pass " << entry["pass"].get<int>() << " (" << entry["pass_name"].get<std::string>()
-      << "): " << entry["reason"].get<std::string>() << ".\n";
-  const auto& chain = entry["path"];
+  const Json& entry = removed.at(name);
+  out << name << ": removed in pass " << entry.at("pass").get<int>() << " (" << entry.at("pass_name").get<std::string>()
+      << "): " << entry.at("reason").get<std::string>() << ".\n";
+  const auto& chain = entry.at("path");
   for (std::size_t k = 1; k < chain.size(); ++k) {
-    const std::string step = chain[k].get<std::string>();
+    const std::string step = chain.at(k).get<std::string>();
     if (removed.contains(step)) {
-      const Json& next = removed[step];
-      out << "  then " << step << ": removed in pass " << next["pass"].get<int>() << " ("
-          << next["pass_name"].get<std::string>() << "): " << next["reason"].get<std::string>() << ".\n";
+      const Json& next = removed.at(step);
+      out << "  then " << step << ": removed in pass " << next.at("pass").get<int>() << " ("
+          << next.at("pass_name").get<std::string>() << "): " << next.at("reason").get<std::string>() << ".\n";
     } else {
       out << "  then " << step << ": a final descriptor.\n";
     }
   }
-  if (entry["represented_by"].is_null()) {
+  if (entry.at("represented_by").is_null()) {
     out << "No final descriptor represents it"
-        << (entry["pass"].get<int>() == 1 ? ": it was removed for its own statistics, not for redundancy.\n"
+        << (entry.at("pass").get<int>() == 1 ? ": it was removed for its own statistics, not for redundancy.\n"
                                           : ": no remaining column explained it.\n");
   } else {
-    out << "Now represented by: " << entry["represented_by"].get<std::string>() << ".\n";
+    out << "Now represented by: " << entry.at("represented_by").get<std::string>() << ".\n";
   }
   return out.str();
 }
 
+}  // namespace
 }  // namespace descpipe

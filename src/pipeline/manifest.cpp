@@ -1,13 +1,20 @@
 // run_manifest.json (see manifest.hpp).
 #include "pipeline/manifest.hpp"
 
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <iterator>
+#include <type_traits>
 
 #include "descpipe/error.hpp"
 #include "descpipe/version.hpp"
 #include "io/atomic_file.hpp"
+#include "io/fingerprint.hpp"
+#include "io/outdir.hpp"
 
 namespace descpipe {
 namespace {
@@ -34,44 +41,14 @@ const char* RangeName(RangeMode mode) {
   return "unknown";
 }
 
-constexpr std::uint64_t kFnvOffset = 0xcbf29ce484222325ULL;
-
-/// FNV-1a 64 of `size` bytes, continuing from `hash` (kFnvOffset to start).
-std::uint64_t Fnv1a64(const char* bytes, std::size_t size, std::uint64_t hash) {
-  for (std::size_t i = 0; i < size; ++i) {
-    hash ^= static_cast<unsigned char>(bytes[i]);
-    hash *= 0x100000001b3ULL;
-  }
-  return hash;
-}
-
-/// Hashes a file's bytes in 1 MiB chunks.
-std::string HashFile(const std::string& path, std::uint64_t* size) {
-  std::ifstream in(path, std::ios::binary);
-  DESCPIPE_EXPECTS(in.good(), "cannot read the output '{}' to record it in the manifest", path);
-  std::uint64_t hash = kFnvOffset;
-  std::vector<char> buffer(1 << 20);
-  *size = 0;
-  while (in) {
-    in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
-    const auto got = static_cast<std::size_t>(in.gcount());
-    hash = Fnv1a64(buffer.data(), got, hash);
-    *size += got;
-  }
-  return fmt::format("{:016x}", hash);
-}
-
 }  // namespace
-
-std::string Fnv1a64Hex(const std::string& bytes) {
-  return fmt::format("{:016x}", Fnv1a64(bytes.data(), bytes.size(), kFnvOffset));
-}
 
 Json ConfigJson(const Config& c) {
   Json json;
   json["inputs"] = c.inputs;
   json["output_dir"] = c.output_dir;
   json["union_by_name"] = c.union_by_name;
+  json["verify_inputs"] = c.verify_inputs == InputVerification::kFull ? "full" : "fast";
   json["metadata_columns"] = c.metadata_columns;
   json["n_metadata_cols"] = c.n_metadata_cols ? Json(*c.n_metadata_cols) : Json(nullptr);
   json["descriptor_columns"] = c.descriptor_columns;
@@ -117,31 +94,45 @@ Json ConfigJson(const Config& c) {
   return json;
 }
 
-Manifest::Manifest(const Table& table, const Config& config) : out_dir_(config.output_dir) {
-  {
-    std::ifstream in(out_dir_ + "/run_manifest.json");
-    if (in.good()) {
-      try {
-        const Json previous = Json::parse(in);
-        if (previous.contains("passes") && previous.at("passes").is_array()) previous_passes_ = previous.at("passes");
-      } catch (const nlohmann::json::exception&) {
-        // An unreadable manifest (edited by hand, or from another program): nothing is reused.
-      }
-    }
-  }
+Manifest::Manifest(const Table& table, const Config& config, const Context& ctx)
+    : out_dir_(config.output_dir), threads_(ctx.threads()) {
+  LoadPrevious();
   json_["descpipe_version"] = Version();
   json_["duckdb_version"] = DuckDbVersion();
+  // Each input by its content (docs/RUNS.md): a same-size edit with the mtime put back is seen.
+  // With verify_inputs: full the fingerprint is the hash of every byte, so touching a file does
+  // not make a run compute again; with fast, the mtime joins the sampled hash.
+  const bool full = config.verify_inputs == InputVerification::kFull;
+  const auto start = std::chrono::steady_clock::now();
+  std::uint64_t hashed = 0;
   Json files = Json::array();
+  Json identity = Json::array();
   for (const InputFile& file : table.files()) {
+    std::uint64_t size = file.size_bytes;
+    const std::string content = full ? io::HashFile(file.path, &size, ctx.threads())
+                                     : io::SampledFileHash(file.path, file.format);
+    hashed += full ? size : 0;
+    DESCPIPE_EXPECTS(size == file.size_bytes, "input '{}' changed while it was being read ({} bytes, then {})",
+                     file.path, file.size_bytes, size);
     files.push_back({{"path", file.path},
                      {"format", file.format == FileFormat::kParquet ? "parquet" : "csv"},
                      {"size_bytes", file.size_bytes},
                      {"mtime_ns", file.mtime_ns},
-                     {"rows", file.row_count}});
+                     {"rows", file.row_count},
+                     {full ? "xxh3_64" : "xxh3_64_sampled", content}});
+    Json id = {{"path", file.path}, {"size_bytes", file.size_bytes}, {"content", content}};
+    if (!full) id["mtime_ns"] = file.mtime_ns;
+    identity.push_back(id);
+  }
+  if (full) {
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    spdlog::debug("inputs: hashed {:.1f} MB in {:.2f} s (verify_inputs: full)", static_cast<double>(hashed) / 1e6,
+                  seconds);
   }
   Json inputs;
   inputs["files"] = files;
-  inputs["fingerprint"] = Fnv1a64Hex(files.dump());
+  inputs["verify_inputs"] = full ? "full" : "fast";
+  inputs["fingerprint"] = io::HashText(identity.dump());
   json_["inputs"] = inputs;
   json_["columns"] = {{"metadata", table.metadata_names()}, {"descriptors", table.descriptor_names().size()}};
   const Json all = ConfigJson(config);
@@ -151,7 +142,7 @@ Manifest::Manifest(const Table& table, const Config& config) : out_dir_(config.o
   // The options each stage reads (besides those of the stages before it). memory_limit is read
   // by Passes 2 and 4 (it can make them use fewer rows).
   const std::vector<std::vector<const char*>> groups = {
-      {"union_by_name", "metadata_columns", "n_metadata_cols", "descriptor_columns", "sample_rows",
+      {"union_by_name", "verify_inputs", "metadata_columns", "n_metadata_cols", "descriptor_columns", "sample_rows",
        "sample_per_file", "random_seed"},
       {"max_missing_ratio", "min_effective_n", "max_mode_fraction", "variance_threshold", "range_mode",
        "trim_percentiles", "remove_binary", "quantile_sample_size", "keep_columns"},
@@ -172,37 +163,101 @@ Manifest::Manifest(const Table& table, const Config& config) : out_dir_(config.o
 
 std::string Manifest::Fingerprint(int stage) const {
   DESCPIPE_ASSERT(stage >= 0 && stage < static_cast<int>(option_groups_.size()));
-  return Fnv1a64Hex(option_groups_[static_cast<std::size_t>(stage)]);
+  return io::HashText(option_groups_[static_cast<std::size_t>(stage)]);
 }
 
-const Json* Manifest::PreviousEntry(int stage) const {
-  for (const auto& entry : previous_passes_) {
-    if (entry.contains("stage") && entry.at("stage") == stage) return &entry;
+namespace {
+
+/// `json[key]` when it holds a T, else `fallback`: nothing read back from OUTDIR is trusted to
+/// have the type this version wrote.
+template <typename T>
+T Field(const Json& json, const char* key, T fallback) {
+  if (!json.is_object() || !json.contains(key)) return fallback;
+  const Json& value = json.at(key);
+  if constexpr (std::is_same_v<T, std::string>) {
+    return value.is_string() ? value.get<std::string>() : fallback;
+  } else if constexpr (std::is_integral_v<T>) {
+    return value.is_number_integer() && (value.is_number_unsigned() || value.get<std::int64_t>() >= 0 ||
+                                         std::is_signed_v<T>)
+               ? value.get<T>()
+               : fallback;
+  } else {
+    return value.is_number() ? value.get<T>() : fallback;
+  }
+}
+
+}  // namespace
+
+void Manifest::LoadPrevious() {
+  const std::string path = out_dir_ + "/run_manifest.json";
+  if (!std::filesystem::exists(std::filesystem::symlink_status(path))) return;
+  Json previous;
+  try {
+    previous = Json::parse(io::ReadRegularFile(path, 1ULL << 30));
+  } catch (const std::exception& e) {  // unreadable, not a regular file, or not JSON
+    spdlog::warn("{} cannot be read ({}): nothing of the earlier run is reused", path, e.what());
+    return;
+  }
+  if (!previous.is_object() || !previous.contains("passes") || !previous.at("passes").is_array()) {
+    spdlog::warn("{} lists no passes: nothing of the earlier run is reused", path);
+    return;
+  }
+  for (const Json& entry : previous.at("passes")) {
+    PreviousPass pass;
+    pass.stage = Field<int>(entry, "stage", -1);
+    if (pass.stage < 0 || pass.stage > 4) continue;
+    pass.fingerprint = Field<std::string>(entry, "fingerprint", "");
+    pass.entry = entry;
+    const Json outputs = entry.is_object() && entry.contains("outputs") ? entry.at("outputs") : Json();
+    if (!outputs.is_array()) pass.problem = "its list of outputs is damaged";
+    for (const Json& output : outputs.is_array() ? outputs : Json::array()) {
+      RecordedOutput recorded;
+      recorded.name = Field<std::string>(output, "file", "");
+      recorded.size = Field<std::uint64_t>(output, "size_bytes", UINT64_MAX);
+      recorded.hash = Field<std::string>(output, "xxh3_64", "");
+      try {
+        recorded.path = io::OutdirFile(out_dir_, recorded.name);
+      } catch (const InvalidInput& e) {
+        // A manifest naming "../x" or "/etc/x": never reused, and never deleted.
+        spdlog::warn("{}", e.what());
+        pass.problem = "the manifest names a file outside the output directory";
+        continue;
+      }
+      pass.outputs.push_back(std::move(recorded));
+    }
+    previous_.push_back(std::move(pass));
+  }
+}
+
+const Manifest::PreviousPass* Manifest::PreviousEntry(int stage) const {
+  for (const PreviousPass& pass : previous_) {
+    if (pass.stage == stage) return &pass;
   }
   return nullptr;
 }
 
 bool Manifest::CanReuse(int stage, std::string* why) const {
-  const Json* entry = PreviousEntry(stage);
-  if (entry == nullptr) {
+  const PreviousPass* pass = PreviousEntry(stage);
+  if (pass == nullptr) {
     *why = "no earlier result in the output directory";
     return false;
   }
-  if (entry->value("fingerprint", "") != Fingerprint(stage)) {
+  if (pass->fingerprint != Fingerprint(stage)) {
     *why = "its inputs or options changed";
     return false;
   }
-  for (const auto& output : entry->value("outputs", Json::array())) {
-    const std::string name = output.value("file", "");
-    std::error_code ec;
-    if (!std::filesystem::is_regular_file(out_dir_ + "/" + name, ec)) {
-      *why = fmt::format("{} is missing", name);
+  if (!pass->problem.empty()) {
+    *why = pass->problem;
+    return false;
+  }
+  for (const RecordedOutput& output : pass->outputs) {
+    if (!io::IsPlainFile(output.path)) {
+      *why = fmt::format("{} is missing (or not a regular file)", output.name);
       return false;
     }
     std::uint64_t size = 0;
-    if (HashFile(out_dir_ + "/" + name, &size) != output.value("fnv1a64", "") ||
-        size != output.value("size_bytes", std::uint64_t{0})) {
-      *why = fmt::format("{} changed since it was written", name);
+    if (io::HashFile(output.path, &size, threads_) != output.hash || size != output.size) {
+      *why = fmt::format("{} changed since it was written", output.name);
       return false;
     }
   }
@@ -210,26 +265,28 @@ bool Manifest::CanReuse(int stage, std::string* why) const {
 }
 
 void Manifest::RemoveStaleOutputs(int stage) const {
-  for (const auto& entry : previous_passes_) {
-    if (!entry.contains("stage") || entry.at("stage").get<int>() < stage) continue;
-    for (const auto& output : entry.value("outputs", Json::array())) {
-      std::error_code ec;
-      std::filesystem::remove(out_dir_ + "/" + output.value("file", ""), ec);  // absent is fine
+  for (const PreviousPass& pass : previous_) {
+    if (pass.stage < stage) continue;
+    for (const RecordedOutput& output : pass.outputs) {
+      // unlink: a symlink placed under an output's name goes, never what it points to.
+      if (::unlink(output.path.c_str()) != 0 && errno != ENOENT) {
+        spdlog::warn("cannot remove the stale output {}: {}", output.path, std::strerror(errno));
+      }
     }
   }
 }
 
 PassSummary Manifest::Reuse(int stage) {
-  const Json* previous = PreviousEntry(stage);
+  const PreviousPass* previous = PreviousEntry(stage);
   DESCPIPE_ASSERT(previous != nullptr);
-  Json entry = *previous;
+  Json entry = previous->entry;
   entry["status"] = "reused";
   json_["passes"].push_back(entry);
   Save();
   PassSummary summary;
-  summary.name = entry.value("pass", "");
-  summary.columns_in = entry.value("columns_in", std::size_t{0});
-  summary.columns_out = entry.value("columns_out", std::size_t{0});
+  summary.name = Field<std::string>(entry, "pass", "");
+  summary.columns_in = Field<std::size_t>(entry, "columns_in", 0);
+  summary.columns_out = Field<std::size_t>(entry, "columns_out", 0);
   summary.seconds = 0.0;
   summary.peak_rss_bytes = 0;
   summary.reused = true;
@@ -251,8 +308,8 @@ void Manifest::RecordPass(int stage, const PassSummary& summary, const std::vect
   Json files = Json::array();
   for (const std::string& name : outputs) {
     std::uint64_t size = 0;
-    const std::string hash = HashFile(out_dir_ + "/" + name, &size);
-    files.push_back({{"file", name}, {"size_bytes", size}, {"fnv1a64", hash}});
+    const std::string hash = io::HashFile(io::OutdirFile(out_dir_, name), &size, threads_);
+    files.push_back({{"file", name}, {"size_bytes", size}, {"xxh3_64", hash}});
   }
   entry["outputs"] = files;
   for (auto it = extra.begin(); it != extra.end(); ++it) entry[it.key()] = it.value();

@@ -3,15 +3,19 @@
 //
 // {
 //   "descpipe_version", "duckdb_version",
-//   "inputs": { "files": [ {path, format, size_bytes, mtime_ns, rows} ], "fingerprint": hex },
+//   "inputs": { "files": [ {path, format, size_bytes, mtime_ns, rows, xxh3_64 (or xxh3_64_sampled)} ],
+//               "verify_inputs", "fingerprint": hex },
 //   "columns": { "metadata": [names], "descriptors": count },
 //   "config": every option's effective value (ConfigJson),
 //   "passes": [ { "pass", "fingerprint", "columns_in", "columns_out", "seconds",
-//                 "peak_rss_bytes", "outputs": [ {file, size_bytes, fnv1a64} ], ... } ]
+//                 "peak_rss_bytes", "outputs": [ {file, size_bytes, xxh3_64} ], ... } ]
 // }
-// A pass's fingerprint hashes the descpipe version, the inputs' fingerprint and every option that
-// pass or an earlier one reads (never `threads`: outputs do not depend on it). The manifest is
-// rewritten atomically after each pass, once that pass's outputs are all in place.
+// A pass's fingerprint hashes the descpipe version, the inputs' fingerprint (their contents: see
+// verify_inputs) and every option that pass or an earlier one reads (never `threads`: outputs do
+// not depend on it). The manifest is rewritten atomically after each pass, once that pass's
+// outputs are all in place. Everything read back from an earlier manifest is untrusted: a file
+// name must be a plain name inside OUTDIR (io::OutdirFile), a field of the wrong type counts as
+// absent, and a damaged manifest means nothing is reused.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -27,14 +31,11 @@ namespace descpipe {
 /// Every option of `config` with its effective value (what the run used).
 nlohmann::ordered_json ConfigJson(const Config& config);
 
-/// FNV-1a 64-bit hash of `bytes`, as 16 hex digits.
-std::string Fnv1a64Hex(const std::string& bytes);
-
 class Manifest {
  public:
-  /// The passes of OUTDIR's existing manifest become candidates for reuse (and their files for
-  /// removal).
-  Manifest(const Table& table, const Config& config);
+  /// Hashes the inputs (config.verify_inputs). The passes of OUTDIR's existing manifest become
+  /// candidates for reuse (and their files for removal).
+  Manifest(const Table& table, const Config& config, const Context& ctx);
 
   /// The fingerprint of pass `stage` (0 = sampling .. 4).
   std::string Fingerprint(int stage) const;
@@ -58,11 +59,27 @@ class Manifest {
   void SetDevice(const std::string& description);
 
  private:
-  const nlohmann::ordered_json* PreviousEntry(int stage) const;
+  struct RecordedOutput {
+    std::string name;  ///< as recorded ("pass1_stats.csv", ".checkpoint/pass1.json")
+    std::string path;  ///< inside OUTDIR (checked)
+    std::uint64_t size = 0;
+    std::string hash;
+  };
+  struct PreviousPass {
+    int stage = -1;
+    std::string fingerprint;
+    std::vector<RecordedOutput> outputs;  ///< the names that are plain names inside OUTDIR
+    std::string problem;                  ///< non-empty: never reused (e.g. a name outside OUTDIR)
+    nlohmann::ordered_json entry;         ///< copied into this run's manifest when reused
+  };
+
+  void LoadPrevious();
+  const PreviousPass* PreviousEntry(int stage) const;
 
   std::string out_dir_;
+  int threads_ = 1;
   nlohmann::ordered_json json_;
-  nlohmann::ordered_json previous_passes_ = nlohmann::ordered_json::array();
+  std::vector<PreviousPass> previous_;
   std::vector<std::string> option_groups_;  ///< per stage: the JSON text of its options
   std::string device_;
 };

@@ -6,12 +6,14 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 
 #include "descpipe/error.hpp"
 #include "descpipe/lineage.hpp"
 #include "descpipe/pipeline.hpp"
 #include "descpipe/device.hpp"
 #include "io/atomic_file.hpp"
+#include "io/outdir.hpp"
 #include "pipeline/checkpoint.hpp"
 #include "pipeline/manifest.hpp"
 #include "pipeline/progress.hpp"
@@ -20,6 +22,8 @@ namespace descpipe {
 namespace fs = std::filesystem;
 
 Stage LastImplementedStage() { return Stage::kPass4; }
+
+void RemoveUnfinishedOutputs() { io::RemoveTemporariesNow(); }
 
 extern "C" char* openblas_get_corename(void);
 
@@ -44,15 +48,12 @@ void SuggestBlasCoreType() {
 
 void CheckOutputIsNotInput(const Table& table, const std::string& out_dir) {
   std::error_code ec;
-  const fs::path out = fs::weakly_canonical(out_dir, ec);
   for (const auto& file : table.files()) {
     DESCPIPE_EXPECTS(!fs::equivalent(file.path, out_dir, ec),
                      "output directory '{}' is the input file '{}'", out_dir, file.path);
     // An input inside the output directory would be an output of an earlier run (for example
     // sampled_data.parquet found again by a recursive directory input).
-    const fs::path in = fs::weakly_canonical(file.path, ec);
-    const auto [out_end, in_it] = std::mismatch(out.begin(), out.end(), in.begin(), in.end());
-    DESCPIPE_EXPECTS(out.empty() || out_end != out.end(),
+    DESCPIPE_EXPECTS(!io::IsInsideDirectory(file.path, out_dir),
                      "input file '{}' lies inside the output directory '{}': choose an output "
                      "directory outside the inputs", file.path, out_dir);
   }
@@ -65,6 +66,28 @@ void ReportOptions(const Config& config) {
   for (const auto& [key, value] : config.ignored_legacy) {
     spdlog::info("option {} = {} of the original descriptor_pipeline has no effect in descpipe", key, value);
   }
+}
+
+/// Every file a run writes in OUTDIR or OUTDIR/.checkpoint (pipeline.hpp, checkpoint.hpp): the
+/// names whose temporaries a killed run may have left.
+const std::vector<std::string>& OutdirFileNames() {
+  static const std::vector<std::string> names = {
+      "run_manifest.json", "sampled_data.parquet", "pass1_stats.csv", "pass1_columns.txt",
+      "pass1_variance_filtering.json", "pass2_spearman_matrix.npy", "pass2_columns.txt", "pass2_spearman.json",
+      "pass3_columns.txt", "pass3_vif.json", "pass4_hsic_matrix.npy", "pass4_rdc_matrix.npy",
+      "pass4_nonlinear.json", "final_descriptors.txt", "final_cluster_info.json",
+      // .checkpoint/
+      "pass1.json", "pass2.json", "pass2_pearson.npy", "pass2_nonlinear_rows.npy", "pass3.json"};
+  return names;
+}
+
+/// Under the exclusive lock: removes the temporaries of killed runs, and makes .checkpoint a real
+/// directory (a symlink there would lead checkpoint writes and deletions elsewhere).
+void TidyOutputDirectory(const std::string& out_dir) {
+  io::EnsureCheckpointDirectory(out_dir);
+  const std::size_t removed = io::RemoveStaleTemporaries(out_dir, OutdirFileNames()) +
+                              io::RemoveStaleTemporaries(out_dir + "/.checkpoint", OutdirFileNames());
+  if (removed > 0) spdlog::info("removed {} temporary file{} left by an interrupted run", removed, removed == 1 ? "" : "s");
 }
 
 /// Removes `path` on scope exit unless Keep() was called: a run that fails after Pass 0 leaves no
@@ -112,9 +135,12 @@ RunResult RunPipeline(const Config& config, const RunOptions& options, const Con
                    : "");
   SuggestBlasCoreType();
   io::EnsureOutputDirectory(config.output_dir);
+  // One run at a time in OUTDIR (two would mix their passes); apply and explain wait for it too.
+  const io::OutdirLock lock(config.output_dir, io::OutdirLock::Mode::kExclusive, options.wait);
+  TidyOutputDirectory(config.output_dir);
   // A new manifest with no pass yet: from here on it lists only passes whose outputs are complete
   // (the earlier run's entries stay in memory, as candidates for reuse).
-  Manifest manifest(table, config);
+  Manifest manifest(table, config, ctx);
   manifest.SetDevice(device);
   manifest.Save();
 
@@ -122,15 +148,22 @@ RunResult RunPipeline(const Config& config, const RunOptions& options, const Con
   bool reusing = options.resume;
   bool stale_removed = false;
   const char* const names[] = {"pass0", "pass1", "pass2", "pass3", "pass4"};
-  auto reuse = [&](int stage) {
+  // `load` reads the pass's result back (checkpoints and outputs, validated as untrusted input);
+  // when it finds them invalid the pass is computed instead, and the log says why.
+  auto reuse = [&](int stage, const std::function<void()>& load) {
     std::string why;
     if (!options.resume) {
       why = "--no-resume";
     } else if (!reusing) {
       why = "an earlier pass was computed";
     } else if (manifest.CanReuse(stage, &why)) {
-      spdlog::info("{}: reused from the earlier run in {}", names[stage], config.output_dir);
-      return true;
+      try {
+        load();
+        spdlog::info("{}: reused from the earlier run in {}", names[stage], config.output_dir);
+        return true;
+      } catch (const Error& e) {  // a damaged or forged checkpoint: compute instead of trusting it
+        why = fmt::format("its saved result is not valid: {}", e.what());
+      }
     }
     if (!stale_removed) {  // at the first computed pass: earlier results from here on no longer match
       manifest.RemoveStaleOutputs(stage);
@@ -140,6 +173,15 @@ RunResult RunPipeline(const Config& config, const RunOptions& options, const Con
     spdlog::info("{}: computed ({})", names[stage], why);
     return false;
   };
+  // What a run stopped now leaves complete in OUTDIR (for the message on SIGINT/SIGTERM).
+  std::string complete;
+  auto status = [&](const char* running) {
+    if (!options.on_status) return;
+    options.on_status(fmt::format("{} was running; {} complete in '{}'", running,
+                                  complete.empty() ? std::string("no pass is") : complete + (complete.find(',') == std::string::npos ? " is" : " are"),
+                                  config.output_dir));
+  };
+  auto finished = [&](const char* pass) { complete += complete.empty() ? pass : std::string(", ") + pass; };
 
   RunResult run;
   RemoveUnlessKept sample_on_failure;
@@ -148,7 +190,8 @@ RunResult RunPipeline(const Config& config, const RunOptions& options, const Con
     const auto start = std::chrono::steady_clock::now();
     const std::string sample_path = config.output_dir + "/sampled_data.parquet";
     std::int64_t rows = 0;
-    const bool reused = reuse(0);
+    status("pass0");
+    const bool reused = reuse(0, [] {});
     if (!reused) {
       SampleSpec spec{config.sample_rows, config.sample_per_file, config.random_seed};
       rows = WriteSample(table, spec, sample_path, ctx);
@@ -174,12 +217,13 @@ RunResult RunPipeline(const Config& config, const RunOptions& options, const Con
                                            {"sample_per_file", config.sample_per_file},
                                            {"seed", config.random_seed}}}});
     }
+    finished("pass0");
   }
 
   ResetPeakRss();
   Pass1Result pass1;
-  if (reuse(1)) {
-    pass1 = LoadPass1(config.output_dir);
+  status("pass1");
+  if (reuse(1, [&] { pass1 = LoadPass1(config.output_dir, table.descriptor_names()); })) {
     run.passes.push_back(manifest.Reuse(1));
   } else {
     ProgressLine progress("pass1", ctx.show_progress());
@@ -196,13 +240,14 @@ RunResult RunPipeline(const Config& config, const RunOptions& options, const Con
     manifest.RecordPass(1, run.passes.back(), outputs);
   }
   sample_on_failure.Keep();
+  finished("pass1");
   run.final_columns = pass1.kept;
   if (options.until < Stage::kPass2) return run;
 
   ResetPeakRss();
   Pass2Result pass2;
-  if (reuse(2)) {
-    pass2 = LoadPass2(config.output_dir, pass1);
+  status("pass2");
+  if (reuse(2, [&] { pass2 = LoadPass2(config.output_dir, pass1); })) {
     run.passes.push_back(manifest.Reuse(2));
   } else {
     ProgressLine progress2("pass2", ctx.show_progress());
@@ -229,13 +274,14 @@ RunResult RunPipeline(const Config& config, const RunOptions& options, const Con
     }
     manifest.RecordPass(2, run.passes.back(), outputs, {{"row_sample", pass2_rows}});
   }
+  finished("pass2");
   run.final_columns = pass2.kept;
   if (options.until < Stage::kPass3) return run;
 
   ResetPeakRss();
   Pass3Result pass3;
-  if (reuse(3)) {
-    pass3 = LoadPass3(config.output_dir, pass2);
+  status("pass3");
+  if (reuse(3, [&] { pass3 = LoadPass3(config.output_dir, pass2); })) {
     run.passes.push_back(manifest.Reuse(3));
   } else {
     pass3 = RunPass3(pass1, pass2, config, ctx);
@@ -247,13 +293,14 @@ RunResult RunPipeline(const Config& config, const RunOptions& options, const Con
     run.passes.push_back({"pass3_vif", pass3.columns.size(), pass3.kept.size(), pass3.seconds, PeakRssBytes()});
     manifest.RecordPass(3, run.passes.back(), outputs);
   }
+  finished("pass3");
   run.final_columns = pass3.kept;
   if (options.until < Stage::kPass4) return run;
 
   ResetPeakRss();
-  if (reuse(4)) {
+  status("pass4");
+  if (reuse(4, [&] { run.final_columns = LoadFinalDescriptors(config.output_dir, pass3); })) {
     run.passes.push_back(manifest.Reuse(4));
-    run.final_columns = io::ReadLines(config.output_dir + "/final_descriptors.txt");
     return run;
   }
   ProgressLine progress4("pass4", ctx.show_progress(), "tiles");

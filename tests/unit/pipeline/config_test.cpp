@@ -404,10 +404,10 @@ graph:
   for (const char* bad : {"hsic_D=7", "hsic_D=0", "rdc_k=0", "rdc_seeds=0", "rdc_s=0", "w_hsic=-1",
                           "nonlinear_threshold=0", "nonlinear_threshold=1.5", "nonlinear_topk=-1",
                           "nonlinear_max_rows=10"}) {
+    // Refused as the value is read (range checks come before the value is stored).
     Config bad_config;
-    ApplyOverride(bad_config, bad);
     const std::string key = std::string(bad).substr(0, std::string(bad).find('='));
-    EXPECT_TRUE(Contains(MessageOf<InvalidInput>([&] { bad_config.Validate(); }), key)) << bad;
+    EXPECT_TRUE(Contains(MessageOf<InvalidInput>([&] { ApplyOverride(bad_config, bad); }), key)) << bad;
   }
   Config no_weight;
   ApplyOverride(no_weight, "w_hsic=0");
@@ -447,7 +447,7 @@ TEST(ConfigFile, WrongTypesGiveAClearError) {
       {"metadata_columns: {a: 1}\n", "metadata_columns", "a list of names"},
       {"metadata_columns: [[a]]\n", "metadata_columns", "a list of names"},
       {"range_mode: linear\n", "range_mode", "trimmed, minmax or iqr"},
-      {"random_seed: -1\n", "random_seed", ">= 0"},
+      {"random_seed: -1\n", "random_seed", "in [0, 18446744073709551615], got -1"},
       {"memory_limit: lots\n", "memory_limit", "'lots' as a size"},
       {"output_dir: [a, b]\n", "output_dir", "a path"},
       {"sample_rows: 1.5\n", "sample_rows", "an integer"},
@@ -625,10 +625,123 @@ TEST(ConfigValidate, RejectsBadRanges) {
   }
 }
 
-TEST(ConfigValidate, ValuesLoadedFromYamlAreValidated) {
-  const Config config = LoadYaml("max_missing_ratio: 2\n");  // loading checks types only
-  EXPECT_TRUE(Contains(MessageOf<InvalidInput>([&] { config.Validate(); }),
-                       "max_missing_ratio must be in [0, 1], got 2"));
+TEST(ConfigValidate, ValuesLoadedFromYamlAreCheckedAsTheyAreRead) {
+  EXPECT_TRUE(Contains(MessageOf<InvalidInput>([] { LoadYaml("max_missing_ratio: 2\n"); }),
+                       "option max_missing_ratio must be a finite number in [0, 1], got 2"));
+}
+
+// ---- ranges: every option, every kind of bad value --------------------------------------------
+
+TEST(ConfigRanges, EveryImplementedOptionHasASpecAndEverySpecASetter) {
+  const std::vector<std::string> names = KnownOptionNames();
+  for (const OptionSpec& spec : OptionSpecs()) {
+    EXPECT_TRUE(std::binary_search(names.begin(), names.end(), spec.name)) << spec.name;
+    const bool number = spec.kind == OptionKind::kInteger || spec.kind == OptionKind::kReal ||
+                        spec.kind == OptionKind::kSize;
+    EXPECT_EQ(number, spec.value != nullptr) << spec.name << ": a number option needs its getter";
+    if (number) EXPECT_LT(spec.min, spec.max) << spec.name;
+  }
+  // Every option --set accepts (legacy keys aside) is described.
+  for (const std::string& name : names) {
+    Config config;
+    try {
+      ApplyOverride(config, name + "=null");
+    } catch (const InvalidInput&) {
+    }
+    const bool legacy = !config.ignored_legacy.empty();
+    EXPECT_TRUE(legacy || FindOptionSpec(name) != nullptr) << name;
+  }
+}
+
+TEST(ConfigRanges, NumbersOutsideTheirRangeAreRefusedNamingOptionValueAndRange) {
+  for (const OptionSpec& spec : OptionSpecs()) {
+    if (spec.kind != OptionKind::kInteger && spec.kind != OptionKind::kReal) continue;
+    const std::string range = RangeText(spec);
+    std::vector<std::string> values = {".inf", "-.inf", ".nan", "1e308", "-1e308", "4294967297",
+                                       "-4294967295", "18446744073709551617"};
+    values.push_back(fmt::format("{}", spec.max * 2 + 1));
+    values.push_back(fmt::format("{}", spec.min - 1));
+    if (spec.min_open) values.push_back(fmt::format("{}", spec.min));
+    for (const std::string& value : values) {
+      Config config;
+      std::string message;
+      try {
+        ApplyOverride(config, std::string(spec.name) + "=" + value);
+        // Accepted: then the value must really be in range (e.g. 4294967297 for sample_rows).
+        EXPECT_NO_THROW(config.Validate()) << spec.name << "=" << value;
+        continue;
+      } catch (const InvalidInput& e) {
+        message = e.what();
+      }
+      EXPECT_TRUE(Contains(message, spec.name)) << message;
+      EXPECT_TRUE(Contains(message, range)) << message;
+      EXPECT_TRUE(Contains(message, value)) << message;
+    }
+  }
+}
+
+TEST(ConfigRanges, NothingIsTruncatedToThirtyTwoBits) {
+  // Each of these used to be accepted as another value (the examples).
+  for (const char* assignment : {"threads=4294967297", "hsic_D=4294967298", "nonlinear_topk=-4294967295",
+                                 "rdc_k=4294967297", "gpu_id=4294967296", "n_metadata_cols=4294967298",
+                                 "leiden_iterations=4294967297", "rdc_seeds=1000000", "leiden_iterations=1e9",
+                                 "w_hsic=.inf", "w_hsic=1e308", "leiden_resolution=.inf", "hsic_D=1e8",
+                                 "vif_threshold=1", "vif_threshold=.nan", "threads=65536"}) {
+    Config config;
+    const std::string key = std::string(assignment).substr(0, std::string(assignment).find('='));
+    const std::string message = MessageOf<InvalidInput>([&] { ApplyOverride(config, assignment); });
+    EXPECT_TRUE(Contains(message, "option " + key + " must be")) << message;
+  }
+}
+
+TEST(ConfigRanges, IntegersAcceptEveryExactForm) {
+  Config config;
+  ApplyOverride(config, "random_seed=18446744073709551615");
+  EXPECT_EQ(config.random_seed, 18446744073709551615ULL);
+  ApplyOverride(config, "random_seed=9007199254740993");  // not a double: read exactly
+  EXPECT_EQ(config.random_seed, 9007199254740993ULL);
+  ApplyOverride(config, "sample_rows=1e6");
+  EXPECT_EQ(config.sample_rows, 1000000);
+  ApplyOverride(config, "hsic_D=64.0");
+  EXPECT_EQ(config.hsic_D, 64);
+  ApplyOverride(config, "leiden_iterations=-1");
+  EXPECT_EQ(config.leiden_iterations, -1);
+  EXPECT_TRUE(Contains(MessageOf<InvalidInput>([&] { ApplyOverride(config, "leiden_iterations=0"); }),
+                       "not 0"));
+  EXPECT_TRUE(Contains(MessageOf<InvalidInput>([&] { ApplyOverride(config, "hsic_D=6.5"); }), "an integer"));
+  config.Validate();
+}
+
+TEST(ConfigRanges, MemoryLimitBelowOneMebibyteIsRefused) {
+  for (const char* text : {"0.4B", "1000", "1KB", "0.9MiB"}) {
+    Config config;
+    const std::string message =
+        MessageOf<InvalidInput>([&] { ApplyOverride(config, std::string("memory_limit=") + text); });
+    EXPECT_TRUE(Contains(message, "memory_limit")) << message;
+    EXPECT_TRUE(Contains(message, text)) << message;
+    EXPECT_TRUE(Contains(message, "[1048576,")) << message;
+    EXPECT_EQ(config.memory_limit, 0u);
+  }
+  Config config;
+  ApplyOverride(config, "memory_limit=1MiB");
+  EXPECT_EQ(config.memory_limit, 1048576u);
+}
+
+TEST(ConfigRanges, ValidateChecksWhatALibraryCallerStored) {
+  Config config;
+  config.hsic_D = 1 << 20;
+  EXPECT_TRUE(Contains(MessageOf<InvalidInput>([&] { config.Validate(); }), "hsic_D must be an integer in [2, 65536]"));
+  config = Config{};
+  config.w_rdc = HUGE_VAL;
+  EXPECT_TRUE(Contains(MessageOf<InvalidInput>([&] { config.Validate(); }), "got inf"));
+  config = Config{};
+  config.hsic_D = 63;
+  EXPECT_TRUE(Contains(MessageOf<InvalidInput>([&] { config.Validate(); }), "even"));
+  config = Config{};
+  config.memory_limit = 1000;  // a caller's 1000 bytes is below the floor; 0 is the default
+  EXPECT_TRUE(Contains(MessageOf<InvalidInput>([&] { config.Validate(); }), "memory_limit"));
+  config.memory_limit = 0;
+  EXPECT_NO_THROW(config.Validate());
 }
 
 // ---- conversions -------------------------------------------------------------------------------
