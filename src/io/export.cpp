@@ -25,8 +25,10 @@ std::int64_t WriteColumns(const Table& table, const std::vector<std::string>& co
   io::AtomicPath target(out_path);
   // One scan of every file in order: DuckDB preserves insertion order (its default), so rows come
   // out in input order.
+  // USE_TMP_FILE false: the temporary is ours already (AtomicPath, created O_EXCL); DuckDB would
+  // otherwise write "tmp_<name>" beside it, a name it opens without O_EXCL.
   const std::string sql =
-      fmt::format("COPY (SELECT {} FROM {}) TO {} (FORMAT parquet, COMPRESSION zstd)", select,
+      fmt::format("COPY (SELECT {} FROM {}) TO {} (FORMAT parquet, COMPRESSION zstd, USE_TMP_FILE false)", select,
                   io::TableFunctionSql(table.files(), table.format()),
                   QuoteLiteral(io::DuckDbWritePath(target.temp_path())));
   io::Database database(ctx.threads());

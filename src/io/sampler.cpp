@@ -153,8 +153,10 @@ std::int64_t WriteSample(const Table& table, const SampleSpec& spec, const std::
       files.size() == 1 && files[0].format == FileFormat::kParquet && !names.file_row_number_taken;
   const std::string order =
       one_parquet ? "" : fmt::format(" ORDER BY {}, {}", file_column, row_column);
+  // USE_TMP_FILE false: the temporary is ours already (AtomicPath, created O_EXCL); DuckDB would
+  // otherwise write "tmp_<name>" beside it, a name it opens without O_EXCL.
   const std::string sql =
-      fmt::format("COPY (SELECT {} FROM ({}){}) TO {} (FORMAT parquet, COMPRESSION zstd)", columns,
+      fmt::format("COPY (SELECT {} FROM ({}){}) TO {} (FORMAT parquet, COMPRESSION zstd, USE_TMP_FILE false)", columns,
                   body, order, QuoteLiteral(io::DuckDbWritePath(target.temp_path())));
   io::Result copied;
   io::Query(connection, sql, copied, fmt::format("sampling {}", table.Describe()));

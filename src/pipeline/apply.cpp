@@ -33,14 +33,14 @@ StageFiles FilesOf(Stage stage) {
 }  // namespace
 
 std::int64_t ApplySelection(const ApplyOptions& options, const Context& ctx) {
-  DESCPIPE_EXPECTS(!io::IsInsideDirectory(options.output, options.out_dir),
-                   "the output '{}' lies inside the run's output directory '{}': apply never writes there (it "
-                   "would replace the run's own files); choose a path outside it",
-                   options.output, options.out_dir);
   const std::string manifest_path = options.out_dir + "/run_manifest.json";
   DESCPIPE_EXPECTS(fs::exists(fs::symlink_status(manifest_path)),
                    "cannot read '{}': '{}' is not the output directory of a descpipe run", manifest_path,
                    options.out_dir);
+  DESCPIPE_EXPECTS(!io::IsInsideDirectory(options.output, options.out_dir),
+                   "the output '{}' lies inside the run's output directory '{}': apply never writes there (it "
+                   "would replace the run's own files); choose a path outside it",
+                   options.output, options.out_dir);
   // A run writing OUTDIR now would change the lists under us: read under a shared lock.
   const io::OutdirLock lock(options.out_dir, io::OutdirLock::Mode::kShared, options.wait);
   nlohmann::json manifest;

@@ -339,7 +339,7 @@ TEST_F(CliTest, ManifestRecordsInputsConfigAndPassFingerprints) {
     for (const auto& output : pass.at("outputs")) {
       const std::string content = ReadFile(out + "/" + output.at("file").get<std::string>());
       EXPECT_EQ(output.at("size_bytes").get<std::size_t>(), content.size());
-      EXPECT_EQ(output.at("fnv1a64").get<std::string>().size(), 16u);
+      EXPECT_EQ(output.at("xxh3_64").get<std::string>().size(), 16u);
     }
   }
   // A Pass 3 option changes the fingerprints of Passes 3 and 4 only; threads change none.
