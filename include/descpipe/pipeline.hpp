@@ -100,9 +100,11 @@ struct Pass3Result {
 };
 
 /// Pass 2: ranks of the Pass 1 survivors (plus target_column), the Spearman matrix, clusters and
-/// representatives. Memory: the rank matrix (float64, rows x columns) and the p x p matrices.
-/// When the rank matrix would exceed ctx.memory_limit_bytes(), a reproducible row sample that
-/// fits is used (or, with config.exact, InvalidInput is thrown).
+/// representatives. Memory (planned against ctx.memory_limit_bytes() before anything large is
+/// allocated; docs/SPEARMAN.md, "Memory"): every row as doubles when it fits, else columns read
+/// in blocks and ranks held as floats, else a reproducible row sample (config.exact: an
+/// InvalidInput instead); when even the p x p matrices do not fit, an InvalidInput naming the
+/// memory_limit to raise to.
 /// Uses (and releases) pass1.values when present, instead of reading the table again.
 /// With `nonlinear_rows` > 0, keeps that row sample of the survivors' ranks for Pass 4.
 Pass2Result RunPass2(const Table& table, Pass1Result& pass1, const Config& config,

@@ -694,6 +694,18 @@ TEST(ConfigRanges, NothingIsTruncatedToThirtyTwoBits) {
   }
 }
 
+TEST(ConfigRanges, DocsListEveryRangeAsTheCodeHasIt) {
+  const std::vector<std::string> lines = Lines(testing::ReadFile(std::string(DESCPIPE_SOURCE_DIR) + "/docs/CONFIG.md"));
+  for (const OptionSpec& spec : OptionSpecs()) {
+    if (spec.value == nullptr) continue;
+    const std::string cell = "| `" + std::string(spec.name) + "` |";
+    const auto line = std::find_if(lines.begin(), lines.end(), [&](const std::string& text) {
+      return text.rfind(cell, 0) == 0 && Contains(text, RangeText(spec));
+    });
+    EXPECT_NE(line, lines.end()) << spec.name << " " << RangeText(spec) << " is not in docs/CONFIG.md's ranges";
+  }
+}
+
 TEST(ConfigRanges, IntegersAcceptEveryExactForm) {
   Config config;
   ApplyOverride(config, "random_seed=18446744073709551615");
