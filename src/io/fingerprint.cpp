@@ -63,7 +63,9 @@ class ReadOnlyFile {
 
 }  // namespace
 
-std::string HashText(const std::string& bytes) { return Hex(XXH3_64bits(bytes.data(), bytes.size())); }
+std::string HashText(const std::string& bytes) {
+  return Hex(XXH3_64bits(bytes.data(), bytes.size()));
+}
 
 std::string HashFile(const std::string& path, std::uint64_t* size, int threads) {
   const ReadOnlyFile file(path);
@@ -72,7 +74,8 @@ std::string HashFile(const std::string& path, std::uint64_t* size, int threads) 
   std::vector<XXH64_hash_t> digests(static_cast<std::size_t>(chunks) + 1, 0);
   digests.back() = bytes;
   std::exception_ptr failure;
-  const int workers = static_cast<int>(std::clamp<std::uint64_t>(chunks, 1, static_cast<std::uint64_t>(std::max(1, threads))));
+  const int workers = static_cast<int>(
+      std::clamp<std::uint64_t>(chunks, 1, static_cast<std::uint64_t>(std::max(1, threads))));
 #pragma omp parallel num_threads(workers)
   {
     std::vector<char> buffer;
@@ -121,7 +124,8 @@ std::string SampledFileHash(const std::string& path, FileFormat format) {
     constexpr std::uint64_t kBlocks = 64;
     constexpr std::uint64_t kBlockBytes = 64ULL << 10;
     for (std::uint64_t block = 0; block < kBlocks; ++block) {
-      add(size / kBlocks * block + (size / kBlocks > kBlockBytes ? (size / kBlocks - kBlockBytes) / 2 : 0),
+      add(size / kBlocks * block +
+              (size / kBlocks > kBlockBytes ? (size / kBlocks - kBlockBytes) / 2 : 0),
           kBlockBytes);
     }
   } catch (...) {

@@ -5,8 +5,8 @@
 #include <fcntl.h>
 #include <spdlog/spdlog.h>
 #include <sys/file.h>
-#include <sys/sysmacros.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -41,8 +41,8 @@ const char* FileKind(mode_t mode) {
 /// ADVISORY WRITE 1234 fd:01:56789 0 EOF"); "unknown" when it cannot be told.
 std::string LockHolder(dev_t device, ino_t inode) {
   std::ifstream locks("/proc/locks");
-  const std::string wanted =
-      fmt::format("{:02x}:{:02x}:{}", major(device), minor(device), static_cast<unsigned long long>(inode));
+  const std::string wanted = fmt::format("{:02x}:{:02x}:{}", major(device), minor(device),
+                                         static_cast<unsigned long long>(inode));
   for (std::string line; std::getline(locks, line);) {
     std::istringstream fields(line);
     std::string number, kind, advisory, access, pid, id;
@@ -63,8 +63,8 @@ bool PlainName(std::string_view name) {
   return true;
 }
 
-/// True when `name` is `<output>.tmp-XXXXXX` (mkostemp's six characters) or `<output>.tmp-<pid>-<n>`
-/// (earlier versions) for one of `outputs`.
+/// True when `name` is `<output>.tmp-XXXXXX` (mkostemp's six characters) or
+/// `<output>.tmp-<pid>-<n>` (earlier versions) for one of `outputs`.
 bool IsTemporaryOf(std::string_view name, const std::vector<std::string>& outputs) {
   const std::size_t mark = name.rfind(".tmp-");
   if (mark == std::string_view::npos) return false;
@@ -99,12 +99,14 @@ OutdirLock::OutdirLock(const std::string& out_dir, Mode mode, bool wait) {
       const std::string holder = LockHolder(info.st_dev, info.st_ino);
       ::close(fd_);
       fd_ = -1;
-      throw InvalidInput(fmt::format(
-          "output directory '{}' is in use by another descpipe process (pid {}{}); wait for it to finish, or "
-          "give --wait to wait for it",
-          out_dir, holder, exclusive ? "" : ", a run writing it"));
+      throw InvalidInput(
+          fmt::format("output directory '{}' is in use by another descpipe process (pid {}{}); "
+                      "wait for it to finish, or "
+                      "give --wait to wait for it",
+                      out_dir, holder, exclusive ? "" : ", a run writing it"));
     }
-    spdlog::info("output directory '{}' is in use by another descpipe process: waiting for it", out_dir);
+    spdlog::info("output directory '{}' is in use by another descpipe process: waiting for it",
+                 out_dir);
     do {
       result = ::flock(fd_, operation);
     } while (result != 0 && errno == EINTR);
@@ -126,7 +128,8 @@ std::string OutdirFile(const std::string& out_dir, const std::string& name) {
   constexpr std::string_view kCheckpoints = ".checkpoint/";
   if (rest.substr(0, kCheckpoints.size()) == kCheckpoints) rest.remove_prefix(kCheckpoints.size());
   DESCPIPE_EXPECTS(PlainName(rest),
-                   "'{}/run_manifest.json' names the file '{}', which is not a file descpipe writes in the output "
+                   "'{}/run_manifest.json' names the file '{}', which is not a file descpipe "
+                   "writes in the output "
                    "directory; the manifest was edited or damaged",
                    out_dir, name.size() > 200 ? name.substr(0, 200) + "..." : name);
   return out_dir + "/" + name;
@@ -141,7 +144,9 @@ std::string ReadRegularFile(const std::string& path, std::uint64_t max_bytes) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0) {
     const int error = errno;
-    if (error == ELOOP) throw InvalidInput(fmt::format("'{}' is a symlink; descpipe reads only regular files there", path));
+    if (error == ELOOP)
+      throw InvalidInput(
+          fmt::format("'{}' is a symlink; descpipe reads only regular files there", path));
     throw InvalidInput(fmt::format("cannot read '{}': {}", path, Errno(error)));
   }
   struct stat info {};
@@ -151,12 +156,14 @@ std::string ReadRegularFile(const std::string& path, std::uint64_t max_bytes) {
   }
   if (static_cast<std::uint64_t>(info.st_size) > max_bytes) {
     ::close(fd);
-    throw InvalidInput(fmt::format("'{}' is {} bytes, more than the {} expected", path, info.st_size, max_bytes));
+    throw InvalidInput(
+        fmt::format("'{}' is {} bytes, more than the {} expected", path, info.st_size, max_bytes));
   }
   std::string content(static_cast<std::size_t>(info.st_size), '\0');
   std::size_t done = 0;
   while (done < content.size()) {
-    const ssize_t got = ::pread(fd, content.data() + done, content.size() - done, static_cast<off_t>(done));
+    const ssize_t got =
+        ::pread(fd, content.data() + done, content.size() - done, static_cast<off_t>(done));
     if (got < 0 && errno == EINTR) continue;
     if (got <= 0) break;  // shrank meanwhile: what is there
     done += static_cast<std::size_t>(got);
@@ -166,7 +173,8 @@ std::string ReadRegularFile(const std::string& path, std::uint64_t max_bytes) {
   return content;
 }
 
-std::size_t RemoveStaleTemporaries(const std::string& dir, const std::vector<std::string>& outputs) {
+std::size_t RemoveStaleTemporaries(const std::string& dir,
+                                   const std::vector<std::string>& outputs) {
   DIR* handle = ::opendir(dir.c_str());
   if (handle == nullptr) return 0;
   std::vector<std::string> stale;
@@ -178,7 +186,8 @@ std::size_t RemoveStaleTemporaries(const std::string& dir, const std::vector<std
   for (const std::string& name : stale) {
     struct stat info {};
     const std::string path = dir + "/" + name;
-    if (::lstat(path.c_str(), &info) != 0 || !(S_ISREG(info.st_mode) || S_ISLNK(info.st_mode))) continue;
+    if (::lstat(path.c_str(), &info) != 0 || !(S_ISREG(info.st_mode) || S_ISLNK(info.st_mode)))
+      continue;
     if (::unlink(path.c_str()) == 0) ++removed;  // unlink: a symlink goes, never its target
   }
   return removed;
@@ -189,10 +198,12 @@ bool IsInsideDirectory(const std::string& path, const std::string& dir) {
   namespace fs = std::filesystem;
   fs::path directory = fs::weakly_canonical(fs::absolute(dir, ec), ec);
   if (ec || directory.empty()) return false;
-  if (!directory.has_filename()) directory = directory.parent_path();  // "out/": no empty last element
+  if (!directory.has_filename())
+    directory = directory.parent_path();  // "out/": no empty last element
   const fs::path target = fs::weakly_canonical(fs::absolute(path, ec), ec);
   if (ec) return false;
-  const auto [dir_end, target_it] = std::mismatch(directory.begin(), directory.end(), target.begin(), target.end());
+  const auto [dir_end, target_it] =
+      std::mismatch(directory.begin(), directory.end(), target.begin(), target.end());
   return dir_end == directory.end();
 }
 

@@ -2,6 +2,8 @@
 // their content, one run at a time, nothing outside OUTDIR ever written or deleted because of
 // what a file inside it says, forged checkpoints never trusted, temporaries never followed and
 // cleaned after kills, options out of range refused, SIGINT/SIGTERM ending with one line.
+#include "io/outdir.hpp"
+
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -15,7 +17,6 @@
 
 #include "descpipe/table.hpp"
 #include "io/fingerprint.hpp"
-#include "io/outdir.hpp"
 #include "support/test_support.hpp"
 
 namespace descpipe {
@@ -40,26 +41,30 @@ void MakeTable(const std::string& path, int rows, int groups = 6) {
     const std::string g = std::to_string(group);
     const std::string base = "((hash(range, " + g + ") % 100000)::DOUBLE / 50000 - 1)";
     select += ", " + base + " AS g" + g + "_x";
-    select += ", " + base + " * 2 + (hash(range, " + std::to_string(group + 50) + ") % 100)::DOUBLE / 1e4 AS g" + g +
-              "_copy";
+    select += ", " + base + " * 2 + (hash(range, " + std::to_string(group + 50) +
+              ") % 100)::DOUBLE / 1e4 AS g" + g + "_copy";
     select += ", " + base + " * " + base + " AS g" + g + "_square";
-    select += ", (hash(range, " + std::to_string(group + 90) + ") % 1000)::DOUBLE AS g" + g + "_noise";
+    select +=
+        ", (hash(range, " + std::to_string(group + 90) + ") % 1000)::DOUBLE AS g" + g + "_noise";
   }
-  RunSql("COPY (SELECT " + select + " FROM range(" + std::to_string(rows) + ")) TO " + QuoteLiteral(path) +
-         " (FORMAT parquet)");
+  RunSql("COPY (SELECT " + select + " FROM range(" + std::to_string(rows) + ")) TO " +
+         QuoteLiteral(path) + " (FORMAT parquet)");
 }
 
 /// "reused" or "computed" for pass `pass`, from the log.
 std::string Decision(const CliResult& result, int pass) {
   const std::string prefix = "pass" + std::to_string(pass) + ": ";
-  return Contains(result.err, prefix + "reused") ? "reused" : Contains(result.err, prefix + "computed") ? "computed" : "?";
+  return Contains(result.err, prefix + "reused")     ? "reused"
+         : Contains(result.err, prefix + "computed") ? "computed"
+                                                     : "?";
 }
 
 /// The run ended with exit code 2 and exactly one line on stderr, "error: ...", containing `part`.
 ::testing::AssertionResult OneErrorLine(const CliResult& result, const std::string& part) {
   const std::vector<std::string> lines = Lines(result.err);
   if (result.exit_code != 2 || lines.size() != 1 || lines[0].rfind("error: ", 0) != 0) {
-    return ::testing::AssertionFailure() << "exit " << result.exit_code << ", stderr:\n" << result.err;
+    return ::testing::AssertionFailure() << "exit " << result.exit_code << ", stderr:\n"
+                                         << result.err;
   }
   return Contains(lines[0], part);
 }
@@ -72,7 +77,8 @@ class OutdirTest : public ::testing::Test {
     MakeTable(input_, 2000);
   }
   CliResult Run(std::vector<std::string> extra = {}, const std::string& out = "") {
-    std::vector<std::string> args = {"run", input_, "-o", out.empty() ? out_ : out, "--set", "metadata_columns=[id]"};
+    std::vector<std::string> args = {
+        "run", input_, "-o", out.empty() ? out_ : out, "--set", "metadata_columns=[id]"};
     args.insert(args.end(), extra.begin(), extra.end());
     return RunCli(args, 300);
   }
@@ -131,7 +137,9 @@ TEST_F(OutdirTest, SameSizeEditWithTheTimePutBackIsNeverReused) {
 TEST_F(OutdirTest, FastVerificationSeesFooterEdgesAndSampledBlocks) {
   ASSERT_EQ(Run({"-q", "--set", "verify_inputs=fast"}).exit_code, 0);
   EXPECT_EQ(Manifest().at("inputs").at("verify_inputs"), "fast");
-  EXPECT_EQ(Manifest().at("inputs").at("files").at(0).at("xxh3_64_sampled").get<std::string>().size(), 16u);
+  EXPECT_EQ(
+      Manifest().at("inputs").at("files").at(0).at("xxh3_64_sampled").get<std::string>().size(),
+      16u);
   // The table is small: its first MiB is all of it, so any same-size edit is seen.
   EditKeepingSizeAndTime(input_, fs::file_size(input_) / 2);
   const CliResult rerun = Run({"--set", "verify_inputs=fast"});
@@ -149,7 +157,8 @@ TEST_F(OutdirTest, SampledHashCoversFooterAndBlocksOfALargeFile) {
   // documented limit of verify_inputs: fast).
   const std::string path = dir_ / "large.parquet";
   std::string bytes(8u << 20, '\0');
-  for (std::size_t i = 0; i < bytes.size(); ++i) bytes[i] = static_cast<char>((i * 2654435761u) >> 24);
+  for (std::size_t i = 0; i < bytes.size(); ++i)
+    bytes[i] = static_cast<char>((i * 2654435761u) >> 24);
   const std::uint32_t footer = 4096;
   std::memcpy(bytes.data() + bytes.size() - 8, &footer, 4);
   std::memcpy(bytes.data() + bytes.size() - 4, "PAR1", 4);
@@ -163,8 +172,10 @@ TEST_F(OutdirTest, SampledHashCoversFooterAndBlocksOfALargeFile) {
   };
   EXPECT_TRUE(changed_at(bytes.size() - 8 - footer + 10));  // footer
   EXPECT_TRUE(changed_at(10));                              // first MiB
-  EXPECT_TRUE(changed_at(bytes.size() / 2 + (bytes.size() / 64 - (64u << 10)) / 2 + 5));  // block 32
-  EXPECT_FALSE(changed_at((2u << 20) + 3));  // between the samples: only verify_inputs: full sees it
+  EXPECT_TRUE(
+      changed_at(bytes.size() / 2 + (bytes.size() / 64 - (64u << 10)) / 2 + 5));  // block 32
+  EXPECT_FALSE(
+      changed_at((2u << 20) + 3));  // between the samples: only verify_inputs: full sees it
   std::uint64_t size = 0;
   WriteFile(path, bytes);
   const std::string whole = io::HashFile(path, &size, 1);
@@ -182,31 +193,37 @@ TEST_F(OutdirTest, CraftedManifestNeverDeletesOrReadsOutsideOutdir) {
   const std::string victim = dir_ / "victim.txt";
   WriteFile(victim, "precious");
   Json manifest = Manifest();
-  for (const std::string& name : {std::string("../victim.txt"), victim, std::string(".checkpoint/../../victim.txt")}) {
-    manifest["passes"][1]["outputs"].push_back({{"file", name}, {"size_bytes", 8}, {"xxh3_64", "0"}});
+  for (const std::string& name :
+       {std::string("../victim.txt"), victim, std::string(".checkpoint/../../victim.txt")}) {
+    manifest["passes"][1]["outputs"].push_back(
+        {{"file", name}, {"size_bytes", 8}, {"xxh3_64", "0"}});
   }
   WriteFile(out_ + "/run_manifest.json", manifest.dump(2));
   // A changed option makes the run delete the recorded outputs of Pass 1 onwards.
   const CliResult rerun = Run({"--set", "variance_threshold=0.001"});
   ASSERT_EQ(rerun.exit_code, 0) << rerun.err;
   EXPECT_EQ(ReadFile(victim), "precious");
-  EXPECT_TRUE(Contains(rerun.err, "not a file descpipe writes in the output directory")) << rerun.err;
+  EXPECT_TRUE(Contains(rerun.err, "not a file descpipe writes in the output directory"))
+      << rerun.err;
   // Same options but a manifest naming a file outside: that pass is never reused.
   manifest = Manifest();
-  manifest["passes"][1]["outputs"].push_back({{"file", "../victim.txt"}, {"size_bytes", 8}, {"xxh3_64", "0"}});
+  manifest["passes"][1]["outputs"].push_back(
+      {{"file", "../victim.txt"}, {"size_bytes", 8}, {"xxh3_64", "0"}});
   WriteFile(out_ + "/run_manifest.json", manifest.dump(2));
   const CliResult again = Run({"--set", "variance_threshold=0.001"});
   ASSERT_EQ(again.exit_code, 0) << again.err;
   EXPECT_EQ(Decision(again, 1), "reused") << again.err;
-  EXPECT_TRUE(Contains(again.err, "pass2: computed (the manifest names a file outside the output directory)"))
+  EXPECT_TRUE(Contains(again.err,
+                       "pass2: computed (the manifest names a file outside the output directory)"))
       << again.err;
   EXPECT_EQ(ReadFile(victim), "precious");
 }
 
 TEST_F(OutdirTest, DamagedManifestOfAnyShapeMeansNothingIsReused) {
-  for (const std::string& text : {std::string("{"), std::string("[]"), std::string("{\"passes\": 3}"),
-                                  std::string("{\"passes\": [{\"stage\": \"one\", \"outputs\": 7}, 5, null]}"),
-                                  std::string("{\"passes\": [{\"stage\": 1, \"fingerprint\": 12, \"outputs\": [3]}]}")}) {
+  for (const std::string& text :
+       {std::string("{"), std::string("[]"), std::string("{\"passes\": 3}"),
+        std::string("{\"passes\": [{\"stage\": \"one\", \"outputs\": 7}, 5, null]}"),
+        std::string("{\"passes\": [{\"stage\": 1, \"fingerprint\": 12, \"outputs\": [3]}]}")}) {
     ASSERT_EQ(Run({"-q"}).exit_code, 0);
     WriteFile(out_ + "/run_manifest.json", text);
     const CliResult rerun = Run();
@@ -238,7 +255,8 @@ TEST_F(OutdirTest, SymlinksInOutdirAreNeverFollowed) {
   EXPECT_TRUE(fs::is_regular_file(fs::symlink_status(out_ + "/pass1_stats.csv")));
   EXPECT_TRUE(fs::is_directory(fs::symlink_status(out_ + "/.checkpoint")));
   EXPECT_TRUE(ListDir(elsewhere).empty());
-  for (const std::string& name : ListDir(out_)) EXPECT_EQ(name.find(".tmp-"), std::string::npos) << name;
+  for (const std::string& name : ListDir(out_))
+    EXPECT_EQ(name.find(".tmp-"), std::string::npos) << name;
   // A FIFO under an output's name is not opened (it would block): the pass is computed again.
   ASSERT_EQ(Run({"-q"}).exit_code, 0);
   fs::remove(out_ + "/pass3_vif.json");
@@ -273,7 +291,10 @@ TEST_F(OutdirTest, ForgedCheckpointsWithMatchingHashesAreComputedAgain) {
     void (*edit)(Json&);
   };
   const std::vector<Forgery> forgeries = {
-      {".checkpoint/pass3.json", 3, [](Json& j) { j["survivors"] = {0, 1, 100000}; }},
+      {".checkpoint/pass3.json", 3,
+       [](Json& j) {
+         j["survivors"] = {0, 1, 100000};
+       }},
       {".checkpoint/pass3.json", 3, [](Json& j) { j["removed"][0][3] = 999999; }},
       {".checkpoint/pass3.json", 3, [](Json& j) { j["survivors"] = "all"; }},
       {".checkpoint/pass2.json", 2, [](Json& j) { j["clusters"][0]["representative"] = 123456; }},
@@ -292,7 +313,8 @@ TEST_F(OutdirTest, ForgedCheckpointsWithMatchingHashesAreComputedAgain) {
     WriteFile(out_ + "/" + forgery.file, checkpoint.dump());
     ForgeRecord(forgery.file);
     const CliResult rerun = Run();
-    ASSERT_EQ(rerun.exit_code, 0) << forgery.file << " " << checkpoint.dump().substr(0, 200) << "\n" << rerun.err;
+    ASSERT_EQ(rerun.exit_code, 0) << forgery.file << " " << checkpoint.dump().substr(0, 200) << "\n"
+                                  << rerun.err;
     EXPECT_EQ(Decision(rerun, forgery.pass), "computed") << rerun.err;
     EXPECT_TRUE(Contains(rerun.err, "its saved result is not valid")) << rerun.err;
     EXPECT_EQ(ReadFile(out_ + "/final_descriptors.txt"), reference);
@@ -338,10 +360,12 @@ TEST_F(OutdirTest, SecondRunIntoALockedOutdirFailsNamingTheHolder) {
     // This process plays the first run: it holds OUTDIR's exclusive lock.
     const io::OutdirLock held(out_, io::OutdirLock::Mode::kExclusive, false);
     const CliResult second = Run({"-q", "--set", "variance_threshold=0.001"});
-    EXPECT_TRUE(OneErrorLine(second, "in use by another descpipe process (pid " + std::to_string(::getpid()) + ")"));
+    EXPECT_TRUE(OneErrorLine(
+        second, "in use by another descpipe process (pid " + std::to_string(::getpid()) + ")"));
     EXPECT_EQ(ReadFile(out_ + "/run_manifest.json"), before) << "the second run wrote nothing";
     // Readers are refused too while a run writes.
-    EXPECT_TRUE(OneErrorLine(RunCli({"explain", out_, "g0_x"}), "in use by another descpipe process"));
+    EXPECT_TRUE(
+        OneErrorLine(RunCli({"explain", out_, "g0_x"}), "in use by another descpipe process"));
     EXPECT_TRUE(OneErrorLine(RunCli({"apply", out_, input_, "-o", dir_ / "x.parquet"}), "in use"));
   }
   {
@@ -367,11 +391,13 @@ TEST_F(OutdirTest, WaitWaitsForTheHolder) {
   second.join();
   EXPECT_FALSE(finished_while_held) << waited.err;
   ASSERT_EQ(waited.exit_code, 0) << waited.err;
-  EXPECT_TRUE(Contains(waited.err, "in use by another descpipe process: waiting for it")) << waited.err;
+  EXPECT_TRUE(Contains(waited.err, "in use by another descpipe process: waiting for it"))
+      << waited.err;
   EXPECT_EQ(Decision(waited, 1), "computed");
 }
 
-// ---- apply never writes into OUTDIR (item 14) ----------------------------------------------------
+// ---- apply never writes into OUTDIR (item 14)
+// ----------------------------------------------------
 
 TEST_F(OutdirTest, ApplyRefusesEveryPathInsideOutdir) {
   ASSERT_EQ(Run({"-q"}).exit_code, 0);
@@ -380,8 +406,10 @@ TEST_F(OutdirTest, ApplyRefusesEveryPathInsideOutdir) {
   fs::create_directory_symlink(out_, dir_ / "sub/link_to_out");
   for (const std::string& target :
        {out_ + "/final_descriptors.txt", out_ + "/new.parquet", out_ + "/.checkpoint/x.parquet",
-        dir_ / "sub/../out/final_descriptors.txt", dir_ / "sub/link_to_out/final_descriptors.txt"}) {
-    EXPECT_TRUE(OneErrorLine(RunCli({"apply", out_, input_, "-o", target}), "inside the run's output directory"))
+        dir_ / "sub/../out/final_descriptors.txt",
+        dir_ / "sub/link_to_out/final_descriptors.txt"}) {
+    EXPECT_TRUE(OneErrorLine(RunCli({"apply", out_, input_, "-o", target}),
+                             "inside the run's output directory"))
         << target;
   }
   EXPECT_EQ(ReadFile(out_ + "/final_descriptors.txt"), final_list);
@@ -405,7 +433,8 @@ TEST_F(OutdirTest, OptionsOutOfRangeAreOneErrorLineNamingOptionValueAndRange) {
       {{"--set", "memory_limit=0.4B"}, "option memory_limit must be a size in [1048576"},
       {{"--set", "vif_threshold=1"}, "option vif_threshold must be a finite number in (1,"},
       {{"--set", "rdc_seeds=1000000"}, "option rdc_seeds must be an integer in [1, 100]"},
-      {{"--set", "leiden_iterations=1e9"}, "option leiden_iterations must be an integer in [-1, 1000]"},
+      {{"--set", "leiden_iterations=1e9"},
+       "option leiden_iterations must be an integer in [-1, 1000]"},
       {{"--threads", "65536"}, "--threads"},
   };
   for (const Case& c : cases) {
@@ -418,26 +447,29 @@ TEST_F(OutdirTest, OptionsOutOfRangeAreOneErrorLineNamingOptionValueAndRange) {
 TEST_F(OutdirTest, ThreadsBeyondFourPerCoreAreCappedWithAWarning) {
   const CliResult result = Run({"--threads", "4096"});
   ASSERT_EQ(result.exit_code, 0) << result.err;
-  EXPECT_TRUE(Contains(result.err, "threads = 4096 is more than 4 per hardware thread")) << result.err;
+  EXPECT_TRUE(Contains(result.err, "threads = 4096 is more than 4 per hardware thread"))
+      << result.err;
 }
 
 TEST_F(OutdirTest, HugeConfigValuesAreShortenedInTheLog) {
   const std::string config = dir_ / "big.yaml";
-  WriteFile(config, "prefer_gpu: \"" + std::string(2000000, 'x') + "\"\n" + std::string(3000000, 'y') + ": 1\n");
+  WriteFile(config, "prefer_gpu: \"" + std::string(2000000, 'x') + "\"\n" +
+                        std::string(3000000, 'y') + ": 1\n");
   const CliResult unknown = Run({"--config", config});
   EXPECT_EQ(unknown.exit_code, 2);
   EXPECT_LT(unknown.err.size(), 3000u) << "the unknown key is shortened in the error line";
   WriteFile(config, "prefer_gpu: \"" + std::string(2000000, 'x') + "\"\n");
   const CliResult legacy = Run({"--config", config});
   ASSERT_EQ(legacy.exit_code, 0) << legacy.err.substr(0, 500);
-  for (const std::string& line : Lines(legacy.err)) EXPECT_LT(line.size(), 1000u) << line.substr(0, 200);
+  for (const std::string& line : Lines(legacy.err))
+    EXPECT_LT(line.size(), 1000u) << line.substr(0, 200);
   EXPECT_TRUE(Contains(legacy.err, "characters)")) << legacy.err.substr(0, 2000);
 }
 
 /// Starts `descpipe args` with stderr to `err_path`, waits until stderr contains `marker`, sends
 /// `signal_number`; returns the wait status (0 and a failure when the marker never came).
-int InterruptAt(const std::vector<std::string>& args, const std::string& err_path, const std::string& marker,
-                int signal_number) {
+int InterruptAt(const std::vector<std::string>& args, const std::string& err_path,
+                const std::string& marker, int signal_number) {
   // Created before the fork: the marker must come from this run, not from an older file.
   WriteFile(err_path, "");
   const pid_t pid = ::fork();
@@ -470,8 +502,9 @@ int InterruptAt(const std::vector<std::string>& args, const std::string& err_pat
 TEST_F(OutdirTest, SigintAndSigtermSayWhatIsCompleteAndTheRerunResumes) {
   MakeTable(input_, testing::kSanitizerBuild ? 3000 : 20000, 10);
   // Pass 4 made slow on purpose (many features and draws), so the signal lands inside it.
-  const std::vector<std::string> slow = {"run",   input_, "-o", out_, "--set", "metadata_columns=[id]", "--set",
-                                         "hsic_D=8192", "--set", "rdc_seeds=50"};
+  const std::vector<std::string> slow = {
+      "run",   input_,        "-o",    out_,          "--set", "metadata_columns=[id]",
+      "--set", "hsic_D=8192", "--set", "rdc_seeds=50"};
   for (const int signal_number : {SIGINT, SIGTERM}) {
     fs::remove_all(out_);
     const std::string err_path = dir_ / ("stderr" + std::to_string(signal_number) + ".txt");
@@ -480,7 +513,8 @@ TEST_F(OutdirTest, SigintAndSigtermSayWhatIsCompleteAndTheRerunResumes) {
     EXPECT_EQ(WTERMSIG(status), signal_number);
     const std::string err = ReadFile(err_path);
     const std::string name = signal_number == SIGINT ? "SIGINT" : "SIGTERM";
-    EXPECT_TRUE(Contains(err, "descpipe: stopped by " + name + ": pass4 was running; pass1, pass2, pass3 are complete in '" +
+    EXPECT_TRUE(Contains(err, "descpipe: stopped by " + name +
+                                  ": pass4 was running; pass1, pass2, pass3 are complete in '" +
                                   out_ + "'"))
         << err;
     for (const std::string& name_in_out : ListDir(out_)) {
