@@ -307,13 +307,19 @@ void ApplyKey(Config& config, const std::string& key, const YAML::Node& value,
   throw InvalidInput(fmt::format("unknown option {}{}{}", Shorten(key), where, Suggestion(key)));
 }
 
+/// A mapping key as text: YAML also allows lists, mappings and null as keys ("? [a]").
+std::string KeyText(const YAML::Node& key, const std::string& where) {
+  DESCPIPE_EXPECTS(key.IsScalar(), "option names must be words, got the key '{}'{}", NodeText(key), where);
+  return key.Scalar();
+}
+
 void ApplyMapping(Config& config, const YAML::Node& root, const std::string& where) {
   for (const auto& entry : root) {
-    const std::string key = entry.first.as<std::string>();
+    const std::string key = KeyText(entry.first, where);
     const YAML::Node& value = entry.second;
     if (Sections().count(key) && value.IsMap()) {
       for (const auto& inner : value) {
-        const std::string inner_key = inner.first.as<std::string>();
+        const std::string inner_key = KeyText(inner.first, fmt::format(" in section {}:{}", key, where));
         ApplyKey(config, inner_key, inner.second, fmt::format(" in section {}:{}", key, where));
       }
     } else if (Sections().count(key) && value.IsNull()) {

@@ -473,6 +473,17 @@ TEST(ConfigFile, RootMustBeAMapping) {
   EXPECT_TRUE(Contains(MessageOf<InvalidInput>([] { LoadYaml("just a string\n"); }), "mapping"));
 }
 
+// Found by Fuzz.OptionsAndTables: a key that is a list, a mapping or null was a YAML conversion
+// exception (exit code 3), at the top and inside a section.
+TEST(ConfigFile, KeysThatAreNotWordsAreAClearError) {
+  for (const char* yaml : {"? [a]\n: 1\n", "{a: 1}: 2\n", "~: 1\n", "filtering:\n  ? [a]\n  : 1\n"}) {
+    const std::string message = MessageOf<InvalidInput>([&] { LoadYaml(yaml); });
+    EXPECT_TRUE(Contains(message, "option names must be words")) << yaml;
+  }
+  EXPECT_TRUE(Contains(MessageOf<InvalidInput>([] { LoadYaml("filtering:\n  ? [a]\n  : 1\n"); }),
+                       "in section filtering"));
+}
+
 TEST(ConfigFile, MissingFileIsAnIoErrorNamingIt) {
   TempDir dir;
   const std::string path = dir / "absent.yaml";
