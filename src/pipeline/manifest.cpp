@@ -322,6 +322,15 @@ void Manifest::SetDevice(const std::string& description) {
   json_["device"] = description;
 }
 
+void Manifest::Forget(int stage) {
+  Json kept = Json::array();
+  for (const Json& entry : json_["passes"]) {
+    if (Field<int>(entry, "stage", -1) != stage) kept.push_back(entry);
+  }
+  json_["passes"] = kept;
+  Save();
+}
+
 void Manifest::Save() const { io::WriteFileAtomic(out_dir_ + "/run_manifest.json", json_.dump(2) + "\n"); }
 
 }  // namespace descpipe

@@ -52,6 +52,9 @@ class Manifest {
   /// hashed), then rewrites OUTDIR/run_manifest.json atomically.
   void RecordPass(int stage, const PassSummary& summary, const std::vector<std::string>& outputs,
                   nlohmann::ordered_json extra = nlohmann::ordered_json::object());
+  /// Removes pass `stage` from this run's list and saves: its outputs are being deleted (the
+  /// sample of a run that fails before Pass 1 completes).
+  void Forget(int stage);
   /// Writes OUTDIR/run_manifest.json atomically (the passes recorded so far).
   void Save() const;
   /// The device this run computes on ("CPU (device: cpu)", "GPU 0 (NVIDIA ...)"): recorded at the

@@ -91,23 +91,35 @@ void TidyOutputDirectory(const std::string& out_dir) {
 }
 
 /// Removes `path` on scope exit unless Keep() was called: a run that fails after Pass 0 leaves no
-/// sample behind.
+/// sample behind, and no manifest entry for it (`forget` runs first: the manifest never lists a
+/// file that is gone).
 class RemoveUnlessKept {
  public:
   RemoveUnlessKept() = default;
   ~RemoveUnlessKept() {
-    if (!kept_ && !path_.empty()) {
-      std::error_code ec;
-      fs::remove(path_, ec);  // best effort: the run is failing already
+    if (kept_ || path_.empty()) return;
+    // Best effort: the run is failing already, and a destructor must not throw. When the
+    // manifest cannot be rewritten, the sample stays: it is complete, and listed.
+    try {
+      if (forget_) forget_();
+    } catch (const std::exception& e) {
+      spdlog::warn("cannot remove pass0 from the manifest of the failed run: {}", e.what());
+      return;
     }
+    std::error_code ec;
+    fs::remove(path_, ec);
   }
   RemoveUnlessKept(const RemoveUnlessKept&) = delete;
   RemoveUnlessKept& operator=(const RemoveUnlessKept&) = delete;
-  void Watch(std::string path) { path_ = std::move(path); }
+  void Watch(std::string path, std::function<void()> forget) {
+    path_ = std::move(path);
+    forget_ = std::move(forget);
+  }
   void Keep() { kept_ = true; }
 
  private:
   std::string path_;
+  std::function<void()> forget_;
   bool kept_ = false;
 };
 
@@ -195,7 +207,7 @@ RunResult RunPipeline(const Config& config, const RunOptions& options, const Con
     if (!reused) {
       SampleSpec spec{config.sample_rows, config.sample_per_file, config.random_seed};
       rows = WriteSample(table, spec, sample_path, ctx);
-      sample_on_failure.Watch(sample_path);
+      sample_on_failure.Watch(sample_path, [&manifest] { manifest.Forget(0); });
       spdlog::info("pass0: sampled {} rows into {}", GroupThousands(static_cast<std::uint64_t>(rows)), sample_path);
     }
     // Later passes read the sample, with the column roles decided on the full input.

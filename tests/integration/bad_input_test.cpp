@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -367,6 +368,10 @@ TEST_F(BadInputTest, EveryColumnRemovedWithSamplingLeavesNoOutput) {
   const std::string input = GoodParquet();
   RunFails({"run", input, "--set", "sample_rows=150", "--set", "variance_threshold=5"},
            {"variance_threshold"});
+  // The sample is removed, and so is its manifest entry (found by Fuzz.OptionsAndTables: the
+  // manifest listed pass0 with a sampled_data.parquet that was gone).
+  const nlohmann::json manifest = nlohmann::json::parse(ReadFile(Out() + "/run_manifest.json"));
+  EXPECT_TRUE(manifest.at("passes").empty()) << manifest.dump(2);
 }
 
 // ---- configuration and command line
