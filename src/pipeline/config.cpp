@@ -10,6 +10,7 @@
 #include <charconv>
 #include <cmath>
 #include <functional>
+#include <ios>
 #include <map>
 #include <set>
 #include <string_view>
@@ -460,6 +461,9 @@ Config LoadConfigFile(const std::string& path, Config base) {
     throw IoError(fmt::format("cannot read config file '{}'", path));
   } catch (const YAML::Exception& e) {
     throw InvalidInput(fmt::format("config file '{}' is not valid YAML: {}", path, e.what()));
+  } catch (const std::ios_base::failure& e) {
+    // A directory opens as a file and fails on the first read (EISDIR), as does a read error.
+    throw IoError(fmt::format("cannot read config file '{}': {}", path, e.code().message()));
   }
   if (root.IsNull()) return base;
   DESCPIPE_EXPECTS(root.IsMap(), "config file '{}' must be a mapping of option: value", path);

@@ -491,6 +491,15 @@ TEST(ConfigFile, MissingFileIsAnIoErrorNamingIt) {
   EXPECT_TRUE(Contains(message, path));
 }
 
+// Found by Fuzz.OptionsAndTables: a directory given as the config file was a std::ios_base::failure
+// from the first read (exit code 3).
+TEST(ConfigFile, DirectoryIsAnIoErrorNamingIt) {
+  TempDir dir;
+  const std::string message = MessageOf<IoError>([&] { LoadConfigFile(dir.path()); });
+  EXPECT_TRUE(Contains(message, "cannot read config file '" + dir.path() + "'"));
+  EXPECT_TRUE(Contains(message, "directory"));
+}
+
 // ---- --set overrides ---------------------------------------------------------------------------
 
 TEST(ConfigOverride, FlatKeys) {
