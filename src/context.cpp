@@ -26,12 +26,27 @@ int UsableThreads(int requested) {
   return requested;
 }
 
+/// `requested` bytes (0: half of physical memory), at most the physical memory: the passes plan
+/// their resident peak against this, and no process is resident beyond the machine's memory (a
+/// plan above it failed with std::bad_alloc, or would be killed by the kernel, instead of getting
+/// the memory model's clear error).
+std::uint64_t UsableMemory(std::uint64_t requested) {
+  const std::uint64_t physical = PhysicalMemoryBytes();
+  if (requested == 0) return physical / 2;
+  if (requested > physical) {
+    spdlog::warn("memory_limit = {} bytes is more than this machine's physical memory ({:.1f} GB): using {} bytes",
+                 requested, static_cast<double>(physical) / 1e9, physical);
+    return physical;
+  }
+  return requested;
+}
+
 }  // namespace
 
 Context::Context(int threads, std::uint64_t seed, std::uint64_t memory_limit_bytes, Device device)
     : threads_(UsableThreads(threads)),
       seed_(seed),
-      memory_limit_bytes_(memory_limit_bytes > 0 ? memory_limit_bytes : PhysicalMemoryBytes() / 2),
+      memory_limit_bytes_(UsableMemory(memory_limit_bytes)),
       device_(device) {}
 
 std::uint64_t PhysicalMemoryBytes() {

@@ -35,7 +35,8 @@ class Context {
   /// @param threads  worker threads; 0 means every hardware thread; at most 4 per hardware thread
   ///                 (more are capped, with a warning).
   /// @param seed     seed of every random choice (samples, sketches).
-  /// @param memory_limit_bytes  budget for large buffers; 0 means half of physical RAM.
+  /// @param memory_limit_bytes  budget for large buffers; 0 means half of physical RAM; more than
+  ///                 the physical memory is lowered to it (with a warning).
   explicit Context(int threads = 0, std::uint64_t seed = 42, std::uint64_t memory_limit_bytes = 0,
                    Device device = Device::kCpu);
 

@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <string>
 
+#include "descpipe/context.hpp"
 #include "descpipe/error.hpp"
 
 #if defined(__GLIBC__)
@@ -105,11 +106,18 @@ inline std::string SuggestedLimit(double bytes) {
 
 /// Throws InvalidInput unless `needed` (the whole process's peak, base included) fits in
 /// `limit`: "<what> needs <needed> ... but memory_limit is <limit>: raise memory_limit to at least
-/// <needed> (<alternative>)". `what` names the step and the sizes that drive it, `alternative` the
+/// <needed> (<alternative>)", or "... but this machine has <physical> of physical memory:
+/// <alternative>" when the limit is the whole machine already. `what` names the step and the sizes that drive it, `alternative` the
 /// options that shrink it ("" for none).
 inline void RequireMemory(double needed, std::uint64_t limit, const std::string& what,
                           const std::string& alternative) {
   if (needed <= static_cast<double>(limit)) return;
+  // The Context lowers memory_limit to the physical memory: raising it cannot help then.
+  const double physical = static_cast<double>(PhysicalMemoryBytes());
+  if (needed > physical && static_cast<double>(limit) >= physical) {
+    throw InvalidInput(fmt::format("{} but this machine has {} of physical memory{}", what, FormatBytes(physical),
+                                   alternative.empty() ? "" : ": " + alternative));
+  }
   throw InvalidInput(fmt::format("{} but memory_limit is {}: raise memory_limit to at least {}{}",
                                  what, FormatBytes(static_cast<double>(limit)),
                                  SuggestedLimit(needed),

@@ -241,6 +241,26 @@ TEST(MemoryLimit, LargeHsicDIsAClearErrorNamingIt) {
   ExpectPeakWithin(run, 500e6);
 }
 
+// Found by Fuzz.OptionsAndTables: memory_limit at its maximum (2^60 bytes) let hsic_D = 65536
+// (a 69 GB basis) past the memory model, and the allocation ended in std::bad_alloc (exit code 3;
+// on a machine with more memory the kernel would kill it). The limit is lowered to the physical
+// memory, with a warning, and the error says the machine is too small, not "raise memory_limit".
+TEST(MemoryLimit, LimitAbovePhysicalMemoryIsLoweredToIt) {
+  TempDir dir;
+  const std::string input = dir / "small.parquet", out = dir / "out";
+  WriteRandomTable(input, 4, 500);
+  const MeasuredRun run = RunMeasured({"run", input, "-o", out, "-q", "--set", "memory_limit=1152921504606846976",
+                                       "--set", "hsic_D=65536"},
+                                      dir, out);
+  EXPECT_EQ(run.exit_code, 2) << run.err;
+  EXPECT_TRUE(Contains(run.err, "is more than this machine's physical memory")) << run.err;
+  const std::string error = ErrorLine(run.err);
+  EXPECT_TRUE(Contains(error, "hsic_D = 65536")) << error;
+  EXPECT_TRUE(Contains(error, "of physical memory: lower hsic_D")) << error;
+  EXPECT_FALSE(Contains(error, "raise memory_limit")) << error;
+  EXPECT_FALSE(Contains(run.err, "bad_alloc")) << run.err;
+}
+
 // Many columns of 3 rows kept by min_effective_n = 0 ended in std::bad_alloc (20,000 columns:
 // 3.2 GB per p x p matrix). 4,000 columns show the same path at a cost a test can afford: Pass 1
 // reads them in blocks, Pass 2 refuses its 4,000 x 4,000 matrices before allocating them.

@@ -1,10 +1,17 @@
-// Large-buffer helpers (src/common/memory.hpp): the contents behave exactly like resize().
+// Large-buffer helpers (src/common/memory.hpp): the contents behave exactly like resize(). The
+// memory limit a Context holds and RequireMemory's messages (src/common/memory_budget.hpp).
 #include "common/memory.hpp"
 
 #include <gtest/gtest.h>
 
 #include <cstddef>
+#include <string>
 #include <vector>
+
+#include "common/memory_budget.hpp"
+#include "descpipe/context.hpp"
+#include "descpipe/error.hpp"
+#include "support/test_support.hpp"
 
 namespace descpipe {
 namespace {
@@ -36,6 +43,29 @@ TEST(ShrinkLarge, KeepsTheHeadAndReadsZerosWhenGrownAgain) {
   for (std::size_t i = kLarge / 3; i < v.size(); i += 4099) EXPECT_EQ(v[i], 0.0f) << i;
   ShrinkLarge(v, 5 * kLarge);  // not smaller: no change
   EXPECT_EQ(v.size(), 2 * kLarge);
+}
+
+// Found by Fuzz.OptionsAndTables: a memory_limit above the physical memory let plans past the
+// memory model that could only end in std::bad_alloc or the kernel's OOM killer.
+TEST(ContextMemory, LimitIsAtMostThePhysicalMemory) {
+  const std::uint64_t physical = PhysicalMemoryBytes();
+  EXPECT_EQ(Context(1, 42, 0).memory_limit_bytes(), physical / 2);
+  EXPECT_EQ(Context(1, 42, 1u << 20).memory_limit_bytes(), 1u << 20);
+  EXPECT_EQ(Context(1, 42, physical).memory_limit_bytes(), physical);
+  EXPECT_EQ(Context(1, 42, physical + 1).memory_limit_bytes(), physical);
+  EXPECT_EQ(Context(1, 42, std::uint64_t{1} << 60).memory_limit_bytes(), physical);
+}
+
+TEST(RequireMemory, BeyondThePhysicalMemoryDoesNotSuggestRaisingTheLimit) {
+  const double physical = static_cast<double>(PhysicalMemoryBytes());
+  EXPECT_NO_THROW(RequireMemory(1e6, 2000000, "step needs 1 MB", "lower x"));
+  const std::string below = testing::MessageOf<InvalidInput>([] { RequireMemory(3e6, 2000000, "step needs 3 MB", "lower x"); });
+  EXPECT_TRUE(testing::Contains(below, "step needs 3 MB but memory_limit is 2 MB: raise memory_limit to at least 3MB (or lower x)"));
+  const std::string beyond = testing::MessageOf<InvalidInput>(
+      [&] { RequireMemory(2 * physical, PhysicalMemoryBytes(), "step needs a lot", "lower x"); });
+  EXPECT_TRUE(testing::Contains(beyond, "step needs a lot but this machine has ")) << beyond;
+  EXPECT_TRUE(testing::Contains(beyond, " of physical memory: lower x")) << beyond;
+  EXPECT_FALSE(testing::Contains(beyond, "raise memory_limit")) << beyond;
 }
 
 }  // namespace
