@@ -5,7 +5,7 @@ CMAKE_FLAGS ?=
 DEMO_DATA ?= ../shared/data/nci5k_rdkit.parquet
 DEMO_OUT ?= demo_output
 
-.PHONY: all deps configure build test demo bench sanitize sanitize-build cuda-build cuda-test format clean
+.PHONY: all deps configure build test fuzz fuzz-sanitize demo bench sanitize sanitize-build cuda-build cuda-test format clean
 
 # With nvcc on PATH or at /usr/local/cuda, the release build (build, test, demo) includes the CUDA
 # backend (docs/GPU.md); `make CUDA=OFF ...` leaves it out. The sanitizer build never has it, so
@@ -34,13 +34,28 @@ build: configure
 # The release suite (with CUDA when nvcc exists: the GPU tests report "Skipped" without a GPU),
 # then the sanitizer stage (ASan + UBSan + LeakSanitizer, no CUDA) over every unit and integration
 # test. Left to `make sanitize` (every test): the comparisons with Python peers, whose time is the
-# peers'.
+# peers'. Both stages run Fuzz.OptionsAndTables (tests/fuzz/options_fuzz.cpp) for a fixed time:
+# 60 s in the release stage, 30 s under the sanitizers (where a case costs ~4x as much, and a
+# memory error in an odd path is worth the most).
 SANITIZE_SKIP = Comparison\.
 
 test: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
 	$(MAKE) --no-print-directory sanitize-build
 	cd $(BUILD_DIR)-asan && ctest --output-on-failure -j $(JOBS) -E '$(SANITIZE_SKIP)'
+
+# Fuzz.OptionsAndTables for longer than `make test` does (FUZZ_SECONDS; FUZZ_SEED: another case
+# stream, default the test's fixed seed). A failure prints the case number and how to replay it.
+# fuzz-sanitize: the same under ASan + UBSan (build-asan).
+FUZZ_SECONDS ?= 600
+FUZZ_SEED ?=
+FUZZ_ENV = DESCPIPE_FUZZ_SECONDS=$(FUZZ_SECONDS) $(if $(FUZZ_SEED),DESCPIPE_FUZZ_SEED=$(FUZZ_SEED))
+
+fuzz: build
+	$(FUZZ_ENV) $(BUILD_DIR)/tests/descpipe_fuzz_tests
+
+fuzz-sanitize: sanitize-build
+	$(FUZZ_ENV) $(BUILD_DIR)-asan/tests/descpipe_fuzz_tests
 
 demo: build
 	bash scripts/demo.sh $(BUILD_DIR)/descpipe "$(DEMO_DATA)" "$(DEMO_OUT)"

@@ -7,12 +7,17 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <charconv>
 #include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <functional>
 #include <ios>
 #include <map>
 #include <set>
+#include <sstream>
 #include <string_view>
 
 #include "descpipe/error.hpp"
@@ -454,16 +459,22 @@ std::uint64_t ParseByteSize(const std::string& text) {
 }
 
 Config LoadConfigFile(const std::string& path, Config base) {
+  // Read here, not with YAML::LoadFile: its stream leaks a buffer when the read fails (a
+  // directory opens as a file and fails on the first read with EISDIR). A pipe (`<(...)`) is fine.
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) {
+    throw IoError(fmt::format("cannot read config file '{}': it is a directory", path));
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw IoError(fmt::format("cannot read config file '{}': {}", path, std::strerror(errno)));
+  std::ostringstream text;
+  if (in.peek() != std::ifstream::traits_type::eof()) text << in.rdbuf();
+  if (in.bad()) throw IoError(fmt::format("cannot read config file '{}': read error", path));
   YAML::Node root;
   try {
-    root = YAML::LoadFile(path);
-  } catch (const YAML::BadFile&) {
-    throw IoError(fmt::format("cannot read config file '{}'", path));
+    root = YAML::Load(text.str());
   } catch (const YAML::Exception& e) {
     throw InvalidInput(fmt::format("config file '{}' is not valid YAML: {}", path, e.what()));
-  } catch (const std::ios_base::failure& e) {
-    // A directory opens as a file and fails on the first read (EISDIR), as does a read error.
-    throw IoError(fmt::format("cannot read config file '{}': {}", path, e.code().message()));
   }
   if (root.IsNull()) return base;
   DESCPIPE_EXPECTS(root.IsMap(), "config file '{}' must be a mapping of option: value", path);

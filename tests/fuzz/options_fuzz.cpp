@@ -44,6 +44,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using testing::CliResult;
+using testing::Contains;
 using testing::IsLogLine;
 using testing::Lines;
 using testing::ListDir;
@@ -305,7 +306,11 @@ GeneratedTable MakeTable(Rng& rng, const std::string& dir) {
   GeneratedTable table;
   static const std::vector<int> kRows = {0, 1, 2, 3, 5, 8, 20, 21, 50, 100, 150, 400};
   table.rows = rng.Chance(0.6) ? rng.Pick(kRows) : static_cast<int>(rng.Between(0, 400));
-  const int columns = rng.Chance(0.3) ? static_cast<int>(rng.Between(1, 4)) : static_cast<int>(rng.Between(1, 30));
+  int columns = rng.Chance(0.3) ? static_cast<int>(rng.Between(1, 4)) : static_cast<int>(rng.Between(1, 30));
+  if (rng.Chance(0.05)) {  // sometimes more rows than one batch or row group holds, few columns
+    table.rows = static_cast<int>(rng.Between(1000, 6000));
+    columns = static_cast<int>(rng.Between(1, 8));
+  }
   std::vector<std::string> select;
   std::vector<std::string> numeric_expressions;
   if (rng.Chance(0.4)) {  // metadata first, as descriptor tables have them
@@ -387,14 +392,12 @@ const std::vector<std::string>& SpecialValues() {
 
 /// Upper end used for draws inside the range of options whose cost grows with the value: a case
 /// must stay small. Values beyond the real maximum are still drawn (and must be refused).
+/// (hsic_D = 65536 is a 69 GB basis and a 65536 x 65536 eigendecomposition; rdc_k = 1000, a
+/// 1000 x 1000 canonical correlation per pair and seed.)
 long double FuzzMax(const OptionSpec& spec) {
   const std::string name = spec.name;
   if (name == "hsic_D") return 512;
   if (name == "rdc_k") return 60;
-  if (name == "rdc_seeds") return 12;
-  if (name == "quantile_sample_size") return 1 << 20;
-  if (name == "threads") return 8;
-  if (name == "gpu_id") return spec.max;
   return spec.max;
 }
 
@@ -419,8 +422,12 @@ std::string NumberValue(const OptionSpec& spec, Rng& rng, bool valid) {
     // Inside the range: uniform, log-uniform or a round value.
     long double value;
     const double how = rng.Unit();
-    if (how < 0.4) {
+    if (how < 0.3) {
       value = lo + (hi - lo) * static_cast<long double>(rng.Unit());
+    } else if (how < 0.5 && hi > 0) {
+      // Log-uniform over the positive part of the range: 1e-300 .. max.
+      const long double bottom = std::max<long double>(lo, 1e-300L);
+      value = std::exp(std::log(bottom) + (std::log(hi) - std::log(bottom)) * static_cast<long double>(rng.Unit()));
     } else if (how < 0.8) {
       const long double top = std::min<long double>(hi, lo + 1000.0L);
       value = lo + (top - lo) * static_cast<long double>(rng.Unit() * rng.Unit());
@@ -742,7 +749,8 @@ struct CaseReport {
   int runs = 0;
   int clean_errors = 0;
   int successes = 0;
-  std::map<std::string, int> first_words;  ///< error lines, by their first words (statistics)
+  int pass4_runs = 0;                      ///< complete runs whose manifest lists Pass 4
+  std::map<std::string, int> first_words;  ///< error lines without paths, cut short (statistics)
 };
 
 class CaseRunner {
@@ -771,16 +779,31 @@ class CaseRunner {
     if (!report_.problem.empty()) return report_;
 
     if (rng_.Chance(0.3)) {
-      // A second run into the same OUTDIR: resume, or other options.
+      // A second run into the same OUTDIR: resume, or other options, or after the input changed
+      // (half its rows, written over it by rename: resume must see the new content).
       if (rng_.Chance(0.5)) args = RunArguments(out, rng_.Chance(0.7));
       else if (rng_.Chance(0.3)) args.push_back("--no-resume");
+      if (rng_.Chance(0.25) && table_.rows > 0) {
+        const std::string reader = table_.csv ? "read_csv" : "read_parquet";
+        const std::string temporary = dir_ + "/rewrite" + (table_.csv ? ".csv" : ".parquet");
+        const std::string sql = "COPY (SELECT * FROM " + reader + "(" + SqlLiteral(table_.first_file) +
+                                ") LIMIT " + std::to_string(table_.rows / 2) + ") TO " + SqlLiteral(temporary) +
+                                (table_.csv ? " (FORMAT csv, HEADER)" : " (FORMAT parquet)") + ";";
+        try {
+          RunSql(sql);
+          fs::rename(temporary, table_.first_file);
+          table_.sql += "\n-- before the second run, then renamed over " + table_.first_file + ":\n" + sql;
+        } catch (const std::exception& e) {
+          table_.sql += "\n-- rewriting the input failed (" + std::string(e.what()) + "): " + sql;
+        }
+      }
       until = Until(args);
       Execute(args, [&] { return CheckOutdir(out, until); }, out);
       if (!report_.problem.empty()) return report_;
     }
     if (succeeded && rng_.Chance(0.3)) Explain(out);
     if (!report_.problem.empty()) return report_;
-    if (succeeded && rng_.Chance(0.25)) Apply(out);
+    if (succeeded ? rng_.Chance(0.25) : rng_.Chance(0.03)) Apply(out);
     if (!report_.problem.empty()) return report_;
     if (rng_.Chance(0.12)) Stats();
     if (!report_.problem.empty()) return report_;
@@ -830,9 +853,13 @@ class CaseRunner {
                                                          "filtering: [1]\n", "? [a]\n: 1\n", "\xff\xfe: 1\n"};
         yaml += rng_.Pick(kBroken);
       }
-      const std::string path = dir_ + "/config" + std::to_string(++configs_) + ".yaml";
+      std::string path = dir_ + "/config" + std::to_string(++configs_) + ".yaml";
       WriteFile(path, yaml);
       config_text_ += "--- " + path + "\n" + yaml;
+      if (!valid && rng_.Chance(0.05)) {
+        // Not a readable file: a directory, an absent file, the input table.
+        path = rng_.Pick(std::vector<std::string>{dir_, dir_ + "/absent.yaml", table_.first_file, ""});
+      }
       args.push_back("--config");
       args.push_back(path);
     }
@@ -847,7 +874,12 @@ class CaseRunner {
       args.push_back(table_.input);
     }
     args.push_back("-o");
-    args.push_back(out);
+    // Rarely an OUTDIR that cannot be one: the input file, the input's folder, nothing.
+    if (!valid && rng_.Chance(0.04)) {
+      args.push_back(rng_.Pick(std::vector<std::string>{table_.first_file, dir_, "", dir_ + "/"}));
+    } else {
+      args.push_back(out);
+    }
     const double verbosity = rng_.Unit();
     if (verbosity < 0.7) args.push_back("-q");
     else if (verbosity < 0.8) args.push_back("-v");
@@ -868,6 +900,11 @@ class CaseRunner {
       args.push_back("--device");
       args.push_back(valid ? "cpu" : rng_.Chance(0.5) ? "cuda" : "tpu");
     }
+    if (valid && rng_.Chance(0.7)) {
+      // Small tables: the default min_effective_n (100) would end most runs in Pass 1.
+      args.push_back("--set");
+      args.push_back("min_effective_n=" + std::to_string(rng_.Between(0, table_.rows / 2 + 1)));
+    }
     AddOptions(args, valid);
     return args;
   }
@@ -885,6 +922,12 @@ class CaseRunner {
       const std::string left = CheckOutdir(out, 0);
       if (!left.empty()) problem = "after the clean error:" + left;
     }
+    if (problem.empty()) {
+      // Nor does any command beside OUTDIR (apply's and sample's outputs are written there).
+      for (const std::string& name : ListDir(dir_)) {
+        if (name.find(".tmp") != std::string::npos) problem = "temporary file " + dir_ + "/" + name + " left";
+      }
+    }
     if (!problem.empty()) {
       report_.problem = problem;
       report_.failed_stderr = result.err.size() > 6000 ? result.err.substr(result.err.size() - 6000) : result.err;
@@ -892,15 +935,18 @@ class CaseRunner {
     }
     if (result.exit_code == 0) {
       ++report_.successes;
+      if (!out.empty() && Contains(ReadFile(out + "/run_manifest.json"), "\"pass4_nonlinear\"")) {
+        ++report_.pass4_runs;
+      }
       return true;
     }
     ++report_.clean_errors;
     for (const std::string& line : Lines(result.err)) {
       if (line.rfind("error: ", 0) != 0) continue;
-      std::istringstream words(line.substr(7));
-      std::string first, second;
-      words >> first >> second;
-      ++report_.first_words[first + " " + second];
+      // The message without the case's paths, cut short: which errors the fuzz reaches.
+      std::string key = line.substr(7);
+      for (std::size_t at; (at = key.find(dir_)) != std::string::npos;) key.replace(at, dir_.size(), "DIR");
+      ++report_.first_words[key.substr(0, 60)];
     }
     return false;
   }
@@ -1002,6 +1048,7 @@ TEST(Fuzz, OptionsAndTables) {
   int runs = 0;
   int successes = 0;
   int clean_errors = 0;
+  int pass4_runs = 0;
   std::map<std::string, int> errors;
   for (std::int64_t number = settings.only_case >= 0 ? settings.only_case : 0;; ++number) {
     if (settings.only_case >= 0 ? number > settings.only_case : elapsed() >= settings.seconds) break;
@@ -1015,6 +1062,7 @@ TEST(Fuzz, OptionsAndTables) {
       ++cases;
       runs += report.runs;
       successes += report.successes;
+      pass4_runs += report.pass4_runs;
       clean_errors += report.clean_errors;
       for (const auto& [words, count] : report.first_words) errors[words] += count;
       if (!report.problem.empty()) {
@@ -1031,8 +1079,8 @@ TEST(Fuzz, OptionsAndTables) {
       fs::remove_all(dir, ec);
     }
   }
-  std::cout << "fuzz: " << cases << " cases, " << runs << " runs (" << successes << " complete, " << clean_errors
-            << " clean errors) in " << elapsed() << " s; " << failures << " broke the contract" << std::endl;
+  std::cout << "fuzz: " << cases << " cases, " << runs << " runs (" << successes << " complete (" << pass4_runs
+            << " through Pass 4), " << clean_errors << " clean errors) in " << elapsed() << " s; " << failures << " broke the contract" << std::endl;
   if (std::getenv("DESCPIPE_FUZZ_STATS") != nullptr) {
     for (const auto& [words, count] : errors) std::cout << "  " << count << "  error: " << words << " ..." << std::endl;
   }
