@@ -1,8 +1,6 @@
 // Configuration: option table, YAML loading (descpipe's keys and the original tool's flat and
 // sectioned files), `--set` overrides and validation.
 #include "descpipe/config.hpp"
-#include "common/text.hpp"
-#include "pipeline/outputs.hpp"
 
 #include <yaml-cpp/yaml.h>
 
@@ -20,7 +18,9 @@
 #include <sstream>
 #include <string_view>
 
+#include "common/text.hpp"
 #include "descpipe/error.hpp"
+#include "pipeline/outputs.hpp"
 
 namespace descpipe {
 namespace {
@@ -466,7 +466,8 @@ Config LoadConfigFile(const std::string& path, Config base) {
     throw IoError(fmt::format("cannot read config file '{}': it is a directory", path));
   }
   std::ifstream in(path, std::ios::binary);
-  if (!in) throw IoError(fmt::format("cannot read config file '{}': {}", path, std::strerror(errno)));
+  if (!in)
+    throw IoError(fmt::format("cannot read config file '{}': {}", path, std::strerror(errno)));
   std::ostringstream text;
   if (in.peek() != std::ifstream::traits_type::eof()) text << in.rdbuf();
   if (in.bad()) throw IoError(fmt::format("cannot read config file '{}': read error", path));

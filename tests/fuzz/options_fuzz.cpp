@@ -306,7 +306,8 @@ GeneratedTable MakeTable(Rng& rng, const std::string& dir) {
   GeneratedTable table;
   static const std::vector<int> kRows = {0, 1, 2, 3, 5, 8, 20, 21, 50, 100, 150, 400};
   table.rows = rng.Chance(0.6) ? rng.Pick(kRows) : static_cast<int>(rng.Between(0, 400));
-  int columns = rng.Chance(0.3) ? static_cast<int>(rng.Between(1, 4)) : static_cast<int>(rng.Between(1, 30));
+  int columns =
+      rng.Chance(0.3) ? static_cast<int>(rng.Between(1, 4)) : static_cast<int>(rng.Between(1, 30));
   if (rng.Chance(0.05)) {  // sometimes more rows than one batch or row group holds, few columns
     table.rows = static_cast<int>(rng.Between(1000, 6000));
     columns = static_cast<int>(rng.Between(1, 8));
@@ -427,7 +428,8 @@ std::string NumberValue(const OptionSpec& spec, Rng& rng, bool valid) {
     } else if (how < 0.5 && hi > 0) {
       // Log-uniform over the positive part of the range: 1e-300 .. max.
       const long double bottom = std::max<long double>(lo, 1e-300L);
-      value = std::exp(std::log(bottom) + (std::log(hi) - std::log(bottom)) * static_cast<long double>(rng.Unit()));
+      value = std::exp(std::log(bottom) +
+                       (std::log(hi) - std::log(bottom)) * static_cast<long double>(rng.Unit()));
     } else if (how < 0.8) {
       const long double top = std::min<long double>(hi, lo + 1000.0L);
       value = lo + (top - lo) * static_cast<long double>(rng.Unit() * rng.Unit());
@@ -786,13 +788,15 @@ class CaseRunner {
       if (rng_.Chance(0.25) && table_.rows > 0) {
         const std::string reader = table_.csv ? "read_csv" : "read_parquet";
         const std::string temporary = dir_ + "/rewrite" + (table_.csv ? ".csv" : ".parquet");
-        const std::string sql = "COPY (SELECT * FROM " + reader + "(" + SqlLiteral(table_.first_file) +
-                                ") LIMIT " + std::to_string(table_.rows / 2) + ") TO " + SqlLiteral(temporary) +
+        const std::string sql = "COPY (SELECT * FROM " + reader + "(" +
+                                SqlLiteral(table_.first_file) + ") LIMIT " +
+                                std::to_string(table_.rows / 2) + ") TO " + SqlLiteral(temporary) +
                                 (table_.csv ? " (FORMAT csv, HEADER)" : " (FORMAT parquet)") + ";";
         try {
           RunSql(sql);
           fs::rename(temporary, table_.first_file);
-          table_.sql += "\n-- before the second run, then renamed over " + table_.first_file + ":\n" + sql;
+          table_.sql +=
+              "\n-- before the second run, then renamed over " + table_.first_file + ":\n" + sql;
         } catch (const std::exception& e) {
           table_.sql += "\n-- rewriting the input failed (" + std::string(e.what()) + "): " + sql;
         }
@@ -858,7 +862,8 @@ class CaseRunner {
       config_text_ += "--- " + path + "\n" + yaml;
       if (!valid && rng_.Chance(0.05)) {
         // Not a readable file: a directory, an absent file, the input table.
-        path = rng_.Pick(std::vector<std::string>{dir_, dir_ + "/absent.yaml", table_.first_file, ""});
+        path =
+            rng_.Pick(std::vector<std::string>{dir_, dir_ + "/absent.yaml", table_.first_file, ""});
       }
       args.push_back("--config");
       args.push_back(path);
@@ -925,7 +930,8 @@ class CaseRunner {
     if (problem.empty()) {
       // Nor does any command beside OUTDIR (apply's and sample's outputs are written there).
       for (const std::string& name : ListDir(dir_)) {
-        if (name.find(".tmp") != std::string::npos) problem = "temporary file " + dir_ + "/" + name + " left";
+        if (name.find(".tmp") != std::string::npos)
+          problem = "temporary file " + dir_ + "/" + name + " left";
       }
     }
     if (!problem.empty()) {
@@ -945,7 +951,8 @@ class CaseRunner {
       if (line.rfind("error: ", 0) != 0) continue;
       // The message without the case's paths, cut short: which errors the fuzz reaches.
       std::string key = line.substr(7);
-      for (std::size_t at; (at = key.find(dir_)) != std::string::npos;) key.replace(at, dir_.size(), "DIR");
+      for (std::size_t at; (at = key.find(dir_)) != std::string::npos;)
+        key.replace(at, dir_.size(), "DIR");
       ++report_.first_words[key.substr(0, 60)];
     }
     return false;
@@ -1079,8 +1086,9 @@ TEST(Fuzz, OptionsAndTables) {
       fs::remove_all(dir, ec);
     }
   }
-  std::cout << "fuzz: " << cases << " cases, " << runs << " runs (" << successes << " complete (" << pass4_runs
-            << " through Pass 4), " << clean_errors << " clean errors) in " << elapsed() << " s; " << failures << " broke the contract" << std::endl;
+  std::cout << "fuzz: " << cases << " cases, " << runs << " runs (" << successes << " complete ("
+            << pass4_runs << " through Pass 4), " << clean_errors << " clean errors) in "
+            << elapsed() << " s; " << failures << " broke the contract" << std::endl;
   if (std::getenv("DESCPIPE_FUZZ_STATS") != nullptr) {
     for (const auto& [words, count] : errors) std::cout << "  " << count << "  error: " << words << " ..." << std::endl;
   }
