@@ -5,7 +5,7 @@ CMAKE_FLAGS ?=
 DEMO_DATA ?= ../shared/data/nci5k_rdkit.parquet
 DEMO_OUT ?= demo_output
 
-.PHONY: all deps configure build test fuzz fuzz-sanitize demo bench sanitize sanitize-build cuda-build cuda-test format clean
+.PHONY: all deps configure build test test-fast fuzz fuzz-sanitize demo bench sanitize sanitize-build cuda-build cuda-test format clean
 
 # With nvcc on PATH or at /usr/local/cuda, the release build (build, test, demo) includes the CUDA
 # backend (docs/GPU.md); `make CUDA=OFF ...` leaves it out. The sanitizer build never has it, so
@@ -43,6 +43,12 @@ test: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
 	$(MAKE) --no-print-directory sanitize-build
 	cd $(BUILD_DIR)-asan && ctest --output-on-failure -j $(JOBS) -E '$(SANITIZE_SKIP)'
+
+# The inner loop: the release build and the tests labelled `fast` (tests/CMakeLists.txt: no
+# sweeps, kills, memory-limit runs, corrupted-file sweeps, fuzz or Python comparisons; the golden
+# outputs are in). Under 3 minutes on 2 cores once built; `make test` before pushing.
+test-fast: build
+	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) -L '^fast$$'
 
 # Fuzz.OptionsAndTables for longer than `make test` does (FUZZ_SECONDS; FUZZ_SEED: another case
 # stream, default the test's fixed seed). A failure prints the case number and how to replay it.
