@@ -228,6 +228,20 @@ int main(int argc, char** argv) {
   apply->add_flag("-q,--quiet", apply_options.quiet, "Only warnings and errors on stderr");
   apply->add_flag("--wait", wait, "When a descpipe run is writing OUTDIR, wait for it instead of failing");
 
+  CommonOptions config_options;
+  std::string config_output_dir;
+  bool list_options = false;
+  auto* config_command = app.add_subcommand("config",
+                                            "Print the effective configuration as YAML (what `run` "
+                                            "with the same options would use; --config reads it)");
+  AddCommon(config_command, config_options, false);
+  config_command->add_option("-o,--output", config_output_dir,
+                             "Output directory (or output_dir in the config)");
+  config_command->add_option("--device", config_options.device,
+                             "cpu, auto or cuda[:N] (config: device)");
+  config_command->add_flag("--list", list_options,
+                           "List every option with its default, range and meaning instead");
+
   std::string explain_dir;
   std::string explain_name;
   auto* explain = app.add_subcommand("explain", "Why was descriptor NAME removed, and what stands for it now?");
@@ -287,6 +301,15 @@ int main(int argc, char** argv) {
                       : apply_after == "pass3" ? descpipe::Stage::kPass3
                                                : descpipe::Stage::kPass4;
       descpipe::ApplySelection(options, ctx);
+    } else if (config_command->parsed()) {
+      if (list_options) {
+        std::cout << descpipe::OptionList();
+      } else {
+        descpipe::Config config = BuildConfig(config_options);
+        if (!config_output_dir.empty()) config.output_dir = config_output_dir;
+        config.Validate();
+        std::cout << descpipe::ConfigYaml(config);
+      }
     } else if (explain->parsed()) {
       std::cout << descpipe::ExplainDescriptor(explain_dir, explain_name, wait);
     } else if (stats->parsed()) {

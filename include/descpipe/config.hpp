@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string>
 #include <vector>
@@ -89,8 +90,6 @@ struct Config {
   double max_gpu_memory_gb = 0.0;     ///< cap on GPU memory in GB (1e9 bytes); 0: free memory less 5%
   GpuPrecision gpu_precision = GpuPrecision::kFp64;  ///< fp64 | fp32 | tf32 (Pass 2's products)
 
-  /// Options that were set but belong to passes this build does not run yet (name = value).
-  std::vector<std::pair<std::string, std::string>> not_yet_used;
   /// Keys of the original tool that descpipe accepts and ignores (name = value).
   std::vector<std::pair<std::string, std::string>> ignored_legacy;
 
@@ -119,23 +118,46 @@ enum class OptionKind {
   kCriteria,     ///< a list of representative criteria
 };
 
-/// The values one option accepts: its kind and, for numbers, its range. Parsing (YAML, `--set`)
-/// checks a value against its entry before storing it, so nothing is truncated or clipped on the
-/// way; Config::Validate checks the stored values again (library callers fill Config directly).
-/// Out of range is an InvalidInput naming the option, the value and the range. docs/CONFIG.md
-/// lists the same ranges.
+/// Which pass's fingerprint an option joins (docs/RUNS.md): changing it recomputes that pass and
+/// every later one. kNone: it does not change any result (threads, device, paths given elsewhere).
+enum class OptionGroup { kNone = -1, kPass0 = 0, kPass1 = 1, kPass2 = 2, kPass3 = 3, kPass4 = 4 };
+
+/// A value as written in YAML or `--set`, with the key it was given for (defined in config.cpp).
+struct OptionValue;
+
+/// The option registry: each option declared once (OptionSpecs()), with everything derived from
+/// it: parsing (YAML, sections, `--set`, aliases, "did you mean"), range checks and their errors,
+/// the effective values in run_manifest.json (`json`), the pass fingerprints (`group`),
+/// `descpipe config --list` and docs/CONFIG.md's option tables (a unit test compares them).
+/// Adding an option: one entry here plus its use (DEVELOPERS.md shows one).
+///
+/// Numbers are checked against [min, max] before they are stored, so nothing is truncated or
+/// clipped on the way; Config::Validate checks the stored values again (library callers fill
+/// Config directly). Out of range is an InvalidInput naming the option, the value and the range.
 struct OptionSpec {
   const char* name;
   OptionKind kind;
-  long double min = 0.0L;  ///< numbers: the smallest value accepted (exact for 64-bit integers)
-  long double max = 0.0L;  ///< numbers: the largest value accepted
-  bool min_open = false;   ///< numbers: min itself is refused, "(min, max]"
-  const char* note = "";   ///< what else holds ("even", "-1: until stable", the choices)
+  OptionGroup group;         ///< the pass whose fingerprint it joins
+  const char* default_text;  ///< the default as docs/CONFIG.md shows it (Markdown)
+  const char* doc;           ///< one line: docs/CONFIG.md's meaning column (Markdown)
+  long double min = 0.0L;    ///< numbers: the smallest value accepted (exact for 64-bit integers)
+  long double max = 0.0L;    ///< numbers: the largest value accepted
+  bool min_open = false;     ///< numbers: min itself is refused, "(min, max]"
+  const char* note = "";     ///< what else holds ("even", "-1: until stable", the choices)
   /// The stored value of a number option, for Validate (nullptr: not a number).
   long double (*value)(const Config&) = nullptr;
+  const char* alias = nullptr;  ///< another accepted name (the original tool's), or nullptr
+  /// Hashed right after this option in its group's fingerprint instead of at its own place
+  /// (memory_limit: kept where earlier versions hashed it, so their OUTDIRs still resume).
+  const char* fingerprint_after = nullptr;
+  /// Parses and checks a value, then stores it in the Config.
+  void (*set)(Config&, const OptionValue&) = nullptr;
+  /// The effective value as JSON (run_manifest.json's "config", `descpipe config`).
+  nlohmann::ordered_json (*json)(const Config&) = nullptr;
 };
 
-/// One entry per option descpipe implements (aliases excluded), in docs/CONFIG.md order.
+/// One entry per option descpipe implements (aliases excluded), in docs/CONFIG.md order (which is
+/// also the order of run_manifest.json's "config").
 const std::vector<OptionSpec>& OptionSpecs();
 
 /// The entry of option `name` (aliases resolved: `topk`, `parquet_glob`), or nullptr.
@@ -154,6 +176,16 @@ Config LoadConfigFile(const std::string& path, Config base = {});
 
 /// Applies one `key=value` override (value parsed as YAML: 0.01, true, [a, b]).
 void ApplyOverride(Config& config, const std::string& assignment);
+
+/// Every option's effective value, in registry order (run_manifest.json's "config").
+nlohmann::ordered_json ConfigJson(const Config& config);
+
+/// The effective configuration as YAML that --config reads back (`descpipe config`): one
+/// `name: value` line per option, in registry order.
+std::string ConfigYaml(const Config& config);
+
+/// Every option with its default and one-line doc (`descpipe config --list`).
+std::string OptionList();
 
 /// Every option name descpipe knows, for help texts and suggestions.
 std::vector<std::string> KnownOptionNames();

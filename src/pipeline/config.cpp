@@ -14,6 +14,7 @@
 #include <functional>
 #include <ios>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
 #include <string_view>
@@ -23,9 +24,15 @@
 #include "pipeline/outputs.hpp"
 
 namespace descpipe {
+
+struct OptionValue {
+  const YAML::Node& node;
+  const std::string& key;  ///< as written: the option's name or its alias
+};
+
 namespace {
 
-using Setter = std::function<void(Config&, const YAML::Node&, const std::string&)>;
+using Json = nlohmann::ordered_json;
 
 std::string NodeText(const YAML::Node& node) {
   YAML::Emitter out;
@@ -128,116 +135,63 @@ bool AsBool(const YAML::Node& node, const std::string& key) {
   return As<bool>(node, key, "true or false");
 }
 
-/// Options descpipe implements now.
-const std::map<std::string, Setter>& Implemented() {
-  static const std::map<std::string, Setter> table = {
-      {"inputs", [](Config& c, const YAML::Node& n, const std::string& k) { c.inputs = AsStringList(n, k); }},
-      {"parquet_glob", [](Config& c, const YAML::Node& n, const std::string& k) { c.inputs = AsStringList(n, k); }},
-      {"output_dir", [](Config& c, const YAML::Node& n, const std::string& k) { c.output_dir = As<std::string>(n, k, "a path"); }},
-      {"union_by_name", [](Config& c, const YAML::Node& n, const std::string& k) { c.union_by_name = AsBool(n, k); }},
-      {"verify_inputs", [](Config& c, const YAML::Node& n, const std::string& k) {
-         const std::string mode = AsciiLower(As<std::string>(n, k, "fast or full"));
-         if (mode == "fast") c.verify_inputs = InputVerification::kFast;
-         else if (mode == "full") c.verify_inputs = InputVerification::kFull;
-         else throw InvalidInput(fmt::format("option {} must be fast or full, got '{}'", k, NodeText(n))); }},
-      {"metadata_columns", [](Config& c, const YAML::Node& n, const std::string& k) { c.metadata_columns = AsStringList(n, k); }},
-      {"n_metadata_cols", [](Config& c, const YAML::Node& n, const std::string& k) {
-         if (n.IsNull()) { c.n_metadata_cols.reset(); return; }
-         c.n_metadata_cols = AsInt<int>(n, k); }},
-      {"descriptor_columns", [](Config& c, const YAML::Node& n, const std::string& k) { c.descriptor_columns = AsStringList(n, k); }},
-      {"sample_rows", [](Config& c, const YAML::Node& n, const std::string& k) { c.sample_rows = n.IsNull() ? 0 : AsInt<std::int64_t>(n, k); }},
-      {"sample_per_file", [](Config& c, const YAML::Node& n, const std::string& k) { c.sample_per_file = n.IsNull() ? 0 : AsInt<std::int64_t>(n, k); }},
-      {"random_seed", [](Config& c, const YAML::Node& n, const std::string& k) {
-         c.random_seed = AsInt<std::uint64_t>(n, k); }},
-      {"max_missing_ratio", [](Config& c, const YAML::Node& n, const std::string& k) { c.max_missing_ratio = AsDouble(n, k); }},
-      {"min_effective_n", [](Config& c, const YAML::Node& n, const std::string& k) { c.min_effective_n = AsInt<std::int64_t>(n, k); }},
-      {"max_mode_fraction", [](Config& c, const YAML::Node& n, const std::string& k) { c.max_mode_fraction = AsDouble(n, k); }},
-      {"variance_threshold", [](Config& c, const YAML::Node& n, const std::string& k) { c.variance_threshold = AsDouble(n, k); }},
-      {"range_mode", [](Config& c, const YAML::Node& n, const std::string& k) {
-         const std::string mode = AsciiLower(As<std::string>(n, k, "trimmed, minmax or iqr"));
-         if (mode == "trimmed") c.range_mode = RangeMode::kTrimmed;
-         else if (mode == "minmax") c.range_mode = RangeMode::kMinMax;
-         else if (mode == "iqr") c.range_mode = RangeMode::kIqr;
-         else throw InvalidInput(fmt::format("option {} must be trimmed, minmax or iqr, got '{}'", k, NodeText(n))); }},
-      {"trim_percentiles", [](Config& c, const YAML::Node& n, const std::string& k) {
-         DESCPIPE_EXPECTS(n.IsSequence() && n.size() == 2, "option {} must be [low, high] in percent, got '{}'", k, NodeText(n));
-         c.trim_low_percent = AsDouble(n[0], k);
-         c.trim_high_percent = AsDouble(n[1], k); }},
-      {"remove_binary", [](Config& c, const YAML::Node& n, const std::string& k) { c.remove_binary = AsBool(n, k); }},
-      {"quantile_sample_size", [](Config& c, const YAML::Node& n, const std::string& k) { c.quantile_sample_size = AsInt<std::int64_t>(n, k); }},
-      {"spearman_threshold", [](Config& c, const YAML::Node& n, const std::string& k) { c.spearman_threshold = AsDouble(n, k); }},
-      {"spearman_missing", [](Config& c, const YAML::Node& n, const std::string& k) {
-         const std::string mode = AsciiLower(As<std::string>(n, k, "pairwise or impute_median"));
-         if (mode == "pairwise") c.spearman_missing = SpearmanMissing::kPairwise;
-         else if (mode == "impute_median") c.spearman_missing = SpearmanMissing::kImputeMedian;
-         else throw InvalidInput(fmt::format("option {} must be pairwise or impute_median, got '{}'", k, NodeText(n))); }},
-      {"spearman_cluster_method", [](Config& c, const YAML::Node& n, const std::string& k) {
-         c.spearman_cluster_method = ParseClusterMethod(AsciiLower(As<std::string>(n, k, "star, components or leiden"))); }},
-      {"representative_criteria", [](Config& c, const YAML::Node& n, const std::string& k) {
-         std::vector<Criterion> criteria;
-         for (const auto& name : AsStringList(n, k)) criteria.push_back(ParseCriterion(AsciiLower(name)));
-         DESCPIPE_EXPECTS(!criteria.empty(), "option {} must list at least one criterion", k);
-         c.representative_criteria = criteria; }},
-      {"keep_columns", [](Config& c, const YAML::Node& n, const std::string& k) { c.keep_columns = AsStringList(n, k); }},
-      {"target_column", [](Config& c, const YAML::Node& n, const std::string& k) {
-         c.target_column = n.IsNull() ? std::string() : As<std::string>(n, k, "a column name"); }},
-      {"exact", [](Config& c, const YAML::Node& n, const std::string& k) { c.exact = AsBool(n, k); }},
-      {"leiden_resolution", [](Config& c, const YAML::Node& n, const std::string& k) { c.leiden_resolution = AsDouble(n, k); }},
-      {"leiden_iterations", [](Config& c, const YAML::Node& n, const std::string& k) { c.leiden_iterations = AsInt<int>(n, k); }},
-      {"vif_threshold", [](Config& c, const YAML::Node& n, const std::string& k) { c.vif_threshold = AsDouble(n, k); }},
-      {"vif_correlation", [](Config& c, const YAML::Node& n, const std::string& k) {
-         const std::string mode = AsciiLower(As<std::string>(n, k, "spearman or pearson"));
-         if (mode == "spearman") c.vif_pearson = false;
-         else if (mode == "pearson") c.vif_pearson = true;
-         else throw InvalidInput(fmt::format("option {} must be spearman or pearson, got '{}'", k, NodeText(n))); }},
-      {"nonlinear_max_rows", [](Config& c, const YAML::Node& n, const std::string& k) { c.nonlinear_max_rows = AsInt<std::int64_t>(n, k); }},
-      {"rdc_k", [](Config& c, const YAML::Node& n, const std::string& k) { c.rdc_k = AsInt<int>(n, k); }},
-      {"rdc_s", [](Config& c, const YAML::Node& n, const std::string& k) { c.rdc_s = AsDouble(n, k); }},
-      {"rdc_seeds", [](Config& c, const YAML::Node& n, const std::string& k) { c.rdc_seeds = AsInt<int>(n, k); }},
-      {"hsic_D", [](Config& c, const YAML::Node& n, const std::string& k) { c.hsic_D = AsInt<int>(n, k); }},
-      {"w_hsic", [](Config& c, const YAML::Node& n, const std::string& k) { c.w_hsic = AsDouble(n, k); }},
-      {"w_rdc", [](Config& c, const YAML::Node& n, const std::string& k) { c.w_rdc = AsDouble(n, k); }},
-      {"nonlinear_threshold", [](Config& c, const YAML::Node& n, const std::string& k) { c.nonlinear_threshold = AsDouble(n, k); }},
-      {"nonlinear_topk", [](Config& c, const YAML::Node& n, const std::string& k) {
-         c.nonlinear_topk = n.IsNull() ? 0 : AsInt<int>(n, k); }},
-      {"topk", [](Config& c, const YAML::Node& n, const std::string& k) {
-         c.nonlinear_topk = n.IsNull() ? 0 : AsInt<int>(n, k); }},
-      {"nonlinear_representative_criteria", [](Config& c, const YAML::Node& n, const std::string& k) {
-         std::vector<Criterion> criteria;
-         for (const auto& name : AsStringList(n, k)) criteria.push_back(ParseCriterion(AsciiLower(name)));
-         DESCPIPE_EXPECTS(!criteria.empty(), "option {} must list at least one criterion", k);
-         c.nonlinear_representative_criteria = criteria; }},
-      {"leiden_objective", [](Config& c, const YAML::Node& n, const std::string& k) {
-         c.leiden_objective = ParseLeidenObjective(AsciiLower(As<std::string>(n, k, "modularity or cpm"))); }},
-      {"threads", [](Config& c, const YAML::Node& n, const std::string& k) { c.threads = AsInt<int>(n, k); }},
-      {"memory_limit", [](Config& c, const YAML::Node& n, const std::string& k) {
-         if (n.IsNull()) { c.memory_limit = 0; return; }
-         std::uint64_t bytes = 0;
-         try {
-           bytes = ParseByteSize(As<std::string>(n, k, "a size such as 8GB"));
-         } catch (const InvalidInput& e) {
-           throw InvalidInput(fmt::format("option {}: {}", k, e.what()));
-         }
-         CheckNumber(SpecOf(k), static_cast<long double>(bytes), fmt::format("'{}' ({} bytes)", NodeText(n), bytes));
-         c.memory_limit = bytes; }},
-      {"device", [](Config& c, const YAML::Node& n, const std::string& k) { c.device = AsciiLower(As<std::string>(n, k, "cpu, auto or cuda[:N]")); }},
-      {"gpu_id", [](Config& c, const YAML::Node& n, const std::string& k) { c.gpu_id = AsInt<int>(n, k); }},
-      {"max_gpu_memory_gb", [](Config& c, const YAML::Node& n, const std::string& k) {
-         c.max_gpu_memory_gb = n.IsNull() ? 0.0 : AsDouble(n, k); }},
-      {"gpu_precision", [](Config& c, const YAML::Node& n, const std::string& k) {
-         const std::string mode = AsciiLower(As<std::string>(n, k, "fp64, fp32 or tf32"));
-         if (mode == "fp64") c.gpu_precision = GpuPrecision::kFp64;
-         else if (mode == "fp32") c.gpu_precision = GpuPrecision::kFp32;
-         else if (mode == "tf32") c.gpu_precision = GpuPrecision::kTf32;
-         else throw InvalidInput(fmt::format("option {} must be fp64, fp32 or tf32, got '{}'", k, NodeText(n))); }},
-  };
-  return table;
+// The same readers for the registry's setters.
+template <typename T>
+T As(const OptionValue& v, const char* what) {
+  return As<T>(v.node, v.key, what);
+}
+std::vector<std::string> AsStringList(const OptionValue& v) { return AsStringList(v.node, v.key); }
+template <typename T>
+T AsInt(const OptionValue& v) {
+  return AsInt<T>(v.node, v.key);
+}
+double AsDouble(const OptionValue& v) { return AsDouble(v.node, v.key); }
+bool AsBool(const OptionValue& v) { return AsBool(v.node, v.key); }
+
+std::vector<Criterion> AsCriteria(const OptionValue& v) {
+  std::vector<Criterion> criteria;
+  for (const auto& name : AsStringList(v)) criteria.push_back(ParseCriterion(AsciiLower(name)));
+  DESCPIPE_EXPECTS(!criteria.empty(), "option {} must list at least one criterion", v.key);
+  return criteria;
 }
 
-/// Options of passes this build does not run yet: accepted, reported as not yet used.
-const std::set<std::string>& Future() {
-  static const std::set<std::string> names = {};
-  return names;
+/// One of `choices` (any case); the error lists them: "trimmed, minmax or iqr".
+template <typename T>
+T Choice(const OptionValue& v, std::initializer_list<std::pair<const char*, T>> choices) {
+  std::string words;
+  std::size_t i = 0;
+  for (const auto& choice : choices) {
+    words += (i == 0 ? "" : i + 1 == choices.size() ? " or " : ", ") + std::string(choice.first);
+    ++i;
+  }
+  const std::string word = AsciiLower(As<std::string>(v, words.c_str()));
+  for (const auto& [name, value] : choices) {
+    if (word == name) return value;
+  }
+  throw InvalidInput(fmt::format("option {} must be {}, got '{}'", v.key, words, NodeText(v.node)));
+}
+
+std::uint64_t AsByteSize(const OptionValue& v) {
+  std::uint64_t bytes = 0;
+  try {
+    bytes = ParseByteSize(As<std::string>(v, "a size such as 8GB"));
+  } catch (const InvalidInput& e) {
+    throw InvalidInput(fmt::format("option {}: {}", v.key, e.what()));
+  }
+  CheckNumber(SpecOf(v.key), static_cast<long double>(bytes),
+              fmt::format("'{}' ({} bytes)", NodeText(v.node), bytes));
+  return bytes;
+}
+
+Json CriteriaJson(const std::vector<Criterion>& criteria) {
+  Json list = Json::array();
+  for (Criterion criterion : criteria) list.push_back(CriterionName(criterion));
+  return list;
+}
+
+Json NumberOrText(double value) {
+  if (std::isfinite(value)) return value;
+  return std::isnan(value) ? "nan" : (value > 0 ? "inf" : "-inf");
 }
 
 /// Keys of the original descriptor_pipeline that have no meaning in descpipe: accepted, ignored.
@@ -293,21 +247,13 @@ std::string Suggestion(const std::string& key) {
 
 void ApplyKey(Config& config, const std::string& key, const YAML::Node& value,
               const std::string& where) {
-  const auto& implemented = Implemented();
-  if (auto it = implemented.find(key); it != implemented.end()) {
-    it->second(config, value, key);
-    return;
-  }
-  auto record = [&](std::vector<std::pair<std::string, std::string>>& list) {
-    std::erase_if(list, [&](const auto& entry) { return entry.first == key; });
-    list.emplace_back(key, NodeText(value));
-  };
-  if (Future().count(key)) {
-    record(config.not_yet_used);
+  if (const OptionSpec* spec = FindOptionSpec(key); spec != nullptr) {
+    spec->set(config, OptionValue{value, key});
     return;
   }
   if (Legacy().count(key)) {
-    record(config.ignored_legacy);
+    std::erase_if(config.ignored_legacy, [&](const auto& entry) { return entry.first == key; });
+    config.ignored_legacy.emplace_back(key, NodeText(value));
     return;
   }
   throw InvalidInput(fmt::format("unknown option {}{}{}", Shorten(key), where, Suggestion(key)));
@@ -330,7 +276,7 @@ void ApplyMapping(Config& config, const YAML::Node& root, const std::string& whe
       }
     } else if (Sections().count(key) && value.IsNull()) {
       continue;  // an empty section ("filtering:" with every key commented out)
-    } else if (Sections().count(key) && !Implemented().count(key)) {
+    } else if (Sections().count(key) && FindOptionSpec(key) == nullptr) {
       throw InvalidInput(fmt::format("section {}:{} must be a mapping of option: value, got '{}'",
                                      key, where, NodeText(value)));
     } else {
@@ -343,67 +289,543 @@ void ApplyMapping(Config& config, const YAML::Node& root, const std::string& whe
 
 const std::vector<OptionSpec>& OptionSpecs() {
   using K = OptionKind;
-  // Getters for Validate: the stored value of each number option.
-#define DESCPIPE_VALUE(field) [](const Config& c) { return static_cast<long double>(c.field); }
+  using G = OptionGroup;
+  // In the order of docs/CONFIG.md and of run_manifest.json's "config".
   static const std::vector<OptionSpec> specs = {
-      {"inputs", K::kNames},
-      {"output_dir", K::kText},
-      {"union_by_name", K::kBool},
-      {"verify_inputs", K::kChoice, 0, 0, false, "fast or full"},
-      {"metadata_columns", K::kNames},
-      {"n_metadata_cols", K::kInteger, 0, 1e6, false, "",
-       [](const Config& c) { return static_cast<long double>(c.n_metadata_cols.value_or(0)); }},
-      {"descriptor_columns", K::kNames},
-      {"sample_rows", K::kInteger, 0, 1e15, false, "0: off", DESCPIPE_VALUE(sample_rows)},
-      {"sample_per_file", K::kInteger, 0, 1e15, false, "0: off", DESCPIPE_VALUE(sample_per_file)},
-      {"random_seed", K::kInteger, 0, 18446744073709551615.0L, false, "", DESCPIPE_VALUE(random_seed)},
-      {"max_missing_ratio", K::kReal, 0, 1, false, "", DESCPIPE_VALUE(max_missing_ratio)},
-      {"min_effective_n", K::kInteger, 0, 1e15, false, "", DESCPIPE_VALUE(min_effective_n)},
-      {"max_mode_fraction", K::kReal, 0, 1, true, "1: off", DESCPIPE_VALUE(max_mode_fraction)},
-      {"variance_threshold", K::kReal, 0, 1e6, false, "", DESCPIPE_VALUE(variance_threshold)},
-      {"range_mode", K::kChoice, 0, 0, false, "trimmed, minmax or iqr"},
-      {"trim_percentiles", K::kPercentiles, 0, 100, false, "low < high"},
-      {"remove_binary", K::kBool},
-      {"quantile_sample_size", K::kInteger, 1024, 16777216, false, "", DESCPIPE_VALUE(quantile_sample_size)},
-      {"spearman_threshold", K::kReal, 0, 1, true, "", DESCPIPE_VALUE(spearman_threshold)},
-      {"spearman_missing", K::kChoice, 0, 0, false, "pairwise or impute_median"},
-      {"spearman_cluster_method", K::kChoice, 0, 0, false, "star, components or leiden"},
-      {"representative_criteria", K::kCriteria},
-      {"keep_columns", K::kNames},
-      {"target_column", K::kText},
-      {"exact", K::kBool},
-      {"leiden_resolution", K::kReal, 0, 1e6, true, "", DESCPIPE_VALUE(leiden_resolution)},
-      {"leiden_iterations", K::kInteger, -1, 1000, false, "-1: until stable; not 0", DESCPIPE_VALUE(leiden_iterations)},
-      {"vif_threshold", K::kReal, 1, 1e15, true, "a VIF is never below 1", DESCPIPE_VALUE(vif_threshold)},
-      {"vif_correlation", K::kChoice, 0, 0, false, "spearman or pearson"},
-      {"nonlinear_max_rows", K::kInteger, 20, 1e7, false, "", DESCPIPE_VALUE(nonlinear_max_rows)},
-      {"w_hsic", K::kReal, 0, 1e6, false, "not both weights 0", DESCPIPE_VALUE(w_hsic)},
-      {"w_rdc", K::kReal, 0, 1e6, false, "not both weights 0", DESCPIPE_VALUE(w_rdc)},
-      {"hsic_D", K::kInteger, 2, 65536, false, "even: cosine and sine of hsic_D / 2 frequencies", DESCPIPE_VALUE(hsic_D)},
-      {"rdc_k", K::kInteger, 1, 1000, false, "", DESCPIPE_VALUE(rdc_k)},
-      {"rdc_s", K::kReal, 0, 1e6, true, "", DESCPIPE_VALUE(rdc_s)},
-      {"rdc_seeds", K::kInteger, 1, 100, false, "", DESCPIPE_VALUE(rdc_seeds)},
-      {"nonlinear_threshold", K::kReal, 0, 1, true, "", DESCPIPE_VALUE(nonlinear_threshold)},
-      {"nonlinear_topk", K::kInteger, 0, 1e6, false, "0: no limit", DESCPIPE_VALUE(nonlinear_topk)},
-      {"leiden_objective", K::kChoice, 0, 0, false, "modularity or cpm"},
-      {"nonlinear_representative_criteria", K::kCriteria},
-      {"threads", K::kInteger, 0, kMaxThreads, false, "0: all cores", DESCPIPE_VALUE(threads)},
-      // 0 (the default: half of physical RAM) is what an unset memory_limit stores; Validate
-      // lets it through, a written value must be at least 1 MiB.
-      {"memory_limit", K::kSize, 1048576, 1152921504606846976.0L, false, "bytes", DESCPIPE_VALUE(memory_limit)},
-      {"device", K::kText, 0, 0, false, "cpu, auto or cuda[:N]"},
-      {"gpu_id", K::kInteger, 0, 1023, false, "", DESCPIPE_VALUE(gpu_id)},
-      {"max_gpu_memory_gb", K::kReal, 0, 1e6, false, "0: the GPU's free memory", DESCPIPE_VALUE(max_gpu_memory_gb)},
-      {"gpu_precision", K::kChoice, 0, 0, false, "fp64, fp32 or tf32"},
+      {.name = "inputs",
+       .kind = K::kNames,
+       .group = G::kNone,
+       .default_text = "-",
+       .doc = "files, directories, globs; a string or a list",
+       .alias = "parquet_glob",
+       .set = [](Config& c, const OptionValue& v) { c.inputs = AsStringList(v); },
+       .json = [](const Config& c) { return Json(c.inputs); }},
+      {.name = "output_dir",
+       .kind = K::kText,
+       .group = G::kNone,
+       .default_text = "-",
+       .doc = "output directory (`-o` on the command line)",
+       .set = [](Config& c, const OptionValue& v) { c.output_dir = As<std::string>(v, "a path"); },
+       .json = [](const Config& c) { return Json(c.output_dir); }},
+      {.name = "union_by_name",
+       .kind = K::kBool,
+       .group = G::kPass0,
+       .default_text = "`false`",
+       .doc = "a column missing from some files reads as missing values there, instead of an error",
+       .set = [](Config& c, const OptionValue& v) { c.union_by_name = AsBool(v); },
+       .json = [](const Config& c) { return Json(c.union_by_name); }},
+      {.name = "verify_inputs",
+       .kind = K::kChoice,
+       .group = G::kPass0,
+       .default_text = "`full`",
+       .doc = "how a resumed run recognises its inputs: `full` hashes every byte, `fast` the size, "
+              "mtime, Parquet footer and 64 sampled blocks (docs/RUNS.md states both guarantees)",
+       .note = "fast or full",
+       .set =
+           [](Config& c, const OptionValue& v) {
+             c.verify_inputs = Choice<InputVerification>(
+                 v, {{"fast", InputVerification::kFast}, {"full", InputVerification::kFull}});
+           },
+       .json =
+           [](const Config& c) {
+             return Json(c.verify_inputs == InputVerification::kFull ? "full" : "fast");
+           }},
+      {.name = "metadata_columns",
+       .kind = K::kNames,
+       .group = G::kPass0,
+       .default_text = "`[]`",
+       .doc = "metadata columns (kept in samples and exports, never descriptors)",
+       .set = [](Config& c, const OptionValue& v) { c.metadata_columns = AsStringList(v); },
+       .json = [](const Config& c) { return Json(c.metadata_columns); }},
+      {.name = "n_metadata_cols",
+       .kind = K::kInteger,
+       .group = G::kPass0,
+       .default_text = "unset",
+       .doc = "the first N columns are metadata (used when `metadata_columns` is empty)",
+       .min = 0,
+       .max = 1e6,
+       .value =
+           [](const Config& c) { return static_cast<long double>(c.n_metadata_cols.value_or(0)); },
+       .set =
+           [](Config& c, const OptionValue& v) {
+             if (v.node.IsNull())
+               c.n_metadata_cols.reset();
+             else
+               c.n_metadata_cols = AsInt<int>(v);
+           },
+       .json =
+           [](const Config& c) {
+             return c.n_metadata_cols ? Json(*c.n_metadata_cols) : Json(nullptr);
+           }},
+      {.name = "descriptor_columns",
+       .kind = K::kNames,
+       .group = G::kPass0,
+       .default_text = "`[]`",
+       .doc = "explicit descriptor list; default: every numeric non-metadata column",
+       .set = [](Config& c, const OptionValue& v) { c.descriptor_columns = AsStringList(v); },
+       .json = [](const Config& c) { return Json(c.descriptor_columns); }},
+      {.name = "sample_rows",
+       .kind = K::kInteger,
+       .group = G::kPass0,
+       .default_text = "`0` (off)",
+       .doc = "one sample of N rows over all inputs",
+       .min = 0,
+       .max = 1e15,
+       .note = "0: off",
+       .value = [](const Config& c) { return static_cast<long double>(c.sample_rows); },
+       .set =
+           [](Config& c, const OptionValue& v) {
+             c.sample_rows = v.node.IsNull() ? 0 : AsInt<std::int64_t>(v);
+           },
+       .json = [](const Config& c) { return Json(c.sample_rows); }},
+      {.name = "sample_per_file",
+       .kind = K::kInteger,
+       .group = G::kPass0,
+       .default_text = "`0` (off)",
+       .doc = "N rows from each file (exclusive with `sample_rows`)",
+       .min = 0,
+       .max = 1e15,
+       .note = "0: off",
+       .value = [](const Config& c) { return static_cast<long double>(c.sample_per_file); },
+       .set =
+           [](Config& c, const OptionValue& v) {
+             c.sample_per_file = v.node.IsNull() ? 0 : AsInt<std::int64_t>(v);
+           },
+       .json = [](const Config& c) { return Json(c.sample_per_file); }},
+      {.name = "random_seed",
+       .kind = K::kInteger,
+       .group = G::kPass0,
+       .default_text = "`42`",
+       .doc = "seed of every random choice (samples, quantile sketch)",
+       .min = 0,
+       .max = 18446744073709551615.0L,
+       .value = [](const Config& c) { return static_cast<long double>(c.random_seed); },
+       .set = [](Config& c, const OptionValue& v) { c.random_seed = AsInt<std::uint64_t>(v); },
+       .json = [](const Config& c) { return Json(c.random_seed); }},
+      {.name = "max_missing_ratio",
+       .kind = K::kReal,
+       .group = G::kPass1,
+       .default_text = "`0.5`",
+       .doc = "remove when (null + NaN + inf) / rows is larger",
+       .min = 0,
+       .max = 1,
+       .value = [](const Config& c) { return static_cast<long double>(c.max_missing_ratio); },
+       .set = [](Config& c, const OptionValue& v) { c.max_missing_ratio = AsDouble(v); },
+       .json = [](const Config& c) { return Json(c.max_missing_ratio); }},
+      {.name = "min_effective_n",
+       .kind = K::kInteger,
+       .group = G::kPass1,
+       .default_text = "`100`",
+       .doc = "remove when fewer valid values",
+       .min = 0,
+       .max = 1e15,
+       .value = [](const Config& c) { return static_cast<long double>(c.min_effective_n); },
+       .set = [](Config& c, const OptionValue& v) { c.min_effective_n = AsInt<std::int64_t>(v); },
+       .json = [](const Config& c) { return Json(c.min_effective_n); }},
+      {.name = "max_mode_fraction",
+       .kind = K::kReal,
+       .group = G::kPass1,
+       .default_text = "`1.0`",
+       .doc = "remove when the most frequent value covers at least this fraction (1.0: off)",
+       .min = 0,
+       .max = 1,
+       .min_open = true,
+       .note = "1: off",
+       .value = [](const Config& c) { return static_cast<long double>(c.max_mode_fraction); },
+       .set = [](Config& c, const OptionValue& v) { c.max_mode_fraction = AsDouble(v); },
+       .json = [](const Config& c) { return Json(c.max_mode_fraction); }},
+      {.name = "variance_threshold",
+       .kind = K::kReal,
+       .group = G::kPass1,
+       .default_text = "`0.002`",
+       .doc = "remove when variance / range^2 is smaller",
+       .min = 0,
+       .max = 1e6,
+       .value = [](const Config& c) { return static_cast<long double>(c.variance_threshold); },
+       .set = [](Config& c, const OptionValue& v) { c.variance_threshold = AsDouble(v); },
+       .json = [](const Config& c) { return Json(c.variance_threshold); }},
+      {.name = "range_mode",
+       .kind = K::kChoice,
+       .group = G::kPass1,
+       .default_text = "`trimmed`",
+       .doc = "`trimmed`, `minmax` or `iqr` (case-insensitive)",
+       .note = "trimmed, minmax or iqr",
+       .set =
+           [](Config& c, const OptionValue& v) {
+             c.range_mode = Choice<RangeMode>(v, {{"trimmed", RangeMode::kTrimmed},
+                                                  {"minmax", RangeMode::kMinMax},
+                                                  {"iqr", RangeMode::kIqr}});
+           },
+       .json = [](const Config& c) { return Json(RangeModeName(c.range_mode)); }},
+      {.name = "trim_percentiles",
+       .kind = K::kPercentiles,
+       .group = G::kPass1,
+       .default_text = "`[2.5, 97.5]`",
+       .doc = "percentiles of the trimmed range, in percent",
+       .min = 0,
+       .max = 100,
+       .note = "low < high",
+       .set =
+           [](Config& c, const OptionValue& v) {
+             DESCPIPE_EXPECTS(v.node.IsSequence() && v.node.size() == 2,
+                              "option {} must be [low, high] in percent, got '{}'", v.key,
+                              NodeText(v.node));
+             c.trim_low_percent = AsDouble({v.node[0], v.key});
+             c.trim_high_percent = AsDouble({v.node[1], v.key});
+           },
+       .json =
+           [](const Config& c) {
+             return Json({c.trim_low_percent, c.trim_high_percent});
+           }},
+      {.name = "remove_binary",
+       .kind = K::kBool,
+       .group = G::kPass1,
+       .default_text = "`false`",
+       .doc = "remove columns with exactly two distinct values",
+       .set = [](Config& c, const OptionValue& v) { c.remove_binary = AsBool(v); },
+       .json = [](const Config& c) { return Json(c.remove_binary); }},
+      {.name = "quantile_sample_size",
+       .kind = K::kInteger,
+       .group = G::kPass1,
+       .default_text = "`65536`",
+       .doc = "size m of the quantile sample (see docs/STATISTICS.md)",
+       .min = 1024,
+       .max = 16777216,
+       .value = [](const Config& c) { return static_cast<long double>(c.quantile_sample_size); },
+       .set = [](Config& c,
+                 const OptionValue& v) { c.quantile_sample_size = AsInt<std::int64_t>(v); },
+       .json = [](const Config& c) { return Json(c.quantile_sample_size); }},
+      {.name = "spearman_threshold",
+       .kind = K::kReal,
+       .group = G::kPass2,
+       .default_text = "`0.95`",
+       .doc = "link two descriptors when |rho| >= threshold",
+       .min = 0,
+       .max = 1,
+       .min_open = true,
+       .value = [](const Config& c) { return static_cast<long double>(c.spearman_threshold); },
+       .set = [](Config& c, const OptionValue& v) { c.spearman_threshold = AsDouble(v); },
+       .json = [](const Config& c) { return Json(c.spearman_threshold); }},
+      {.name = "spearman_missing",
+       .kind = K::kChoice,
+       .group = G::kPass2,
+       .default_text = "`pairwise`",
+       .doc = "`pairwise` or `impute_median`",
+       .note = "pairwise or impute_median",
+       .set =
+           [](Config& c, const OptionValue& v) {
+             c.spearman_missing =
+                 Choice<SpearmanMissing>(v, {{"pairwise", SpearmanMissing::kPairwise},
+                                             {"impute_median", SpearmanMissing::kImputeMedian}});
+           },
+       .json =
+           [](const Config& c) {
+             return Json(c.spearman_missing == SpearmanMissing::kPairwise ? "pairwise"
+                                                                          : "impute_median");
+           }},
+      {.name = "spearman_cluster_method",
+       .kind = K::kChoice,
+       .group = G::kPass2,
+       .default_text = "`star`",
+       .doc = "`star`, `components` or `leiden`",
+       .note = "star, components or leiden",
+       .set =
+           [](Config& c, const OptionValue& v) {
+             c.spearman_cluster_method =
+                 ParseClusterMethod(AsciiLower(As<std::string>(v, "star, components or leiden")));
+           },
+       .json = [](const Config& c) { return Json(ClusterMethodName(c.spearman_cluster_method)); }},
+      {.name = "representative_criteria",
+       .kind = K::kCriteria,
+       .group = G::kPass2,
+       .default_text =
+           "`[pinned, target, missing, variance, not_binary, mean_similarity, input_order]`",
+       .doc = "representative-quality order",
+       .set = [](Config& c, const OptionValue& v) { c.representative_criteria = AsCriteria(v); },
+       .json = [](const Config& c) { return CriteriaJson(c.representative_criteria); }},
+      {.name = "keep_columns",
+       .kind = K::kNames,
+       .group = G::kPass1,
+       .default_text = "`[]`",
+       .doc = "pinned descriptors: never removed by any pass",
+       .set = [](Config& c, const OptionValue& v) { c.keep_columns = AsStringList(v); },
+       .json = [](const Config& c) { return Json(c.keep_columns); }},
+      {.name = "target_column",
+       .kind = K::kText,
+       .group = G::kPass2,
+       .default_text = "unset",
+       .doc = "numeric column; representatives closer to it (|rho|) win",
+       .set =
+           [](Config& c, const OptionValue& v) {
+             c.target_column =
+                 v.node.IsNull() ? std::string() : As<std::string>(v, "a column name");
+           },
+       .json =
+           [](const Config& c) {
+             return c.target_column.empty() ? Json(nullptr) : Json(c.target_column);
+           }},
+      {.name = "exact",
+       .kind = K::kBool,
+       .group = G::kPass2,
+       .default_text = "`false`",
+       .doc =
+           "fail instead of sampling rows when the rank matrix exceeds `memory_limit` (`--exact`)",
+       .set = [](Config& c, const OptionValue& v) { c.exact = AsBool(v); },
+       .json = [](const Config& c) { return Json(c.exact); }},
+      {.name = "leiden_resolution",
+       .kind = K::kReal,
+       .group = G::kPass2,
+       .default_text = "`0.5`",
+       .doc = "Leiden's resolution (with `spearman_cluster_method: leiden`, and Pass 4)",
+       .min = 0,
+       .max = 1e6,
+       .min_open = true,
+       .value = [](const Config& c) { return static_cast<long double>(c.leiden_resolution); },
+       .set = [](Config& c, const OptionValue& v) { c.leiden_resolution = AsDouble(v); },
+       .json = [](const Config& c) { return NumberOrText(c.leiden_resolution); }},
+      {.name = "leiden_iterations",
+       .kind = K::kInteger,
+       .group = G::kPass2,
+       .default_text = "`-1`",
+       .doc = "Leiden iterations; negative: until stable",
+       .min = -1,
+       .max = 1000,
+       .note = "-1: until stable; not 0",
+       .value = [](const Config& c) { return static_cast<long double>(c.leiden_iterations); },
+       .set = [](Config& c, const OptionValue& v) { c.leiden_iterations = AsInt<int>(v); },
+       .json = [](const Config& c) { return Json(c.leiden_iterations); }},
+      {.name = "vif_threshold",
+       .kind = K::kReal,
+       .group = G::kPass3,
+       .default_text = "`10`",
+       .doc = "remove while the largest VIF exceeds this (> 1)",
+       .min = 1,
+       .max = 1e15,
+       .min_open = true,
+       .note = "a VIF is never below 1",
+       .value = [](const Config& c) { return static_cast<long double>(c.vif_threshold); },
+       .set = [](Config& c, const OptionValue& v) { c.vif_threshold = AsDouble(v); },
+       .json = [](const Config& c) { return NumberOrText(c.vif_threshold); }},
+      {.name = "vif_correlation",
+       .kind = K::kChoice,
+       .group = G::kPass2,
+       .default_text = "`spearman`",
+       .doc = "`spearman` (Pass 2 matrix) or `pearson` (statsmodels' VIF)",
+       .note = "spearman or pearson",
+       .set =
+           [](Config& c, const OptionValue& v) {
+             c.vif_pearson = Choice<bool>(v, {{"spearman", false}, {"pearson", true}});
+           },
+       .json = [](const Config& c) { return Json(c.vif_pearson ? "pearson" : "spearman"); }},
+      {.name = "nonlinear_max_rows",
+       .kind = K::kInteger,
+       .group = G::kPass2,
+       .default_text = "`20000`",
+       .doc = "rows of the reproducible sample HSIC and RDC use (>= 20)",
+       .min = 20,
+       .max = 1e7,
+       .value = [](const Config& c) { return static_cast<long double>(c.nonlinear_max_rows); },
+       .set = [](Config& c,
+                 const OptionValue& v) { c.nonlinear_max_rows = AsInt<std::int64_t>(v); },
+       .json = [](const Config& c) { return Json(c.nonlinear_max_rows); }},
+      {.name = "rdc_k",
+       .kind = K::kInteger,
+       .group = G::kPass4,
+       .default_text = "`20`",
+       .doc = "random sine features per column and draw (at most rows / 10 are used)",
+       .min = 1,
+       .max = 1000,
+       .value = [](const Config& c) { return static_cast<long double>(c.rdc_k); },
+       .set = [](Config& c, const OptionValue& v) { c.rdc_k = AsInt<int>(v); },
+       .json = [](const Config& c) { return Json(c.rdc_k); }},
+      {.name = "rdc_s",
+       .kind = K::kReal,
+       .group = G::kPass4,
+       .default_text = "`1/6`",
+       .doc = "scale of the RDC random projection (Lopez-Paz et al.)",
+       .min = 0,
+       .max = 1e6,
+       .min_open = true,
+       .value = [](const Config& c) { return static_cast<long double>(c.rdc_s); },
+       .set = [](Config& c, const OptionValue& v) { c.rdc_s = AsDouble(v); },
+       .json = [](const Config& c) { return Json(c.rdc_s); }},
+      {.name = "rdc_seeds",
+       .kind = K::kInteger,
+       .group = G::kPass4,
+       .default_text = "`5`",
+       .doc = "RDC draws averaged",
+       .min = 1,
+       .max = 100,
+       .value = [](const Config& c) { return static_cast<long double>(c.rdc_seeds); },
+       .set = [](Config& c, const OptionValue& v) { c.rdc_seeds = AsInt<int>(v); },
+       .json = [](const Config& c) { return Json(c.rdc_seeds); }},
+      {.name = "hsic_D",
+       .kind = K::kInteger,
+       .group = G::kPass4,
+       .default_text = "`512`",
+       .doc = "random Fourier features of the Gaussian kernel (even: cos and sin of hsic_D/2 "
+              "frequencies)",
+       .min = 2,
+       .max = 65536,
+       .note = "even: cosine and sine of hsic_D / 2 frequencies",
+       .value = [](const Config& c) { return static_cast<long double>(c.hsic_D); },
+       .set = [](Config& c, const OptionValue& v) { c.hsic_D = AsInt<int>(v); },
+       .json = [](const Config& c) { return Json(c.hsic_D); }},
+      {.name = "w_hsic",
+       .kind = K::kReal,
+       .group = G::kPass4,
+       .default_text = "`0.5`",
+       .doc = "weight of nHSIC in S; `0` skips HSIC entirely (no `pass4_hsic_matrix.npy`)",
+       .min = 0,
+       .max = 1e6,
+       .note = "not both weights 0",
+       .value = [](const Config& c) { return static_cast<long double>(c.w_hsic); },
+       .set = [](Config& c, const OptionValue& v) { c.w_hsic = AsDouble(v); },
+       .json = [](const Config& c) { return Json(c.w_hsic); }},
+      {.name = "w_rdc",
+       .kind = K::kReal,
+       .group = G::kPass4,
+       .default_text = "`0.5`",
+       .doc = "weight of RDC in S; `0` skips RDC entirely (not both 0)",
+       .min = 0,
+       .max = 1e6,
+       .note = "not both weights 0",
+       .value = [](const Config& c) { return static_cast<long double>(c.w_rdc); },
+       .set = [](Config& c, const OptionValue& v) { c.w_rdc = AsDouble(v); },
+       .json = [](const Config& c) { return Json(c.w_rdc); }},
+      {.name = "nonlinear_threshold",
+       .kind = K::kReal,
+       .group = G::kPass4,
+       .default_text = "`0.6`",
+       .doc = "edge when S >= threshold, in (0, 1]",
+       .min = 0,
+       .max = 1,
+       .min_open = true,
+       .value = [](const Config& c) { return static_cast<long double>(c.nonlinear_threshold); },
+       .set = [](Config& c, const OptionValue& v) { c.nonlinear_threshold = AsDouble(v); },
+       .json = [](const Config& c) { return Json(c.nonlinear_threshold); }},
+      {.name = "nonlinear_topk",
+       .kind = K::kInteger,
+       .group = G::kPass4,
+       .default_text = "`0`",
+       .doc = "> 0: keep only each column's k strongest edges (an edge stays when either end keeps "
+              "it)",
+       .min = 0,
+       .max = 1e6,
+       .note = "0: no limit",
+       .value = [](const Config& c) { return static_cast<long double>(c.nonlinear_topk); },
+       .alias = "topk",
+       .set = [](Config& c,
+                 const OptionValue& v) { c.nonlinear_topk = v.node.IsNull() ? 0 : AsInt<int>(v); },
+       .json = [](const Config& c) { return Json(c.nonlinear_topk); }},
+      {.name = "leiden_objective",
+       .kind = K::kChoice,
+       .group = G::kPass4,
+       .default_text = "`modularity`",
+       .doc =
+           "`modularity` or `cpm` (constant Potts model: clusters denser than `leiden_resolution`)",
+       .note = "modularity or cpm",
+       .set =
+           [](Config& c, const OptionValue& v) {
+             c.leiden_objective =
+                 ParseLeidenObjective(AsciiLower(As<std::string>(v, "modularity or cpm")));
+           },
+       .json = [](const Config& c) { return Json(LeidenObjectiveName(c.leiden_objective)); }},
+      {.name = "nonlinear_representative_criteria",
+       .kind = K::kCriteria,
+       .group = G::kPass4,
+       .default_text =
+           "`[pinned, target, mean_similarity, missing, variance, not_binary, input_order]`",
+       .doc = "representative order in Pass 4; `mean_similarity` is the weighted degree inside the "
+              "cluster",
+       .set = [](Config& c,
+                 const OptionValue& v) { c.nonlinear_representative_criteria = AsCriteria(v); },
+       .json = [](const Config& c) { return CriteriaJson(c.nonlinear_representative_criteria); }},
+      {.name = "threads",
+       .kind = K::kInteger,
+       .group = G::kNone,
+       .default_text = "`0` (all cores)",
+       .doc = "worker threads (`--threads`); more than 4 per hardware thread are capped, with a "
+              "warning",
+       .min = 0,
+       .max = kMaxThreads,
+       .note = "0: all cores",
+       .value = [](const Config& c) { return static_cast<long double>(c.threads); },
+       .set = [](Config& c, const OptionValue& v) { c.threads = AsInt<int>(v); },
+       .json = [](const Config& c) { return Json(c.threads); }},
+      {.name = "memory_limit",
+       .kind = K::kSize,
+       .group = G::kPass2,
+       .default_text = "half of RAM",
+       .doc = "what the whole process may use: bytes or `8GB`, `512MiB`, `70%`; every pass plans "
+              "its buffers against it and stops with an error naming the size to raise it to when "
+              "it cannot fit (docs/SPEARMAN.md, \"Memory\")",
+       .min = 1048576,
+       .max = 1152921504606846976.0L,
+       .note = "bytes",
+       .value = [](const Config& c) { return static_cast<long double>(c.memory_limit); },
+       .fingerprint_after = "leiden_iterations",
+       .set = [](Config& c,
+                 const OptionValue& v) { c.memory_limit = v.node.IsNull() ? 0 : AsByteSize(v); },
+       .json = [](const Config& c) { return Json(c.memory_limit); }},
+      {.name = "device",
+       .kind = K::kText,
+       .group = G::kNone,
+       .default_text = "`cpu`",
+       .doc = "`cpu`, `auto` (a GPU when built with CUDA and one is present, else the CPU; the log "
+              "says which and why), `cuda` (GPU `gpu_id`), `cuda:N`; also `--device` (docs/GPU.md)",
+       .note = "cpu, auto or cuda[:N]",
+       .set =
+           [](Config& c, const OptionValue& v) {
+             c.device = AsciiLower(As<std::string>(v, "cpu, auto or cuda[:N]"));
+           },
+       .json = [](const Config& c) { return Json(c.device); }},
+      {.name = "gpu_id",
+       .kind = K::kInteger,
+       .group = G::kNone,
+       .default_text = "`0`",
+       .doc = "the GPU of `device: cuda` and `auto`",
+       .min = 0,
+       .max = 1023,
+       .value = [](const Config& c) { return static_cast<long double>(c.gpu_id); },
+       .set = [](Config& c, const OptionValue& v) { c.gpu_id = AsInt<int>(v); },
+       .json = [](const Config& c) { return Json(c.gpu_id); }},
+      {.name = "max_gpu_memory_gb",
+       .kind = K::kReal,
+       .group = G::kNone,
+       .default_text = "`0`",
+       .doc = "cap on descpipe's GPU memory in GB; `0`: 95% of the free memory. Work is tiled to "
+              "fit; too small a cap is an error naming this option",
+       .min = 0,
+       .max = 1e6,
+       .note = "0: the GPU's free memory",
+       .value = [](const Config& c) { return static_cast<long double>(c.max_gpu_memory_gb); },
+       .set =
+           [](Config& c, const OptionValue& v) {
+             c.max_gpu_memory_gb = v.node.IsNull() ? 0.0 : AsDouble(v);
+           },
+       .json = [](const Config& c) { return Json(c.max_gpu_memory_gb); }},
+      {.name = "gpu_precision",
+       .kind = K::kChoice,
+       .group = G::kPass2,
+       .default_text = "`fp64`",
+       .doc = "arithmetic of Pass 2's products on the GPU: `fp64` (the CPU's results to 1e-9), "
+              "`fp32`, `tf32` (faster, looser: docs/GPU.md)",
+       .note = "fp64, fp32 or tf32",
+       .set =
+           [](Config& c, const OptionValue& v) {
+             c.gpu_precision = Choice<GpuPrecision>(v, {{"fp64", GpuPrecision::kFp64},
+                                                        {"fp32", GpuPrecision::kFp32},
+                                                        {"tf32", GpuPrecision::kTf32}});
+           },
+       .json = [](const Config& c) { return Json(GpuPrecisionName(c.gpu_precision)); }},
   };
-#undef DESCPIPE_VALUE
   return specs;
 }
 
 const OptionSpec* FindOptionSpec(const std::string& name) {
-  const std::string canonical = name == "topk" ? "nonlinear_topk" : name == "parquet_glob" ? "inputs" : name;
   for (const OptionSpec& spec : OptionSpecs()) {
-    if (canonical == spec.name) return &spec;
+    if (name == spec.name || (spec.alias != nullptr && name == spec.alias)) return &spec;
   }
   return nullptr;
 }
@@ -416,10 +838,51 @@ std::string RangeText(const OptionSpec& spec) {
   return fmt::format("{}{}, {}]", spec.min_open ? "(" : "[", number(spec.min), number(spec.max));
 }
 
+Json ConfigJson(const Config& config) {
+  Json json = Json::object();
+  for (const OptionSpec& spec : OptionSpecs()) json[spec.name] = spec.json(config);
+  return json;
+}
+
+std::string ConfigYaml(const Config& config) {
+  std::string text;
+  for (const OptionSpec& spec : OptionSpecs()) {
+    Json value = spec.json(config);
+    // An unset size (0: the default, half of RAM) reads back as unset; JSON is YAML's flow style.
+    if (spec.kind == OptionKind::kSize && value == 0) value = nullptr;
+    text += fmt::format("{}: {}\n", spec.name, value.dump());
+  }
+  return text;
+}
+
+std::string OptionList() {
+  // Markdown to plain text: no backticks, no escaped bars.
+  auto plain = [](std::string text) {
+    std::erase(text, '`');
+    return text;
+  };
+  std::size_t width = 0;
+  for (const OptionSpec& spec : OptionSpecs()) width = std::max(width, std::strlen(spec.name));
+  std::string text;
+  for (const OptionSpec& spec : OptionSpecs()) {
+    text += fmt::format("{:<{}}  {}\n", spec.name, width, plain(spec.doc));
+    std::string detail = "default " + plain(spec.default_text);
+    if (spec.value != nullptr)
+      detail += fmt::format("; {} {}", spec.kind == OptionKind::kReal ? "number" : "integer",
+                            RangeText(spec));
+    if (*spec.note != '\0') detail += fmt::format(" ({})", spec.note);
+    if (spec.alias != nullptr) detail += fmt::format("; alias {}", spec.alias);
+    text += fmt::format("{:<{}}  {}\n", "", width, detail);
+  }
+  return text;
+}
+
 std::vector<std::string> KnownOptionNames() {
   std::vector<std::string> names;
-  for (const auto& [name, setter] : Implemented()) names.push_back(name);
-  for (const auto& name : Future()) names.push_back(name);
+  for (const OptionSpec& spec : OptionSpecs()) {
+    names.push_back(spec.name);
+    if (spec.alias != nullptr) names.push_back(spec.alias);
+  }
   for (const auto& name : Legacy()) names.push_back(name);
   std::sort(names.begin(), names.end());
   return names;

@@ -21,78 +21,7 @@ namespace {
 
 using Json = nlohmann::ordered_json;
 
-Json Criteria(const std::vector<Criterion>& criteria) {
-  Json list = Json::array();
-  for (Criterion criterion : criteria) list.push_back(CriterionName(criterion));
-  return list;
-}
-
-Json NumberOrText(double value) {
-  if (std::isfinite(value)) return value;
-  return std::isnan(value) ? "nan" : (value > 0 ? "inf" : "-inf");
-}
-
-const char* RangeName(RangeMode mode) {
-  switch (mode) {
-    case RangeMode::kTrimmed: return "trimmed";
-    case RangeMode::kMinMax: return "minmax";
-    case RangeMode::kIqr: return "iqr";
-  }
-  return "unknown";
-}
-
 }  // namespace
-
-Json ConfigJson(const Config& c) {
-  Json json;
-  json["inputs"] = c.inputs;
-  json["output_dir"] = c.output_dir;
-  json["union_by_name"] = c.union_by_name;
-  json["verify_inputs"] = c.verify_inputs == InputVerification::kFull ? "full" : "fast";
-  json["metadata_columns"] = c.metadata_columns;
-  json["n_metadata_cols"] = c.n_metadata_cols ? Json(*c.n_metadata_cols) : Json(nullptr);
-  json["descriptor_columns"] = c.descriptor_columns;
-  json["sample_rows"] = c.sample_rows;
-  json["sample_per_file"] = c.sample_per_file;
-  json["random_seed"] = c.random_seed;
-  json["max_missing_ratio"] = c.max_missing_ratio;
-  json["min_effective_n"] = c.min_effective_n;
-  json["max_mode_fraction"] = c.max_mode_fraction;
-  json["variance_threshold"] = c.variance_threshold;
-  json["range_mode"] = RangeName(c.range_mode);
-  json["trim_percentiles"] = {c.trim_low_percent, c.trim_high_percent};
-  json["remove_binary"] = c.remove_binary;
-  json["quantile_sample_size"] = c.quantile_sample_size;
-  json["spearman_threshold"] = c.spearman_threshold;
-  json["spearman_missing"] = c.spearman_missing == SpearmanMissing::kPairwise ? "pairwise" : "impute_median";
-  json["spearman_cluster_method"] = ClusterMethodName(c.spearman_cluster_method);
-  json["representative_criteria"] = Criteria(c.representative_criteria);
-  json["keep_columns"] = c.keep_columns;
-  json["target_column"] = c.target_column.empty() ? Json(nullptr) : Json(c.target_column);
-  json["exact"] = c.exact;
-  json["leiden_resolution"] = NumberOrText(c.leiden_resolution);
-  json["leiden_iterations"] = c.leiden_iterations;
-  json["vif_threshold"] = NumberOrText(c.vif_threshold);
-  json["vif_correlation"] = c.vif_pearson ? "pearson" : "spearman";
-  json["nonlinear_max_rows"] = c.nonlinear_max_rows;
-  json["rdc_k"] = c.rdc_k;
-  json["rdc_s"] = c.rdc_s;
-  json["rdc_seeds"] = c.rdc_seeds;
-  json["hsic_D"] = c.hsic_D;
-  json["w_hsic"] = c.w_hsic;
-  json["w_rdc"] = c.w_rdc;
-  json["nonlinear_threshold"] = c.nonlinear_threshold;
-  json["nonlinear_topk"] = c.nonlinear_topk;
-  json["leiden_objective"] = LeidenObjectiveName(c.leiden_objective);
-  json["nonlinear_representative_criteria"] = Criteria(c.nonlinear_representative_criteria);
-  json["threads"] = c.threads;
-  json["memory_limit"] = c.memory_limit;
-  json["device"] = c.device;
-  json["gpu_id"] = c.gpu_id;
-  json["max_gpu_memory_gb"] = c.max_gpu_memory_gb;
-  json["gpu_precision"] = GpuPrecisionName(c.gpu_precision);
-  return json;
-}
 
 Manifest::Manifest(const Table& table, const Config& config, const Context& ctx)
     : out_dir_(config.output_dir), threads_(ctx.threads()) {
@@ -139,19 +68,22 @@ Manifest::Manifest(const Table& table, const Config& config, const Context& ctx)
   json_["config"] = all;
   json_["passes"] = Json::array();
 
-  // The options each stage reads (besides those of the stages before it). memory_limit is read
-  // by Passes 2 and 4 (it can make them use fewer rows).
-  const std::vector<std::vector<const char*>> groups = {
-      {"union_by_name", "verify_inputs", "metadata_columns", "n_metadata_cols", "descriptor_columns", "sample_rows",
-       "sample_per_file", "random_seed"},
-      {"max_missing_ratio", "min_effective_n", "max_mode_fraction", "variance_threshold", "range_mode",
-       "trim_percentiles", "remove_binary", "quantile_sample_size", "keep_columns"},
-      {"spearman_threshold", "spearman_missing", "spearman_cluster_method", "representative_criteria",
-       "target_column", "exact", "leiden_resolution", "leiden_iterations", "memory_limit", "vif_correlation",
-       "nonlinear_max_rows", "gpu_precision"},
-      {"vif_threshold"},
-      {"rdc_k", "rdc_s", "rdc_seeds", "hsic_D", "w_hsic", "w_rdc", "nonlinear_threshold", "nonlinear_topk",
-       "leiden_objective", "nonlinear_representative_criteria"}};
+  // The options each stage reads (besides those of the stages before it): the registry's groups,
+  // in registry order (an option with fingerprint_after goes right after that option).
+  std::vector<std::vector<const char*>> groups(5);
+  for (const OptionSpec& spec : OptionSpecs()) {
+    if (spec.group == OptionGroup::kNone) continue;
+    auto& group = groups[static_cast<std::size_t>(spec.group)];
+    auto at = group.end();
+    if (spec.fingerprint_after != nullptr) {
+      at = std::find_if(group.begin(), group.end(), [&](const char* name) {
+        return std::string_view(name) == spec.fingerprint_after;
+      });
+      DESCPIPE_ASSERT(at != group.end());
+      ++at;
+    }
+    group.insert(at, spec.name);
+  }
   std::string cumulative = std::string(Version()) + "|" + inputs["fingerprint"].get<std::string>();
   for (const auto& group : groups) {
     Json options;

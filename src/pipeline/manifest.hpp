@@ -29,7 +29,6 @@
 namespace descpipe {
 
 /// Every option of `config` with its effective value (what the run used).
-nlohmann::ordered_json ConfigJson(const Config& config);
 
 class Manifest {
  public:

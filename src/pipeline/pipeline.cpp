@@ -60,9 +60,6 @@ void CheckOutputIsNotInput(const Table& table, const std::string& out_dir) {
 }
 
 void ReportOptions(const Config& config) {
-  for (const auto& [key, value] : config.not_yet_used) {
-    spdlog::warn("option {} = {} belongs to a pass this version does not run yet; not used", key, value);
-  }
   for (const auto& [key, value] : config.ignored_legacy) {
     spdlog::info("option {} = {} of the original descriptor_pipeline has no effect in descpipe", key, value);
   }

@@ -177,6 +177,39 @@ TEST_F(CliTest, RunTwiceReplacesTheOutputs) {
             (std::vector<std::string>{"pass1.json", "pass2.json", "pass2_nonlinear_rows.npy", "pass3.json"}));
 }
 
+// `descpipe config` prints the effective configuration; `run --config` of that output is the
+// same run (same manifest config and pass fingerprints) as the options it was printed from.
+TEST_F(CliTest, ConfigPrintsWhatRunUsesAndReadsBack) {
+  const CliResult printed = RunCli({"config", input_, "-o", Out("a"), "--set", "hsic_D=128",
+                                    "--set", "remove_binary=true", "-t", "1"});
+  ASSERT_TRUE(Succeeded(printed)) << printed.err;
+  EXPECT_TRUE(Contains(printed.out, "hsic_D: 128\n")) << printed.out;
+  EXPECT_TRUE(Contains(printed.out, "threads: 1\n")) << printed.out;
+  WriteFile(dir_ / "printed.yaml", printed.out);
+  ASSERT_TRUE(Succeeded(RunCli({"run", input_, "-o", Out("a"), "-q", "--set", "hsic_D=128", "--set",
+                                "remove_binary=true", "-t", "1"})));
+  const CliResult again = RunCli({"run", "--config", dir_ / "printed.yaml", "-q", "-o", Out("b")});
+  ASSERT_TRUE(Succeeded(again)) << again.err;
+  const auto a = nlohmann::json::parse(ReadFile(Out("a") + "/run_manifest.json"));
+  const auto b = nlohmann::json::parse(ReadFile(Out("b") + "/run_manifest.json"));
+  auto config_a = a["config"], config_b = b["config"];
+  config_a.erase("output_dir");
+  config_b.erase("output_dir");
+  EXPECT_EQ(config_a, config_b);
+  ASSERT_EQ(a["passes"].size(), b["passes"].size());
+  for (std::size_t i = 0; i < a["passes"].size(); ++i)
+    EXPECT_EQ(a["passes"][i]["fingerprint"], b["passes"][i]["fingerprint"]);
+
+  const CliResult list = RunCli({"config", "--list"});
+  ASSERT_TRUE(Succeeded(list));
+  EXPECT_TRUE(Contains(list.out, "hsic_D")) << list.out;
+  EXPECT_TRUE(Contains(list.out, "default 0.95; number (0, 1]")) << list.out;
+
+  const CliResult bad = RunCli({"config", "--set", "hsic_D=3"});
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_TRUE(Contains(bad.err, "error: option hsic_D must be an integer")) << bad.err;
+}
+
 TEST_F(CliTest, QuietPrintsNothingOnSuccess) {
   const CliResult result = RunCli({"run", input_, "-o", Out(), "--quiet"});
   ASSERT_TRUE(Succeeded(result));

@@ -6,6 +6,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <nlohmann/json.hpp>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -84,7 +86,6 @@ device: auto
   EXPECT_EQ(config.threads, 3);
   EXPECT_EQ(config.memory_limit, 512ULL << 20);
   EXPECT_EQ(config.device, "auto");
-  EXPECT_TRUE(config.not_yet_used.empty());
   EXPECT_TRUE(config.ignored_legacy.empty());
   config.Validate();
 }
@@ -164,7 +165,6 @@ r: 3
   EXPECT_EQ(ValueOf(config.ignored_legacy, "prefer_gpu"), "true");
   EXPECT_EQ(ValueOf(config.ignored_legacy, "m"), "64");
   EXPECT_EQ(ValueOf(config.ignored_legacy, "r"), "3");
-  EXPECT_TRUE(config.not_yet_used.empty());
   config.Validate();
 }
 
@@ -290,7 +290,6 @@ gpu_precision: TF32
   EXPECT_EQ(config.gpu_id, 1);
   EXPECT_DOUBLE_EQ(config.max_gpu_memory_gb, 8.5);
   EXPECT_EQ(config.gpu_precision, GpuPrecision::kTf32);
-  EXPECT_TRUE(config.not_yet_used.empty());
   EXPECT_TRUE(config.ignored_legacy.empty());
   const Config defaults;
   EXPECT_EQ(defaults.gpu_id, 0);
@@ -325,7 +324,6 @@ leiden_iterations: 4
   EXPECT_TRUE(config.exact);
   EXPECT_DOUBLE_EQ(config.leiden_resolution, 1.5);
   EXPECT_EQ(config.leiden_iterations, 4);
-  EXPECT_TRUE(config.not_yet_used.empty());
   config.Validate();
   EXPECT_TRUE(Contains(MessageOf<InvalidInput>([] { LoadYaml("spearman_cluster_method: blobs\n"); }),
                        "star, components, leiden"));
@@ -352,7 +350,6 @@ use_robust_variance: true
   EXPECT_EQ(ValueOf(config.ignored_legacy, "m"), "16");
   EXPECT_EQ(ValueOf(config.ignored_legacy, "r"), "2");
   EXPECT_EQ(ValueOf(config.ignored_legacy, "gpu_batch_size"), "4096");
-  EXPECT_TRUE(config.not_yet_used.empty());
 }
 
 TEST(ConfigFile, RepeatedGpuIdKeepsTheLastValue) {
@@ -388,7 +385,6 @@ graph:
   EXPECT_DOUBLE_EQ(config.nonlinear_threshold, 0.7);
   EXPECT_EQ(config.nonlinear_topk, 5);
   EXPECT_EQ(config.leiden_objective, LeidenObjective::kCpm);
-  EXPECT_TRUE(config.not_yet_used.empty());
   EXPECT_NO_THROW(config.Validate());
   const NonlinearOptions options = config.ToNonlinearOptions();
   EXPECT_EQ(options.rdc_k, 12);
@@ -419,10 +415,25 @@ TEST(ConfigFile, KnownOptionNamesAreSortedUniqueAndComplete) {
   const std::vector<std::string> names = KnownOptionNames();
   EXPECT_TRUE(std::is_sorted(names.begin(), names.end()));
   EXPECT_EQ(std::adjacent_find(names.begin(), names.end()), names.end());
-  for (const char* name : {"variance_threshold", "parquet_glob", "n_metadata_cols",
-                           "spearman_threshold", "vif_threshold", "prefer_gpu", "device"}) {
-    EXPECT_TRUE(std::binary_search(names.begin(), names.end(), name)) << name;
+  // Every registry name and alias, and the original tool's ignored keys; nothing else.
+  std::size_t expected = 0;
+  for (const OptionSpec& spec : OptionSpecs()) {
+    EXPECT_TRUE(std::binary_search(names.begin(), names.end(), spec.name)) << spec.name;
+    expected += 1;
+    if (spec.alias != nullptr) {
+      EXPECT_TRUE(std::binary_search(names.begin(), names.end(), spec.alias)) << spec.alias;
+      expected += 1;
+    }
   }
+  std::size_t legacy = 0;
+  for (const std::string& name : names) {
+    if (FindOptionSpec(name) != nullptr) continue;
+    Config config;
+    ApplyOverride(config, name + "=1");
+    ASSERT_EQ(config.ignored_legacy.size(), 1u) << name << " is neither an option nor a legacy key";
+    ++legacy;
+  }
+  EXPECT_EQ(names.size(), expected + legacy);
 }
 
 // ---- wrong types and broken files
@@ -724,6 +735,94 @@ TEST(ConfigRanges, DocsListEveryRangeAsTheCodeHasIt) {
     });
     EXPECT_NE(line, lines.end()) << spec.name << " " << RangeText(spec) << " is not in docs/CONFIG.md's ranges";
   }
+}
+
+// ---- the option registry ------------------------------------------------------------------
+
+// docs/CONFIG.md's option tables are the registry: one row per option, in registry order,
+// `| \`name\` (alias \`x\`) | default | doc |`, and no other row.
+TEST(OptionRegistry, DocsTablesAreTheRegistry) {
+  const std::vector<std::string> lines =
+      Lines(testing::ReadFile(std::string(DESCPIPE_SOURCE_DIR) + "/docs/CONFIG.md"));
+  std::vector<std::string> rows;
+  bool in_tables = false;
+  for (const std::string& line : lines) {
+    if (line.rfind("## ", 0) == 0)
+      in_tables = line != "## Accepted values" && line.rfind("## Original", 0) != 0;
+    if (in_tables && line.rfind("| `", 0) == 0) rows.push_back(line);
+  }
+  std::vector<std::string> expected;
+  for (const OptionSpec& spec : OptionSpecs()) {
+    std::string doc = spec.doc;
+    std::string escaped;
+    for (char c : doc) escaped += c == '|' ? std::string("\\|") : std::string(1, c);
+    std::string name = fmt::format("`{}`", spec.name);
+    if (spec.alias != nullptr) name += fmt::format(" (alias `{}`)", spec.alias);
+    expected.push_back(fmt::format("| {} | {} | {} |", name, spec.default_text, escaped));
+  }
+  ASSERT_EQ(rows.size(), expected.size())
+      << "docs/CONFIG.md has " << rows.size() << " option rows, the registry " << expected.size()
+      << " options";
+  for (std::size_t i = 0; i < rows.size(); ++i) EXPECT_EQ(rows[i], expected[i]) << "row " << i;
+}
+
+// Every option joins a pass's fingerprint unless it cannot change a result; each pass has some.
+TEST(OptionRegistry, EveryOptionHasAGroup) {
+  const std::set<std::string> outside = {"inputs", "output_dir", "threads",
+                                         "device", "gpu_id",     "max_gpu_memory_gb"};
+  std::set<int> groups;
+  for (const OptionSpec& spec : OptionSpecs()) {
+    EXPECT_EQ(spec.group == OptionGroup::kNone, outside.count(spec.name) == 1) << spec.name;
+    EXPECT_GE(static_cast<int>(spec.group), -1) << spec.name;
+    EXPECT_LE(static_cast<int>(spec.group), 4) << spec.name;
+    groups.insert(static_cast<int>(spec.group));
+    EXPECT_NE(spec.set, nullptr) << spec.name;
+    EXPECT_NE(spec.json, nullptr) << spec.name;
+    EXPECT_NE(std::string(spec.doc), "") << spec.name;
+    EXPECT_NE(std::string(spec.default_text), "") << spec.name;
+  }
+  EXPECT_EQ(groups, (std::set<int>{-1, 0, 1, 2, 3, 4}));
+}
+
+// The manifest's "config" is the registry, in its order, with every option's default.
+TEST(OptionRegistry, ConfigJsonHasEveryOptionInRegistryOrder) {
+  const nlohmann::ordered_json json = ConfigJson(Config{});
+  ASSERT_EQ(json.size(), OptionSpecs().size());
+  std::size_t i = 0;
+  for (const auto& [key, value] : json.items()) EXPECT_EQ(key, OptionSpecs()[i++].name);
+  EXPECT_EQ(json.at("hsic_D"), 512);
+  EXPECT_EQ(json.at("target_column"), nullptr);
+  EXPECT_EQ(json.at("trim_percentiles"), nlohmann::ordered_json({2.5, 97.5}));
+  EXPECT_EQ(json.at("range_mode"), "trimmed");
+}
+
+// `descpipe config` prints YAML that --config reads back to the same configuration.
+TEST(OptionRegistry, ConfigYamlReadsBackToTheSameConfig) {
+  Config config;
+  for (const char* assignment :
+       {"inputs=[a.parquet, b.csv]", "hsic_D=128", "memory_limit=2GB", "target_column=t",
+        "range_mode=iqr", "n_metadata_cols=2", "vif_correlation=pearson", "topk=3",
+        "random_seed=18446744073709551615", "representative_criteria=[variance, input_order]",
+        "verify_inputs=fast", "gpu_precision=tf32", "rdc_s=0.3333333333333333"}) {
+    ApplyOverride(config, assignment);
+  }
+  const std::string yaml = ConfigYaml(config);
+  EXPECT_TRUE(Contains(yaml, "hsic_D: 128\n")) << yaml;
+  EXPECT_TRUE(Contains(yaml, "nonlinear_topk: 3\n")) << yaml;
+  const Config back = LoadYaml(yaml);
+  EXPECT_EQ(ConfigJson(back).dump(), ConfigJson(config).dump());
+  // Defaults too (an unset memory_limit is written as null).
+  EXPECT_TRUE(Contains(ConfigYaml(Config{}), "memory_limit: null\n"));
+  EXPECT_EQ(ConfigJson(LoadYaml(ConfigYaml(Config{}))).dump(), ConfigJson(Config{}).dump());
+}
+
+TEST(OptionRegistry, OptionListNamesEveryOptionWithDefaultAndRange) {
+  const std::string list = OptionList();
+  for (const OptionSpec& spec : OptionSpecs())
+    EXPECT_TRUE(Contains(list, std::string(spec.name) + " ")) << spec.name;
+  EXPECT_TRUE(Contains(list, "default 512; integer [2, 65536]")) << list;
+  EXPECT_TRUE(Contains(list, "alias topk")) << list;
+  EXPECT_FALSE(Contains(list, "`")) << list;
 }
 
 TEST(ConfigRanges, IntegersAcceptEveryExactForm) {
