@@ -5,7 +5,7 @@ CMAKE_FLAGS ?=
 DEMO_DATA ?= ../shared/data/nci5k_rdkit.parquet
 DEMO_OUT ?= demo_output
 
-.PHONY: all deps configure build test test-fast fuzz fuzz-sanitize demo bench sanitize sanitize-build cuda-build cuda-test format clean
+.PHONY: all deps configure build test test-fast format-check fuzz fuzz-sanitize demo bench sanitize sanitize-build cuda-build cuda-test format clean
 
 # With nvcc on PATH or at /usr/local/cuda, the release build (build, test, demo) includes the CUDA
 # backend (docs/GPU.md); `make CUDA=OFF ...` leaves it out. The sanitizer build never has it, so
@@ -39,7 +39,7 @@ build: configure
 # memory error in an odd path is worth the most).
 SANITIZE_SKIP = Comparison\.
 
-test: build
+test: build format-check
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
 	$(MAKE) --no-print-directory sanitize-build
 	cd $(BUILD_DIR)-asan && ctest --output-on-failure -j $(JOBS) -E '$(SANITIZE_SKIP)'
@@ -90,8 +90,17 @@ cuda-build: deps
 cuda-test: cuda-build
 	@if [ -n "$(NVCC)" ]; then cd $(BUILD_DIR)-cuda && ctest --output-on-failure -j $(JOBS) -R '^(GpuTest|DeviceChoice)\.'; fi
 
+FORMAT_FILES = $$(git ls-files '*.cpp' '*.hpp' '*.cu' '*.cuh')
+
 format:
-	clang-format -i $$(git ls-files '*.cpp' '*.hpp')
+	clang-format -i $(FORMAT_FILES)
+
+# Every C++/CUDA file as .clang-format has it (Debian 12's clang-format 14); part of `make test`.
+# A failure lists the files: `make format` fixes them.
+format-check: deps
+	@clang-format --dry-run --Werror $(FORMAT_FILES) 2>&1 | grep -o '^[^:]*:[0-9]*:[0-9]*: error' | \
+	  cut -d: -f1 | sort -u | sed 's/^/not formatted: /' | grep . && \
+	  { echo "run 'make format'"; exit 1; } || true
 
 clean:
 	rm -rf $(BUILD_DIR) $(BUILD_DIR)-bench $(BUILD_DIR)-asan $(BUILD_DIR)-cuda

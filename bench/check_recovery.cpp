@@ -59,7 +59,8 @@ int main(int argc, char** argv) {
   const Json info = ReadJson(std::string(argv[2]) + "/final_cluster_info.json");
 
   std::set<std::string> final_set;
-  for (const Json& entry : info.at("final")) final_set.insert(entry.at("column").get<std::string>());
+  for (const Json& entry : info.at("final"))
+    final_set.insert(entry.at("column").get<std::string>());
   const Json& removed = info.at("removed");
   auto removal_pass = [&](const std::string& column) -> int {
     const auto it = removed.find(column);
@@ -79,12 +80,14 @@ int main(int argc, char** argv) {
     if (expect == "removed_pass1") {
       Tally& tally = tallies[kind];
       ++tally.total;
-      if (removal_pass(name) != 1) tally.Miss(name + (final_set.count(name) ? " kept" : " removed later"));
+      if (removal_pass(name) != 1)
+        tally.Miss(name + (final_set.count(name) ? " kept" : " removed later"));
     } else if (expect == "keep") {
       Tally& tally = tallies[kind];
       ++tally.total;
       if (!final_set.count(name)) {
-        tally.Miss(name + " removed by pass " + std::to_string(removal_pass(name)) + " (represented by " +
+        tally.Miss(name + " removed by pass " + std::to_string(removal_pass(name)) +
+                   " (represented by " +
                    (represented_by(name).empty() ? "nothing" : represented_by(name)) + ")");
       }
     }
@@ -105,13 +108,15 @@ int main(int argc, char** argv) {
       }
       const std::string representative = represented_by(member);
       if (!member_set.count(representative)) {
-        problem = member + " represented by " + (representative.empty() ? "nothing" : representative);
+        problem =
+            member + " represented by " + (representative.empty() ? "nothing" : representative);
       }
       if (removal_pass(member) != group.at("removed_by_pass").get<int>()) ++tally.other_pass;
     }
     if (survivors != group.at("survivors").get<int>()) {
       problem = name + ": " + std::to_string(survivors) + " survivors, expected " +
-                std::to_string(group.at("survivors").get<int>()) + (problem.empty() ? "" : "; " + problem);
+                std::to_string(group.at("survivors").get<int>()) +
+                (problem.empty() ? "" : "; " + problem);
     }
     if (!problem.empty()) tally.Miss(problem);
   }
@@ -121,10 +126,13 @@ int main(int argc, char** argv) {
   std::printf("%-16s %8s %8s %12s  examples\n", "kind", "planted", "misses", "other pass");
   for (const auto& [kind, tally] : tallies) {
     std::string examples;
-    for (const std::string& example : tally.examples) examples += (examples.empty() ? "" : "; ") + example;
-    std::printf("%-16s %8d %8d %12d  %s\n", kind.c_str(), tally.total, tally.misses, tally.other_pass,
-                examples.c_str());
-    summary[kind] = {{"planted", tally.total}, {"misses", tally.misses}, {"removed_by_other_pass", tally.other_pass}};
+    for (const std::string& example : tally.examples)
+      examples += (examples.empty() ? "" : "; ") + example;
+    std::printf("%-16s %8d %8d %12d  %s\n", kind.c_str(), tally.total, tally.misses,
+                tally.other_pass, examples.c_str());
+    summary[kind] = {{"planted", tally.total},
+                     {"misses", tally.misses},
+                     {"removed_by_other_pass", tally.other_pass}};
     misses += tally.misses;
   }
   summary["misses"] = misses;

@@ -10,14 +10,14 @@
 // Prints one line per measurement, "key: value ...", then "json: {...}" for scripts.
 #include <algorithm>
 #include <chrono>
-#include <cstdint>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <exception>
-#include <thread>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "descpipe/context.hpp"
@@ -44,7 +44,8 @@ descpipe::Context GpuContext(descpipe::GpuPrecision precision) {
 
 int main(int argc, char** argv) {
   if (argc < 3) {
-    std::fprintf(stderr, "usage: %s ROWS COLS [--missing FRACTION] [--rank-columns K] [--no-cpu]\n", argv[0]);
+    std::fprintf(stderr, "usage: %s ROWS COLS [--missing FRACTION] [--rank-columns K] [--no-cpu]\n",
+                 argv[0]);
     return 2;
   }
   const std::size_t n = std::strtoull(argv[1], nullptr, 10);
@@ -71,7 +72,8 @@ int main(int argc, char** argv) {
       return 3;
     }
     std::printf("device: %s\n", descpipe::DescribeGpu(0).c_str());
-    std::printf("shape: %zu rows x %zu columns, %.0f%% of the columns with 1%% missing\n", n, p, missing_share * 100);
+    std::printf("shape: %zu rows x %zu columns, %.0f%% of the columns with 1%% missing\n", n, p,
+                missing_share * 100);
 
     descpipe::FloatRankMatrix ranks;
     ranks.n_rows = n;
@@ -96,7 +98,8 @@ int main(int argc, char** argv) {
               z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
               z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
               z ^= z >> 31;
-              x[row] = (incomplete[col] && row % 100 == 7) ? std::nanf("") : static_cast<float>(z % n) + 1.5f;
+              x[row] = (incomplete[col] && row % 100 == 7) ? std::nanf("")
+                                                           : static_cast<float>(z % n) + 1.5f;
             }
           }
         });
@@ -111,7 +114,8 @@ int main(int argc, char** argv) {
     for (std::size_t col = 0; col < p; ++col) columns[col] = ranks.column(col);
 
     std::string json = "{\"rows\": " + std::to_string(n) + ", \"cols\": " + std::to_string(p);
-    const double flops = static_cast<double>(n) * static_cast<double>(p) * static_cast<double>(p + 1);  // SYRK
+    const double flops =
+        static_cast<double>(n) * static_cast<double>(p) * static_cast<double>(p + 1);  // SYRK
     for (const auto precision : {descpipe::GpuPrecision::kFp64, descpipe::GpuPrecision::kFp32,
                                  descpipe::GpuPrecision::kTf32}) {
       const descpipe::Context ctx = GpuContext(precision);
@@ -127,20 +131,25 @@ int main(int argc, char** argv) {
       }
       const double reference = descpipe::cuda_impl::GramReferenceSeconds(n, p, 3, ctx);
       const double share = reference / sums.compute_seconds;
-      std::printf("gram %s: compute %.3f s (%.1f TFLOP/s), copies %.3f s, wall %.3f s, tiles of %zu rows; cuBLAS alone "
-                  "%.3f s (%.1f TFLOP/s): %.0f%% of the cuBLAS rate\n",
-                  name, sums.compute_seconds, flops / sums.compute_seconds / 1e12, sums.transfer_seconds, wall,
-                  sums.tile_rows, reference, flops / reference / 1e12, share * 100.0);
-      json += std::string(", \"gram_") + name + "_compute_s\": " + std::to_string(sums.compute_seconds) +
-              ", \"gram_" + name + "_wall_s\": " + std::to_string(wall) + ", \"gram_" + name +
-              "_cublas_s\": " + std::to_string(reference) + ", \"gram_" + name + "_share\": " + std::to_string(share);
+      std::printf(
+          "gram %s: compute %.3f s (%.1f TFLOP/s), copies %.3f s, wall %.3f s, tiles of %zu rows; "
+          "cuBLAS alone "
+          "%.3f s (%.1f TFLOP/s): %.0f%% of the cuBLAS rate\n",
+          name, sums.compute_seconds, flops / sums.compute_seconds / 1e12, sums.transfer_seconds,
+          wall, sums.tile_rows, reference, flops / reference / 1e12, share * 100.0);
+      json += std::string(", \"gram_") + name +
+              "_compute_s\": " + std::to_string(sums.compute_seconds) + ", \"gram_" + name +
+              "_wall_s\": " + std::to_string(wall) + ", \"gram_" + name +
+              "_cublas_s\": " + std::to_string(reference) + ", \"gram_" + name +
+              "_share\": " + std::to_string(share);
     }
     if (cpu) {
       const descpipe::Context ctx;  // every hardware thread
       const auto start = std::chrono::steady_clock::now();
       const std::vector<double> rho = descpipe::SpearmanFromRanks(ranks, ctx);
       const double seconds = Since(start);
-      std::printf("gram cpu: %.3f s with %d threads (%.2f TFLOP/s)\n", seconds, ctx.threads(), flops / seconds / 1e12);
+      std::printf("gram cpu: %.3f s with %d threads (%.2f TFLOP/s)\n", seconds, ctx.threads(),
+                  flops / seconds / 1e12);
       json += ", \"gram_cpu_s\": " + std::to_string(seconds);
     }
     {
@@ -148,21 +157,26 @@ int main(int argc, char** argv) {
       descpipe::ColumnMatrix values;
       values.n_rows = n;
       values.n_cols = k;
-      values.values.assign(ranks.values.begin(), ranks.values.begin() + static_cast<std::ptrdiff_t>(n * k));
+      values.values.assign(ranks.values.begin(),
+                           ranks.values.begin() + static_cast<std::ptrdiff_t>(n * k));
       descpipe::ColumnMatrix copy = values;
       auto start = std::chrono::steady_clock::now();
-      descpipe::RankColumns(values, descpipe::SpearmanMissing::kPairwise, GpuContext(descpipe::GpuPrecision::kFp64));
+      descpipe::RankColumns(values, descpipe::SpearmanMissing::kPairwise,
+                            GpuContext(descpipe::GpuPrecision::kFp64));
       const double gpu_seconds = Since(start);
       start = std::chrono::steady_clock::now();
       descpipe::RankColumns(copy, descpipe::SpearmanMissing::kPairwise, descpipe::Context());
       const double cpu_seconds = Since(start);
       bool same = true;
       for (std::size_t e = 0; e < values.values.size() && same; ++e) {
-        same = values.values[e] == copy.values[e] || (std::isnan(values.values[e]) && std::isnan(copy.values[e]));
+        same = values.values[e] == copy.values[e] ||
+               (std::isnan(values.values[e]) && std::isnan(copy.values[e]));
       }
-      std::printf("ranks: %zu columns, GPU %.3f s (copies included), CPU %.3f s: %.1fx; %s\n", k, gpu_seconds,
-                  cpu_seconds, cpu_seconds / gpu_seconds, same ? "identical ranks" : "RANKS DIFFER");
-      json += ", \"ranks_gpu_s\": " + std::to_string(gpu_seconds) + ", \"ranks_cpu_s\": " + std::to_string(cpu_seconds) +
+      std::printf("ranks: %zu columns, GPU %.3f s (copies included), CPU %.3f s: %.1fx; %s\n", k,
+                  gpu_seconds, cpu_seconds, cpu_seconds / gpu_seconds,
+                  same ? "identical ranks" : "RANKS DIFFER");
+      json += ", \"ranks_gpu_s\": " + std::to_string(gpu_seconds) +
+              ", \"ranks_cpu_s\": " + std::to_string(cpu_seconds) +
               ", \"ranks_identical\": " + (same ? "true" : "false");
       if (!same) return 1;
     }

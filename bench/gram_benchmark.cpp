@@ -10,6 +10,7 @@
 // 4,994 x 560 with 12 columns having missing values.
 #include <benchmark/benchmark.h>
 #include <cblas.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
@@ -21,8 +22,6 @@
 #include <random>
 #include <string>
 #include <vector>
-
-#include <unistd.h>
 
 #include "descpipe/context.hpp"
 #include "descpipe/similarity.hpp"
@@ -38,7 +37,8 @@ const descpipe::ColumnMatrix& Ranks(std::size_t n, std::size_t p, std::size_t mi
   // One matrix at a time: the big shape alone is 1.6 GB. Benchmarks of one shape run in a row.
   static std::unique_ptr<descpipe::ColumnMatrix> cached;
   static std::size_t cached_key[3] = {0, 0, 0};
-  if (cached && cached_key[0] == n && cached_key[1] == p && cached_key[2] == missing_every) return *cached;
+  if (cached && cached_key[0] == n && cached_key[1] == p && cached_key[2] == missing_every)
+    return *cached;
   cached.reset();
   cached = std::make_unique<descpipe::ColumnMatrix>();
   cached->n_rows = n;
@@ -73,7 +73,8 @@ std::string Shape(std::size_t n, std::size_t p, std::size_t missing_every) {
 }
 
 void SetRate(benchmark::State& state, std::size_t n, std::size_t p) {
-  state.counters["GFLOP"] = benchmark::Counter(SyrkFlops(n, p) * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["GFLOP"] =
+      benchmark::Counter(SyrkFlops(n, p) * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
 }
 
 void BM_SpearmanFromRanks(benchmark::State& state) {
@@ -96,8 +97,8 @@ void BM_OpenBlasDsyrk(benchmark::State& state) {
   const descpipe::ColumnMatrix& ranks = Ranks(n, p, 0);
   std::vector<double> c(p * p);
   for (auto _ : state) {
-    cblas_dsyrk(CblasColMajor, CblasUpper, CblasTrans, static_cast<int>(p), static_cast<int>(n), 1.0,
-                ranks.values.data(), static_cast<int>(n), 0.0, c.data(), static_cast<int>(p));
+    cblas_dsyrk(CblasColMajor, CblasUpper, CblasTrans, static_cast<int>(p), static_cast<int>(n),
+                1.0, ranks.values.data(), static_cast<int>(n), 0.0, c.data(), static_cast<int>(p));
     benchmark::DoNotOptimize(c.data());
   }
   SetRate(state, n, p);
@@ -106,25 +107,48 @@ void BM_OpenBlasDsyrk(benchmark::State& state) {
 }
 
 // Big shape first, dsyrk and the no-missing Spearman back to back on the same cached matrix.
-BENCHMARK(BM_OpenBlasDsyrk)->ArgNames({"n", "p"})->Args({200000, 1000})->Iterations(3)
-    ->UseRealTime()->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_SpearmanFromRanks)->ArgNames({"n", "p", "missing_every"})->Args({200000, 1000, 0})
-    ->Iterations(3)->UseRealTime()->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_SpearmanFromRanks)->ArgNames({"n", "p", "missing_every"})->Args({200000, 1000, 5})
-    ->Iterations(2)->UseRealTime()->Unit(benchmark::kMillisecond);
-// The shared real table's shape (4,994 rows, 560 survivors, 12 with missing values).
-BENCHMARK(BM_OpenBlasDsyrk)->ArgNames({"n", "p"})->Args({4994, 560})->MinTime(0.5)->UseRealTime()
+BENCHMARK(BM_OpenBlasDsyrk)
+    ->ArgNames({"n", "p"})
+    ->Args({200000, 1000})
+    ->Iterations(3)
+    ->UseRealTime()
     ->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_SpearmanFromRanks)->ArgNames({"n", "p", "missing_every"})->Args({4994, 560, 0})
-    ->MinTime(0.5)->UseRealTime()->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_SpearmanFromRanks)->ArgNames({"n", "p", "missing_every"})->Args({4994, 560, 47})
-    ->MinTime(0.5)->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_SpearmanFromRanks)
+    ->ArgNames({"n", "p", "missing_every"})
+    ->Args({200000, 1000, 0})
+    ->Iterations(3)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_SpearmanFromRanks)
+    ->ArgNames({"n", "p", "missing_every"})
+    ->Args({200000, 1000, 5})
+    ->Iterations(2)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+// The shared real table's shape (4,994 rows, 560 survivors, 12 with missing values).
+BENCHMARK(BM_OpenBlasDsyrk)
+    ->ArgNames({"n", "p"})
+    ->Args({4994, 560})
+    ->MinTime(0.5)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_SpearmanFromRanks)
+    ->ArgNames({"n", "p", "missing_every"})
+    ->Args({4994, 560, 0})
+    ->MinTime(0.5)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_SpearmanFromRanks)
+    ->ArgNames({"n", "p", "missing_every"})
+    ->Args({4994, 560, 47})
+    ->MinTime(0.5)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
 
 /// Console output as usual, plus the GFLOP/s of every run kept by shape, for the ratios.
 class RatioReporter : public benchmark::ConsoleReporter {
  public:
-  RatioReporter()
-      : ConsoleReporter(isatty(fileno(stdout)) ? OO_ColorTabular : OO_Tabular) {}
+  RatioReporter() : ConsoleReporter(isatty(fileno(stdout)) ? OO_ColorTabular : OO_Tabular) {}
   void ReportRuns(const std::vector<Run>& runs) override {
     ConsoleReporter::ReportRuns(runs);
     for (const Run& run : runs) {
@@ -140,8 +164,8 @@ class RatioReporter : public benchmark::ConsoleReporter {
       // "n=... p=... missing:..." is compared with dsyrk on "n=... p=...".
       const auto blas = blas_.find(label.substr(0, label.find(" missing")));
       if (blas == blas_.end()) continue;
-      std::printf("SpearmanFromRanks / dsyrk  %-34s %7.1f / %7.1f GFLOP/s = %5.1f%%\n", label.c_str(), rate,
-                  blas->second, 100.0 * rate / blas->second);
+      std::printf("SpearmanFromRanks / dsyrk  %-34s %7.1f / %7.1f GFLOP/s = %5.1f%%\n",
+                  label.c_str(), rate, blas->second, 100.0 * rate / blas->second);
     }
   }
 
@@ -156,8 +180,9 @@ int main(int argc, char** argv) {
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   RatioReporter reporter;
   benchmark::RunSpecifiedBenchmarks(&reporter);
-  std::printf("\n(GFLOP/s counts n*p*(p+1) flops for both; goal: SpearmanFromRanks >= 60%% of dsyrk "
-              "on n=200000 p=1000 without missing values)\n");
+  std::printf(
+      "\n(GFLOP/s counts n*p*(p+1) flops for both; goal: SpearmanFromRanks >= 60%% of dsyrk "
+      "on n=200000 p=1000 without missing values)\n");
   reporter.PrintRatios();
   benchmark::Shutdown();
   return 0;

@@ -4,8 +4,9 @@
 //
 // Writes OUT.parquet (mol_id, smiles, then COLS descriptors) through DuckDB, and OUT.truth.json
 // beside it: every column's kind, group and expected fate. Values are functions of (row, seed,
-// column salt) through DuckDB's hash() of one integer, so the same arguments give the same table on any machine
-// with the same DuckDB, whatever the thread count. Kinds (shares of COLS; the rest independent):
+// column salt) through DuckDB's hash() of one integer, so the same arguments give the same table on
+// any machine with the same DuckDB, whatever the thread count. Kinds (shares of COLS; the rest
+// independent):
 //   constant            4%  3.0 on every row                          -> removed by Pass 1
 //   high_missing        4%  70% NULL, else normal                     -> removed by Pass 1
 //   near_duplicate     30%  groups of 4 around a normal base B: B, 1 + 2.5 B + 0.15 N, exp(0.4 B),
@@ -67,7 +68,8 @@ class Planner {
   }
   /// Standard normal by Box-Muller on two uniforms.
   std::string Normal(std::uint64_t salt) const {
-    return "(sqrt(-2.0 * ln(1.0 - " + Uniform(salt) + ")) * cos(6.283185307179586 * " + Uniform(salt + 1) + "))";
+    return "(sqrt(-2.0 * ln(1.0 - " + Uniform(salt) + ")) * cos(6.283185307179586 * " +
+           Uniform(salt + 1) + "))";
   }
   std::uint64_t NextSalt() {
     salt_ += 2;
@@ -85,13 +87,14 @@ class Planner {
 
 std::string Padded(std::size_t value, int width) {
   std::string text = std::to_string(value);
-  return std::string(text.size() < static_cast<std::size_t>(width) ? width - text.size() : 0, '0') + text;
+  return std::string(text.size() < static_cast<std::size_t>(width) ? width - text.size() : 0, '0') +
+         text;
 }
 
 /// Adds one planted group: its member columns (name + suffix) and its entry in the truth.
 void AddGroup(const std::string& name, const std::string& kind, int survivors, int removed_by_pass,
-              const std::vector<std::pair<std::string, std::string>>& members, std::vector<Column>& columns,
-              std::vector<Group>& groups) {
+              const std::vector<std::pair<std::string, std::string>>& members,
+              std::vector<Column>& columns, std::vector<Group>& groups) {
   Group group{name, kind, {}, survivors, removed_by_pass};
   for (const auto& [suffix, sql] : members) {
     columns.push_back({name + suffix, sql, kind, name, "group"});
@@ -100,14 +103,16 @@ void AddGroup(const std::string& name, const std::string& kind, int survivors, i
   groups.push_back(group);
 }
 
-void Plan(std::size_t cols, std::uint64_t seed, std::vector<Column>& columns, std::vector<Group>& groups) {
+void Plan(std::size_t cols, std::uint64_t seed, std::vector<Column>& columns,
+          std::vector<Group>& groups) {
   Planner planner(seed);
   const std::size_t n_constant = std::max<std::size_t>(1, cols * 4 / 100);
   const std::size_t n_missing = std::max<std::size_t>(1, cols * 4 / 100);
   const std::size_t n_duplicate = cols * 30 / 100 / 4;
   const std::size_t n_linear = cols * 15 / 100 / 3;
   const std::size_t n_nonlinear = cols * 10 / 100 / 4;
-  const std::size_t used = n_constant + n_missing + 4 * n_duplicate + 3 * n_linear + 4 * n_nonlinear;
+  const std::size_t used =
+      n_constant + n_missing + 4 * n_duplicate + 3 * n_linear + 4 * n_nonlinear;
   if (n_duplicate == 0 || n_linear == 0 || n_nonlinear == 0 || used > cols) {
     std::fprintf(stderr, "error: COLS must be at least 40, so that every planted kind appears\n");
     std::exit(2);
@@ -118,8 +123,8 @@ void Plan(std::size_t cols, std::uint64_t seed, std::vector<Column>& columns, st
     columns.push_back({"const_" + Padded(k, 4), "3.0", "constant", "", "removed_pass1"});
   }
   for (std::size_t k = 0; k < n_missing; ++k) {
-    const std::string sql = "CASE WHEN " + planner.Uniform(planner.NextSalt()) + " < 0.7 THEN NULL ELSE " +
-                            planner.Normal(planner.NextSalt()) + " END";
+    const std::string sql = "CASE WHEN " + planner.Uniform(planner.NextSalt()) +
+                            " < 0.7 THEN NULL ELSE " + planner.Normal(planner.NextSalt()) + " END";
     columns.push_back({"missing_" + Padded(k, 4), sql, "high_missing", "", "removed_pass1"});
   }
   for (std::size_t g = 0; g < n_duplicate; ++g) {
@@ -137,7 +142,10 @@ void Plan(std::size_t cols, std::uint64_t seed, std::vector<Column>& columns, st
     const std::string x1 = planner.Normal(planner.NextSalt());
     const std::string x2 = planner.Normal(planner.NextSalt());
     const std::vector<std::pair<std::string, std::string>> members = {
-        {"_x1", x1}, {"_x2", x2}, {"_sum", "0.8 * " + x1 + " + 0.6 * " + x2 + " + 0.05 * " + planner.Normal(planner.NextSalt())}};
+        {"_x1", x1},
+        {"_x2", x2},
+        {"_sum",
+         "0.8 * " + x1 + " + 0.6 * " + x2 + " + 0.05 * " + planner.Normal(planner.NextSalt())}};
     AddGroup(name, "linear", 2, 3, members, columns, groups);
   }
   for (std::size_t g = 0; g < n_nonlinear; ++g) {
@@ -155,10 +163,18 @@ void Plan(std::size_t cols, std::uint64_t seed, std::vector<Column>& columns, st
     const std::size_t kind = k % 5;
     std::string sql;
     switch (kind) {
-      case 0: sql = planner.Normal(planner.NextSalt()); break;
-      case 1: sql = planner.Uniform(planner.NextSalt()); break;
-      case 2: sql = "floor(30.0 * " + planner.Uniform(planner.NextSalt()) + ")::INTEGER"; break;
-      case 3: sql = "exp(" + planner.Normal(planner.NextSalt()) + ")"; break;
+      case 0:
+        sql = planner.Normal(planner.NextSalt());
+        break;
+      case 1:
+        sql = planner.Uniform(planner.NextSalt());
+        break;
+      case 2:
+        sql = "floor(30.0 * " + planner.Uniform(planner.NextSalt()) + ")::INTEGER";
+        break;
+      case 3:
+        sql = "exp(" + planner.Normal(planner.NextSalt()) + ")";
+        break;
       default:
         sql = "CASE WHEN " + planner.Uniform(planner.NextSalt()) + " < 0.01 THEN NULL ELSE " +
               planner.Normal(planner.NextSalt()) + " END";
@@ -180,7 +196,8 @@ std::string Quote(const std::string& text) {
 }
 
 int Usage() {
-  std::fprintf(stderr, "usage: descpipe_make_data ROWS COLS OUT.parquet [--seed S] [--threads T]\n");
+  std::fprintf(stderr,
+               "usage: descpipe_make_data ROWS COLS OUT.parquet [--seed S] [--threads T]\n");
   return 2;
 }
 
@@ -212,22 +229,27 @@ int main(int argc, char** argv) {
   const std::string out = positional[2];
   if (rows <= 0 || cols <= 0) return Usage();
   std::string stem = out;
-  if (stem.size() > 8 && stem.compare(stem.size() - 8, 8, ".parquet") == 0) stem.resize(stem.size() - 8);
+  if (stem.size() > 8 && stem.compare(stem.size() - 8, 8, ".parquet") == 0)
+    stem.resize(stem.size() - 8);
   const std::string truth_path = stem + ".truth.json";
 
   std::vector<Column> columns;
   std::vector<Group> groups;
   Plan(static_cast<std::size_t>(cols), seed, columns, groups);
 
-  std::string select = "'MOL' || lpad(i::VARCHAR, 9, '0') AS mol_id, repeat('C', 1 + (i % 17)::INTEGER) || 'O' AS smiles";
-  for (const Column& column : columns) select += ",\n  " + column.sql + " AS \"" + column.name + "\"";
+  std::string select =
+      "'MOL' || lpad(i::VARCHAR, 9, '0') AS mol_id, repeat('C', 1 + (i % 17)::INTEGER) || 'O' AS "
+      "smiles";
+  for (const Column& column : columns)
+    select += ",\n  " + column.sql + " AS \"" + column.name + "\"";
   const std::string tmp = out + ".tmp";
-  const std::string sql = "COPY (SELECT " + select + "\nFROM range(" + std::to_string(rows) + ") t(i)) TO " +
-                          Quote(tmp) + " (FORMAT parquet, ROW_GROUP_SIZE 122880)";
+  const std::string sql = "COPY (SELECT " + select + "\nFROM range(" + std::to_string(rows) +
+                          ") t(i)) TO " + Quote(tmp) + " (FORMAT parquet, ROW_GROUP_SIZE 122880)";
 
   duckdb_database database;
   duckdb_connection connection;
-  if (duckdb_open(nullptr, &database) == DuckDBError || duckdb_connect(database, &connection) == DuckDBError) {
+  if (duckdb_open(nullptr, &database) == DuckDBError ||
+      duckdb_connect(database, &connection) == DuckDBError) {
     std::fprintf(stderr, "error: cannot open DuckDB\n");
     return 1;
   }
@@ -261,7 +283,8 @@ int main(int argc, char** argv) {
   for (const Column& column : columns) {
     column_list.push_back({{"name", column.name},
                            {"kind", column.kind},
-                           {"group", column.group.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(column.group)},
+                           {"group", column.group.empty() ? nlohmann::ordered_json(nullptr)
+                                                          : nlohmann::ordered_json(column.group)},
                            {"expect", column.expect}});
   }
   nlohmann::ordered_json group_list = nlohmann::ordered_json::array();
@@ -284,6 +307,7 @@ int main(int argc, char** argv) {
   }
   std::filesystem::rename(truth_path + ".tmp", truth_path);
   std::filesystem::rename(tmp, out);
-  std::printf("%s: %lld rows x %lld descriptors; truth in %s\n", out.c_str(), rows, cols, truth_path.c_str());
+  std::printf("%s: %lld rows x %lld descriptors; truth in %s\n", out.c_str(), rows, cols,
+              truth_path.c_str());
   return 0;
 }

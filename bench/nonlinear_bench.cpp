@@ -62,16 +62,36 @@ descpipe::ColumnMatrix Generate(std::size_t n, std::size_t p, std::uint64_t seed
       const double x = z[i];
       double value = 0.0;
       switch (j % 10) {
-        case 0: value = x; break;
-        case 1: value = x * x + 0.2 * normal(rng); break;
-        case 2: value = std::sin(3.0 * x) + 0.2 * normal(rng); break;
-        case 3: value = std::exp(x) + 0.2 * normal(rng); break;
-        case 4: value = std::floor(x); break;
-        case 5: value = normal(rng); break;
-        case 6: value = std::round(2.0 * std::fabs(x) + 0.5 * normal(rng)); break;
-        case 7: value = small_int(rng); break;
-        case 8: value = std::fabs(x) + 0.3 * normal(rng); break;
-        default: value = 0.5 * x + 0.5 * z_next[i] + 0.2 * normal(rng); break;
+        case 0:
+          value = x;
+          break;
+        case 1:
+          value = x * x + 0.2 * normal(rng);
+          break;
+        case 2:
+          value = std::sin(3.0 * x) + 0.2 * normal(rng);
+          break;
+        case 3:
+          value = std::exp(x) + 0.2 * normal(rng);
+          break;
+        case 4:
+          value = std::floor(x);
+          break;
+        case 5:
+          value = normal(rng);
+          break;
+        case 6:
+          value = std::round(2.0 * std::fabs(x) + 0.5 * normal(rng));
+          break;
+        case 7:
+          value = small_int(rng);
+          break;
+        case 8:
+          value = std::fabs(x) + 0.3 * normal(rng);
+          break;
+        default:
+          value = 0.5 * x + 0.5 * z_next[i] + 0.2 * normal(rng);
+          break;
       }
       column[i] = value;
     }
@@ -101,7 +121,8 @@ void WriteCsv(const descpipe::ColumnMatrix& data, const std::string& path) {
 
 void WriteMatrix(const std::vector<double>& matrix, const std::string& path) {
   std::FILE* file = std::fopen(path.c_str(), "wb");
-  if (file == nullptr || std::fwrite(matrix.data(), sizeof(double), matrix.size(), file) != matrix.size()) {
+  if (file == nullptr ||
+      std::fwrite(matrix.data(), sizeof(double), matrix.size(), file) != matrix.size()) {
     std::fprintf(stderr, "cannot write %s\n", path.c_str());
     std::exit(1);
   }
@@ -110,7 +131,8 @@ void WriteMatrix(const std::vector<double>& matrix, const std::string& path) {
 
 /// Mean of the off-diagonal entries (i, j), i < j, of a p x p matrix whose columns i and j have
 /// kinds (a, b) and (same group or not).
-double MeanOf(const std::vector<double>& m, std::size_t p, bool same_group, int kind_a, int kind_b) {
+double MeanOf(const std::vector<double>& m, std::size_t p, bool same_group, int kind_a,
+              int kind_b) {
   double sum = 0.0;
   std::size_t count = 0;
   for (std::size_t i = 0; i < p; ++i) {
@@ -141,19 +163,26 @@ int main(int argc, char** argv) {
       }
       return argv[++a];
     };
-    if (arg == "--w-hsic") options.w_hsic = std::stod(next());
-    else if (arg == "--w-rdc") options.w_rdc = std::stod(next());
-    else if (arg == "--csv") csv = next();
-    else if (arg == "--csv-only") csv_only = true;
-    else if (arg == "--matrices") matrices = next();
+    if (arg == "--w-hsic")
+      options.w_hsic = std::stod(next());
+    else if (arg == "--w-rdc")
+      options.w_rdc = std::stod(next());
+    else if (arg == "--csv")
+      csv = next();
+    else if (arg == "--csv-only")
+      csv_only = true;
+    else if (arg == "--matrices")
+      matrices = next();
     else if (arg.rfind("--", 0) == 0) {
       std::fprintf(stderr, "unknown option %s\n", arg.c_str());
       return 2;
-    } else positional.push_back(arg);
+    } else
+      positional.push_back(arg);
   }
   if (positional.size() < 2 || positional.size() > 3) {
     std::fprintf(stderr,
-                 "usage: %s N P [THREADS] [--w-hsic X] [--w-rdc Y] [--csv FILE] [--csv-only] [--matrices PREFIX]\n",
+                 "usage: %s N P [THREADS] [--w-hsic X] [--w-rdc Y] [--csv FILE] [--csv-only] "
+                 "[--matrices PREFIX]\n",
                  argv[0]);
     return 2;
   }
@@ -164,14 +193,17 @@ int main(int argc, char** argv) {
   const auto t_generate = Clock::now();
   descpipe::ColumnMatrix data = Generate(n, p, 20261127);
   const auto t_generated = Clock::now();
-  std::printf("data           : %zu rows x %zu columns, generated in %.2f s\n", n, p, Seconds(t_generate, t_generated));
+  std::printf("data           : %zu rows x %zu columns, generated in %.2f s\n", n, p,
+              Seconds(t_generate, t_generated));
   if (!csv.empty()) {
     WriteCsv(data, csv);
     std::printf("csv            : %s (%.2f s)\n", csv.c_str(), Seconds(t_generated, Clock::now()));
   }
   if (csv_only) return 0;
-  std::printf("options        : threads %d, rdc_k %d, rdc_seeds %d, hsic_D %d, w_hsic %g, w_rdc %g\n", ctx.threads(),
-              options.rdc_k, options.rdc_seeds, options.hsic_D, options.w_hsic, options.w_rdc);
+  std::printf(
+      "options        : threads %d, rdc_k %d, rdc_seeds %d, hsic_D %d, w_hsic %g, w_rdc %g\n",
+      ctx.threads(), options.rdc_k, options.rdc_seeds, options.hsic_D, options.w_hsic,
+      options.w_rdc);
   const double rss_data = static_cast<double>(descpipe::PeakRssBytes());
   std::fflush(stdout);
 
@@ -191,22 +223,26 @@ int main(int argc, char** argv) {
   const auto t0 = Clock::now();
   descpipe::CopulaTransform(data, ctx);
   const auto t1 = Clock::now();
-  const descpipe::NonlinearResult result = descpipe::NonlinearDependence(data, options, ctx, progress);
+  const descpipe::NonlinearResult result =
+      descpipe::NonlinearDependence(data, options, ctx, progress);
   const auto t2 = Clock::now();
   const double peak = static_cast<double>(descpipe::PeakRssBytes());
 
-  std::printf("bases          : hsic_basis %zu (of %d features), rdc_basis %zu (of rdc_k_used %d)\n", result.hsic_basis,
-              options.hsic_D, result.rdc_basis, result.rdc_k_used);
+  std::printf(
+      "bases          : hsic_basis %zu (of %d features), rdc_basis %zu (of rdc_k_used %d)\n",
+      result.hsic_basis, options.hsic_D, result.rdc_basis, result.rdc_k_used);
   std::printf("copula         : %8.3f s\n", Seconds(t0, t1));
   if (static_cast<int>(boundaries.size()) == rounds) {
     auto previous = t1;
     int b = 0;
     if (options.w_hsic > 0.0) {
-      std::printf("  hsic         : %8.3f s  (basis, features, products)\n", Seconds(previous, boundaries[0]));
+      std::printf("  hsic         : %8.3f s  (basis, features, products)\n",
+                  Seconds(previous, boundaries[0]));
       previous = boundaries[b++];
     }
     if (options.w_rdc > 0.0) {
-      std::printf("  rdc          : %8.3f s  (%d draws:", Seconds(previous, boundaries.back()), options.rdc_seeds);
+      std::printf("  rdc          : %8.3f s  (%d draws:", Seconds(previous, boundaries.back()),
+                  options.rdc_seeds);
       for (; b < rounds; ++b) {
         std::printf(" %.2f", Seconds(previous, boundaries[static_cast<std::size_t>(b)]));
         previous = boundaries[static_cast<std::size_t>(b)];
@@ -216,22 +252,34 @@ int main(int argc, char** argv) {
   }
   std::printf("nonlinear      : %8.3f s  (NonlinearDependence)\n", Seconds(t1, t2));
   std::printf("total          : %8.3f s  (copula + nonlinear)\n", Seconds(t0, t2));
-  std::printf("peak rss       : %8.1f MB (after generating the data: %.1f MB)\n", peak / 1e6, rss_data / 1e6);
+  std::printf("peak rss       : %8.1f MB (after generating the data: %.1f MB)\n", peak / 1e6,
+              rss_data / 1e6);
   // Machine-readable line for the bench script.
-  std::printf("RESULT n=%zu p=%zu threads=%d copula_s=%.4f nonlinear_s=%.4f total_s=%.4f peak_rss_bytes=%.0f "
-              "hsic_basis=%zu rdc_basis=%zu\n",
-              n, p, ctx.threads(), Seconds(t0, t1), Seconds(t1, t2), Seconds(t0, t2), peak, result.hsic_basis,
-              result.rdc_basis);
+  std::printf(
+      "RESULT n=%zu p=%zu threads=%d copula_s=%.4f nonlinear_s=%.4f total_s=%.4f "
+      "peak_rss_bytes=%.0f "
+      "hsic_basis=%zu rdc_basis=%zu\n",
+      n, p, ctx.threads(), Seconds(t0, t1), Seconds(t1, t2), Seconds(t0, t2), peak,
+      result.hsic_basis, result.rdc_basis);
 
   if (!result.rdc.empty() && p >= 20) {
     std::printf("mean RDC / nHSIC by pair kind (same latent unless noted):\n");
-    const struct { const char* name; bool same; int a, b; } kinds[] = {
-        {"z vs z^2+e", true, 0, 1},      {"z vs sin(3z)+e", true, 0, 2},   {"z vs exp(z)+e", true, 0, 3},
-        {"z vs floor(z)", true, 0, 4},   {"z vs indep normal", true, 0, 5}, {"z vs round(2|z|+e)", true, 0, 6},
-        {"indep normal vs indep int", false, 5, 7}, {"z vs z (other group)", false, 0, 0}};
+    const struct {
+      const char* name;
+      bool same;
+      int a, b;
+    } kinds[] = {{"z vs z^2+e", true, 0, 1},
+                 {"z vs sin(3z)+e", true, 0, 2},
+                 {"z vs exp(z)+e", true, 0, 3},
+                 {"z vs floor(z)", true, 0, 4},
+                 {"z vs indep normal", true, 0, 5},
+                 {"z vs round(2|z|+e)", true, 0, 6},
+                 {"indep normal vs indep int", false, 5, 7},
+                 {"z vs z (other group)", false, 0, 0}};
     for (const auto& k : kinds) {
       std::printf("  %-26s RDC %.3f", k.name, MeanOf(result.rdc, p, k.same, k.a, k.b));
-      if (!result.hsic.empty()) std::printf("  nHSIC %.3f", MeanOf(result.hsic, p, k.same, k.a, k.b));
+      if (!result.hsic.empty())
+        std::printf("  nHSIC %.3f", MeanOf(result.hsic, p, k.same, k.a, k.b));
       std::printf("\n");
     }
   }

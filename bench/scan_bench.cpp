@@ -46,13 +46,14 @@ int main(int argc, char** argv) {
         sums[col] += sum;
       }
     }
-    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     double checksum = 0.0;
     for (double s : sums) checksum += s;
     const double values = static_cast<double>(reader.rows_read()) * static_cast<double>(count);
     std::printf("reader: %llu rows x %zu columns, %.2f s, %.1f M values/s (checksum %.6g)\n",
-                static_cast<unsigned long long>(reader.rows_read()), count, seconds, values / seconds / 1e6,
-                checksum);
+                static_cast<unsigned long long>(reader.rows_read()), count, seconds,
+                values / seconds / 1e6, checksum);
   } catch (const std::exception& error) {
     std::fprintf(stderr, "error: %s\n", error.what());
     return 1;

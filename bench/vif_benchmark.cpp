@@ -28,7 +28,8 @@ std::vector<double> FactorCorrelation(std::size_t p, std::size_t n, std::uint64_
     const std::size_t a = pick(rng), b = pick(rng);
     const double noise = 0.05 + 0.5 * static_cast<double>(col % 7) / 7.0;
     for (std::size_t row = 0; row < n; ++row) {
-      data.values[col * n + row] = latent[row * factors + a] + 0.5 * latent[row * factors + b] + noise * normal(rng);
+      data.values[col * n + row] =
+          latent[row * factors + a] + 0.5 * latent[row * factors + b] + noise * normal(rng);
     }
   }
   return descpipe::PearsonMatrix(data, descpipe::Context(1));

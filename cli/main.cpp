@@ -1,10 +1,10 @@
 // descpipe command line: parses arguments, calls the library, prints errors. No logic here.
-#include <CLI/CLI.hpp>
+#include <malloc.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
-#include <malloc.h>
 #include <unistd.h>
 
+#include <CLI/CLI.hpp>
 #include <algorithm>
 #include <atomic>
 #include <csignal>
@@ -31,7 +31,8 @@ struct CommonOptions {
 };
 
 void AddCommon(CLI::App* command, CommonOptions& options, bool inputs_required) {
-  auto* inputs = command->add_option("inputs", options.inputs, "Parquet/CSV files, directories or globs");
+  auto* inputs =
+      command->add_option("inputs", options.inputs, "Parquet/CSV files, directories or globs");
   if (inputs_required) inputs->required();
   command->add_option("-c,--config", options.config_file, "YAML config file");
   command->add_option("--set", options.overrides, "Override one option: key=value (repeatable)");
@@ -86,7 +87,8 @@ void WriteAll(const char* text) {
 extern "C" void OnStopSignal(int signal_number) {
   descpipe::RemoveUnfinishedOutputs();
   if (g_stderr_is_tty) WriteAll("\n");  // after a live progress line
-  WriteAll(signal_number == SIGINT ? "descpipe: stopped by SIGINT" : "descpipe: stopped by SIGTERM");
+  WriteAll(signal_number == SIGINT ? "descpipe: stopped by SIGINT"
+                                   : "descpipe: stopped by SIGTERM");
   const int current = g_status.load();
   if (current >= 0) {
     WriteAll(": ");
@@ -135,18 +137,20 @@ std::string OneLine(std::string text) {
 }
 
 void PrintSummary(const descpipe::RunResult& run) {
-  std::fprintf(stderr, "\n%-18s %10s %10s %10s %10s %12s\n", "pass", "in", "out", "removed", "seconds", "peak RSS");
+  std::fprintf(stderr, "\n%-18s %10s %10s %10s %10s %12s\n", "pass", "in", "out", "removed",
+               "seconds", "peak RSS");
   double seconds = 0.0;
   std::uint64_t peak = 0;
   for (const auto& pass : run.passes) {
     if (pass.reused) {
-      std::fprintf(stderr, "%-18s %10zu %10zu %10zu %10s %12s\n", pass.name.c_str(), pass.columns_in,
-                   pass.columns_out, pass.columns_in - pass.columns_out, "reused", "-");
+      std::fprintf(stderr, "%-18s %10zu %10zu %10zu %10s %12s\n", pass.name.c_str(),
+                   pass.columns_in, pass.columns_out, pass.columns_in - pass.columns_out, "reused",
+                   "-");
       continue;
     }
-    std::fprintf(stderr, "%-18s %10zu %10zu %10zu %10.2f %9.1f MB\n", pass.name.c_str(), pass.columns_in,
-                 pass.columns_out, pass.columns_in - pass.columns_out, pass.seconds,
-                 static_cast<double>(pass.peak_rss_bytes) / 1e6);
+    std::fprintf(stderr, "%-18s %10zu %10zu %10zu %10.2f %9.1f MB\n", pass.name.c_str(),
+                 pass.columns_in, pass.columns_out, pass.columns_in - pass.columns_out,
+                 pass.seconds, static_cast<double>(pass.peak_rss_bytes) / 1e6);
     seconds += pass.seconds;
     peak = std::max(peak, pass.peak_rss_bytes);
   }
@@ -171,7 +175,9 @@ int main(int argc, char** argv) {
   // arena per thread it stayed resident (79 MB after Pass 1 of 3,000 columns), outside the memory
   // model that memory_limit bounds (docs/SPEARMAN.md, "Memory"); no slower on our benchmarks.
   mallopt(M_ARENA_MAX, 1);
-  CLI::App app{"descpipe: turns a wide table of molecular descriptors into a small, non-redundant, explained set"};
+  CLI::App app{
+      "descpipe: turns a wide table of molecular descriptors into a small, non-redundant, "
+      "explained set"};
   app.require_subcommand(0, 1);
   bool show_version = false;
   app.add_flag("--version", show_version, "Print the version and exit");
@@ -182,23 +188,29 @@ int main(int argc, char** argv) {
   auto* run = app.add_subcommand("run", "Run the pipeline and write every output into OUTDIR");
   AddCommon(run, run_options, false);
   run->add_option("-o,--output", output_dir, "Output directory (or output_dir in the config)");
-  run->add_option("--device", run_options.device,
-                  "Where Passes 2-4 compute: cpu, auto (a GPU when built with CUDA and one is present) or "
-                  "cuda[:N] (config: device; docs/GPU.md)");
+  run->add_option(
+      "--device", run_options.device,
+      "Where Passes 2-4 compute: cpu, auto (a GPU when built with CUDA and one is present) or "
+      "cuda[:N] (config: device; docs/GPU.md)");
   bool wait = false;
-  run->add_flag("--wait", wait, "When another descpipe process uses OUTDIR, wait for it instead of failing");
+  run->add_flag("--wait", wait,
+                "When another descpipe process uses OUTDIR, wait for it instead of failing");
   bool no_resume = false;
-  run->add_flag("--no-resume", no_resume, "Compute every pass again, even those an earlier run in OUTDIR can give");
+  run->add_flag("--no-resume", no_resume,
+                "Compute every pass again, even those an earlier run in OUTDIR can give");
   bool exact = false;
-  run->add_flag("--exact", exact, "Fail instead of sampling rows when a matrix exceeds memory_limit");
-  run->add_option("--until", until, "Stop after this pass: pass1|pass2|pass3|pass4 (default: every pass built)")
+  run->add_flag("--exact", exact,
+                "Fail instead of sampling rows when a matrix exceeds memory_limit");
+  run->add_option("--until", until,
+                  "Stop after this pass: pass1|pass2|pass3|pass4 (default: every pass built)")
       ->check(CLI::IsMember({"pass1", "pass2", "pass3", "pass4"}));
 
   CommonOptions stats_options;
   std::string stats_format = "table";
   auto* stats = app.add_subcommand("stats", "Print the Pass 1 statistics of every descriptor");
   AddCommon(stats, stats_options, true);
-  stats->add_option("-f,--format", stats_format, "table|csv|json")->check(CLI::IsMember({"table", "csv", "json"}));
+  stats->add_option("-f,--format", stats_format, "table|csv|json")
+      ->check(CLI::IsMember({"table", "csv", "json"}));
 
   CommonOptions sample_options;
   std::int64_t sample_rows = 0;
@@ -207,7 +219,9 @@ int main(int argc, char** argv) {
   std::int64_t seed = -1;
   auto* sample = app.add_subcommand("sample", "Write a reproducible row sample as Parquet");
   AddCommon(sample, sample_options, true);
-  sample->add_option("-n,--rows", sample_rows, "Rows in the sample (the rows with the smallest keyed hashes over all inputs)");
+  sample->add_option(
+      "-n,--rows", sample_rows,
+      "Rows in the sample (the rows with the smallest keyed hashes over all inputs)");
   sample->add_option("--per-file", sample_per_file, "Rows sampled from each file instead");
   sample->add_option("-o,--output", sample_output, "Output Parquet file")->required();
   sample->add_option("--seed", seed, "Random seed (default: random_seed, 42)");
@@ -216,9 +230,13 @@ int main(int argc, char** argv) {
   std::string apply_dir;
   std::string apply_output;
   std::string apply_after = "final";
-  auto* apply = app.add_subcommand("apply", "Write the metadata and the kept descriptors of a finished run for other tables");
-  apply->add_option("outdir", apply_dir, "Output directory of a finished `descpipe run`")->required();
-  apply->add_option("inputs", apply_options.inputs, "Tables with the same columns (files, directories, globs)")
+  auto* apply = app.add_subcommand(
+      "apply", "Write the metadata and the kept descriptors of a finished run for other tables");
+  apply->add_option("outdir", apply_dir, "Output directory of a finished `descpipe run`")
+      ->required();
+  apply
+      ->add_option("inputs", apply_options.inputs,
+                   "Tables with the same columns (files, directories, globs)")
       ->required();
   apply->add_option("-o,--output", apply_output, "Parquet file to write")->required();
   apply->add_option("--after", apply_after, "Which descriptors: pass2|pass3|final (default final)")
@@ -226,7 +244,8 @@ int main(int argc, char** argv) {
   apply->add_option("-t,--threads", apply_options.threads, "Worker threads (default: all cores)")
       ->check(CLI::Range(0, descpipe::kMaxThreads));
   apply->add_flag("-q,--quiet", apply_options.quiet, "Only warnings and errors on stderr");
-  apply->add_flag("--wait", wait, "When a descpipe run is writing OUTDIR, wait for it instead of failing");
+  apply->add_flag("--wait", wait,
+                  "When a descpipe run is writing OUTDIR, wait for it instead of failing");
 
   CommonOptions config_options;
   std::string config_output_dir;
@@ -244,10 +263,13 @@ int main(int argc, char** argv) {
 
   std::string explain_dir;
   std::string explain_name;
-  auto* explain = app.add_subcommand("explain", "Why was descriptor NAME removed, and what stands for it now?");
-  explain->add_option("outdir", explain_dir, "Output directory of a finished `descpipe run`")->required();
+  auto* explain =
+      app.add_subcommand("explain", "Why was descriptor NAME removed, and what stands for it now?");
+  explain->add_option("outdir", explain_dir, "Output directory of a finished `descpipe run`")
+      ->required();
   explain->add_option("name", explain_name, "Input descriptor name")->required();
-  explain->add_flag("--wait", wait, "When a descpipe run is writing OUTDIR, wait for it instead of failing");
+  explain->add_flag("--wait", wait,
+                    "When a descpipe run is writing OUTDIR, wait for it instead of failing");
 
   try {
     app.parse(argc, argv);
@@ -328,7 +350,8 @@ int main(int argc, char** argv) {
       const descpipe::Table table = descpipe::Table::Open(config.ToInputSpec(), ctx);
       descpipe::SampleSpec spec;
       spec.rows = sample_rows > 0 ? sample_rows : (sample_per_file > 0 ? 0 : config.sample_rows);
-      spec.per_file = sample_per_file > 0 ? sample_per_file : (sample_rows > 0 ? 0 : config.sample_per_file);
+      spec.per_file =
+          sample_per_file > 0 ? sample_per_file : (sample_rows > 0 ? 0 : config.sample_per_file);
       spec.seed = seed >= 0 ? static_cast<std::uint64_t>(seed) : config.random_seed;
       const std::int64_t rows = descpipe::WriteSample(table, spec, sample_output, ctx);
       spdlog::info("wrote {} rows to {}", rows, sample_output);

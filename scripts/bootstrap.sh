@@ -12,7 +12,7 @@ duckdb_bindings_pkg="@duckdb/node-bindings-linux-x64@1.4.4-r.4"
 duckdb_header_pkg="duckdb@1.4.4"
 
 apt_packages=(
-  build-essential cmake pkg-config bc time
+  build-essential cmake pkg-config bc time clang-format
   libopenblas-dev liblapack-dev libeigen3-dev
   libigraph-dev libyaml-cpp-dev nlohmann-json3-dev libcli11-dev
   libspdlog-dev libfmt-dev libxxhash-dev

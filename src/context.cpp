@@ -4,7 +4,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-
 #include <fstream>
 #include <string>
 #include <thread>
@@ -20,7 +19,8 @@ int UsableThreads(int requested) {
   if (requested <= 0) return hardware;
   const int cap = 4 * hardware;
   if (requested > cap) {
-    spdlog::warn("threads = {} is more than 4 per hardware thread ({} here): using {}", requested, hardware, cap);
+    spdlog::warn("threads = {} is more than 4 per hardware thread ({} here): using {}", requested,
+                 hardware, cap);
     return cap;
   }
   return requested;
@@ -34,8 +34,10 @@ std::uint64_t UsableMemory(std::uint64_t requested) {
   const std::uint64_t physical = PhysicalMemoryBytes();
   if (requested == 0) return physical / 2;
   if (requested > physical) {
-    spdlog::warn("memory_limit = {} bytes is more than this machine's physical memory ({:.1f} GB): using {} bytes",
-                 requested, static_cast<double>(physical) / 1e9, physical);
+    spdlog::warn(
+        "memory_limit = {} bytes is more than this machine's physical memory ({:.1f} GB): using {} "
+        "bytes",
+        requested, static_cast<double>(physical) / 1e9, physical);
     return physical;
   }
   return requested;

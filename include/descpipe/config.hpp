@@ -59,7 +59,7 @@ struct Config {
   std::string target_column;              ///< representatives closer to it win (criterion target)
   bool exact = false;  ///< fail instead of sampling rows when the rank matrix exceeds memory_limit
   double leiden_resolution = 0.5;  ///< Leiden (Pass 2 with leiden, Pass 4); docs/NONLINEAR.md
-  int leiden_iterations = -1;  ///< < 0: until stable
+  int leiden_iterations = -1;      ///< < 0: until stable
 
   // Pass 3
   double vif_threshold = 10.0;
@@ -73,21 +73,22 @@ struct Config {
   int hsic_D = 512;
   double w_hsic = 0.5;
   double w_rdc = 0.5;
-  double nonlinear_threshold = 0.6;  ///< edge when the fused similarity S >= this (docs/NONLINEAR.md)
-  int nonlinear_topk = 0;            ///< > 0: keep only each column's k strongest edges
+  double nonlinear_threshold =
+      0.6;                 ///< edge when the fused similarity S >= this (docs/NONLINEAR.md)
+  int nonlinear_topk = 0;  ///< > 0: keep only each column's k strongest edges
   LeidenObjective leiden_objective = LeidenObjective::kModularity;
   /// Pass 4 representatives: the cluster hub (highest weighted degree, "mean_similarity") comes
   /// right after pinned and target, because Pass 4's members are dependent, not duplicates.
   std::vector<Criterion> nonlinear_representative_criteria = {
-      Criterion::kPinned,   Criterion::kTarget,   Criterion::kMeanSimilarity, Criterion::kMissing,
+      Criterion::kPinned,   Criterion::kTarget,    Criterion::kMeanSimilarity, Criterion::kMissing,
       Criterion::kVariance, Criterion::kNotBinary, Criterion::kInputOrder};
 
   // System
-  int threads = 0;                    ///< 0: all hardware threads
-  std::uint64_t memory_limit = 0;     ///< bytes; 0: half of physical RAM
-  std::string device = "cpu";         ///< cpu | auto | cuda[:N] (docs/GPU.md)
-  int gpu_id = 0;                     ///< the GPU of `device: cuda` and `auto` (cuda:N overrides)
-  double max_gpu_memory_gb = 0.0;     ///< cap on GPU memory in GB (1e9 bytes); 0: free memory less 5%
+  int threads = 0;                 ///< 0: all hardware threads
+  std::uint64_t memory_limit = 0;  ///< bytes; 0: half of physical RAM
+  std::string device = "cpu";      ///< cpu | auto | cuda[:N] (docs/GPU.md)
+  int gpu_id = 0;                  ///< the GPU of `device: cuda` and `auto` (cuda:N overrides)
+  double max_gpu_memory_gb = 0.0;  ///< cap on GPU memory in GB (1e9 bytes); 0: free memory less 5%
   GpuPrecision gpu_precision = GpuPrecision::kFp64;  ///< fp64 | fp32 | tf32 (Pass 2's products)
 
   /// Keys of the original tool that descpipe accepts and ignores (name = value).

@@ -16,17 +16,21 @@ enum class GpuPrecision { kFp64, kFp32, kTf32 };
 
 inline const char* GpuPrecisionName(GpuPrecision precision) {
   switch (precision) {
-    case GpuPrecision::kFp32: return "fp32";
-    case GpuPrecision::kTf32: return "tf32";
-    case GpuPrecision::kFp64: break;
+    case GpuPrecision::kFp32:
+      return "fp32";
+    case GpuPrecision::kTf32:
+      return "tf32";
+    case GpuPrecision::kFp64:
+      break;
   }
   return "fp64";
 }
 
 /// The GPU a run uses and how much of its memory (used when device() == Device::kCuda).
 struct GpuSettings {
-  int id = 0;                              ///< CUDA device ordinal
-  std::uint64_t memory_limit_bytes = 0;    ///< cap on descpipe's device memory; 0: free memory less 5%
+  int id = 0;  ///< CUDA device ordinal
+  std::uint64_t memory_limit_bytes =
+      0;  ///< cap on descpipe's device memory; 0: free memory less 5%
   GpuPrecision precision = GpuPrecision::kFp64;
 };
 

@@ -19,8 +19,8 @@ bool CudaBuilt();
 
 /// What the CUDA runtime reports about the GPUs of this machine.
 struct GpuInventory {
-  int count = 0;            ///< usable devices (0 without CUDA, without a driver or without a GPU)
-  std::string why_none;     ///< when count == 0: the runtime's reason ("no CUDA-capable device")
+  int count = 0;         ///< usable devices (0 without CUDA, without a driver or without a GPU)
+  std::string why_none;  ///< when count == 0: the runtime's reason ("no CUDA-capable device")
 };
 GpuInventory ListGpus();
 
@@ -41,6 +41,7 @@ DeviceChoice ChooseDevice(const std::string& device, int gpu_id);
 
 /// `base` with the device, GPU, GPU memory cap and precision of `config` (ChooseDevice); logs
 /// the choice at info level and stores its description in `description` when given.
-Context ContextForDevice(const Context& base, const Config& config, std::string* description = nullptr);
+Context ContextForDevice(const Context& base, const Config& config,
+                         std::string* description = nullptr);
 
 }  // namespace descpipe

@@ -48,8 +48,8 @@ class InternalError : public Error {
 }  // namespace descpipe
 
 /// Checks user input; throws descpipe::InvalidInput with a formatted message when `cond` is false.
-#define DESCPIPE_EXPECTS(cond, ...)                                        \
-  do {                                                                     \
+#define DESCPIPE_EXPECTS(cond, ...)                                          \
+  do {                                                                       \
     if (!(cond)) throw ::descpipe::InvalidInput(::fmt::format(__VA_ARGS__)); \
   } while (false)
 

@@ -11,12 +11,12 @@ namespace descpipe {
 
 /// What is known about each candidate representative (one entry per column).
 struct CandidateInfo {
-  bool pinned = false;                 ///< in keep_columns: always survives
-  double target_similarity = 0.0;      ///< |rho| with target_column (NaN or unused without one)
+  bool pinned = false;             ///< in keep_columns: always survives
+  double target_similarity = 0.0;  ///< |rho| with target_column (NaN or unused without one)
   double missing_ratio = 0.0;
   double normalized_variance = 0.0;
   bool binary = false;
-  std::size_t input_position = 0;      ///< position among the input descriptors
+  std::size_t input_position = 0;  ///< position among the input descriptors
 };
 
 /// Criteria of the representative-quality order, tried in the configured order.
@@ -56,11 +56,11 @@ const char* LeidenObjectiveName(LeidenObjective objective);
 
 struct ClusterOptions {
   ClusterMethod method = ClusterMethod::kStar;
-  double threshold = 0.95;           ///< edge when |similarity| >= threshold
+  double threshold = 0.95;  ///< edge when |similarity| >= threshold
   std::vector<Criterion> criteria = DefaultCriteria();
-  std::uint64_t seed = 42;           ///< Leiden's random seed
+  std::uint64_t seed = 42;  ///< Leiden's random seed
   double leiden_resolution = 1.0;
-  int leiden_iterations = -1;        ///< < 0: until stable
+  int leiden_iterations = -1;  ///< < 0: until stable
   LeidenObjective leiden_objective = LeidenObjective::kModularity;
 };
 

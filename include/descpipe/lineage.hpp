@@ -26,6 +26,7 @@ namespace descpipe {
 /// is missing or unreadable, or `name` is not an input descriptor of that run (with the closest
 /// names). Reads under OUTDIR's shared lock: a run writing OUTDIR makes it fail at once, or wait
 /// for the run with `wait`.
-std::string ExplainDescriptor(const std::string& out_dir, const std::string& name, bool wait = false);
+std::string ExplainDescriptor(const std::string& out_dir, const std::string& name,
+                              bool wait = false);
 
 }  // namespace descpipe

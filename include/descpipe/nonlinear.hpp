@@ -20,9 +20,9 @@
 // basis of the feature functions over [0, 1] (directions whose share of the variance is below
 // kBasisCutoff are dropped: the Gaussian kernel on an interval keeps 11 directions at the default
 // bandwidth whatever hsic_D, the RDC sine family 3 to 4 whatever rdc_k), stacked into one
-// rows x (p * r) matrix, and multiplied in fixed tiles by single-threaded BLAS calls run in parallel; each tile is reduced to
-// its p x p entries at once. Memory: that matrix and one tile product per thread, never
-// (p * k)^2. Results do not depend on the thread count.
+// rows x (p * r) matrix, and multiplied in fixed tiles by single-threaded BLAS calls run in
+// parallel; each tile is reduced to its p x p entries at once. Memory: that matrix and one tile
+// product per thread, never (p * k)^2. Results do not depend on the thread count.
 //
 // Missing values (NaN in the copula): a column's features are centred over its valid rows and a
 // missing row contributes zero features (mean imputation in feature space), so a missing value
@@ -46,14 +46,14 @@ inline constexpr double kHsicBandwidth = 0.29289321881345248;
 inline constexpr double kBasisCutoff = 1e-14;
 
 struct NonlinearOptions {
-  int rdc_k = 20;             ///< random sine features per column and draw
-  double rdc_s = 1.0 / 6.0;   ///< scale of the random projection
-  int rdc_seeds = 5;          ///< draws averaged
-  double rdc_ridge = 1e-10;   ///< CCA ridge, relative to each column's largest feature variance
-  int hsic_D = 512;           ///< random Fourier features (even)
+  int rdc_k = 20;            ///< random sine features per column and draw
+  double rdc_s = 1.0 / 6.0;  ///< scale of the random projection
+  int rdc_seeds = 5;         ///< draws averaged
+  double rdc_ridge = 1e-10;  ///< CCA ridge, relative to each column's largest feature variance
+  int hsic_D = 512;          ///< random Fourier features (even)
   double hsic_bandwidth = kHsicBandwidth;
-  double w_hsic = 0.5;        ///< 0 skips HSIC
-  double w_rdc = 0.5;         ///< 0 skips RDC
+  double w_hsic = 0.5;  ///< 0 skips HSIC
+  double w_rdc = 0.5;   ///< 0 skips RDC
   std::uint64_t seed = 42;
   /// Memory the caller holds besides `copula` (its own matrices, the process), counted with what
   /// NonlinearDependence allocates against ctx.memory_limit_bytes().
@@ -62,12 +62,12 @@ struct NonlinearOptions {
 
 struct NonlinearResult {
   std::size_t n_cols = 0;
-  std::vector<double> hsic;   ///< p x p nHSIC, row-major (empty when w_hsic == 0)
-  std::vector<double> rdc;    ///< p x p RDC, row-major (empty when w_rdc == 0)
-  std::vector<double> fused;  ///< (w_hsic * nHSIC + w_rdc * RDC) / (w_hsic + w_rdc)
-  int rdc_k_used = 0;         ///< min(rdc_k, rows / 10, at least 1)
-  std::size_t hsic_basis = 0; ///< basis directions kept for HSIC
-  std::size_t rdc_basis = 0;  ///< largest number of basis directions kept over the RDC draws
+  std::vector<double> hsic;      ///< p x p nHSIC, row-major (empty when w_hsic == 0)
+  std::vector<double> rdc;       ///< p x p RDC, row-major (empty when w_rdc == 0)
+  std::vector<double> fused;     ///< (w_hsic * nHSIC + w_rdc * RDC) / (w_hsic + w_rdc)
+  int rdc_k_used = 0;            ///< min(rdc_k, rows / 10, at least 1)
+  std::size_t hsic_basis = 0;    ///< basis directions kept for HSIC
+  std::size_t rdc_basis = 0;     ///< largest number of basis directions kept over the RDC draws
   double feature_seconds = 0.0;  ///< computing the stacked features (every family)
   double product_seconds = 0.0;  ///< the all-pairs products and their reduction (GPU or CPU)
 };
@@ -108,8 +108,8 @@ double NonlinearBasisBytes(std::size_t rows, const NonlinearOptions& options);
 /// and, before allocating, when options.held_bytes, `copula` and the step about to allocate
 /// would exceed ctx.memory_limit_bytes() (naming hsic_D, rdc_k, the rows and columns).
 /// `progress` (optional) gets (tiles done, tiles in all) over every product, from any thread.
-NonlinearResult NonlinearDependence(const ColumnMatrix& copula, const NonlinearOptions& options,
-                                    const Context& ctx,
-                                    const std::function<void(std::uint64_t, std::int64_t)>& progress = {});
+NonlinearResult NonlinearDependence(
+    const ColumnMatrix& copula, const NonlinearOptions& options, const Context& ctx,
+    const std::function<void(std::uint64_t, std::int64_t)>& progress = {});
 
 }  // namespace descpipe

@@ -40,7 +40,7 @@ struct Pass1Result {
   std::vector<std::string> columns;  ///< every descriptor, input order
   std::vector<ColumnStats> stats;    ///< parallel to columns
   std::vector<FilterDecision> decisions;
-  std::vector<std::string> kept;     ///< kept descriptors, input order
+  std::vector<std::string> kept;  ///< kept descriptors, input order
   /// keep_columns that a rule would have removed: (column, the rule's reason); they are kept.
   std::vector<std::pair<std::string, RemovalReason>> pinned_overrides;
   /// The kept columns' values (rows x kept, NULL as NaN) when they were captured during the scan
@@ -53,7 +53,8 @@ struct Pass1Result {
 /// Memory: one batch of rows plus, per column, the distinct table and quantile sample.
 /// With `capture` (rows = table.known_row_count(), columns = columns.size(), values allocated),
 /// the values read (NULL as NaN) are also stored there, so a later pass need not read again.
-std::vector<ColumnStats> ScanColumnStats(const Table& table, const std::vector<std::string>& columns,
+std::vector<ColumnStats> ScanColumnStats(const Table& table,
+                                         const std::vector<std::string>& columns,
                                          const StatsOptions& options, const Context& ctx,
                                          const ProgressFn& progress = {},
                                          ColumnMatrix* capture = nullptr);
@@ -82,7 +83,7 @@ struct Pass2Result {
   /// How the rank matrix was held: "doubles", "doubles, row sample" or "float ranks, N reads of
   /// column blocks" (see RunPass2).
   std::string storage;
-  std::vector<double> target_rho;    ///< rho of each column with target_column (empty without)
+  std::vector<double> target_rho;  ///< rho of each column with target_column (empty without)
   /// Pearson matrix of `columns` (row-major), computed only when Pass 3 asks for it.
   std::vector<double> pearson;
   /// For Pass 4: the ranks of the survivors (`kept` order; NaN = missing) at a reproducible
@@ -147,8 +148,9 @@ Pass4Result RunPass4(const Pass1Result& pass1, Pass2Result& pass2, const Pass3Re
 void WritePass4Outputs(const Pass4Result& result, const Config& config, const std::string& out_dir);
 
 /// Writes final_cluster_info.json: the lineage of every input descriptor (see lineage.hpp).
-void WriteFinalClusterInfo(const Pass1Result& pass1, const Pass2Result& pass2, const Pass3Result& pass3,
-                           const Pass4Result& pass4, const Config& config, const std::string& out_dir);
+void WriteFinalClusterInfo(const Pass1Result& pass1, const Pass2Result& pass2,
+                           const Pass3Result& pass3, const Pass4Result& pass4, const Config& config,
+                           const std::string& out_dir);
 
 enum class Stage { kPass1 = 1, kPass2 = 2, kPass3 = 3, kPass4 = 4 };
 

@@ -107,12 +107,13 @@ class CorrelationAccumulator {
   ///                    up to rounding)
   /// @param incomplete  per column, whether it may have missing (non-finite) entries; a column
   ///                    marked complete must have none
-  CorrelationAccumulator(std::vector<double> shift, const std::vector<bool>& incomplete, int threads);
+  CorrelationAccumulator(std::vector<double> shift, const std::vector<bool>& incomplete,
+                         int threads);
   /// The same on ctx's device: the products run on the GPU when ctx.device() is kCuda (fp64:
   /// the CPU's correlations to rounding; fp32/tf32: see docs/GPU.md). `expected_rows` (0:
   /// unknown) sizes the GPU's tiles.
-  CorrelationAccumulator(std::vector<double> shift, const std::vector<bool>& incomplete, const Context& ctx,
-                         std::uint64_t expected_rows = 0);
+  CorrelationAccumulator(std::vector<double> shift, const std::vector<bool>& incomplete,
+                         const Context& ctx, std::uint64_t expected_rows = 0);
   ~CorrelationAccumulator();
   CorrelationAccumulator(const CorrelationAccumulator&) = delete;
   CorrelationAccumulator& operator=(const CorrelationAccumulator&) = delete;

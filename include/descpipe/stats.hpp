@@ -12,10 +12,11 @@
 // that only "more than kMaxExactDistinct" is known.
 //
 // Quantiles: exact when the column has at most kMaxExactDistinct distinct values or at most
-// `quantile_sample_size` valid values (kept apart while there are that few). Otherwise they come from a bottom-k sample of the valid
-// values, keyed by a bijective hash of the global row index (reproducible, independent of batch
-// order and thread count; see StatsOptions::expected_rows for the pre-filter). The rank error of such a sample of size m is binomial with standard
-// deviation sqrt(q(1-q)/m): see docs/STATISTICS.md.
+// `quantile_sample_size` valid values (kept apart while there are that few). Otherwise they come
+// from a bottom-k sample of the valid values, keyed by a bijective hash of the global row index
+// (reproducible, independent of batch order and thread count; see StatsOptions::expected_rows for
+// the pre-filter). The rank error of such a sample of size m is binomial with standard deviation
+// sqrt(q(1-q)/m): see docs/STATISTICS.md.
 #pragma once
 
 #include <cstddef>
@@ -88,7 +89,8 @@ std::uint64_t RowSampleKey(std::uint64_t row, std::uint64_t seed);
 
 /// A reproducible row sample: the `keep` rows of 0..n_rows-1 with the smallest RowSampleKey
 /// under `seed`, ascending (every row when keep >= n_rows).
-std::vector<std::size_t> RowsWithSmallestKeys(std::size_t n_rows, std::size_t keep, std::uint64_t seed);
+std::vector<std::size_t> RowsWithSmallestKeys(std::size_t n_rows, std::size_t keep,
+                                              std::uint64_t seed);
 
 /// Accumulates the statistics of one column block by block. Blocks may be added in any order
 /// and accumulators covering disjoint rows may be merged in any order: counts, min, max, distinct

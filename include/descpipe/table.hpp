@@ -96,7 +96,9 @@ struct ColumnBatch {
   std::vector<double> values;
   std::vector<std::uint8_t> is_null;
 
-  const double* column(std::size_t column_idx) const { return values.data() + column_idx * capacity; }
+  const double* column(std::size_t column_idx) const {
+    return values.data() + column_idx * capacity;
+  }
   const std::uint8_t* nulls(std::size_t column_idx) const {
     return is_null.data() + column_idx * capacity;
   }

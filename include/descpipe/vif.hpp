@@ -20,15 +20,15 @@
 namespace descpipe {
 
 struct VifOptions {
-  double threshold = 10.0;             ///< remove while the largest VIF exceeds this
-  double singular_tolerance = 1e-10;   ///< residual variance under which a column is singular
-  std::size_t check_every = 16;        ///< removals between accuracy checks of the inverse
-  double refresh_tolerance = 1e-9;     ///< max |R B - I| entry tolerated before a refresh
+  double threshold = 10.0;            ///< remove while the largest VIF exceeds this
+  double singular_tolerance = 1e-10;  ///< residual variance under which a column is singular
+  std::size_t check_every = 16;       ///< removals between accuracy checks of the inverse
+  double refresh_tolerance = 1e-9;    ///< max |R B - I| entry tolerated before a refresh
 };
 
 struct VifRemoval {
-  std::size_t column = 0;      ///< index into the input matrix
-  double vif = 0.0;            ///< VIF at removal (+inf for singular columns)
+  std::size_t column = 0;  ///< index into the input matrix
+  double vif = 0.0;        ///< VIF at removal (+inf for singular columns)
   bool singular = false;
   /// The surviving column that explains it best: largest |partial correlation| given the other
   /// columns (VIF removals), or largest |regression coefficient| (singular ones). SIZE_MAX when
@@ -38,10 +38,10 @@ struct VifRemoval {
 };
 
 struct VifResult {
-  std::vector<VifRemoval> removed;      ///< in removal order
-  std::vector<std::size_t> survivors;   ///< ascending
-  std::vector<double> final_vif;        ///< parallel to survivors
-  std::size_t refreshes = 0;            ///< fresh inversions after the first
+  std::vector<VifRemoval> removed;     ///< in removal order
+  std::vector<std::size_t> survivors;  ///< ascending
+  std::vector<double> final_vif;       ///< parallel to survivors
+  std::size_t refreshes = 0;           ///< fresh inversions after the first
 };
 
 /// Bytes IterativeVif allocates at its peak for p columns: the lower Cholesky factor (only its
@@ -59,12 +59,13 @@ inline double VifPeakBytes(std::size_t p) {
 /// every regression). The last column is never removed: alone, its VIF is 1.
 /// Deterministic: no step depends on thread count or hash order.
 VifResult IterativeVif(const double* correlation, std::size_t p,
-                       const std::vector<std::size_t>& quality_rank, const std::vector<bool>& pinned,
-                       const VifOptions& options);
+                       const std::vector<std::size_t>& quality_rank,
+                       const std::vector<bool>& pinned, const VifOptions& options);
 /// The same; the inversions run on the GPU (cuSOLVER) when ctx.device() is kCuda.
 VifResult IterativeVif(const double* correlation, std::size_t p,
-                       const std::vector<std::size_t>& quality_rank, const std::vector<bool>& pinned,
-                       const VifOptions& options, const Context& ctx);
+                       const std::vector<std::size_t>& quality_rank,
+                       const std::vector<bool>& pinned, const VifOptions& options,
+                       const Context& ctx);
 
 /// VIF of every column by a fresh inversion. When the Cholesky factorisation of R fails (R
 /// singular or indefinite) every entry is +inf; otherwise a column whose 1 / VIF is below

@@ -58,7 +58,8 @@ inline double ProcessBaseBytes(int threads) {
 /// it reads (measured: reading 500 of the 20,000 columns of a 3-row file took 105 MB, all of them
 /// 428 MB). CSV (`csv`; its rows are unknown: pass kRowGroupRows) adds DuckDB's read buffers,
 /// 2 x 32 MB.
-inline double DuckDbScanBytes(double columns, double file_rows, double prefetch, double file_columns, bool csv) {
+inline double DuckDbScanBytes(double columns, double file_rows, double prefetch,
+                              double file_columns, bool csv) {
   const double rows = std::max(file_rows, 0.0);
   return columns * (32e3 + 24.0 * std::min(rows, 2048.0) +
                     (prefetch > 0 ? 24.0 : 12.0) * std::min(rows, kRowGroupRows)) +
@@ -107,15 +108,16 @@ inline std::string SuggestedLimit(double bytes) {
 /// Throws InvalidInput unless `needed` (the whole process's peak, base included) fits in
 /// `limit`: "<what> needs <needed> ... but memory_limit is <limit>: raise memory_limit to at least
 /// <needed> (<alternative>)", or "... but this machine has <physical> of physical memory:
-/// <alternative>" when the limit is the whole machine already. `what` names the step and the sizes that drive it, `alternative` the
-/// options that shrink it ("" for none).
+/// <alternative>" when the limit is the whole machine already. `what` names the step and the sizes
+/// that drive it, `alternative` the options that shrink it ("" for none).
 inline void RequireMemory(double needed, std::uint64_t limit, const std::string& what,
                           const std::string& alternative) {
   if (needed <= static_cast<double>(limit)) return;
   // The Context lowers memory_limit to the physical memory: raising it cannot help then.
   const double physical = static_cast<double>(PhysicalMemoryBytes());
   if (needed > physical && static_cast<double>(limit) >= physical) {
-    throw InvalidInput(fmt::format("{} but this machine has {} of physical memory{}", what, FormatBytes(physical),
+    throw InvalidInput(fmt::format("{} but this machine has {} of physical memory{}", what,
+                                   FormatBytes(physical),
                                    alternative.empty() ? "" : ": " + alternative));
   }
   throw InvalidInput(fmt::format("{} but memory_limit is {}: raise memory_limit to at least {}{}",

@@ -76,8 +76,8 @@ double GramReferenceSeconds(std::size_t n, std::size_t p, int repeats, const Con
 // ---- similarity/nonlinear.cu ---------------------------------------------------------------
 /// Receives one tile of A^T A: rows i0..i0+ni and columns j0..j0+nj (matrix columns of A), with
 /// element (a, b) of the tile at product[b * ld + a]. Called on the calling thread, in order.
-using ProductTileFn = std::function<void(std::size_t i0, std::size_t j0, std::size_t ni, std::size_t nj,
-                                         const double* product, std::size_t ld)>;
+using ProductTileFn = std::function<void(std::size_t i0, std::size_t j0, std::size_t ni,
+                                         std::size_t nj, const double* product, std::size_t ld)>;
 
 /// Every tile (i0 <= j0) of A^T A for the column-major host matrix A (n x width, leading
 /// dimension n), tiles of at most `tile_width` matrix columns, computed with DGEMM on the GPU.

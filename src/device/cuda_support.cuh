@@ -27,9 +27,10 @@ struct CublasApi {
   decltype(&cublasDsyrk) dsyrk;
   decltype(&cublasDgemm) dgemm;
   // cublasGemmEx has a C++ overload (cudaDataType compute type): name the C function's type.
-  cublasStatus_t (*gemm_ex)(cublasHandle_t, cublasOperation_t, cublasOperation_t, int, int, int, const void*,
-                            const void*, cudaDataType, int, const void*, cudaDataType, int, const void*, void*,
-                            cudaDataType, int, cublasComputeType_t, cublasGemmAlgo_t);
+  cublasStatus_t (*gemm_ex)(cublasHandle_t, cublasOperation_t, cublasOperation_t, int, int, int,
+                            const void*, const void*, cudaDataType, int, const void*, cudaDataType,
+                            int, const void*, void*, cudaDataType, int, cublasComputeType_t,
+                            cublasGemmAlgo_t);
   decltype(&cublasGetStatusName) status_name;
   decltype(&cublasGetStatusString) status_string;
 };
@@ -47,26 +48,28 @@ struct CusolverApi {
 const CusolverApi& Cusolver();
 
 [[noreturn]] void ThrowCudaError(const char* call, cudaError_t status, const char* file, int line);
-[[noreturn]] void ThrowCublasError(const char* call, cublasStatus_t status, const char* file, int line);
-[[noreturn]] void ThrowCusolverError(const char* call, cusolverStatus_t status, const char* file, int line);
+[[noreturn]] void ThrowCublasError(const char* call, cublasStatus_t status, const char* file,
+                                   int line);
+[[noreturn]] void ThrowCusolverError(const char* call, cusolverStatus_t status, const char* file,
+                                     int line);
 
-#define DESCPIPE_CUDA_CHECK(call)                                                              \
-  do {                                                                                         \
-    const cudaError_t descpipe_status_ = (call);                                               \
-    if (descpipe_status_ != cudaSuccess)                                                       \
-      ::descpipe::cuda_impl::ThrowCudaError(#call, descpipe_status_, __FILE__, __LINE__);      \
+#define DESCPIPE_CUDA_CHECK(call)                                                         \
+  do {                                                                                    \
+    const cudaError_t descpipe_status_ = (call);                                          \
+    if (descpipe_status_ != cudaSuccess)                                                  \
+      ::descpipe::cuda_impl::ThrowCudaError(#call, descpipe_status_, __FILE__, __LINE__); \
   } while (false)
-#define DESCPIPE_CUBLAS_CHECK(call)                                                            \
-  do {                                                                                         \
-    const cublasStatus_t descpipe_status_ = (call);                                            \
-    if (descpipe_status_ != CUBLAS_STATUS_SUCCESS)                                             \
-      ::descpipe::cuda_impl::ThrowCublasError(#call, descpipe_status_, __FILE__, __LINE__);    \
+#define DESCPIPE_CUBLAS_CHECK(call)                                                         \
+  do {                                                                                      \
+    const cublasStatus_t descpipe_status_ = (call);                                         \
+    if (descpipe_status_ != CUBLAS_STATUS_SUCCESS)                                          \
+      ::descpipe::cuda_impl::ThrowCublasError(#call, descpipe_status_, __FILE__, __LINE__); \
   } while (false)
-#define DESCPIPE_CUSOLVER_CHECK(call)                                                          \
-  do {                                                                                         \
-    const cusolverStatus_t descpipe_status_ = (call);                                          \
-    if (descpipe_status_ != CUSOLVER_STATUS_SUCCESS)                                           \
-      ::descpipe::cuda_impl::ThrowCusolverError(#call, descpipe_status_, __FILE__, __LINE__);  \
+#define DESCPIPE_CUSOLVER_CHECK(call)                                                         \
+  do {                                                                                        \
+    const cusolverStatus_t descpipe_status_ = (call);                                         \
+    if (descpipe_status_ != CUSOLVER_STATUS_SUCCESS)                                          \
+      ::descpipe::cuda_impl::ThrowCusolverError(#call, descpipe_status_, __FILE__, __LINE__); \
   } while (false)
 /// After a kernel launch: launch errors (bad configuration) surface here, not later.
 #define DESCPIPE_CUDA_LAUNCHED() DESCPIPE_CUDA_CHECK(cudaGetLastError())
@@ -110,7 +113,8 @@ template <typename T>
 class DeviceArray {
  public:
   DeviceArray() = default;
-  DeviceArray(DeviceMemory& memory, std::size_t size, const char* purpose) : memory_(&memory), size_(size) {
+  DeviceArray(DeviceMemory& memory, std::size_t size, const char* purpose)
+      : memory_(&memory), size_(size) {
     data_ = static_cast<T*>(memory.Allocate(size * sizeof(T), purpose));
   }
   ~DeviceArray() { reset(); }
@@ -144,7 +148,8 @@ class PinnedArray {
  public:
   PinnedArray() = default;
   explicit PinnedArray(std::size_t size) : size_(size) {
-    if (size > 0) DESCPIPE_CUDA_CHECK(cudaMallocHost(reinterpret_cast<void**>(&data_), size * sizeof(T)));
+    if (size > 0)
+      DESCPIPE_CUDA_CHECK(cudaMallocHost(reinterpret_cast<void**>(&data_), size * sizeof(T)));
   }
   ~PinnedArray() {
     if (data_ != nullptr) cudaFreeHost(data_);
@@ -197,7 +202,8 @@ class Event {
  public:
   /// `timing`: the event can be passed to Seconds(); events used only to order work go without.
   explicit Event(bool timing = true) {
-    DESCPIPE_CUDA_CHECK(cudaEventCreateWithFlags(&event_, timing ? cudaEventDefault : cudaEventDisableTiming));
+    DESCPIPE_CUDA_CHECK(
+        cudaEventCreateWithFlags(&event_, timing ? cudaEventDefault : cudaEventDisableTiming));
   }
   ~Event() {
     if (event_ != nullptr) cudaEventDestroy(event_);

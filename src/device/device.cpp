@@ -17,7 +17,9 @@ bool CudaBuilt() {
 #endif
 }
 
-GpuInventory ListGpus() { return cuda_impl::ListGpus(); }  // the stub says "built without CUDA support"
+GpuInventory ListGpus() {
+  return cuda_impl::ListGpus();
+}  // the stub says "built without CUDA support"
 
 std::string DescribeGpu(int id) { return cuda_impl::DescribeGpu(id); }
 
@@ -31,7 +33,8 @@ DeviceChoice ChooseDevice(const std::string& device, int gpu_id) {
   int id = gpu_id;
   if (device.rfind("cuda:", 0) == 0) {
     const std::string digits = device.substr(5);
-    DESCPIPE_EXPECTS(!digits.empty() && digits.size() <= 6 && digits.find_first_not_of("0123456789") == std::string::npos,
+    DESCPIPE_EXPECTS(!digits.empty() && digits.size() <= 6 &&
+                         digits.find_first_not_of("0123456789") == std::string::npos,
                      "device must be cpu, auto or cuda[:N], got '{}'", device);
     id = std::stoi(digits);
   }
@@ -39,7 +42,8 @@ DeviceChoice ChooseDevice(const std::string& device, int gpu_id) {
     if (!automatic) {
       throw CudaError(fmt::format(
           "device '{}' requested but descpipe was built without CUDA support: rebuild with "
-          "-DDESCPIPE_ENABLE_CUDA=ON (docs/GPU.md), or use device: cpu or auto", device));
+          "-DDESCPIPE_ENABLE_CUDA=ON (docs/GPU.md), or use device: cpu or auto",
+          device));
     }
     choice.description = "CPU (device: auto; this build has no CUDA support)";
     return choice;
@@ -47,16 +51,18 @@ DeviceChoice ChooseDevice(const std::string& device, int gpu_id) {
   const GpuInventory gpus = ListGpus();
   if (gpus.count == 0) {
     if (!automatic) {
-      throw CudaError(fmt::format("device '{}' requested but no CUDA device is available ({}); use device: cpu or auto",
-                                  device, gpus.why_none));
+      throw CudaError(fmt::format(
+          "device '{}' requested but no CUDA device is available ({}); use device: cpu or auto",
+          device, gpus.why_none));
     }
     choice.description = fmt::format("CPU (device: auto; no CUDA device: {})", gpus.why_none);
     return choice;
   }
   if (id < 0 || id >= gpus.count) {
-    const std::string what = fmt::format("GPU {} requested (device '{}', gpu_id {}) but this machine has {} CUDA "
-                                         "device{} (0..{})", id, device, gpu_id, gpus.count,
-                                         gpus.count == 1 ? "" : "s", gpus.count - 1);
+    const std::string what = fmt::format(
+        "GPU {} requested (device '{}', gpu_id {}) but this machine has {} CUDA "
+        "device{} (0..{})",
+        id, device, gpu_id, gpus.count, gpus.count == 1 ? "" : "s", gpus.count - 1);
     if (!automatic) throw CudaError(what);
     choice.description = fmt::format("CPU (device: auto; {})", what);
     return choice;
@@ -80,8 +86,9 @@ Context ContextForDevice(const Context& base, const Config& config, std::string*
   if (choice.device == Device::kCuda) {
     spdlog::info("device: {}; Pass 2 products in {}; GPU memory cap {}", choice.description,
                  GpuPrecisionName(gpu.precision),
-                 gpu.memory_limit_bytes > 0 ? fmt::format("{:.1f} GB (max_gpu_memory_gb)", config.max_gpu_memory_gb)
-                                            : std::string("95% of the free memory (max_gpu_memory_gb: 0)"));
+                 gpu.memory_limit_bytes > 0
+                     ? fmt::format("{:.1f} GB (max_gpu_memory_gb)", config.max_gpu_memory_gb)
+                     : std::string("95% of the free memory (max_gpu_memory_gb: 0)"));
   } else {
     spdlog::info("device: {}", choice.description);
   }

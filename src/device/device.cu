@@ -28,9 +28,10 @@ void* OpenCudaLibrary(const std::string& soname, const char* what) {
     library = dlopen(fallback.c_str(), RTLD_NOW | RTLD_LOCAL);
     if (library == nullptr) {
       const char* error = dlerror();
-      throw CudaError(fmt::format("{} ({}) could not be loaded: {}; it comes with the CUDA toolkit: add its folder "
-                                  "to LD_LIBRARY_PATH, or use device: cpu",
-                                  what, soname, error != nullptr ? error : "not found"));
+      throw CudaError(fmt::format(
+          "{} ({}) could not be loaded: {}; it comes with the CUDA toolkit: add its folder "
+          "to LD_LIBRARY_PATH, or use device: cpu",
+          what, soname, error != nullptr ? error : "not found"));
     }
   }
   return library;
@@ -39,7 +40,8 @@ void* OpenCudaLibrary(const std::string& soname, const char* what) {
 template <typename Function>
 void Resolve(void* library, const char* symbol, const char* what, Function& target) {
   void* address = dlsym(library, symbol);
-  if (address == nullptr) throw CudaError(fmt::format("{} has no function {}: a CUDA version mismatch?", what, symbol));
+  if (address == nullptr)
+    throw CudaError(fmt::format("{} has no function {}: a CUDA version mismatch?", what, symbol));
   target = reinterpret_cast<Function>(address);
 }
 
@@ -81,7 +83,8 @@ const CusolverApi& Cusolver() {
 }
 
 void ThrowCusolverError(const char* call, cusolverStatus_t status, const char* file, int line) {
-  throw CudaError(fmt::format("cuSOLVER error {} in {} at {}:{}", static_cast<int>(status), call, file, line));
+  throw CudaError(
+      fmt::format("cuSOLVER error {} in {} at {}:{}", static_cast<int>(status), call, file, line));
 }
 
 double Seconds(const Event& start, const Event& stop) {
@@ -92,7 +95,9 @@ double Seconds(const Event& start, const Event& stop) {
 
 namespace {
 
-std::string Gigabytes(std::uint64_t bytes) { return fmt::format("{:.2f} GB", static_cast<double>(bytes) / 1e9); }
+std::string Gigabytes(std::uint64_t bytes) {
+  return fmt::format("{:.2f} GB", static_cast<double>(bytes) / 1e9);
+}
 
 }  // namespace
 
@@ -115,11 +120,14 @@ void* DeviceMemory::Allocate(std::size_t bytes, const char* purpose) {
     cudaGetLastError();  // clear the (non-sticky) allocation error
     std::size_t free_bytes = 0, total_bytes = 0;
     cudaMemGetInfo(&free_bytes, &total_bytes);
-    throw CudaError(fmt::format(
-        "GPU out of memory on cuda:{}: {} could not allocate {} for {} ({} already allocated, {} free of {}: "
-        "{}); lower max_gpu_memory_gb (now {}) so that descpipe works in smaller tiles, or use device: cpu",
-        device_, operation_, Gigabytes(bytes), purpose, Gigabytes(used_), Gigabytes(free_bytes),
-        Gigabytes(total_bytes), cudaGetErrorString(status), user_cap_ ? Gigabytes(cap_) : "0, the free memory"));
+    throw CudaError(
+        fmt::format("GPU out of memory on cuda:{}: {} could not allocate {} for {} ({} already "
+                    "allocated, {} free of {}: "
+                    "{}); lower max_gpu_memory_gb (now {}) so that descpipe works in smaller "
+                    "tiles, or use device: cpu",
+                    device_, operation_, Gigabytes(bytes), purpose, Gigabytes(used_),
+                    Gigabytes(free_bytes), Gigabytes(total_bytes), cudaGetErrorString(status),
+                    user_cap_ ? Gigabytes(cap_) : "0, the free memory"));
   }
   used_ += bytes;
   return pointer;
@@ -127,16 +135,19 @@ void* DeviceMemory::Allocate(std::size_t bytes, const char* purpose) {
 
 void DeviceMemory::Release(void* pointer, std::size_t bytes) {
   if (pointer == nullptr) return;
-  cudaFree(pointer);  // never throws from a destructor; a failure here leaves a sticky error for the next check
+  cudaFree(pointer);  // never throws from a destructor; a failure here leaves a sticky error for
+                      // the next check
   used_ -= bytes;
 }
 
 void DeviceMemory::ThrowTooSmall(std::uint64_t bytes, const std::string& purpose) const {
-  throw CudaError(fmt::format(
-      "GPU memory: {} needs at least {} on cuda:{} ({}) but the cap is {} ({}); raise max_gpu_memory_gb, free "
-      "memory on the GPU, or use device: cpu",
-      operation_, Gigabytes(bytes), device_, purpose, Gigabytes(cap_),
-      user_cap_ ? "max_gpu_memory_gb, or 95% of the free memory when lower" : "95% of the free memory"));
+  throw CudaError(
+      fmt::format("GPU memory: {} needs at least {} on cuda:{} ({}) but the cap is {} ({}); raise "
+                  "max_gpu_memory_gb, free "
+                  "memory on the GPU, or use device: cpu",
+                  operation_, Gigabytes(bytes), device_, purpose, Gigabytes(cap_),
+                  user_cap_ ? "max_gpu_memory_gb, or 95% of the free memory when lower"
+                            : "95% of the free memory"));
 }
 
 GpuInventory ListGpus() {
@@ -156,8 +167,9 @@ std::string DescribeGpu(int id) {
   DESCPIPE_CUDA_CHECK(cudaSetDevice(id));
   std::size_t free_bytes = 0, total_bytes = 0;
   DESCPIPE_CUDA_CHECK(cudaMemGetInfo(&free_bytes, &total_bytes));
-  return fmt::format("{}, compute capability {}.{}, {} free of {}", properties.name, properties.major,
-                     properties.minor, Gigabytes(free_bytes), Gigabytes(total_bytes));
+  return fmt::format("{}, compute capability {}.{}, {} free of {}", properties.name,
+                     properties.major, properties.minor, Gigabytes(free_bytes),
+                     Gigabytes(total_bytes));
 }
 
 }  // namespace descpipe::cuda_impl

@@ -42,16 +42,28 @@ int Compare(std::size_t a, std::size_t b, const std::vector<CandidateInfo>& info
     const CandidateInfo& x = info[a];
     const CandidateInfo& y = info[b];
     switch (criterion) {
-      case Criterion::kPinned: order = x.pinned == y.pinned ? 0 : (x.pinned ? -1 : 1); break;
-      case Criterion::kTarget: order = higher(x.target_similarity, y.target_similarity); break;
-      case Criterion::kMissing:
-        order = x.missing_ratio < y.missing_ratio ? -1 : (x.missing_ratio > y.missing_ratio ? 1 : 0);
+      case Criterion::kPinned:
+        order = x.pinned == y.pinned ? 0 : (x.pinned ? -1 : 1);
         break;
-      case Criterion::kVariance: order = higher(x.normalized_variance, y.normalized_variance); break;
-      case Criterion::kNotBinary: order = x.binary == y.binary ? 0 : (x.binary ? 1 : -1); break;
-      case Criterion::kMeanSimilarity: order = higher(context_mean[a], context_mean[b]); break;
+      case Criterion::kTarget:
+        order = higher(x.target_similarity, y.target_similarity);
+        break;
+      case Criterion::kMissing:
+        order =
+            x.missing_ratio < y.missing_ratio ? -1 : (x.missing_ratio > y.missing_ratio ? 1 : 0);
+        break;
+      case Criterion::kVariance:
+        order = higher(x.normalized_variance, y.normalized_variance);
+        break;
+      case Criterion::kNotBinary:
+        order = x.binary == y.binary ? 0 : (x.binary ? 1 : -1);
+        break;
+      case Criterion::kMeanSimilarity:
+        order = higher(context_mean[a], context_mean[b]);
+        break;
       case Criterion::kInputOrder:
-        order = x.input_position < y.input_position ? -1 : (x.input_position > y.input_position ? 1 : 0);
+        order = x.input_position < y.input_position ? -1
+                                                    : (x.input_position > y.input_position ? 1 : 0);
         break;
     }
     if (order != 0) {
@@ -100,7 +112,8 @@ std::size_t Best(const std::vector<std::size_t>& members, const std::vector<Cand
     } else {
       std::size_t runner_up = members.front() == best ? members[1] : members.front();
       for (std::size_t k : members) {
-        if (k != best && Compare(k, runner_up, info, context_mean, criteria, nullptr) < 0) runner_up = k;
+        if (k != best && Compare(k, runner_up, info, context_mean, criteria, nullptr) < 0)
+          runner_up = k;
       }
       Criterion decided = Criterion::kInputOrder;
       Compare(best, runner_up, info, context_mean, criteria, &decided);
@@ -179,14 +192,18 @@ ClusterMethod ParseClusterMethod(const std::string& name) {
   if (name == "star") return ClusterMethod::kStar;
   if (name == "components") return ClusterMethod::kComponents;
   if (name == "leiden") return ClusterMethod::kLeiden;
-  throw InvalidInput(fmt::format("unknown cluster method '{}' (valid: star, components, leiden)", name));
+  throw InvalidInput(
+      fmt::format("unknown cluster method '{}' (valid: star, components, leiden)", name));
 }
 
 const char* ClusterMethodName(ClusterMethod method) {
   switch (method) {
-    case ClusterMethod::kStar: return "star";
-    case ClusterMethod::kComponents: return "components";
-    case ClusterMethod::kLeiden: return "leiden";
+    case ClusterMethod::kStar:
+      return "star";
+    case ClusterMethod::kComponents:
+      return "components";
+    case ClusterMethod::kLeiden:
+      return "leiden";
   }
   return "unknown";
 }
@@ -283,7 +300,8 @@ std::vector<Cluster> ClusterColumns(const SimilarityView& similarity,
   for (std::size_t i = 0; i < n; ++i) {
     double total = 0.0;
     for (std::size_t j : neighbours[i]) total += std::fabs(similarity.at(i, j));
-    neighbourhood_mean[i] = neighbours[i].empty() ? 0.0 : total / static_cast<double>(neighbours[i].size());
+    neighbourhood_mean[i] =
+        neighbours[i].empty() ? 0.0 : total / static_cast<double>(neighbours[i].size());
   }
   std::vector<std::size_t> order(n);
   std::iota(order.begin(), order.end(), 0);

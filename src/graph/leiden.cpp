@@ -74,8 +74,10 @@ std::vector<std::size_t> LeidenMembership(const SimilarityView& similarity, doub
     for (std::size_t j = i + 1; j < n; ++j) {
       const double value = similarity.at(i, j);
       if (std::isnan(value) || std::fabs(value) < threshold) continue;
-      Check(igraph_vector_int_push_back(&objects.edges, static_cast<igraph_integer_t>(i)), "building the graph");
-      Check(igraph_vector_int_push_back(&objects.edges, static_cast<igraph_integer_t>(j)), "building the graph");
+      Check(igraph_vector_int_push_back(&objects.edges, static_cast<igraph_integer_t>(i)),
+            "building the graph");
+      Check(igraph_vector_int_push_back(&objects.edges, static_cast<igraph_integer_t>(j)),
+            "building the graph");
       Check(igraph_vector_push_back(&objects.weights, std::fabs(value)), "building the graph");
       total_weight += std::fabs(value);
     }
@@ -84,13 +86,14 @@ std::vector<std::size_t> LeidenMembership(const SimilarityView& similarity, doub
     for (std::size_t i = 0; i < n; ++i) label[i] = i;
     return label;
   }
-  Check(igraph_create(&objects.graph, &objects.edges, static_cast<igraph_integer_t>(n), IGRAPH_UNDIRECTED),
+  Check(igraph_create(&objects.graph, &objects.edges, static_cast<igraph_integer_t>(n),
+                      IGRAPH_UNDIRECTED),
         "igraph_create");
   objects.graph_made = true;
   const bool modularity = objective == LeidenObjective::kModularity;
   if (modularity) {
-    Check(igraph_strength(&objects.graph, &objects.strengths, igraph_vss_all(), IGRAPH_ALL, IGRAPH_LOOPS,
-                          &objects.weights),
+    Check(igraph_strength(&objects.graph, &objects.strengths, igraph_vss_all(), IGRAPH_ALL,
+                          IGRAPH_LOOPS, &objects.weights),
           "igraph_strength");
   }
   const double gamma = modularity ? resolution / (2.0 * total_weight) : resolution;
@@ -99,10 +102,10 @@ std::vector<std::size_t> LeidenMembership(const SimilarityView& similarity, doub
   igraph_integer_t clusters = 0;
   igraph_real_t quality = 0.0;
   auto run = [&](bool start, int n_iterations) {
-    Check(igraph_community_leiden(&objects.graph, &objects.weights, modularity ? &objects.strengths : nullptr,
-                                  gamma, /*beta=*/0.01, start,
-                                  static_cast<igraph_integer_t>(n_iterations), &objects.membership,
-                                  &clusters, &quality),
+    Check(igraph_community_leiden(&objects.graph, &objects.weights,
+                                  modularity ? &objects.strengths : nullptr, gamma, /*beta=*/0.01,
+                                  start, static_cast<igraph_integer_t>(n_iterations),
+                                  &objects.membership, &clusters, &quality),
           "igraph_community_leiden");
   };
   if (iterations >= 0) {
@@ -128,7 +131,8 @@ std::vector<std::size_t> LeidenMembership(const SimilarityView& similarity, doub
     }
   }
   for (std::size_t i = 0; i < n; ++i) {
-    label[i] = static_cast<std::size_t>(VECTOR(objects.membership)[static_cast<igraph_integer_t>(i)]);
+    label[i] =
+        static_cast<std::size_t>(VECTOR(objects.membership)[static_cast<igraph_integer_t>(i)]);
   }
   return label;
 }

@@ -30,7 +30,8 @@ mode_t CurrentUmask() {
   static const mode_t mask = [] {
     std::ifstream status("/proc/self/status");
     for (std::string line; std::getline(status, line);) {
-      if (line.rfind("Umask:", 0) == 0) return static_cast<mode_t>(std::stoul(line.substr(6), nullptr, 8));
+      if (line.rfind("Umask:", 0) == 0)
+        return static_cast<mode_t>(std::stoul(line.substr(6), nullptr, 8));
     }
     return static_cast<mode_t>(022);
   }();
@@ -75,7 +76,8 @@ void RemoveTemporariesNow() {
 AtomicPath::AtomicPath(std::string final_path) : final_path_(std::move(final_path)) {
   std::string pattern = final_path_ + ".tmp-XXXXXX";
   fd_ = ::mkostemp(pattern.data(), O_CLOEXEC);
-  if (fd_ < 0) throw IoError(fmt::format("cannot write '{}': {}", final_path_, std::strerror(errno)));
+  if (fd_ < 0)
+    throw IoError(fmt::format("cannot write '{}': {}", final_path_, std::strerror(errno)));
   temp_path_ = std::move(pattern);
   slot_ = Register(temp_path_);
   ::fchmod(fd_, 0666 & ~CurrentUmask());  // mkostemp makes 0600; outputs are ordinary files
@@ -122,13 +124,16 @@ void EnsureOutputDirectory(const std::string& dir) {
   DESCPIPE_EXPECTS(!dir.empty(), "no output directory given: use -o OUTDIR or output_dir");
   std::error_code ec;
   if (fs::exists(dir, ec)) {
-    DESCPIPE_EXPECTS(fs::is_directory(dir, ec), "output directory '{}' exists and is not a directory", dir);
+    DESCPIPE_EXPECTS(fs::is_directory(dir, ec),
+                     "output directory '{}' exists and is not a directory", dir);
   } else {
     fs::create_directories(dir, ec);
-    if (ec) throw IoError(fmt::format("cannot create output directory '{}': {}", dir, ec.message()));
+    if (ec)
+      throw IoError(fmt::format("cannot create output directory '{}': {}", dir, ec.message()));
   }
   if (::access(dir.c_str(), W_OK | X_OK) != 0) {
-    throw IoError(fmt::format("output directory '{}' is not writable: {}", dir, std::strerror(errno)));
+    throw IoError(
+        fmt::format("output directory '{}' is not writable: {}", dir, std::strerror(errno)));
   }
 }
 

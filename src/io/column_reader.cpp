@@ -43,17 +43,24 @@ class BatchStream {
  public:
   BatchStream(const std::string& sql, std::size_t n_columns, std::size_t batch_rows,
               std::uint64_t first_row, std::string context)
-      : database_(1), connection_(database_), n_columns_(n_columns), batch_rows_(batch_rows),
-        next_row_(first_row), context_(std::move(context)) {
+      : database_(1),
+        connection_(database_),
+        n_columns_(n_columns),
+        batch_rows_(batch_rows),
+        next_row_(first_row),
+        context_(std::move(context)) {
     // Every handle is owned by a member, so a throw here releases what was made so far.
     if (duckdb_prepare(connection_.handle(), sql.c_str(), &prepared_.handle) == DuckDBError) {
-      throw IoError(fmt::format("{}: {}", context_, io::CleanDuckDbMessage(duckdb_prepare_error(prepared_.handle))));
+      throw IoError(fmt::format("{}: {}", context_,
+                                io::CleanDuckDbMessage(duckdb_prepare_error(prepared_.handle))));
     }
     if (duckdb_pending_prepared_streaming(prepared_.handle, &pending_.handle) == DuckDBError) {
-      throw IoError(fmt::format("{}: {}", context_, io::CleanDuckDbMessage(duckdb_pending_error(pending_.handle))));
+      throw IoError(fmt::format("{}: {}", context_,
+                                io::CleanDuckDbMessage(duckdb_pending_error(pending_.handle))));
     }
     if (duckdb_execute_pending(pending_.handle, result_.get()) == DuckDBError) {
-      throw IoError(fmt::format("{}: {}", context_, io::CleanDuckDbMessage(duckdb_result_error(result_.get()))));
+      throw IoError(fmt::format("{}: {}", context_,
+                                io::CleanDuckDbMessage(duckdb_result_error(result_.get()))));
     }
   }
   ~BatchStream() {
@@ -74,10 +81,12 @@ class BatchStream {
     batch.first_row = next_row_;
     batch.n_rows = 0;
     while (batch.n_rows < capacity && EnsureChunk()) {
-      const std::size_t take = std::min<std::size_t>(capacity - batch.n_rows, chunk_size_ - chunk_offset_);
+      const std::size_t take =
+          std::min<std::size_t>(capacity - batch.n_rows, chunk_size_ - chunk_offset_);
       for (std::size_t column_idx = 0; column_idx < n_columns_; ++column_idx) {
         duckdb_vector vector = duckdb_data_chunk_get_vector(chunk_, column_idx);
-        const double* source = static_cast<const double*>(duckdb_vector_get_data(vector)) + chunk_offset_;
+        const double* source =
+            static_cast<const double*>(duckdb_vector_get_data(vector)) + chunk_offset_;
         const std::uint64_t* validity = duckdb_vector_get_validity(vector);
         double* values = batch.values.data() + column_idx * capacity + batch.n_rows;
         std::uint8_t* nulls = batch.is_null.data() + column_idx * capacity + batch.n_rows;
@@ -110,7 +119,8 @@ class BatchStream {
       if (chunk_ == nullptr) {
         finished_ = true;
         const char* error = duckdb_result_error(result_.get());
-        if (error != nullptr) throw IoError(fmt::format("{}: {}", context_, io::CleanDuckDbMessage(error)));
+        if (error != nullptr)
+          throw IoError(fmt::format("{}: {}", context_, io::CleanDuckDbMessage(error)));
         return false;
       }
       chunk_size_ = duckdb_data_chunk_get_size(chunk_);
@@ -209,21 +219,22 @@ struct ColumnReader::Impl {
 ColumnReader::ColumnReader(const Table& table, const std::vector<std::string>& columns,
                            std::size_t batch_rows, std::size_t prefetch) {
   DESCPIPE_ASSERT(!columns.empty() && batch_rows > 0);
-  const std::string sql =
-      fmt::format("SELECT {} FROM {}", DoubleSelectList(columns, [](const std::string&) { return true; }),
-                  io::TableFunctionSql(table.files(), table.format()));
+  const std::string sql = fmt::format(
+      "SELECT {} FROM {}", DoubleSelectList(columns, [](const std::string&) { return true; }),
+      io::TableFunctionSql(table.files(), table.format()));
   impl_ = std::make_unique<Impl>(
       std::make_unique<BatchStream>(sql, columns.size(), batch_rows, 0, ReadContext(table)),
       prefetch);
 }
 
 ColumnReader::ColumnReader(const Table& table, const std::vector<std::string>& columns,
-                           const ScanPartition& partition, std::size_t batch_rows, std::size_t prefetch) {
+                           const ScanPartition& partition, std::size_t batch_rows,
+                           std::size_t prefetch) {
   DESCPIPE_ASSERT(!columns.empty() && batch_rows > 0);
   if (partition.file_idx < 0) {
-    const std::string sql =
-        fmt::format("SELECT {} FROM {}", DoubleSelectList(columns, [](const std::string&) { return true; }),
-                    io::TableFunctionSql(table.files(), table.format()));
+    const std::string sql = fmt::format(
+        "SELECT {} FROM {}", DoubleSelectList(columns, [](const std::string&) { return true; }),
+        io::TableFunctionSql(table.files(), table.format()));
     impl_ = std::make_unique<Impl>(
         std::make_unique<BatchStream>(sql, columns.size(), batch_rows, partition.first_global_row,
                                       ReadContext(table)),

@@ -106,7 +106,8 @@ std::string CleanDuckDbMessage(const char* message) {
   }
   // Drop the error class ("IO Error: ", "Invalid Input Error: "): the caller says what failed.
   std::size_t prefix = 0;
-  while (prefix < out.size() && (std::isalpha(static_cast<unsigned char>(out[prefix])) || out[prefix] == ' ')) {
+  while (prefix < out.size() &&
+         (std::isalpha(static_cast<unsigned char>(out[prefix])) || out[prefix] == ' ')) {
     ++prefix;
   }
   if (prefix >= 6 && out.compare(prefix - 5, 7, "Error: ") == 0 && prefix + 2 < out.size()) {
@@ -120,7 +121,8 @@ std::string CleanDuckDbMessage(const char* message) {
 void Query(const Connection& connection, const std::string& sql, Result& result,
            const std::string& context) {
   if (duckdb_query(connection.handle(), sql.c_str(), result.get()) == DuckDBError) {
-    throw IoError(fmt::format("{}: {}", context, CleanDuckDbMessage(duckdb_result_error(result.get()))));
+    throw IoError(
+        fmt::format("{}: {}", context, CleanDuckDbMessage(duckdb_result_error(result.get()))));
   }
 }
 

@@ -27,10 +27,10 @@ std::int64_t WriteColumns(const Table& table, const std::vector<std::string>& co
   // out in input order.
   // USE_TMP_FILE false: the temporary is ours already (AtomicPath, created O_EXCL); DuckDB would
   // otherwise write "tmp_<name>" beside it, a name it opens without O_EXCL.
-  const std::string sql =
-      fmt::format("COPY (SELECT {} FROM {}) TO {} (FORMAT parquet, COMPRESSION zstd, USE_TMP_FILE false)", select,
-                  io::TableFunctionSql(table.files(), table.format()),
-                  QuoteLiteral(io::DuckDbWritePath(target.temp_path())));
+  const std::string sql = fmt::format(
+      "COPY (SELECT {} FROM {}) TO {} (FORMAT parquet, COMPRESSION zstd, USE_TMP_FILE false)",
+      select, io::TableFunctionSql(table.files(), table.format()),
+      QuoteLiteral(io::DuckDbWritePath(target.temp_path())));
   io::Database database(ctx.threads());
   io::Connection connection(database);
   io::Result copied;

@@ -78,8 +78,8 @@ std::int64_t WriteSample(const Table& table, const SampleSpec& spec, const std::
   DESCPIPE_EXPECTS(spec.rows > 0 || spec.per_file > 0,
                    "sampling needs sample_rows > 0 or sample_per_file > 0");
   DESCPIPE_EXPECTS(!(spec.rows > 0 && spec.per_file > 0),
-                   "sample_rows ({}) and sample_per_file ({}) are exclusive: set only one", spec.rows,
-                   spec.per_file);
+                   "sample_rows ({}) and sample_per_file ({}) are exclusive: set only one",
+                   spec.rows, spec.per_file);
   const auto& files = table.files();
   for (const auto& file : files) {
     std::error_code ec;
@@ -99,7 +99,9 @@ std::int64_t WriteSample(const Table& table, const SampleSpec& spec, const std::
   io::Connection connection(database);
   {
     io::Result ignored;
-    io::Query(connection, fmt::format("SET memory_limit = '{}MB'", std::max<std::uint64_t>(ctx.memory_limit_bytes() / 1000000, 256)),
+    io::Query(connection,
+              fmt::format("SET memory_limit = '{}MB'",
+                          std::max<std::uint64_t>(ctx.memory_limit_bytes() / 1000000, 256)),
               ignored, "setting DuckDB's memory limit");
   }
   auto positions = [&](std::size_t i) { return KeyedFileSql(files[i], i, names, false); };
@@ -132,7 +134,8 @@ std::int64_t WriteSample(const Table& table, const SampleSpec& spec, const std::
       unioned_positions += positions(i);
       unioned += KeyedFileSql(files[i], i, names, true);
     }
-    body = fmt::format("SELECT * FROM ({}) WHERE {}", unioned, boundary(unioned_positions, spec.rows));
+    body =
+        fmt::format("SELECT * FROM ({}) WHERE {}", unioned, boundary(unioned_positions, spec.rows));
   } else {
     for (std::size_t i = 0; i < files.size(); ++i) {
       if (i > 0) body += " UNION ALL BY NAME ";
@@ -155,9 +158,9 @@ std::int64_t WriteSample(const Table& table, const SampleSpec& spec, const std::
       one_parquet ? "" : fmt::format(" ORDER BY {}, {}", file_column, row_column);
   // USE_TMP_FILE false: the temporary is ours already (AtomicPath, created O_EXCL); DuckDB would
   // otherwise write "tmp_<name>" beside it, a name it opens without O_EXCL.
-  const std::string sql =
-      fmt::format("COPY (SELECT {} FROM ({}){}) TO {} (FORMAT parquet, COMPRESSION zstd, USE_TMP_FILE false)", columns,
-                  body, order, QuoteLiteral(io::DuckDbWritePath(target.temp_path())));
+  const std::string sql = fmt::format(
+      "COPY (SELECT {} FROM ({}){}) TO {} (FORMAT parquet, COMPRESSION zstd, USE_TMP_FILE false)",
+      columns, body, order, QuoteLiteral(io::DuckDbWritePath(target.temp_path())));
   io::Result copied;
   io::Query(connection, sql, copied, fmt::format("sampling {}", table.Describe()));
   const std::int64_t rows = copied.rows() > 0 ? copied.Int(0, 0) : 0;

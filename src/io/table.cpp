@@ -48,8 +48,8 @@ namespace io {
 
 bool IsNumericType(const std::string& type) {
   static const std::set<std::string> kNumeric = {
-      "BOOLEAN", "TINYINT",  "SMALLINT",  "INTEGER", "BIGINT",  "HUGEINT", "UTINYINT",
-      "USMALLINT", "UINTEGER", "UBIGINT", "UHUGEINT", "FLOAT", "DOUBLE"};
+      "BOOLEAN",   "TINYINT",  "SMALLINT", "INTEGER",  "BIGINT", "HUGEINT", "UTINYINT",
+      "USMALLINT", "UINTEGER", "UBIGINT",  "UHUGEINT", "FLOAT",  "DOUBLE"};
   return kNumeric.count(type) > 0 || type.rfind("DECIMAL", 0) == 0;
 }
 
@@ -206,7 +206,8 @@ struct ResolvedFile {
 /// it is first named: files are identified by (device, inode), never by their names.
 std::vector<ResolvedFile> ResolvePatterns(const std::vector<std::string>& patterns,
                                           const io::Connection& connection) {
-  DESCPIPE_EXPECTS(!patterns.empty(), "no input given: name Parquet/CSV files, directories or globs");
+  DESCPIPE_EXPECTS(!patterns.empty(),
+                   "no input given: name Parquet/CSV files, directories or globs");
   std::vector<ResolvedFile> files;
   std::map<std::pair<dev_t, ino_t>, std::size_t> seen;
   auto add = [&](const std::string& path, const struct stat& info) {
@@ -255,7 +256,8 @@ std::vector<ResolvedFile> ResolvePatterns(const std::vector<std::string>& patter
       DESCPIPE_EXPECTS(n_files > 0, "directory '{}' holds no .parquet or .csv file", pattern);
     } else if (HasGlobChars(pattern)) {
       io::Result result;
-      io::Query(connection, fmt::format("SELECT file FROM glob({}) ORDER BY file", QuoteLiteral(pattern)),
+      io::Query(connection,
+                fmt::format("SELECT file FROM glob({}) ORDER BY file", QuoteLiteral(pattern)),
                 result, fmt::format("expanding '{}'", pattern));
       std::size_t n_files = 0;
       for (idx_t row = 0; row < result.rows(); ++row) n_files += add_listed(result.Text(0, row));
@@ -394,11 +396,12 @@ FileSchema ReadFileSchema(InputFile& file, const io::Connection& connection) {
               sniffed, context);
     if (sniffed.rows() > 0) {
       const std::int64_t skipped = sniffed.Int(0, 0);
-      DESCPIPE_EXPECTS(skipped == 0,
-                       "'{}': DuckDB's CSV detection skips the first {} line{} (it found the delimiter "
-                       "'{}' below them), so a data row would be taken as the header; make every line, "
-                       "the header included, use the same delimiter",
-                       file.path, skipped, skipped == 1 ? "" : "s", sniffed.Text(1, 0));
+      DESCPIPE_EXPECTS(
+          skipped == 0,
+          "'{}': DuckDB's CSV detection skips the first {} line{} (it found the delimiter "
+          "'{}' below them), so a data row would be taken as the header; make every line, "
+          "the header included, use the same delimiter",
+          file.path, skipped, skipped == 1 ? "" : "s", sniffed.Text(1, 0));
     }
     // The header line and the first data row, if any.
     io::Query(connection,
@@ -439,7 +442,8 @@ Table Table::Open(const InputSpec& spec, const Context& ctx) {
     InputFile file;
     file.path = resolved[i].path;
     DESCPIPE_EXPECTS(FormatFromPath(file.path, file.format),
-                     "cannot tell the format of '{}' from its name: use .parquet or .csv", file.path);
+                     "cannot tell the format of '{}' from its name: use .parquet or .csv",
+                     file.path);
     if (i == 0) {
       impl->format = file.format;
     } else {
@@ -451,7 +455,8 @@ Table Table::Open(const InputSpec& spec, const Context& ctx) {
     CheckReadable(file.path);
     const struct stat& info = resolved[i].info;
     file.size_bytes = static_cast<std::uint64_t>(info.st_size);
-    file.mtime_ns = static_cast<std::int64_t>(info.st_mtim.tv_sec) * 1000000000LL + info.st_mtim.tv_nsec;
+    file.mtime_ns =
+        static_cast<std::int64_t>(info.st_mtim.tv_sec) * 1000000000LL + info.st_mtim.tv_nsec;
     impl->files.push_back(file);
   }
 
@@ -510,7 +515,8 @@ Table Table::Open(const InputSpec& spec, const Context& ctx) {
   };
   std::vector<bool> is_metadata(impl->columns.size(), false);
   if (!spec.metadata_columns.empty()) {
-    for (const auto& name : spec.metadata_columns) is_metadata[find_column(name, "metadata_columns")] = true;
+    for (const auto& name : spec.metadata_columns)
+      is_metadata[find_column(name, "metadata_columns")] = true;
   } else if (spec.n_metadata_cols.has_value()) {
     const int n = *spec.n_metadata_cols;
     DESCPIPE_EXPECTS(n >= 0 && static_cast<std::size_t>(n) <= impl->columns.size(),
@@ -518,27 +524,30 @@ Table Table::Open(const InputSpec& spec, const Context& ctx) {
                      impl->columns.size());
     for (int c = 0; c < n; ++c) is_metadata[c] = true;
   } else {
-    for (std::size_t c = 0; c < impl->columns.size(); ++c) is_metadata[c] = !impl->columns[c].numeric;
+    for (std::size_t c = 0; c < impl->columns.size(); ++c)
+      is_metadata[c] = !impl->columns[c].numeric;
   }
   if (!spec.descriptor_columns.empty()) {
     std::set<std::string> chosen;
     for (const auto& name : spec.descriptor_columns) {
       const std::size_t c = find_column(name, "descriptor_columns");
       const ColumnInfo& info = impl->columns[c];
-      DESCPIPE_EXPECTS(info.numeric, "column \"{}\" in '{}' has type {}; descriptors must be numeric",
-                       name, type_source[c], info.type);
+      DESCPIPE_EXPECTS(info.numeric,
+                       "column \"{}\" in '{}' has type {}; descriptors must be numeric", name,
+                       type_source[c], info.type);
       DESCPIPE_EXPECTS(!is_metadata[c] || spec.metadata_columns.empty(),
                        "column \"{}\" is listed both as metadata and as a descriptor", name);
-      DESCPIPE_EXPECTS(chosen.insert(name).second, "column \"{}\" is listed twice in descriptor_columns", name);
+      DESCPIPE_EXPECTS(chosen.insert(name).second,
+                       "column \"{}\" is listed twice in descriptor_columns", name);
     }
     for (std::size_t c = 0; c < impl->columns.size(); ++c) {
       impl->columns[c].role = chosen.count(impl->columns[c].name) ? ColumnRole::kDescriptor
-                              : is_metadata[c]                   ? ColumnRole::kMetadata
-                                                                 : ColumnRole::kIgnored;
+                              : is_metadata[c]                    ? ColumnRole::kMetadata
+                                                                  : ColumnRole::kIgnored;
     }
   } else {
     for (std::size_t c = 0; c < impl->columns.size(); ++c) {
-      impl->columns[c].role = is_metadata[c]            ? ColumnRole::kMetadata
+      impl->columns[c].role = is_metadata[c]             ? ColumnRole::kMetadata
                               : impl->columns[c].numeric ? ColumnRole::kDescriptor
                                                          : ColumnRole::kIgnored;
     }

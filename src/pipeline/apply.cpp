@@ -22,10 +22,14 @@ struct StageFiles {
 
 StageFiles FilesOf(Stage stage) {
   switch (stage) {
-    case Stage::kPass2: return {"pass2_spearman", "pass2_columns.txt"};
-    case Stage::kPass3: return {"pass3_vif", "pass3_columns.txt"};
-    case Stage::kPass4: return {"pass4_nonlinear", "final_descriptors.txt"};
-    default: break;
+    case Stage::kPass2:
+      return {"pass2_spearman", "pass2_columns.txt"};
+    case Stage::kPass3:
+      return {"pass3_vif", "pass3_columns.txt"};
+    case Stage::kPass4:
+      return {"pass4_nonlinear", "final_descriptors.txt"};
+    default:
+      break;
   }
   throw InvalidInput("--after must be pass2, pass3 or final");
 }
@@ -35,33 +39,39 @@ StageFiles FilesOf(Stage stage) {
 std::int64_t ApplySelection(const ApplyOptions& options, const Context& ctx) {
   const std::string manifest_path = options.out_dir + "/run_manifest.json";
   DESCPIPE_EXPECTS(fs::exists(fs::symlink_status(manifest_path)),
-                   "cannot read '{}': '{}' is not the output directory of a descpipe run", manifest_path,
-                   options.out_dir);
-  DESCPIPE_EXPECTS(!io::IsInsideDirectory(options.output, options.out_dir),
-                   "the output '{}' lies inside the run's output directory '{}': apply never writes there (it "
-                   "would replace the run's own files); choose a path outside it",
-                   options.output, options.out_dir);
+                   "cannot read '{}': '{}' is not the output directory of a descpipe run",
+                   manifest_path, options.out_dir);
+  DESCPIPE_EXPECTS(
+      !io::IsInsideDirectory(options.output, options.out_dir),
+      "the output '{}' lies inside the run's output directory '{}': apply never writes there (it "
+      "would replace the run's own files); choose a path outside it",
+      options.output, options.out_dir);
   // A run writing OUTDIR now would change the lists under us: read under a shared lock.
   const io::OutdirLock lock(options.out_dir, io::OutdirLock::Mode::kShared, options.wait);
   nlohmann::json manifest;
   try {
     manifest = nlohmann::json::parse(io::ReadRegularFile(manifest_path, 1ULL << 30));
   } catch (const nlohmann::json::exception& e) {
-    throw InvalidInput(fmt::format("'{}' is not valid JSON ({}); rerun descpipe run", manifest_path, e.what()));
+    throw InvalidInput(
+        fmt::format("'{}' is not valid JSON ({}); rerun descpipe run", manifest_path, e.what()));
   }
   const StageFiles files = FilesOf(options.after);
   bool complete = false;
   std::vector<std::string> metadata;
   bool union_by_name = false;
   try {
-    for (const auto& pass : manifest.at("passes")) complete = complete || pass.at("pass") == files.pass;
+    for (const auto& pass : manifest.at("passes"))
+      complete = complete || pass.at("pass") == files.pass;
     metadata = manifest.at("columns").at("metadata").get<std::vector<std::string>>();
     union_by_name = manifest.at("config").at("union_by_name").get<bool>();
   } catch (const nlohmann::json::exception& e) {
-    throw InvalidInput(fmt::format("'{}' is damaged ({}); rerun descpipe run", manifest_path, e.what()));
+    throw InvalidInput(
+        fmt::format("'{}' is damaged ({}); rerun descpipe run", manifest_path, e.what()));
   }
-  DESCPIPE_EXPECTS(complete, "the run in '{}' did not complete {} (was it stopped with --until?); rerun descpipe run",
-                   options.out_dir, files.pass);
+  DESCPIPE_EXPECTS(
+      complete,
+      "the run in '{}' did not complete {} (was it stopped with --until?); rerun descpipe run",
+      options.out_dir, files.pass);
   const std::string list_path = options.out_dir + "/" + files.columns;
   const std::vector<std::string> descriptors = io::ReadLines(list_path);
   DESCPIPE_EXPECTS(!descriptors.empty(), "'{}' lists no descriptor", list_path);
@@ -76,15 +86,16 @@ std::int64_t ApplySelection(const ApplyOptions& options, const Context& ctx) {
     try {
       return Table::Open(spec, ctx);
     } catch (const InvalidInput& e) {
-      throw InvalidInput(fmt::format("{} (the columns come from {} and the run's metadata columns)", e.what(),
-                                     list_path));
+      throw InvalidInput(fmt::format("{} (the columns come from {} and the run's metadata columns)",
+                                     e.what(), list_path));
     }
   }();
   std::vector<std::string> columns = spec.metadata_columns;
   columns.insert(columns.end(), descriptors.begin(), descriptors.end());
   const std::int64_t rows = WriteColumns(table, columns, options.output, ctx);
-  spdlog::info("apply: wrote {} rows x {} columns ({} metadata, {} descriptors after {}) to {}", rows,
-               columns.size(), spec.metadata_columns.size(), descriptors.size(), files.pass, options.output);
+  spdlog::info("apply: wrote {} rows x {} columns ({} metadata, {} descriptors after {}) to {}",
+               rows, columns.size(), spec.metadata_columns.size(), descriptors.size(), files.pass,
+               options.output);
   return rows;
 }
 

@@ -7,8 +7,10 @@
 
 namespace descpipe {
 
-std::vector<CandidateInfo> BuildCandidates(const Pass1Result& pass1, const std::vector<std::string>& columns,
-                                           const Config& config, const std::vector<double>& target_rho) {
+std::vector<CandidateInfo> BuildCandidates(const Pass1Result& pass1,
+                                           const std::vector<std::string>& columns,
+                                           const Config& config,
+                                           const std::vector<double>& target_rho) {
   std::map<std::string, std::size_t> input_position;
   for (std::size_t i = 0; i < pass1.columns.size(); ++i) input_position[pass1.columns[i]] = i;
   const std::set<std::string> pinned(config.keep_columns.begin(), config.keep_columns.end());

@@ -48,7 +48,9 @@ std::vector<double> RealsOf(const Json& list) {
   return values;
 }
 
-std::string Path(const std::string& out_dir, const std::string& name) { return out_dir + "/" + kDir + "/" + name; }
+std::string Path(const std::string& out_dir, const std::string& name) {
+  return out_dir + "/" + kDir + "/" + name;
+}
 
 void WriteJson(const std::string& out_dir, const std::string& name, const Json& json) {
   io::EnsureCheckpointDirectory(out_dir);
@@ -59,7 +61,8 @@ Json ReadJson(const std::string& out_dir, const std::string& name) {
   try {
     return Json::parse(io::ReadRegularFile(Path(out_dir, name)));
   } catch (const nlohmann::json::exception& e) {
-    throw InvalidInput(fmt::format("checkpoint '{}' is not valid JSON: {}", Path(out_dir, name), e.what()));
+    throw InvalidInput(
+        fmt::format("checkpoint '{}' is not valid JSON: {}", Path(out_dir, name), e.what()));
   }
 }
 
@@ -92,31 +95,37 @@ bool DistinctBelow(const std::vector<std::size_t>& indices, std::size_t bound) {
 /// Clusters over `p` columns: every column in exactly one cluster, members ascending, the
 /// representative and also_kept among the members; returns the survivors (representatives and
 /// also_kept), ascending.
-std::vector<std::size_t> CheckClusters(const std::vector<Cluster>& clusters, std::size_t p, const std::string& what) {
+std::vector<std::size_t> CheckClusters(const std::vector<Cluster>& clusters, std::size_t p,
+                                       const std::string& what) {
   std::vector<std::size_t> all;
   std::vector<std::size_t> survivors;
   for (const Cluster& cluster : clusters) {
-    Require(!cluster.members.empty() && std::is_sorted(cluster.members.begin(), cluster.members.end()), what,
-            "a cluster's members are not listed in order");
+    Require(
+        !cluster.members.empty() && std::is_sorted(cluster.members.begin(), cluster.members.end()),
+        what, "a cluster's members are not listed in order");
     auto member = [&](std::size_t index) {
       return std::binary_search(cluster.members.begin(), cluster.members.end(), index);
     };
-    Require(member(cluster.representative), what, "a representative is not a member of its cluster");
+    Require(member(cluster.representative), what,
+            "a representative is not a member of its cluster");
     for (std::size_t kept : cluster.also_kept) {
-      Require(member(kept) && kept != cluster.representative, what, "a kept column is not a member of its cluster");
+      Require(member(kept) && kept != cluster.representative, what,
+              "a kept column is not a member of its cluster");
     }
     all.insert(all.end(), cluster.members.begin(), cluster.members.end());
     survivors.push_back(cluster.representative);
     survivors.insert(survivors.end(), cluster.also_kept.begin(), cluster.also_kept.end());
   }
-  Require(all.size() == p && DistinctBelow(all, p), what, "its clusters do not cover every column exactly once");
+  Require(all.size() == p && DistinctBelow(all, p), what,
+          "its clusters do not cover every column exactly once");
   std::sort(survivors.begin(), survivors.end());
   Require(DistinctBelow(survivors, p), what, "a column is kept twice");
   return survivors;
 }
 
 /// `names[index]` for every index in `indices`.
-std::vector<std::string> NamesOf(const std::vector<std::size_t>& indices, const std::vector<std::string>& names) {
+std::vector<std::string> NamesOf(const std::vector<std::size_t>& indices,
+                                 const std::vector<std::string>& names) {
   std::vector<std::string> out;
   for (std::size_t index : indices) out.push_back(names.at(index));
   return out;
@@ -154,10 +163,17 @@ std::vector<std::string> SavePass1(const Pass1Result& result, const std::string&
   json["kept"] = result.kept;
   Json stats = Json::array();
   for (const ColumnStats& s : result.stats) {
-    stats.push_back({s.n_total, s.n_null, s.n_nan, s.n_inf, s.n_valid, Num(s.missing_ratio), Num(s.mean),
-                     Num(s.variance), Num(s.std), Num(s.min), Num(s.max), Num(s.q_low), Num(s.q_high), Num(s.q25),
-                     Num(s.q75), s.quantiles_exact, s.n_distinct, s.distinct_exact, Num(s.mode_value),
-                     Num(s.mode_fraction), s.mode_exact});
+    stats.push_back({s.n_total,         s.n_null,
+                     s.n_nan,           s.n_inf,
+                     s.n_valid,         Num(s.missing_ratio),
+                     Num(s.mean),       Num(s.variance),
+                     Num(s.std),        Num(s.min),
+                     Num(s.max),        Num(s.q_low),
+                     Num(s.q_high),     Num(s.q25),
+                     Num(s.q75),        s.quantiles_exact,
+                     s.n_distinct,      s.distinct_exact,
+                     Num(s.mode_value), Num(s.mode_fraction),
+                     s.mode_exact});
   }
   json["stats"] = stats;
   Json decisions = Json::array();
@@ -166,7 +182,8 @@ std::vector<std::string> SavePass1(const Pass1Result& result, const std::string&
   }
   json["decisions"] = decisions;
   Json pinned = Json::array();
-  for (const auto& [column, reason] : result.pinned_overrides) pinned.push_back({column, static_cast<int>(reason)});
+  for (const auto& [column, reason] : result.pinned_overrides)
+    pinned.push_back({column, static_cast<int>(reason)});
   json["pinned_overrides"] = pinned;
   json["seconds"] = result.seconds;
   WriteJson(out_dir, "pass1.json", json);
@@ -212,7 +229,8 @@ Pass1Result LoadPass1(const std::string& out_dir, const std::vector<std::string>
     for (const auto& row : json.at("decisions")) {
       FilterDecision d;
       const int reason = row.at(0).get<int>();
-      Require(reason >= static_cast<int>(RemovalReason::kKept) && reason <= static_cast<int>(RemovalReason::kBinary),
+      Require(reason >= static_cast<int>(RemovalReason::kKept) &&
+                  reason <= static_cast<int>(RemovalReason::kBinary),
               what, "a removal reason is out of range");
       d.reason = static_cast<RemovalReason>(reason);
       d.range = Real(row.at(1));
@@ -221,24 +239,30 @@ Pass1Result LoadPass1(const std::string& out_dir, const std::vector<std::string>
     }
     for (const auto& entry : json.at("pinned_overrides")) {
       const int reason = entry.at(1).get<int>();
-      Require(reason > static_cast<int>(RemovalReason::kKept) && reason <= static_cast<int>(RemovalReason::kBinary),
+      Require(reason > static_cast<int>(RemovalReason::kKept) &&
+                  reason <= static_cast<int>(RemovalReason::kBinary),
               what, "a removal reason is out of range");
-      loaded.pinned_overrides.emplace_back(entry.at(0).get<std::string>(), static_cast<RemovalReason>(reason));
+      loaded.pinned_overrides.emplace_back(entry.at(0).get<std::string>(),
+                                           static_cast<RemovalReason>(reason));
     }
     loaded.seconds = json.at("seconds").get<double>();
     return loaded;
   });
   Require(result.columns == descriptors, what, "its columns are not the descriptors of the input");
-  Require(result.stats.size() == result.columns.size() && result.decisions.size() == result.columns.size(), what,
-          "it does not hold one statistics row and one decision per column");
+  Require(result.stats.size() == result.columns.size() &&
+              result.decisions.size() == result.columns.size(),
+          what, "it does not hold one statistics row and one decision per column");
   std::vector<std::string> kept;
   for (std::size_t i = 0; i < result.columns.size(); ++i) {
     if (result.decisions[i].kept()) kept.push_back(result.columns[i]);
-    Require(result.stats[i].n_total == result.stats.front().n_total, what, "its columns have different row counts");
+    Require(result.stats[i].n_total == result.stats.front().n_total, what,
+            "its columns have different row counts");
   }
-  Require(result.kept == kept && !kept.empty(), what, "its kept columns are not those its decisions keep");
+  Require(result.kept == kept && !kept.empty(), what,
+          "its kept columns are not those its decisions keep");
   for (const auto& [column, reason] : result.pinned_overrides) {
-    Require(std::find(kept.begin(), kept.end(), column) != kept.end(), what, "a pinned column is not kept");
+    Require(std::find(kept.begin(), kept.end(), column) != kept.end(), what,
+            "a pinned column is not kept");
   }
   return result;
 }
@@ -263,8 +287,9 @@ std::vector<std::string> SavePass2(const Pass2Result& result, const std::string&
   }
   if (result.nonlinear_sample.n_cols > 0) {
     // Stored as the column-major buffer it is: "rows" of the .npy are the columns.
-    io::WriteNpyAtomic(Path(out_dir, "pass2_nonlinear_rows.npy"), result.nonlinear_sample.values.data(),
-                       result.nonlinear_sample.n_cols, result.nonlinear_sample.n_rows);
+    io::WriteNpyAtomic(Path(out_dir, "pass2_nonlinear_rows.npy"),
+                       result.nonlinear_sample.values.data(), result.nonlinear_sample.n_cols,
+                       result.nonlinear_sample.n_rows);
     files.push_back(std::string(kDir) + "/pass2_nonlinear_rows.npy");
   }
   WriteJson(out_dir, "pass2.json", json);
@@ -279,9 +304,11 @@ Pass2Result LoadPass2(const std::string& out_dir, const Pass1Result& pass1) {
   const std::size_t p = result.columns.size();
   std::size_t rows = 0, cols = 0;
   result.rho = io::ReadNpy(out_dir + "/pass2_spearman_matrix.npy", &rows, &cols);
-  DESCPIPE_EXPECTS(rows == p && cols == p, "'{}/pass2_spearman_matrix.npy' is {} x {}, expected {} x {}", out_dir,
-                   rows, cols, p, p);
-  for (double rho : result.rho) Require(std::isnan(rho) || std::fabs(rho) <= 1.0 + 1e-9, what, "|rho| > 1");
+  DESCPIPE_EXPECTS(rows == p && cols == p,
+                   "'{}/pass2_spearman_matrix.npy' is {} x {}, expected {} x {}", out_dir, rows,
+                   cols, p, p);
+  for (double rho : result.rho)
+    Require(std::isnan(rho) || std::fabs(rho) <= 1.0 + 1e-9, what, "|rho| > 1");
   result.kept = io::ReadLines(out_dir + "/pass2_columns.txt");
   std::size_t n_rows = 0, n_cols = 0;
   bool pearson = false;
@@ -300,15 +327,18 @@ Pass2Result LoadPass2(const std::string& out_dir, const Pass1Result& pass1) {
   const std::vector<std::size_t> survivors = CheckClusters(result.clusters, p, what);
   Require(result.kept == NamesOf(survivors, result.columns), what,
           "pass2_columns.txt does not list its clusters' representatives");
-  Require(result.target_rho.empty() || result.target_rho.size() == p, what, "target correlations of the wrong size");
+  Require(result.target_rho.empty() || result.target_rho.size() == p, what,
+          "target correlations of the wrong size");
   Require(result.rows_used <= result.rows_total, what, "it used more rows than the table has");
   if (pearson) {
     result.pearson = io::ReadNpy(Path(out_dir, "pass2_pearson.npy"), &rows, &cols);
     Require(rows == p && cols == p, what, "pass2_pearson.npy has the wrong shape");
   }
   if (n_cols > 0) {
-    Require(n_cols == result.kept.size() && n_rows <= result.rows_used, what, "the Pass 4 row sample has the wrong shape");
-    result.nonlinear_sample.values = io::ReadNpy(Path(out_dir, "pass2_nonlinear_rows.npy"), &rows, &cols);
+    Require(n_cols == result.kept.size() && n_rows <= result.rows_used, what,
+            "the Pass 4 row sample has the wrong shape");
+    result.nonlinear_sample.values =
+        io::ReadNpy(Path(out_dir, "pass2_nonlinear_rows.npy"), &rows, &cols);
     Require(rows == n_cols && cols == n_rows, what, "pass2_nonlinear_rows.npy has the wrong shape");
     result.nonlinear_sample.n_rows = n_rows;
     result.nonlinear_sample.n_cols = n_cols;
@@ -320,9 +350,10 @@ std::vector<std::string> SavePass3(const Pass3Result& result, const std::string&
   Json json;
   Json removed = Json::array();
   for (const VifRemoval& r : result.vif.removed) {
-    removed.push_back({r.column, Num(r.vif), r.singular,
-                       r.absorbed_by == static_cast<std::size_t>(-1) ? Json(nullptr) : Json(r.absorbed_by),
-                       Num(r.partial_correlation)});
+    removed.push_back(
+        {r.column, Num(r.vif), r.singular,
+         r.absorbed_by == static_cast<std::size_t>(-1) ? Json(nullptr) : Json(r.absorbed_by),
+         Num(r.partial_correlation)});
   }
   json["removed"] = removed;
   json["survivors"] = result.vif.survivors;
@@ -360,7 +391,8 @@ Pass3Result LoadPass3(const std::string& out_dir, const Pass2Result& pass2) {
   });
   std::vector<std::size_t> all = result.vif.survivors;
   for (const VifRemoval& removal : result.vif.removed) all.push_back(removal.column);
-  Require(all.size() == p && DistinctBelow(all, p), what, "its removed and surviving columns are not every column once");
+  Require(all.size() == p && DistinctBelow(all, p), what,
+          "its removed and surviving columns are not every column once");
   Require(std::is_sorted(result.vif.survivors.begin(), result.vif.survivors.end()) &&
               result.vif.final_vif.size() == result.vif.survivors.size(),
           what, "its survivors are not in order or lack their VIF");
@@ -370,7 +402,8 @@ Pass3Result LoadPass3(const std::string& out_dir, const Pass2Result& pass2) {
   return result;
 }
 
-std::vector<std::string> LoadFinalDescriptors(const std::string& out_dir, const Pass3Result& pass3) {
+std::vector<std::string> LoadFinalDescriptors(const std::string& out_dir,
+                                              const Pass3Result& pass3) {
   const std::vector<std::string> final_columns = io::ReadLines(out_dir + "/final_descriptors.txt");
   // A subsequence of Pass 3's survivors (input order, each once), empty only when they are.
   std::size_t next = 0;
@@ -380,8 +413,8 @@ std::vector<std::string> LoadFinalDescriptors(const std::string& out_dir, const 
             "it lists a column that did not survive Pass 3, or lists columns out of order");
     ++next;
   }
-  Require(!final_columns.empty() || pass3.kept.empty(), fmt::format("'{}/final_descriptors.txt'", out_dir),
-          "it lists no descriptor");
+  Require(!final_columns.empty() || pass3.kept.empty(),
+          fmt::format("'{}/final_descriptors.txt'", out_dir), "it lists no descriptor");
   return final_columns;
 }
 

@@ -54,7 +54,8 @@ T As(const YAML::Node& node, const std::string& key, const char* what) {
 std::vector<std::string> AsStringList(const YAML::Node& node, const std::string& key) {
   if (node.IsScalar()) return {node.as<std::string>()};
   if (node.IsNull()) return {};
-  DESCPIPE_EXPECTS(node.IsSequence(), "option {} must be a list of names, got '{}'", key, NodeText(node));
+  DESCPIPE_EXPECTS(node.IsSequence(), "option {} must be a list of names, got '{}'", key,
+                   NodeText(node));
   std::vector<std::string> out;
   for (const auto& item : node) out.push_back(As<std::string>(item, key, "a list of names"));
   return out;
@@ -80,9 +81,11 @@ void CheckNumber(const OptionSpec& spec, long double value, const std::string& s
   if (in_range && std::string_view(spec.name) == "hsic_D") extra = std::fmod(value, 2.0L) == 0.0L;
   if (in_range && std::string_view(spec.name) == "leiden_iterations") extra = value != 0.0L;
   if (in_range && extra) return;
-  const char* what = integer ? "an integer" : spec.kind == OptionKind::kSize ? "a size" : "a finite number";
-  throw InvalidInput(
-      fmt::format("option {} must be {} in {}{}, got {}", spec.name, what, RangeText(spec), Note(spec), shown));
+  const char* what = integer                          ? "an integer"
+                     : spec.kind == OptionKind::kSize ? "a size"
+                                                      : "a finite number";
+  throw InvalidInput(fmt::format("option {} must be {} in {}{}, got {}", spec.name, what,
+                                 RangeText(spec), Note(spec), shown));
 }
 
 /// An integer option's value, checked against its range before it is narrowed to the field's
@@ -108,12 +111,12 @@ long double AsInteger(const YAML::Node& node, const std::string& key) {
     try {
       real = node.as<double>();
     } catch (const YAML::Exception&) {
-      throw InvalidInput(fmt::format("option {} must be a number: an integer in {}{}, got '{}'", spec.name,
-                                     RangeText(spec), Note(spec), NodeText(node)));
+      throw InvalidInput(fmt::format("option {} must be a number: an integer in {}{}, got '{}'",
+                                     spec.name, RangeText(spec), Note(spec), NodeText(node)));
     }
     DESCPIPE_EXPECTS(!std::isfinite(real) || std::floor(real) == real,
-                     "option {} must be an integer in {}{}, got '{}'", spec.name, RangeText(spec), Note(spec),
-                     NodeText(node));
+                     "option {} must be an integer in {}{}, got '{}'", spec.name, RangeText(spec),
+                     Note(spec), NodeText(node));
     value = real;
   }
   CheckNumber(spec, value, NodeText(node));
@@ -196,20 +199,46 @@ Json NumberOrText(double value) {
 
 /// Keys of the original descriptor_pipeline that have no meaning in descpipe: accepted, ignored.
 const std::set<std::string>& Legacy() {
-  static const std::set<std::string> names = {
-      "prefer_gpu", "gpu_batch_size", "file_independent_sampling", "force_recompute",
-      "use_robust_variance", "use_percentile_clip", "percentile_low", "percentile_high",
-      "binary_skewness_threshold", "m", "r", "spearman_resolution", "vif_batch_size", "rdc_d",
-      "hsic_block_size", "hsic_memory_limit_gb", "rdc_fisher_weight", "rdc_max_weight",
-      "rdc_cdf_resolution", "hsic_kernel_bandwidth", "hsic_use_gamma", "nonlinear_resolution",
-      "weights", "n_consensus", "consensus_memory_limit_p", "batch_rows", "checkpoint", "verbose",
-      "var_eps", "range_eps", "mean_eps", "iqr_multiplier", "hard_cap"};
+  static const std::set<std::string> names = {"prefer_gpu",
+                                              "gpu_batch_size",
+                                              "file_independent_sampling",
+                                              "force_recompute",
+                                              "use_robust_variance",
+                                              "use_percentile_clip",
+                                              "percentile_low",
+                                              "percentile_high",
+                                              "binary_skewness_threshold",
+                                              "m",
+                                              "r",
+                                              "spearman_resolution",
+                                              "vif_batch_size",
+                                              "rdc_d",
+                                              "hsic_block_size",
+                                              "hsic_memory_limit_gb",
+                                              "rdc_fisher_weight",
+                                              "rdc_max_weight",
+                                              "rdc_cdf_resolution",
+                                              "hsic_kernel_bandwidth",
+                                              "hsic_use_gamma",
+                                              "nonlinear_resolution",
+                                              "weights",
+                                              "n_consensus",
+                                              "consensus_memory_limit_p",
+                                              "batch_rows",
+                                              "checkpoint",
+                                              "verbose",
+                                              "var_eps",
+                                              "range_eps",
+                                              "mean_eps",
+                                              "iqr_multiplier",
+                                              "hard_cap"};
   return names;
 }
 
 const std::set<std::string>& Sections() {
-  static const std::set<std::string> names = {"io", "filtering", "system", "device", "sampling",
-                                              "statistics", "spearman", "vif", "nonlinear", "graph"};
+  static const std::set<std::string> names = {"io",        "filtering",  "system",   "device",
+                                              "sampling",  "statistics", "spearman", "vif",
+                                              "nonlinear", "graph"};
   return names;
 }
 
@@ -261,7 +290,8 @@ void ApplyKey(Config& config, const std::string& key, const YAML::Node& value,
 
 /// A mapping key as text: YAML also allows lists, mappings and null as keys ("? [a]").
 std::string KeyText(const YAML::Node& key, const std::string& where) {
-  DESCPIPE_EXPECTS(key.IsScalar(), "option names must be words, got the key '{}'{}", NodeText(key), where);
+  DESCPIPE_EXPECTS(key.IsScalar(), "option names must be words, got the key '{}'{}", NodeText(key),
+                   where);
   return key.Scalar();
 }
 
@@ -271,7 +301,8 @@ void ApplyMapping(Config& config, const YAML::Node& root, const std::string& whe
     const YAML::Node& value = entry.second;
     if (Sections().count(key) && value.IsMap()) {
       for (const auto& inner : value) {
-        const std::string inner_key = KeyText(inner.first, fmt::format(" in section {}:{}", key, where));
+        const std::string inner_key =
+            KeyText(inner.first, fmt::format(" in section {}:{}", key, where));
         ApplyKey(config, inner_key, inner.second, fmt::format(" in section {}:{}", key, where));
       }
     } else if (Sections().count(key) && value.IsNull()) {
@@ -898,21 +929,33 @@ std::uint64_t ParseByteSize(const std::string& text) {
   try {
     value = std::stod(trimmed, &consumed);
   } catch (const std::exception&) {
-    throw InvalidInput(fmt::format("cannot read '{}' as a size (examples: 8GB, 512MiB, 70%)", text));
+    throw InvalidInput(
+        fmt::format("cannot read '{}' as a size (examples: 8GB, 512MiB, 70%)", text));
   }
   const std::string unit = AsciiLower(trimmed.substr(consumed));
-  static const std::map<std::string, double> kUnits = {
-      {"", 1.0}, {"b", 1.0}, {"kb", 1e3}, {"mb", 1e6}, {"gb", 1e9}, {"tb", 1e12},
-      {"kib", 1024.0}, {"mib", 1048576.0}, {"gib", 1073741824.0}, {"tib", 1099511627776.0},
-      {"k", 1024.0}, {"m", 1048576.0}, {"g", 1073741824.0}};
+  static const std::map<std::string, double> kUnits = {{"", 1.0},
+                                                       {"b", 1.0},
+                                                       {"kb", 1e3},
+                                                       {"mb", 1e6},
+                                                       {"gb", 1e9},
+                                                       {"tb", 1e12},
+                                                       {"kib", 1024.0},
+                                                       {"mib", 1048576.0},
+                                                       {"gib", 1073741824.0},
+                                                       {"tib", 1099511627776.0},
+                                                       {"k", 1024.0},
+                                                       {"m", 1048576.0},
+                                                       {"g", 1073741824.0}};
   double bytes = 0.0;
   if (unit == "%") {
-    DESCPIPE_EXPECTS(value > 0 && value <= 100, "memory percentage must be in (0, 100], got '{}'", text);
+    DESCPIPE_EXPECTS(value > 0 && value <= 100, "memory percentage must be in (0, 100], got '{}'",
+                     text);
     bytes = static_cast<double>(PhysicalMemoryBytes()) * value / 100.0;
   } else {
     auto it = kUnits.find(unit);
-    DESCPIPE_EXPECTS(it != kUnits.end(), "unknown size unit '{}' in '{}' (use B, KB, MB, GB, MiB, GiB or %)",
-                     unit, text);
+    DESCPIPE_EXPECTS(it != kUnits.end(),
+                     "unknown size unit '{}' in '{}' (use B, KB, MB, GB, MiB, GiB or %)", unit,
+                     text);
     bytes = value * it->second;
   }
   DESCPIPE_EXPECTS(bytes > 0, "size '{}' must be positive", text);
@@ -948,17 +991,20 @@ Config LoadConfigFile(const std::string& path, Config base) {
 
 void ApplyOverride(Config& config, const std::string& assignment) {
   const auto eq = assignment.find('=');
-  DESCPIPE_EXPECTS(eq != std::string::npos && eq > 0, "--set expects key=value, got '{}'", assignment);
+  DESCPIPE_EXPECTS(eq != std::string::npos && eq > 0, "--set expects key=value, got '{}'",
+                   assignment);
   std::string key = assignment.substr(0, eq);
   const std::string text = assignment.substr(eq + 1);
-  if (const auto dot = key.find('.'); dot != std::string::npos && Sections().count(key.substr(0, dot))) {
+  if (const auto dot = key.find('.');
+      dot != std::string::npos && Sections().count(key.substr(0, dot))) {
     key = key.substr(dot + 1);  // "filtering.variance_threshold" -> "variance_threshold"
   }
   YAML::Node value;
   try {
     value = YAML::Load(text);
   } catch (const YAML::Exception& e) {
-    throw InvalidInput(fmt::format("--set {}: cannot read the value '{}': {}", key, text, e.what()));
+    throw InvalidInput(
+        fmt::format("--set {}: cannot read the value '{}': {}", key, text, e.what()));
   }
   ApplyKey(config, key, value, " given to --set");
 }
@@ -1031,15 +1077,16 @@ void Config::Validate() const {
     if (spec.value == nullptr) continue;
     const long double value = spec.value(*this);
     if (spec.kind == OptionKind::kSize && value == 0.0L) continue;  // unset: the default
-    CheckNumber(spec, value, spec.kind == OptionKind::kReal ? FormatNumber(static_cast<double>(value))
-                                                            : fmt::format("{:.0f}", value));
+    CheckNumber(spec, value,
+                spec.kind == OptionKind::kReal ? FormatNumber(static_cast<double>(value))
+                                               : fmt::format("{:.0f}", value));
   }
-  DESCPIPE_EXPECTS(w_hsic + w_rdc > 0.0, "w_hsic and w_rdc must be >= 0 and not both 0, got {} and {}", w_hsic,
-                   w_rdc);
-  DESCPIPE_EXPECTS(trim_low_percent >= 0.0 && trim_low_percent < trim_high_percent &&
-                       trim_high_percent <= 100.0,
-                   "trim_percentiles must satisfy 0 <= low < high <= 100, got [{}, {}]",
-                   trim_low_percent, trim_high_percent);
+  DESCPIPE_EXPECTS(w_hsic + w_rdc > 0.0,
+                   "w_hsic and w_rdc must be >= 0 and not both 0, got {} and {}", w_hsic, w_rdc);
+  DESCPIPE_EXPECTS(
+      trim_low_percent >= 0.0 && trim_low_percent < trim_high_percent && trim_high_percent <= 100.0,
+      "trim_percentiles must satisfy 0 <= low < high <= 100, got [{}, {}]", trim_low_percent,
+      trim_high_percent);
   DESCPIPE_EXPECTS(!(sample_rows > 0 && sample_per_file > 0),
                    "sample_rows ({}) and sample_per_file ({}) are exclusive: set only one",
                    sample_rows, sample_per_file);

@@ -1,6 +1,5 @@
 // Lineage of every input descriptor (final_cluster_info.json) and `descpipe explain`.
 #include "descpipe/lineage.hpp"
-#include "common/text.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -10,6 +9,7 @@
 #include <set>
 #include <sstream>
 
+#include "common/text.hpp"
 #include "descpipe/error.hpp"
 #include "descpipe/pipeline.hpp"
 #include "io/atomic_file.hpp"
@@ -32,10 +32,14 @@ struct Link {
 
 const char* PassName(int pass) {
   switch (pass) {
-    case 1: return "statistics";
-    case 2: return "spearman";
-    case 3: return "vif";
-    case 4: return "nonlinear";
+    case 1:
+      return "statistics";
+    case 2:
+      return "spearman";
+    case 3:
+      return "vif";
+    case 4:
+      return "nonlinear";
   }
   return "unknown";
 }
@@ -50,22 +54,25 @@ Json NumberOrNull(double value) {
   return value;
 }
 
-std::map<std::string, Link> CollectLinks(const Pass1Result& pass1, const Pass2Result& pass2, const Pass3Result& pass3,
-                                         const Pass4Result& pass4, const Config& config) {
+std::map<std::string, Link> CollectLinks(const Pass1Result& pass1, const Pass2Result& pass2,
+                                         const Pass3Result& pass3, const Pass4Result& pass4,
+                                         const Config& config) {
   std::map<std::string, Link> links;
   for (std::size_t i = 0; i < pass1.columns.size(); ++i) {
     const FilterDecision& decision = pass1.decisions[i];
     if (decision.kept()) continue;
     Link link;
     link.pass = 1;
-    link.reason = fmt::format("{}: {}", ReasonName(decision.reason), RemovalDetail(pass1.stats[i], decision, config));
+    link.reason = fmt::format("{}: {}", ReasonName(decision.reason),
+                              RemovalDetail(pass1.stats[i], decision, config));
     links[pass1.columns[i]] = link;
   }
   const std::size_t p2 = pass2.columns.size();
   for (const Cluster& cluster : pass2.clusters) {
     for (std::size_t member : cluster.members) {
       if (member == cluster.representative ||
-          std::find(cluster.also_kept.begin(), cluster.also_kept.end(), member) != cluster.also_kept.end()) {
+          std::find(cluster.also_kept.begin(), cluster.also_kept.end(), member) !=
+              cluster.also_kept.end()) {
         continue;
       }
       Link link;
@@ -74,7 +81,8 @@ std::map<std::string, Link> CollectLinks(const Pass1Result& pass1, const Pass2Re
       link.measure = "spearman_rho";
       link.value = pass2.rho[member * p2 + cluster.representative];
       link.reason = fmt::format(
-          "|Spearman rho| = {} with {} (>= spearman_threshold {}), the representative of its cluster of {} "
+          "|Spearman rho| = {} with {} (>= spearman_threshold {}), the representative of its "
+          "cluster of {} "
           "(chosen by {})",
           Fixed(std::fabs(link.value)), link.linked_to, FormatNumber(config.spearman_threshold),
           cluster.members.size(), cluster.decided_by);
@@ -90,13 +98,14 @@ std::map<std::string, Link> CollectLinks(const Pass1Result& pass1, const Pass2Re
       link.measure = "partial_correlation";
       link.value = removal.partial_correlation;
     }
-    const std::string vif = removal.singular
-                                ? std::string("singular (VIF = inf): a linear combination of the remaining columns")
-                                : fmt::format("VIF {} > vif_threshold {}", Fixed(removal.vif),
-                                              FormatNumber(config.vif_threshold));
+    const std::string vif =
+        removal.singular
+            ? std::string("singular (VIF = inf): a linear combination of the remaining columns")
+            : fmt::format("VIF {} > vif_threshold {}", Fixed(removal.vif),
+                          FormatNumber(config.vif_threshold));
     link.reason = absorbed && !std::isnan(removal.partial_correlation)
-                      ? fmt::format("{}; most explained by {} (partial correlation {})", vif, link.linked_to,
-                                    Fixed(removal.partial_correlation))
+                      ? fmt::format("{}; most explained by {} (partial correlation {})", vif,
+                                    link.linked_to, Fixed(removal.partial_correlation))
                   : absorbed ? fmt::format("{}; most explained by {}", vif, link.linked_to)
                              : vif;
     links[pass3.columns[removal.column]] = link;
@@ -105,7 +114,8 @@ std::map<std::string, Link> CollectLinks(const Pass1Result& pass1, const Pass2Re
   for (const Cluster& cluster : pass4.clusters) {
     for (std::size_t member : cluster.members) {
       if (member == cluster.representative ||
-          std::find(cluster.also_kept.begin(), cluster.also_kept.end(), member) != cluster.also_kept.end()) {
+          std::find(cluster.also_kept.begin(), cluster.also_kept.end(), member) !=
+              cluster.also_kept.end()) {
         continue;
       }
       Link link;
@@ -114,13 +124,15 @@ std::map<std::string, Link> CollectLinks(const Pass1Result& pass1, const Pass2Re
       link.measure = "nonlinear_similarity";
       link.value = pass4.similarity.fused[member * p4 + cluster.representative];
       const auto measure = [&](const std::vector<double>& matrix) {
-        return matrix.empty() ? std::string("not computed") : Fixed(matrix[member * p4 + cluster.representative]);
+        return matrix.empty() ? std::string("not computed")
+                              : Fixed(matrix[member * p4 + cluster.representative]);
       };
       link.reason = fmt::format(
           "in the Leiden cluster of {} ({} members, edges at S >= nonlinear_threshold {}); S = {} "
           "(nHSIC {}, RDC {}) to that representative (chosen by {})",
-          link.linked_to, cluster.members.size(), FormatNumber(config.nonlinear_threshold), Fixed(link.value),
-          measure(pass4.similarity.hsic), measure(pass4.similarity.rdc), cluster.decided_by);
+          link.linked_to, cluster.members.size(), FormatNumber(config.nonlinear_threshold),
+          Fixed(link.value), measure(pass4.similarity.hsic), measure(pass4.similarity.rdc),
+          cluster.decided_by);
       links[pass4.columns[member]] = link;
     }
   }
@@ -144,8 +156,9 @@ Json LinkJson(const std::string& column, const Link& link, const std::vector<std
 
 }  // namespace
 
-void WriteFinalClusterInfo(const Pass1Result& pass1, const Pass2Result& pass2, const Pass3Result& pass3,
-                           const Pass4Result& pass4, const Config& config, const std::string& out_dir) {
+void WriteFinalClusterInfo(const Pass1Result& pass1, const Pass2Result& pass2,
+                           const Pass3Result& pass3, const Pass4Result& pass4, const Config& config,
+                           const std::string& out_dir) {
   const std::map<std::string, Link> links = CollectLinks(pass1, pass2, pass3, pass4, config);
   const std::set<std::string> final_set(pass4.kept.begin(), pass4.kept.end());
   DESCPIPE_ASSERT(links.size() + final_set.size() == pass1.columns.size());
@@ -202,7 +215,8 @@ std::string ExplainFrom(const Json& json, const std::string& out_dir, const std:
 std::string ExplainDescriptor(const std::string& out_dir, const std::string& name, bool wait) {
   const std::string path = out_dir + "/final_cluster_info.json";
   DESCPIPE_EXPECTS(std::filesystem::exists(std::filesystem::symlink_status(path)),
-                   "cannot read '{}': run `descpipe run ... -o {}` first (all passes)", path, out_dir);
+                   "cannot read '{}': run `descpipe run ... -o {}` first (all passes)", path,
+                   out_dir);
   const io::OutdirLock lock(out_dir, io::OutdirLock::Mode::kShared, wait);
   Json json;
   try {
@@ -211,7 +225,8 @@ std::string ExplainDescriptor(const std::string& out_dir, const std::string& nam
                      "'{}' has no lineage (\"final\", \"removed\"); rerun descpipe run", path);
     return ExplainFrom(json, out_dir, name);
   } catch (const nlohmann::json::exception& e) {  // not JSON, or a field of the wrong type
-    throw InvalidInput(fmt::format("'{}' is not a valid lineage file ({}); rerun descpipe run", path, e.what()));
+    throw InvalidInput(
+        fmt::format("'{}' is not a valid lineage file ({}); rerun descpipe run", path, e.what()));
   }
 }
 
@@ -231,16 +246,17 @@ std::string ExplainFrom(const Json& json, const std::string& out_dir, const std:
       out << "It stands for no removed descriptor.\n";
       return out.str();
     }
-    out << "It stands for " << stands_for.size() << " removed descriptor" << (stands_for.size() == 1 ? "" : "s")
-        << ":\n";
+    out << "It stands for " << stands_for.size() << " removed descriptor"
+        << (stands_for.size() == 1 ? "" : "s") << ":\n";
     for (const Json& entry : stands_for) {
       std::string via;
       const auto& chain = entry.at("path");
-      for (std::size_t k = 1; k + 1 < chain.size(); ++k) via += (via.empty() ? " (via " : ", ") + chain.at(k).get<std::string>();
+      for (std::size_t k = 1; k + 1 < chain.size(); ++k)
+        via += (via.empty() ? " (via " : ", ") + chain.at(k).get<std::string>();
       if (!via.empty()) via += ")";
-      out << "  " << entry.at("column").get<std::string>() << ": pass " << entry.at("pass").get<int>() << " ("
-          << entry.at("pass_name").get<std::string>() << ")" << via << ", " << entry.at("reason").get<std::string>()
-          << "\n";
+      out << "  " << entry.at("column").get<std::string>() << ": pass "
+          << entry.at("pass").get<int>() << " (" << entry.at("pass_name").get<std::string>() << ")"
+          << via << ", " << entry.at("reason").get<std::string>() << "\n";
     }
     return out.str();
   }
@@ -248,33 +264,39 @@ std::string ExplainFrom(const Json& json, const std::string& out_dir, const std:
     std::vector<std::pair<std::size_t, std::string>> close;
     auto consider = [&](const std::string& candidate) {
       const std::string a = AsciiLower(candidate), b = AsciiLower(name);
-      if (a.find(b) != std::string::npos || b.find(a) != std::string::npos) close.emplace_back(0, candidate);
+      if (a.find(b) != std::string::npos || b.find(a) != std::string::npos)
+        close.emplace_back(0, candidate);
     };
     for (const Json& entry : json.at("final")) consider(entry.at("column").get<std::string>());
     for (auto it = removed.begin(); it != removed.end(); ++it) consider(it.key());
     std::string hint;
-    for (std::size_t k = 0; k < close.size() && k < 5; ++k) hint += (k == 0 ? " (similar: " : ", ") + close[k].second;
+    for (std::size_t k = 0; k < close.size() && k < 5; ++k)
+      hint += (k == 0 ? " (similar: " : ", ") + close[k].second;
     if (!hint.empty()) hint += ")";
-    throw InvalidInput(fmt::format("'{}' is not an input descriptor of the run in '{}'{}", name, out_dir, hint));
+    throw InvalidInput(
+        fmt::format("'{}' is not an input descriptor of the run in '{}'{}", name, out_dir, hint));
   }
   const Json& entry = removed.at(name);
-  out << name << ": removed in pass " << entry.at("pass").get<int>() << " (" << entry.at("pass_name").get<std::string>()
-      << "): " << entry.at("reason").get<std::string>() << ".\n";
+  out << name << ": removed in pass " << entry.at("pass").get<int>() << " ("
+      << entry.at("pass_name").get<std::string>() << "): " << entry.at("reason").get<std::string>()
+      << ".\n";
   const auto& chain = entry.at("path");
   for (std::size_t k = 1; k < chain.size(); ++k) {
     const std::string step = chain.at(k).get<std::string>();
     if (removed.contains(step)) {
       const Json& next = removed.at(step);
       out << "  then " << step << ": removed in pass " << next.at("pass").get<int>() << " ("
-          << next.at("pass_name").get<std::string>() << "): " << next.at("reason").get<std::string>() << ".\n";
+          << next.at("pass_name").get<std::string>()
+          << "): " << next.at("reason").get<std::string>() << ".\n";
     } else {
       out << "  then " << step << ": a final descriptor.\n";
     }
   }
   if (entry.at("represented_by").is_null()) {
     out << "No final descriptor represents it"
-        << (entry.at("pass").get<int>() == 1 ? ": it was removed for its own statistics, not for redundancy.\n"
-                                          : ": no remaining column explained it.\n");
+        << (entry.at("pass").get<int>() == 1
+                ? ": it was removed for its own statistics, not for redundancy.\n"
+                : ": no remaining column explained it.\n");
   } else {
     out << "Now represented by: " << entry.at("represented_by").get<std::string>() << ".\n";
   }

@@ -41,8 +41,9 @@ Manifest::Manifest(const Table& table, const Config& config, const Context& ctx)
     const std::string content = full ? io::HashFile(file.path, &size, ctx.threads())
                                      : io::SampledFileHash(file.path, file.format);
     hashed += full ? size : 0;
-    DESCPIPE_EXPECTS(size == file.size_bytes, "input '{}' changed while it was being read ({} bytes, then {})",
-                     file.path, file.size_bytes, size);
+    DESCPIPE_EXPECTS(size == file.size_bytes,
+                     "input '{}' changed while it was being read ({} bytes, then {})", file.path,
+                     file.size_bytes, size);
     files.push_back({{"path", file.path},
                      {"format", file.format == FileFormat::kParquet ? "parquet" : "csv"},
                      {"size_bytes", file.size_bytes},
@@ -54,16 +55,18 @@ Manifest::Manifest(const Table& table, const Config& config, const Context& ctx)
     identity.push_back(id);
   }
   if (full) {
-    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    spdlog::debug("inputs: hashed {:.1f} MB in {:.2f} s (verify_inputs: full)", static_cast<double>(hashed) / 1e6,
-                  seconds);
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    spdlog::debug("inputs: hashed {:.1f} MB in {:.2f} s (verify_inputs: full)",
+                  static_cast<double>(hashed) / 1e6, seconds);
   }
   Json inputs;
   inputs["files"] = files;
   inputs["verify_inputs"] = full ? "full" : "fast";
   inputs["fingerprint"] = io::HashText(identity.dump());
   json_["inputs"] = inputs;
-  json_["columns"] = {{"metadata", table.metadata_names()}, {"descriptors", table.descriptor_names().size()}};
+  json_["columns"] = {{"metadata", table.metadata_names()},
+                      {"descriptors", table.descriptor_names().size()}};
   const Json all = ConfigJson(config);
   json_["config"] = all;
   json_["passes"] = Json::array();
@@ -109,8 +112,8 @@ T Field(const Json& json, const char* key, T fallback) {
   if constexpr (std::is_same_v<T, std::string>) {
     return value.is_string() ? value.get<std::string>() : fallback;
   } else if constexpr (std::is_integral_v<T>) {
-    return value.is_number_integer() && (value.is_number_unsigned() || value.get<std::int64_t>() >= 0 ||
-                                         std::is_signed_v<T>)
+    return value.is_number_integer() && (value.is_number_unsigned() ||
+                                         value.get<std::int64_t>() >= 0 || std::is_signed_v<T>)
                ? value.get<T>()
                : fallback;
   } else {
@@ -140,7 +143,8 @@ void Manifest::LoadPrevious() {
     if (pass.stage < 0 || pass.stage > 4) continue;
     pass.fingerprint = Field<std::string>(entry, "fingerprint", "");
     pass.entry = entry;
-    const Json outputs = entry.is_object() && entry.contains("outputs") ? entry.at("outputs") : Json();
+    const Json outputs =
+        entry.is_object() && entry.contains("outputs") ? entry.at("outputs") : Json();
     if (!outputs.is_array()) pass.problem = "its list of outputs is damaged";
     for (const Json& output : outputs.is_array() ? outputs : Json::array()) {
       RecordedOutput recorded;
@@ -225,8 +229,8 @@ PassSummary Manifest::Reuse(int stage) {
   return summary;
 }
 
-void Manifest::RecordPass(int stage, const PassSummary& summary, const std::vector<std::string>& outputs,
-                          Json extra) {
+void Manifest::RecordPass(int stage, const PassSummary& summary,
+                          const std::vector<std::string>& outputs, Json extra) {
   Json entry;
   entry["pass"] = summary.name;
   entry["stage"] = stage;
@@ -263,6 +267,8 @@ void Manifest::Forget(int stage) {
   Save();
 }
 
-void Manifest::Save() const { io::WriteFileAtomic(out_dir_ + "/run_manifest.json", json_.dump(2) + "\n"); }
+void Manifest::Save() const {
+  io::WriteFileAtomic(out_dir_ + "/run_manifest.json", json_.dump(2) + "\n");
+}
 
 }  // namespace descpipe

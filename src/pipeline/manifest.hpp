@@ -3,7 +3,8 @@
 //
 // {
 //   "descpipe_version", "duckdb_version",
-//   "inputs": { "files": [ {path, format, size_bytes, mtime_ns, rows, xxh3_64 (or xxh3_64_sampled)} ],
+//   "inputs": { "files": [ {path, format, size_bytes, mtime_ns, rows, xxh3_64 (or xxh3_64_sampled)}
+//   ],
 //               "verify_inputs", "fingerprint": hex },
 //   "columns": { "metadata": [names], "descriptors": count },
 //   "config": every option's effective value (ConfigJson),

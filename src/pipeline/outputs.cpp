@@ -28,20 +28,25 @@ std::string CsvCell(const std::string& text) {
 
 const char* RangeModeName(RangeMode mode) {
   switch (mode) {
-    case RangeMode::kTrimmed: return "trimmed";
-    case RangeMode::kMinMax: return "minmax";
-    case RangeMode::kIqr: return "iqr";
+    case RangeMode::kTrimmed:
+      return "trimmed";
+    case RangeMode::kMinMax:
+      return "minmax";
+    case RangeMode::kIqr:
+      return "iqr";
   }
   return "unknown";
 }
 
 std::string RemovalDetail(const ColumnStats& s, const FilterDecision& d, const Config& c) {
   switch (d.reason) {
-    case RemovalReason::kKept: return "";
+    case RemovalReason::kKept:
+      return "";
     case RemovalReason::kMissing:
-      return fmt::format("missing_ratio {} > max_missing_ratio {} ({} null, {} NaN, {} inf of {} rows)",
-                         FormatNumber(s.missing_ratio), FormatNumber(c.max_missing_ratio), s.n_null,
-                         s.n_nan, s.n_inf, s.n_total);
+      return fmt::format(
+          "missing_ratio {} > max_missing_ratio {} ({} null, {} NaN, {} inf of {} rows)",
+          FormatNumber(s.missing_ratio), FormatNumber(c.max_missing_ratio), s.n_null, s.n_nan,
+          s.n_inf, s.n_total);
     case RemovalReason::kTooFewValid:
       return fmt::format("n_valid {} < min_effective_n {}", s.n_valid, c.min_effective_n);
     case RemovalReason::kConstant:
@@ -52,8 +57,9 @@ std::string RemovalDetail(const ColumnStats& s, const FilterDecision& d, const C
                          FormatNumber(s.mode_value), FormatNumber(s.mode_fraction),
                          FormatNumber(c.max_mode_fraction));
     case RemovalReason::kLowVariance:
-      return fmt::format("variance / {} range^2 = {} < variance_threshold {}", RangeModeName(c.range_mode),
-                         FormatNumber(d.normalized_variance), FormatNumber(c.variance_threshold));
+      return fmt::format("variance / {} range^2 = {} < variance_threshold {}",
+                         RangeModeName(c.range_mode), FormatNumber(d.normalized_variance),
+                         FormatNumber(c.variance_threshold));
     case RemovalReason::kBinary:
       return "two distinct values and remove_binary is true";
   }
@@ -76,26 +82,45 @@ const std::vector<Field>& Fields() {
       {"n_nan", [](const ColumnStats& s, const FilterDecision&) { return Int(s.n_nan); }},
       {"n_inf", [](const ColumnStats& s, const FilterDecision&) { return Int(s.n_inf); }},
       {"n_valid", [](const ColumnStats& s, const FilterDecision&) { return Int(s.n_valid); }},
-      {"missing_ratio", [](const ColumnStats& s, const FilterDecision&) { return FormatNumber(s.missing_ratio); }},
+      {"missing_ratio",
+       [](const ColumnStats& s, const FilterDecision&) { return FormatNumber(s.missing_ratio); }},
       {"mean", [](const ColumnStats& s, const FilterDecision&) { return FormatNumber(s.mean); }},
-      {"variance", [](const ColumnStats& s, const FilterDecision&) { return FormatNumber(s.variance); }},
+      {"variance",
+       [](const ColumnStats& s, const FilterDecision&) { return FormatNumber(s.variance); }},
       {"std", [](const ColumnStats& s, const FilterDecision&) { return FormatNumber(s.std); }},
       {"min", [](const ColumnStats& s, const FilterDecision&) { return FormatNumber(s.min); }},
       {"max", [](const ColumnStats& s, const FilterDecision&) { return FormatNumber(s.max); }},
-      {"trim_low", [](const ColumnStats& s, const FilterDecision&) { return FormatNumber(s.q_low); }},
-      {"trim_high", [](const ColumnStats& s, const FilterDecision&) { return FormatNumber(s.q_high); }},
+      {"trim_low",
+       [](const ColumnStats& s, const FilterDecision&) { return FormatNumber(s.q_low); }},
+      {"trim_high",
+       [](const ColumnStats& s, const FilterDecision&) { return FormatNumber(s.q_high); }},
       {"q25", [](const ColumnStats& s, const FilterDecision&) { return FormatNumber(s.q25); }},
       {"q75", [](const ColumnStats& s, const FilterDecision&) { return FormatNumber(s.q75); }},
-      {"quantiles_exact", [](const ColumnStats& s, const FilterDecision&) { return std::string(s.quantiles_exact ? "true" : "false"); }},
-      {"n_distinct", [](const ColumnStats& s, const FilterDecision&) {
-         return s.distinct_exact ? Int(s.n_distinct) : fmt::format(">{}", kMaxExactDistinct); }},
-      {"mode", [](const ColumnStats& s, const FilterDecision&) { return FormatNumber(s.mode_value); }},
-      {"mode_fraction", [](const ColumnStats& s, const FilterDecision&) { return FormatNumber(s.mode_fraction); }},
-      {"mode_exact", [](const ColumnStats& s, const FilterDecision&) { return std::string(s.mode_exact ? "true" : "false"); }},
+      {"quantiles_exact",
+       [](const ColumnStats& s, const FilterDecision&) {
+         return std::string(s.quantiles_exact ? "true" : "false");
+       }},
+      {"n_distinct",
+       [](const ColumnStats& s, const FilterDecision&) {
+         return s.distinct_exact ? Int(s.n_distinct) : fmt::format(">{}", kMaxExactDistinct);
+       }},
+      {"mode",
+       [](const ColumnStats& s, const FilterDecision&) { return FormatNumber(s.mode_value); }},
+      {"mode_fraction",
+       [](const ColumnStats& s, const FilterDecision&) { return FormatNumber(s.mode_fraction); }},
+      {"mode_exact",
+       [](const ColumnStats& s, const FilterDecision&) {
+         return std::string(s.mode_exact ? "true" : "false");
+       }},
       {"range", [](const ColumnStats&, const FilterDecision& d) { return FormatNumber(d.range); }},
-      {"normalized_variance", [](const ColumnStats&, const FilterDecision& d) { return FormatNumber(d.normalized_variance); }},
-      {"kept", [](const ColumnStats&, const FilterDecision& d) { return std::string(d.kept() ? "true" : "false"); }},
-      {"reason", [](const ColumnStats&, const FilterDecision& d) { return std::string(ReasonName(d.reason)); }},
+      {"normalized_variance",
+       [](const ColumnStats&, const FilterDecision& d) {
+         return FormatNumber(d.normalized_variance);
+       }},
+      {"kept", [](const ColumnStats&,
+                  const FilterDecision& d) { return std::string(d.kept() ? "true" : "false"); }},
+      {"reason", [](const ColumnStats&,
+                    const FilterDecision& d) { return std::string(ReasonName(d.reason)); }},
   };
   return fields;
 }
@@ -110,7 +135,8 @@ std::string FormatPass1(const Pass1Result& result, const std::string& format) {
     out += "\n";
     for (std::size_t i = 0; i < result.columns.size(); ++i) {
       out += CsvCell(result.columns[i]);
-      for (const auto& field : fields) out += "," + CsvCell(field.text(result.stats[i], result.decisions[i]));
+      for (const auto& field : fields)
+        out += "," + CsvCell(field.text(result.stats[i], result.decisions[i]));
       out += "\n";
     }
     return out;
@@ -141,8 +167,8 @@ std::string FormatPass1(const Pass1Result& result, const std::string& format) {
   }
   DESCPIPE_EXPECTS(format == "table", "unknown format '{}': use table, csv or json", format);
   // Aligned text for people: the most useful columns only.
-  const std::vector<std::string> header = {"column", "n_valid", "missing", "mean", "std", "min",
-                                           "max", "distinct", "norm_var", "kept", "reason"};
+  const std::vector<std::string> header = {"column", "n_valid",  "missing",  "mean", "std",   "min",
+                                           "max",    "distinct", "norm_var", "kept", "reason"};
   std::vector<std::vector<std::string>> rows;
   for (std::size_t i = 0; i < result.columns.size(); ++i) {
     const ColumnStats& s = result.stats[i];
@@ -163,7 +189,8 @@ std::string FormatPass1(const Pass1Result& result, const std::string& format) {
     std::string out;
     for (std::size_t c = 0; c < cells.size(); ++c) {
       const bool left = c == 0 || c >= cells.size() - 2;
-      out += left ? fmt::format("{:<{}}", cells[c], width[c]) : fmt::format("{:>{}}", cells[c], width[c]);
+      out += left ? fmt::format("{:<{}}", cells[c], width[c])
+                  : fmt::format("{:>{}}", cells[c], width[c]);
       if (c + 1 < cells.size()) out += "  ";
     }
     while (!out.empty() && out.back() == ' ') out.pop_back();

@@ -15,6 +15,7 @@ std::string CsvCell(const std::string& text);
 const char* RangeModeName(RangeMode mode);
 /// Why a column was removed, with the values and option involved:
 /// "missing_ratio 0.73 > max_missing_ratio 0.5".
-std::string RemovalDetail(const ColumnStats& stats, const FilterDecision& decision, const Config& config);
+std::string RemovalDetail(const ColumnStats& stats, const FilterDecision& decision,
+                          const Config& config);
 
 }  // namespace descpipe

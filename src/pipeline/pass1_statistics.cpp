@@ -47,7 +47,8 @@ double ScanPeakBytes(const Table& table, std::size_t block, std::size_t workers,
     const double rows = file.row_count >= 0 ? static_cast<double>(file.row_count) : kRowGroupRows;
     const double batch = static_cast<double>(ScanBatchRows(block, file.row_count));
     const double prefetch = file.row_count >= 0 && rows <= batch ? 0.0 : 2.0;
-    reader = std::max(reader, DuckDbScanBytes(columns, rows, prefetch, file_columns, file.format == FileFormat::kCsv) +
+    reader = std::max(reader, DuckDbScanBytes(columns, rows, prefetch, file_columns,
+                                              file.format == FileFormat::kCsv) +
                                   ReaderBatchBytes(columns, batch, prefetch));
   }
   // One accumulator: the distinct-value table (768 slots of value and count), every valid value
@@ -134,10 +135,13 @@ std::vector<ColumnStatsAccumulator> ScanPartitionStats(
     ColumnMatrix* capture, std::size_t capture_first) {
   std::vector<ColumnStatsAccumulator> accumulators(columns.size(), ColumnStatsAccumulator(options));
   const std::int64_t file_rows =
-      partition.file_idx >= 0 ? table.files()[static_cast<std::size_t>(partition.file_idx)].row_count : -1;
+      partition.file_idx >= 0
+          ? table.files()[static_cast<std::size_t>(partition.file_idx)].row_count
+          : -1;
   const std::size_t batch_rows = ScanBatchRows(columns.size(), file_rows);
   // A file that fits in one batch gains nothing from decoding ahead.
-  const std::size_t prefetch = file_rows >= 0 && file_rows <= static_cast<std::int64_t>(batch_rows) ? 0 : 2;
+  const std::size_t prefetch =
+      file_rows >= 0 && file_rows <= static_cast<std::int64_t>(batch_rows) ? 0 : 2;
   ColumnReader reader(table, columns, partition, batch_rows, prefetch);
   ColumnBatch batch;
   std::vector<std::uint64_t> keys;
@@ -365,8 +369,9 @@ Pass1Result RunPass1(const Table& table, const Config& config, const Context& ct
   const FilterOptions filter = config.ToFilterOptions();
   const std::set<std::string> pinned(config.keep_columns.begin(), config.keep_columns.end());
   for (const auto& name : pinned) {
-    DESCPIPE_EXPECTS(std::find(result.columns.begin(), result.columns.end(), name) != result.columns.end(),
-                     "keep_columns names \"{}\", which is not a descriptor of {}", name, table.Describe());
+    DESCPIPE_EXPECTS(
+        std::find(result.columns.begin(), result.columns.end(), name) != result.columns.end(),
+        "keep_columns names \"{}\", which is not a descriptor of {}", name, table.Describe());
   }
   std::map<std::string, std::size_t> removed_by_reason;
   for (std::size_t i = 0; i < result.columns.size(); ++i) {
@@ -374,8 +379,8 @@ Pass1Result RunPass1(const Table& table, const Config& config, const Context& ct
     if (!result.decisions.back().kept() && pinned.count(result.columns[i])) {
       // Pinned columns always survive; the rule that would have removed it is reported.
       result.pinned_overrides.emplace_back(result.columns[i], result.decisions.back().reason);
-      spdlog::warn("pass1: {} would be removed ({}) but is in keep_columns: kept", result.columns[i],
-                   ReasonName(result.decisions.back().reason));
+      spdlog::warn("pass1: {} would be removed ({}) but is in keep_columns: kept",
+                   result.columns[i], ReasonName(result.decisions.back().reason));
       result.decisions.back().reason = RemovalReason::kKept;
     }
     if (result.decisions.back().kept()) {
@@ -390,8 +395,10 @@ Pass1Result RunPass1(const Table& table, const Config& config, const Context& ct
       counts += fmt::format("{}{} {}", counts.empty() ? "" : ", ", count, reason);
     }
     static const std::map<std::string, std::string> kOption = {
-        {"missing", "max_missing_ratio"},       {"too_few_valid", "min_effective_n"},
-        {"quasi_constant", "max_mode_fraction"}, {"low_variance", "variance_threshold"},
+        {"missing", "max_missing_ratio"},
+        {"too_few_valid", "min_effective_n"},
+        {"quasi_constant", "max_mode_fraction"},
+        {"low_variance", "variance_threshold"},
         {"binary", "remove_binary"}};
     std::string options;
     for (const auto& [reason, count] : removed_by_reason) {
@@ -402,8 +409,9 @@ Pass1Result RunPass1(const Table& table, const Config& config, const Context& ct
     throw InvalidInput(fmt::format(
         "Pass 1 would remove all {} descriptors of {} ({}); {}", result.columns.size(),
         table.Describe(), counts,
-        options.empty() ? "constant columns carry no information: check the input and descriptor_columns"
-                        : "relax " + options));
+        options.empty()
+            ? "constant columns carry no information: check the input and descriptor_columns"
+            : "relax " + options));
   }
   if (capture) {
     // Keep the survivors' columns only, moved down in place (they are in the same order).
@@ -423,7 +431,8 @@ Pass1Result RunPass1(const Table& table, const Config& config, const Context& ct
   return result;
 }
 
-void WritePass1Outputs(const Pass1Result& result, const Config& config, const std::string& out_dir) {
+void WritePass1Outputs(const Pass1Result& result, const Config& config,
+                       const std::string& out_dir) {
   io::WriteFileAtomic(out_dir + "/pass1_stats.csv", FormatPass1(result, "csv"));
   std::string columns;
   for (const auto& name : result.kept) columns += name + "\n";
@@ -435,9 +444,9 @@ void WritePass1Outputs(const Pass1Result& result, const Config& config, const st
   json["output_columns"] = result.kept.size();
   json["removed_columns"] = result.columns.size() - result.kept.size();
   nlohmann::ordered_json by_reason = nlohmann::ordered_json::object();
-  for (RemovalReason reason : {RemovalReason::kMissing, RemovalReason::kTooFewValid,
-                               RemovalReason::kConstant, RemovalReason::kQuasiConstant,
-                               RemovalReason::kLowVariance, RemovalReason::kBinary}) {
+  for (RemovalReason reason :
+       {RemovalReason::kMissing, RemovalReason::kTooFewValid, RemovalReason::kConstant,
+        RemovalReason::kQuasiConstant, RemovalReason::kLowVariance, RemovalReason::kBinary}) {
     by_reason[ReasonName(reason)] = 0;
   }
   nlohmann::ordered_json removed = nlohmann::ordered_json::array();

@@ -79,7 +79,7 @@ struct Pass2Memory {
   double nonlinear_rows = 0;  ///< Pass 4's row sample (0: none)
   double threads = 1;
   bool pearson = false;
-  bool csv = false;  ///< CSV input: DuckDB's read buffers too
+  bool csv = false;         ///< CSV input: DuckDB's read buffers too
   double file_columns = 0;  ///< columns of the input files (DuckDB holds their schema per read)
 
   /// A reader of `columns` columns, decoding `prefetch` batches ahead.
@@ -196,7 +196,8 @@ std::vector<double> StreamingPearson(const Table& table, const Pass1Result& pass
   ColumnBatch batch;
   std::vector<const double*> pointers(columns.size());
   while (reader.Next(batch)) {
-    for (std::size_t col = 0; col < columns.size(); ++col) pointers[col] = batch.column(col);  // NULL is NaN
+    for (std::size_t col = 0; col < columns.size(); ++col)
+      pointers[col] = batch.column(col);  // NULL is NaN
     accumulator.Add(pointers.data(), batch.n_rows);
     progress(static_cast<std::int64_t>(reader.rows_read()));
   }
@@ -204,7 +205,6 @@ std::vector<double> StreamingPearson(const Table& table, const Pass1Result& pass
 }
 
 }  // namespace
-
 
 Pass2Result RunPass2(const Table& table, Pass1Result& pass1, const Config& config,
                      const Context& ctx, const ProgressFn& progress, bool pearson,
@@ -224,18 +224,21 @@ Pass2Result RunPass2(const Table& table, Pass1Result& pass1, const Config& confi
       target_index = static_cast<std::size_t>(it - result.columns.begin());
     } else {
       const auto& all = table.columns();
-      const auto column = std::find_if(all.begin(), all.end(),
-                                       [&](const ColumnInfo& c) { return c.name == config.target_column; });
+      const auto column = std::find_if(all.begin(), all.end(), [&](const ColumnInfo& c) {
+        return c.name == config.target_column;
+      });
       DESCPIPE_EXPECTS(column != all.end(), "target_column \"{}\" is not a column of {}",
                        config.target_column, table.Describe());
-      DESCPIPE_EXPECTS(column->numeric, "target_column \"{}\" in {} has type {}; it must be numeric",
+      DESCPIPE_EXPECTS(column->numeric,
+                       "target_column \"{}\" in {} has type {}; it must be numeric",
                        config.target_column, table.Describe(), column->type);
       target_index = read_columns.size();
       read_columns.push_back(config.target_column);
     }
   }
   const std::size_t width = read_columns.size();
-  const std::uint64_t n_total = static_cast<std::uint64_t>(pass1.stats.empty() ? 0 : pass1.stats.front().n_total);
+  const std::uint64_t n_total =
+      static_cast<std::uint64_t>(pass1.stats.empty() ? 0 : pass1.stats.front().n_total);
   result.rows_total = n_total;
 
   // Memory (docs/SPEARMAN.md, "Memory"): the rank matrix is held in the first of these that fits
@@ -400,13 +403,16 @@ Pass2Result RunPass2(const Table& table, Pass1Result& pass1, const Config& confi
       FormatBytes(storage == Storage::kFloatRanks ? model.Peak(rows, 4.0, block, true)
                                                   : model.Peak(held_rows, 8.0, block, false)),
       FormatBytes(limit), blocks, blocks == 1 ? "" : "s");
-  auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(); };
+  auto elapsed = [&] {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  };
 
-  ColumnMatrix matrix;     // storage 1 and 3: values, then ranks
+  ColumnMatrix matrix;      // storage 1 and 3: values, then ranks
   FloatRankMatrix ranks32;  // storage 2
   const bool use_float_ranks = storage == Storage::kFloatRanks;
   if (use_float_ranks) {
-    result.storage = fmt::format("float ranks, {} read{} of column blocks", blocks, blocks == 1 ? "" : "s");
+    result.storage =
+        fmt::format("float ranks, {} read{} of column blocks", blocks, blocks == 1 ? "" : "s");
     spdlog::info(
         "pass2: {} rows x {} columns: ranks stored as floats ({}), columns read in {} block{} of "
         "at most {}",
@@ -415,7 +421,8 @@ Pass2Result RunPass2(const Table& table, Pass1Result& pass1, const Config& confi
     ranks32.n_rows = static_cast<std::size_t>(n_total);
     ranks32.n_cols = width;
     ResizeLarge(ranks32.values, ranks32.n_rows * width);
-    const std::int64_t total_work = static_cast<std::int64_t>(n_total * (blocks + (pearson ? 1 : 0)));
+    const std::int64_t total_work =
+        static_cast<std::int64_t>(n_total * (blocks + (pearson ? 1 : 0)));
     // One buffer for every block: its pages are faulted in once, not once per block.
     ColumnMatrix values;
     values.n_rows = ranks32.n_rows;
@@ -423,23 +430,26 @@ Pass2Result RunPass2(const Table& table, Pass1Result& pass1, const Config& confi
     for (std::size_t b = 0; b < blocks; ++b) {
       const std::size_t first = b * block_columns;
       const std::size_t count = std::min(block_columns, width - first);
-      const std::vector<std::string> names(read_columns.begin() + static_cast<std::ptrdiff_t>(first),
-                                           read_columns.begin() + static_cast<std::ptrdiff_t>(first + count));
+      const std::vector<std::string> names(
+          read_columns.begin() + static_cast<std::ptrdiff_t>(first),
+          read_columns.begin() + static_cast<std::ptrdiff_t>(first + count));
       values.n_cols = count;
       const std::size_t filled =
           ReadColumnBlock(table, names, 0, selector, n_total, values, [&](std::uint64_t done) {
             if (progress) progress(static_cast<std::int64_t>(b * n_total + done), total_work);
           });
-      DESCPIPE_EXPECTS(filled == values.n_rows, "{} has {} rows, Pass 1 counted {}", table.Describe(), filled,
-                       n_total);
+      DESCPIPE_EXPECTS(filled == values.n_rows, "{} has {} rows, Pass 1 counted {}",
+                       table.Describe(), filled, n_total);
       RankColumns(values, config.spearman_missing, rank_ctx);
       for (std::size_t col = 0; col < count; ++col) {
-        std::copy_n(values.column(col), values.n_rows, ranks32.column(first + col));  // exact as floats
+        std::copy_n(values.column(col), values.n_rows,
+                    ranks32.column(first + col));  // exact as floats
       }
       spdlog::debug("pass2: column block {}/{} read and ranked ({:.3f} s)", b + 1, blocks,
                     elapsed());
     }
-    std::vector<double>().swap(values.values);  // the block buffer is not needed by the Pearson read
+    std::vector<double>().swap(
+        values.values);  // the block buffer is not needed by the Pearson read
     if (pearson) {
       result.pearson = StreamingPearson(table, pass1, result.columns, ctx, [&](std::int64_t done) {
         if (progress) progress(static_cast<std::int64_t>(blocks * n_total) + done, total_work);
@@ -461,7 +471,8 @@ Pass2Result RunPass2(const Table& table, Pass1Result& pass1, const Config& confi
     if (blocks == 0) {  // Pass 1's captured values hold every row and column needed
       matrix = std::move(pass1.values);
       filled = matrix.n_rows;
-      if (progress) progress(static_cast<std::int64_t>(n_total), static_cast<std::int64_t>(n_total));
+      if (progress)
+        progress(static_cast<std::int64_t>(n_total), static_cast<std::int64_t>(n_total));
     } else {
       matrix.n_cols = width;
       matrix.n_rows = static_cast<std::size_t>(selector.capacity);
@@ -489,7 +500,8 @@ Pass2Result RunPass2(const Table& table, Pass1Result& pass1, const Config& confi
     // Compact when fewer rows were kept than allocated (sampling): columns move down in place.
     if (filled < matrix.n_rows) {
       for (std::size_t col = 1; col < width; ++col) {
-        std::copy_n(matrix.values.data() + col * matrix.n_rows, filled, matrix.values.data() + col * filled);
+        std::copy_n(matrix.values.data() + col * matrix.n_rows, filled,
+                    matrix.values.data() + col * filled);
       }
       matrix.n_rows = filled;
       ShrinkLarge(matrix.values, filled * width);
@@ -513,7 +525,8 @@ Pass2Result RunPass2(const Table& table, Pass1Result& pass1, const Config& confi
     RankColumns(matrix, config.spearman_missing, rank_ctx);
     spdlog::debug("pass2: ranked ({:.3f} s)", elapsed());
   }
-  std::vector<double> rho_all = use_float_ranks ? SpearmanFromRanks(ranks32, ctx) : SpearmanFromRanks(matrix, ctx);
+  std::vector<double> rho_all =
+      use_float_ranks ? SpearmanFromRanks(ranks32, ctx) : SpearmanFromRanks(matrix, ctx);
   spdlog::debug("pass2: Spearman matrix ({:.3f} s)", elapsed());
 
   if (target_index != SIZE_MAX) {
@@ -531,7 +544,8 @@ Pass2Result RunPass2(const Table& table, Pass1Result& pass1, const Config& confi
   }
 
   // Candidates, then clusters: the graph's size is known once rho is, and checked first.
-  const std::vector<CandidateInfo> candidates = BuildCandidates(pass1, result.columns, config, result.target_rho);
+  const std::vector<CandidateInfo> candidates =
+      BuildCandidates(pass1, result.columns, config, result.target_rho);
   const SimilarityView similarity{result.rho.data(), p};
   const ClusterOptions cluster_options = config.ToClusterOptions();
   const std::uint64_t edges = CountEdges(similarity, cluster_options.threshold);
@@ -560,7 +574,8 @@ Pass2Result RunPass2(const Table& table, Pass1Result& pass1, const Config& confi
   if (nonlinear_rows > 0) {
     // Salted ("PASS4P"): not the rows of Pass 2's own memory-limited sample.
     const std::size_t rows_used = static_cast<std::size_t>(result.rows_used);
-    const std::vector<std::size_t> rows = RowsWithSmallestKeys(rows_used, nonlinear_rows, ctx.seed() ^ 0x504153533450ULL);
+    const std::vector<std::size_t> rows =
+        RowsWithSmallestKeys(rows_used, nonlinear_rows, ctx.seed() ^ 0x504153533450ULL);
     ColumnMatrix& sample = result.nonlinear_sample;
     sample.n_rows = rows.size();
     sample.n_cols = kept.size();
@@ -569,7 +584,8 @@ Pass2Result RunPass2(const Table& table, Pass1Result& pass1, const Config& confi
       double* target = sample.column(k);
       if (use_float_ranks) {
         const float* source = ranks32.column(kept[k]);
-        for (std::size_t i = 0; i < rows.size(); ++i) target[i] = static_cast<double>(source[rows[i]]);
+        for (std::size_t i = 0; i < rows.size(); ++i)
+          target[i] = static_cast<double>(source[rows[i]]);
       } else {
         const double* source = matrix.column(kept[k]);
         for (std::size_t i = 0; i < rows.size(); ++i) target[i] = source[rows[i]];
@@ -583,7 +599,8 @@ Pass2Result RunPass2(const Table& table, Pass1Result& pass1, const Config& confi
   return result;
 }
 
-void WritePass2Outputs(const Pass2Result& result, const Config& config, const std::string& out_dir) {
+void WritePass2Outputs(const Pass2Result& result, const Config& config,
+                       const std::string& out_dir) {
   const std::size_t p = result.columns.size();
   io::WriteNpyAtomic(out_dir + "/pass2_spearman_matrix.npy", result.rho.data(), p, p);
   std::string columns;
@@ -598,13 +615,16 @@ void WritePass2Outputs(const Pass2Result& result, const Config& config, const st
   json["pass"] = 2;
   json["threshold"] = config.spearman_threshold;
   json["method"] = ClusterMethodName(config.spearman_cluster_method);
-  json["missing"] = config.spearman_missing == SpearmanMissing::kPairwise ? "pairwise" : "impute_median";
+  json["missing"] =
+      config.spearman_missing == SpearmanMissing::kPairwise ? "pairwise" : "impute_median";
   nlohmann::ordered_json criteria = nlohmann::ordered_json::array();
-  for (Criterion criterion : config.representative_criteria) criteria.push_back(CriterionName(criterion));
+  for (Criterion criterion : config.representative_criteria)
+    criteria.push_back(CriterionName(criterion));
   json["representative_criteria"] = criteria;
   json["keep_columns"] = config.keep_columns;
-  json["target_column"] = config.target_column.empty() ? nlohmann::ordered_json(nullptr)
-                                                       : nlohmann::ordered_json(config.target_column);
+  json["target_column"] = config.target_column.empty()
+                              ? nlohmann::ordered_json(nullptr)
+                              : nlohmann::ordered_json(config.target_column);
   json["input_columns"] = p;
   json["output_columns"] = result.kept.size();
   json["removed_columns"] = p - result.kept.size();
@@ -627,15 +647,17 @@ void WritePass2Outputs(const Pass2Result& result, const Config& config, const st
     entry["decided_by"] = cluster.decided_by;
     nlohmann::ordered_json members = nlohmann::ordered_json::array();
     for (std::size_t member : cluster.members) {
-      const bool survives = member == rep || std::find(cluster.also_kept.begin(), cluster.also_kept.end(),
-                                                       member) != cluster.also_kept.end();
+      const bool survives =
+          member == rep || std::find(cluster.also_kept.begin(), cluster.also_kept.end(), member) !=
+                               cluster.also_kept.end();
       members.push_back({{"column", result.columns[member]},
                          {"rho_to_representative", number(result.rho[member * p + rep])},
                          {"kept", survives}});
       if (!survives) removed[result.columns[member]] = result.columns[rep];
     }
     entry["members"] = members;
-    if (!result.target_rho.empty()) entry["representative_rho_to_target"] = number(result.target_rho[rep]);
+    if (!result.target_rho.empty())
+      entry["representative_rho_to_target"] = number(result.target_rho[rep]);
     clusters.push_back(entry);
   }
   json["clusters"] = clusters;

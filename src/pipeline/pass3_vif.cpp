@@ -34,7 +34,8 @@ Pass3Result RunPass3(const Pass1Result& pass1, const Pass2Result& pass2, const C
   ReleaseFreedMemory();
   const bool subset = p != pass2.columns.size();
   const double held =
-      ProcessBaseBytes(ctx.threads()) + kBookkeepingBytesPerColumn * static_cast<double>(pass1.columns.size()) +
+      ProcessBaseBytes(ctx.threads()) +
+      kBookkeepingBytesPerColumn * static_cast<double>(pass1.columns.size()) +
       8.0 * static_cast<double>(pass2.rho.size() + pass2.pearson.size() + pass2.target_rho.size() +
                                 pass2.nonlinear_sample.values.size());
   const double needed = held +
@@ -64,8 +65,10 @@ Pass3Result RunPass3(const Pass1Result& pass1, const Pass2Result& pass2, const C
 
   // Representative-quality order of Pass 2 (mean similarity is cluster-specific: left out here).
   std::vector<double> target_rho;
-  for (std::size_t i = 0; i < p && !pass2.target_rho.empty(); ++i) target_rho.push_back(pass2.target_rho[rows[i]]);
-  const std::vector<CandidateInfo> candidates = BuildCandidates(pass1, result.columns, config, target_rho);
+  for (std::size_t i = 0; i < p && !pass2.target_rho.empty(); ++i)
+    target_rho.push_back(pass2.target_rho[rows[i]]);
+  const std::vector<CandidateInfo> candidates =
+      BuildCandidates(pass1, result.columns, config, target_rho);
   const std::vector<std::size_t> order = QualityOrder(candidates, config.representative_criteria);
   std::vector<std::size_t> quality_rank(p);
   for (std::size_t k = 0; k < p; ++k) quality_rank[order[k]] = k;
@@ -77,14 +80,17 @@ Pass3Result RunPass3(const Pass1Result& pass1, const Pass2Result& pass2, const C
   try {
     result.vif = IterativeVif(correlation, p, quality_rank, pinned, options, ctx);
   } catch (const NumericalError& e) {
-    throw NumericalError(fmt::format("{} (are some keep_columns linear combinations of each other?)", e.what()));
+    throw NumericalError(
+        fmt::format("{} (are some keep_columns linear combinations of each other?)", e.what()));
   }
-  for (std::size_t index_kept : result.vif.survivors) result.kept.push_back(result.columns[index_kept]);
+  for (std::size_t index_kept : result.vif.survivors)
+    result.kept.push_back(result.columns[index_kept]);
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return result;
 }
 
-void WritePass3Outputs(const Pass3Result& result, const Config& config, const std::string& out_dir) {
+void WritePass3Outputs(const Pass3Result& result, const Config& config,
+                       const std::string& out_dir) {
   std::string columns;
   for (const auto& name : result.kept) columns += name + "\n";
   io::WriteFileAtomic(out_dir + "/pass3_columns.txt", columns);

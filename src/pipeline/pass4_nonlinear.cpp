@@ -25,8 +25,8 @@ constexpr std::size_t kMinimumRows = 20;
 
 /// Edge weights: S where S >= threshold (and, with topk > 0, the edge is among the topk
 /// strongest of either end; ties by position), else 0. The diagonal is 0.
-std::vector<double> GraphWeights(const std::vector<double>& s, std::size_t p, double threshold, int topk,
-                                 std::size_t* edges) {
+std::vector<double> GraphWeights(const std::vector<double>& s, std::size_t p, double threshold,
+                                 int topk, std::size_t* edges) {
   std::vector<double> graph(p * p, 0.0);
   std::vector<bool> keep(p * p, false);
   std::vector<std::size_t> neighbours;
@@ -145,7 +145,8 @@ Pass4Result RunPass4(const Pass1Result& pass1, Pass2Result& pass2, const Pass3Re
       (peak(mid, 1) <= limit ? low : high) = mid;
     }
     const auto keep = static_cast<std::size_t>(low);
-    rows = RowsWithSmallestKeys(rows.size(), keep, ctx.seed() ^ 0x4d454d4f5259ULL);  // "MEMORY" salt
+    rows =
+        RowsWithSmallestKeys(rows.size(), keep, ctx.seed() ^ 0x4d454d4f5259ULL);  // "MEMORY" salt
     result.row_sample_reason =
         fmt::format("{} rows x {} columns need {} but memory_limit is {}: {} rows used",
                     sample.n_rows, p, FormatBytes(all_rows), FormatBytes(limit), rows.size());
@@ -209,9 +210,10 @@ Pass4Result RunPass4(const Pass1Result& pass1, Pass2Result& pass2, const Pass3Re
   } else {
     CopulaTransform(copula, work_ctx);
     result.similarity = NonlinearDependence(copula, options, work_ctx, progress);
-    spdlog::debug("pass4: {} rows x {} columns: features {:.3f} s, products and reductions {:.3f} s ({})",
-                  copula.n_rows, p, result.similarity.feature_seconds, result.similarity.product_seconds,
-                  ctx.device() == Device::kCuda ? "GPU" : "CPU");
+    spdlog::debug(
+        "pass4: {} rows x {} columns: features {:.3f} s, products and reductions {:.3f} s ({})",
+        copula.n_rows, p, result.similarity.feature_seconds, result.similarity.product_seconds,
+        ctx.device() == Device::kCuda ? "GPU" : "CPU");
   }
   copula = ColumnMatrix{};
   ReleaseFreedMemory();
@@ -227,13 +229,14 @@ Pass4Result RunPass4(const Pass1Result& pass1, Pass2Result& pass2, const Pass3Re
                 fmt::format("pass 4 needs {} for the similarity graph of {} columns",
                             FormatBytes(held + 2.0 * square + square / 8.0), p),
                 "remove columns");
-  result.graph = GraphWeights(result.similarity.fused, p, config.nonlinear_threshold, config.nonlinear_topk,
-                              &result.edges);
+  result.graph = GraphWeights(result.similarity.fused, p, config.nonlinear_threshold,
+                              config.nonlinear_topk, &result.edges);
   std::vector<double> target_rho;
   for (std::size_t k = 0; k < p && !pass2.target_rho.empty(); ++k) {
     target_rho.push_back(pass2.target_rho[pass2_index.at(result.columns[k])]);
   }
-  const std::vector<CandidateInfo> candidates = BuildCandidates(pass1, result.columns, config, target_rho);
+  const std::vector<CandidateInfo> candidates =
+      BuildCandidates(pass1, result.columns, config, target_rho);
   const ClusterOptions cluster_options = config.ToNonlinearClusterOptions();
   const SimilarityView graph{result.graph.data(), p};
   const double cluster_bytes =
@@ -258,7 +261,8 @@ Pass4Result RunPass4(const Pass1Result& pass1, Pass2Result& pass2, const Pass3Re
   return result;
 }
 
-void WritePass4Outputs(const Pass4Result& result, const Config& config, const std::string& out_dir) {
+void WritePass4Outputs(const Pass4Result& result, const Config& config,
+                       const std::string& out_dir) {
   const std::size_t p = result.columns.size();
   const NonlinearResult& similarity = result.similarity;
   // A measure with weight 0 is not computed: no matrix, and none left from an earlier run. A
@@ -305,7 +309,8 @@ void WritePass4Outputs(const Pass4Result& result, const Config& config, const st
   parameters["leiden_resolution"] = config.leiden_resolution;
   parameters["leiden_iterations"] = config.leiden_iterations;
   nlohmann::ordered_json criteria = nlohmann::ordered_json::array();
-  for (Criterion criterion : config.nonlinear_representative_criteria) criteria.push_back(CriterionName(criterion));
+  for (Criterion criterion : config.nonlinear_representative_criteria)
+    criteria.push_back(CriterionName(criterion));
   parameters["nonlinear_representative_criteria"] = criteria;
   parameters["mean_similarity"] = "weighted degree inside the cluster / (members - 1)";
   json["parameters"] = parameters;
@@ -315,7 +320,8 @@ void WritePass4Outputs(const Pass4Result& result, const Config& config, const st
   json["removed_columns"] = p - result.kept.size();
   json["edges"] = result.edges;
 
-  auto value = [&](const std::vector<double>& matrix, std::size_t i, std::size_t j) -> nlohmann::ordered_json {
+  auto value = [&](const std::vector<double>& matrix, std::size_t i,
+                   std::size_t j) -> nlohmann::ordered_json {
     if (matrix.empty()) return nullptr;
     return Number(matrix[i * p + j]);
   };
@@ -329,10 +335,12 @@ void WritePass4Outputs(const Pass4Result& result, const Config& config, const st
     entry["decided_by"] = cluster.decided_by;
     nlohmann::ordered_json members = nlohmann::ordered_json::array();
     for (std::size_t member : cluster.members) {
-      const bool survives = member == rep || std::find(cluster.also_kept.begin(), cluster.also_kept.end(),
-                                                       member) != cluster.also_kept.end();
+      const bool survives =
+          member == rep || std::find(cluster.also_kept.begin(), cluster.also_kept.end(), member) !=
+                               cluster.also_kept.end();
       double degree = 0.0;
-      for (std::size_t other : cluster.members) degree += other == member ? 0.0 : result.graph[member * p + other];
+      for (std::size_t other : cluster.members)
+        degree += other == member ? 0.0 : result.graph[member * p + other];
       members.push_back({{"column", result.columns[member]},
                          {"s_to_representative", value(similarity.fused, member, rep)},
                          {"hsic_to_representative", value(similarity.hsic, member, rep)},

@@ -1,4 +1,6 @@
 // Pass orchestration: validates inputs, runs the passes in order, writes their outputs.
+#include "descpipe/pipeline.hpp"
+
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -8,10 +10,9 @@
 #include <filesystem>
 #include <functional>
 
+#include "descpipe/device.hpp"
 #include "descpipe/error.hpp"
 #include "descpipe/lineage.hpp"
-#include "descpipe/pipeline.hpp"
-#include "descpipe/device.hpp"
 #include "io/atomic_file.hpp"
 #include "io/outdir.hpp"
 #include "pipeline/checkpoint.hpp"
@@ -37,11 +38,14 @@ void SuggestBlasCoreType() {
 #if defined(__x86_64__) && defined(__GNUC__)
   if (std::getenv("OPENBLAS_CORETYPE") != nullptr) return;
   const char* core = openblas_get_corename();
-  if (core == nullptr || (std::strcmp(core, "Haswell") != 0 && std::strcmp(core, "Zen") != 0)) return;
+  if (core == nullptr || (std::strcmp(core, "Haswell") != 0 && std::strcmp(core, "Zen") != 0))
+    return;
   if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
       __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl")) {
-    spdlog::info("OpenBLAS runs its {} kernels on this AVX-512 CPU: OPENBLAS_CORETYPE=SkylakeX in the "
-                 "environment makes the matrix products ~1.6x faster", core);
+    spdlog::info(
+        "OpenBLAS runs its {} kernels on this AVX-512 CPU: OPENBLAS_CORETYPE=SkylakeX in the "
+        "environment makes the matrix products ~1.6x faster",
+        core);
   }
 #endif
 }
@@ -55,13 +59,15 @@ void CheckOutputIsNotInput(const Table& table, const std::string& out_dir) {
     // sampled_data.parquet found again by a recursive directory input).
     DESCPIPE_EXPECTS(!io::IsInsideDirectory(file.path, out_dir),
                      "input file '{}' lies inside the output directory '{}': choose an output "
-                     "directory outside the inputs", file.path, out_dir);
+                     "directory outside the inputs",
+                     file.path, out_dir);
   }
 }
 
 void ReportOptions(const Config& config) {
   for (const auto& [key, value] : config.ignored_legacy) {
-    spdlog::info("option {} = {} of the original descriptor_pipeline has no effect in descpipe", key, value);
+    spdlog::info("option {} = {} of the original descriptor_pipeline has no effect in descpipe",
+                 key, value);
   }
 }
 
@@ -70,9 +76,10 @@ void ReportOptions(const Config& config) {
 const std::vector<std::string>& OutdirFileNames() {
   static const std::vector<std::string> names = {
       "run_manifest.json", "sampled_data.parquet", "pass1_stats.csv", "pass1_columns.txt",
-      "pass1_variance_filtering.json", "pass2_spearman_matrix.npy", "pass2_columns.txt", "pass2_spearman.json",
-      "pass3_columns.txt", "pass3_vif.json", "pass4_hsic_matrix.npy", "pass4_rdc_matrix.npy",
-      "pass4_nonlinear.json", "final_descriptors.txt", "final_cluster_info.json",
+      "pass1_variance_filtering.json", "pass2_spearman_matrix.npy", "pass2_columns.txt",
+      "pass2_spearman.json", "pass3_columns.txt", "pass3_vif.json", "pass4_hsic_matrix.npy",
+      "pass4_rdc_matrix.npy", "pass4_nonlinear.json", "final_descriptors.txt",
+      "final_cluster_info.json",
       // .checkpoint/
       "pass1.json", "pass2.json", "pass2_pearson.npy", "pass2_nonlinear_rows.npy", "pass3.json"};
   return names;
@@ -82,9 +89,12 @@ const std::vector<std::string>& OutdirFileNames() {
 /// directory (a symlink there would lead checkpoint writes and deletions elsewhere).
 void TidyOutputDirectory(const std::string& out_dir) {
   io::EnsureCheckpointDirectory(out_dir);
-  const std::size_t removed = io::RemoveStaleTemporaries(out_dir, OutdirFileNames()) +
-                              io::RemoveStaleTemporaries(out_dir + "/.checkpoint", OutdirFileNames());
-  if (removed > 0) spdlog::info("removed {} temporary file{} left by an interrupted run", removed, removed == 1 ? "" : "s");
+  const std::size_t removed =
+      io::RemoveStaleTemporaries(out_dir, OutdirFileNames()) +
+      io::RemoveStaleTemporaries(out_dir + "/.checkpoint", OutdirFileNames());
+  if (removed > 0)
+    spdlog::info("removed {} temporary file{} left by an interrupted run", removed,
+                 removed == 1 ? "" : "s");
 }
 
 /// Removes `path` on scope exit unless Keep() was called: a run that fails after Pass 0 leaves no
@@ -131,17 +141,20 @@ RunResult RunPipeline(const Config& config, const RunOptions& options, const Con
   // before anything is read or written.
   std::string device;
   const Context ctx = ContextForDevice(base_ctx, config, &device);
-  DESCPIPE_EXPECTS(!config.output_dir.empty(), "no output directory given: use -o OUTDIR or output_dir");
+  DESCPIPE_EXPECTS(!config.output_dir.empty(),
+                   "no output directory given: use -o OUTDIR or output_dir");
   ReportOptions(config);
 
   // Validate every input before anything is written.
   Table table = Table::Open(config.ToInputSpec(), ctx);
   CheckOutputIsNotInput(table, config.output_dir);
-  spdlog::info("input: {}, {} descriptors, {} metadata columns{}", table.Describe(),
-               table.descriptor_names().size(), table.metadata_names().size(),
-               table.known_row_count() >= 0
-                   ? fmt::format(", {} rows", GroupThousands(static_cast<std::uint64_t>(table.known_row_count())))
-                   : "");
+  spdlog::info(
+      "input: {}, {} descriptors, {} metadata columns{}", table.Describe(),
+      table.descriptor_names().size(), table.metadata_names().size(),
+      table.known_row_count() >= 0
+          ? fmt::format(", {} rows",
+                        GroupThousands(static_cast<std::uint64_t>(table.known_row_count())))
+          : "");
   SuggestBlasCoreType();
   io::EnsureOutputDirectory(config.output_dir);
   // One run at a time in OUTDIR (two would mix their passes); apply and explain wait for it too.
@@ -174,7 +187,8 @@ RunResult RunPipeline(const Config& config, const RunOptions& options, const Con
         why = fmt::format("its saved result is not valid: {}", e.what());
       }
     }
-    if (!stale_removed) {  // at the first computed pass: earlier results from here on no longer match
+    if (!stale_removed) {  // at the first computed pass: earlier results from here on no longer
+                           // match
       manifest.RemoveStaleOutputs(stage);
       stale_removed = true;
     }
@@ -186,11 +200,15 @@ RunResult RunPipeline(const Config& config, const RunOptions& options, const Con
   std::string complete;
   auto status = [&](const char* running) {
     if (!options.on_status) return;
-    options.on_status(fmt::format("{} was running; {} complete in '{}'", running,
-                                  complete.empty() ? std::string("no pass is") : complete + (complete.find(',') == std::string::npos ? " is" : " are"),
-                                  config.output_dir));
+    options.on_status(fmt::format(
+        "{} was running; {} complete in '{}'", running,
+        complete.empty() ? std::string("no pass is")
+                         : complete + (complete.find(',') == std::string::npos ? " is" : " are"),
+        config.output_dir));
   };
-  auto finished = [&](const char* pass) { complete += complete.empty() ? pass : std::string(", ") + pass; };
+  auto finished = [&](const char* pass) {
+    complete += complete.empty() ? pass : std::string(", ") + pass;
+  };
 
   RunResult run;
   RemoveUnlessKept sample_on_failure;
@@ -205,7 +223,8 @@ RunResult RunPipeline(const Config& config, const RunOptions& options, const Con
       SampleSpec spec{config.sample_rows, config.sample_per_file, config.random_seed};
       rows = WriteSample(table, spec, sample_path, ctx);
       sample_on_failure.Watch(sample_path, [&manifest] { manifest.Forget(0); });
-      spdlog::info("pass0: sampled {} rows into {}", GroupThousands(static_cast<std::uint64_t>(rows)), sample_path);
+      spdlog::info("pass0: sampled {} rows into {}",
+                   GroupThousands(static_cast<std::uint64_t>(rows)), sample_path);
     }
     // Later passes read the sample, with the column roles decided on the full input.
     InputSpec sample_spec;
@@ -218,13 +237,16 @@ RunResult RunPipeline(const Config& config, const RunOptions& options, const Con
     if (reused) {
       run.passes.push_back(manifest.Reuse(0));
     } else {
-      run.passes.push_back({"pass0_sampling", n_descriptors, n_descriptors,
-                            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(),
-                            PeakRssBytes()});
+      run.passes.push_back(
+          {"pass0_sampling", n_descriptors, n_descriptors,
+           std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(),
+           PeakRssBytes()});
       manifest.RecordPass(0, run.passes.back(), {"sampled_data.parquet"},
-                          {{"row_sample", {{"rows", rows}, {"sample_rows", config.sample_rows},
-                                           {"sample_per_file", config.sample_per_file},
-                                           {"seed", config.random_seed}}}});
+                          {{"row_sample",
+                            {{"rows", rows},
+                             {"sample_rows", config.sample_rows},
+                             {"sample_per_file", config.sample_per_file},
+                             {"seed", config.random_seed}}}});
     }
     finished("pass0");
   }
@@ -237,15 +259,18 @@ RunResult RunPipeline(const Config& config, const RunOptions& options, const Con
   } else {
     ProgressLine progress("pass1", ctx.show_progress());
     pass1 = RunPass1(
-        table, config, ctx, [&](std::uint64_t done, std::int64_t total) { progress.Update(done, total); },
+        table, config, ctx,
+        [&](std::uint64_t done, std::int64_t total) { progress.Update(done, total); },
         /*keep_values=*/options.until >= Stage::kPass2);
     progress.Finish();
     WritePass1Outputs(pass1, config, config.output_dir);
-    std::vector<std::string> outputs = {"pass1_stats.csv", "pass1_columns.txt", "pass1_variance_filtering.json"};
+    std::vector<std::string> outputs = {"pass1_stats.csv", "pass1_columns.txt",
+                                        "pass1_variance_filtering.json"};
     for (auto& file : SavePass1(pass1, config.output_dir)) outputs.push_back(file);
     spdlog::info("pass1: {} descriptors in, {} kept, {} removed ({:.2f} s)", pass1.columns.size(),
                  pass1.kept.size(), pass1.columns.size() - pass1.kept.size(), pass1.seconds);
-    run.passes.push_back({"pass1_statistics", pass1.columns.size(), pass1.kept.size(), pass1.seconds, PeakRssBytes()});
+    run.passes.push_back({"pass1_statistics", pass1.columns.size(), pass1.kept.size(),
+                          pass1.seconds, PeakRssBytes()});
     manifest.RecordPass(1, run.passes.back(), outputs);
   }
   sample_on_failure.Keep();
@@ -261,21 +286,24 @@ RunResult RunPipeline(const Config& config, const RunOptions& options, const Con
   } else {
     ProgressLine progress2("pass2", ctx.show_progress());
     pass2 = RunPass2(
-        table, pass1, config, ctx, [&](std::uint64_t done, std::int64_t total) { progress2.Update(done, total); },
+        table, pass1, config, ctx,
+        [&](std::uint64_t done, std::int64_t total) { progress2.Update(done, total); },
         // What Passes 3 and 4 need is kept (and checkpointed) even when the run stops here, so
         // that a later run going further can reuse this pass.
         /*pearson=*/config.vif_pearson,
         /*nonlinear_rows=*/static_cast<std::size_t>(config.nonlinear_max_rows));
     progress2.Finish();
     WritePass2Outputs(pass2, config, config.output_dir);
-    std::vector<std::string> outputs = {"pass2_spearman_matrix.npy", "pass2_columns.txt", "pass2_spearman.json"};
+    std::vector<std::string> outputs = {"pass2_spearman_matrix.npy", "pass2_columns.txt",
+                                        "pass2_spearman.json"};
     for (auto& file : SavePass2(pass2, config.output_dir)) outputs.push_back(file);
     spdlog::info("pass2: {} descriptors in, {} kept, {} removed in {} clusters ({:.2f} s, {} rows)",
                  pass2.columns.size(), pass2.kept.size(), pass2.columns.size() - pass2.kept.size(),
                  std::count_if(pass2.clusters.begin(), pass2.clusters.end(),
                                [](const Cluster& c) { return c.members.size() > 1; }),
                  pass2.seconds, GroupThousands(pass2.rows_used));
-    run.passes.push_back({"pass2_spearman", pass2.columns.size(), pass2.kept.size(), pass2.seconds, PeakRssBytes()});
+    run.passes.push_back(
+        {"pass2_spearman", pass2.columns.size(), pass2.kept.size(), pass2.seconds, PeakRssBytes()});
     nlohmann::ordered_json pass2_rows = {{"total", pass2.rows_total}, {"used", pass2.rows_used}};
     if (!pass2.row_sample_reason.empty()) {
       pass2_rows["reason"] = pass2.row_sample_reason;
@@ -297,9 +325,11 @@ RunResult RunPipeline(const Config& config, const RunOptions& options, const Con
     WritePass3Outputs(pass3, config, config.output_dir);
     std::vector<std::string> outputs = {"pass3_columns.txt", "pass3_vif.json"};
     for (auto& file : SavePass3(pass3, config.output_dir)) outputs.push_back(file);
-    spdlog::info("pass3: {} descriptors in, {} kept, {} removed by VIF > {} ({:.2f} s)", pass3.columns.size(),
-                 pass3.kept.size(), pass3.vif.removed.size(), config.vif_threshold, pass3.seconds);
-    run.passes.push_back({"pass3_vif", pass3.columns.size(), pass3.kept.size(), pass3.seconds, PeakRssBytes()});
+    spdlog::info("pass3: {} descriptors in, {} kept, {} removed by VIF > {} ({:.2f} s)",
+                 pass3.columns.size(), pass3.kept.size(), pass3.vif.removed.size(),
+                 config.vif_threshold, pass3.seconds);
+    run.passes.push_back(
+        {"pass3_vif", pass3.columns.size(), pass3.kept.size(), pass3.seconds, PeakRssBytes()});
     manifest.RecordPass(3, run.passes.back(), outputs);
   }
   finished("pass3");
@@ -313,25 +343,30 @@ RunResult RunPipeline(const Config& config, const RunOptions& options, const Con
     return run;
   }
   ProgressLine progress4("pass4", ctx.show_progress(), "tiles");
-  const Pass4Result pass4 = RunPass4(pass1, pass2, pass3, config, ctx, [&](std::uint64_t done, std::int64_t total) {
-    progress4.Update(done, total);
-  });
+  const Pass4Result pass4 =
+      RunPass4(pass1, pass2, pass3, config, ctx,
+               [&](std::uint64_t done, std::int64_t total) { progress4.Update(done, total); });
   progress4.Finish();
   WritePass4Outputs(pass4, config, config.output_dir);
   WriteFinalClusterInfo(pass1, pass2, pass3, pass4, config, config.output_dir);
-  spdlog::info("pass4: {} descriptors in, {} kept, {} removed in {} clusters ({} edges at S >= {}, {} rows, {:.2f} s)",
-               pass4.columns.size(), pass4.kept.size(), pass4.columns.size() - pass4.kept.size(),
-               std::count_if(pass4.clusters.begin(), pass4.clusters.end(),
-                             [](const Cluster& c) { return c.members.size() > 1; }),
-               pass4.edges, config.nonlinear_threshold, GroupThousands(pass4.rows_used), pass4.seconds);
-  run.passes.push_back({"pass4_nonlinear", pass4.columns.size(), pass4.kept.size(), pass4.seconds, PeakRssBytes()});
+  spdlog::info(
+      "pass4: {} descriptors in, {} kept, {} removed in {} clusters ({} edges at S >= {}, {} rows, "
+      "{:.2f} s)",
+      pass4.columns.size(), pass4.kept.size(), pass4.columns.size() - pass4.kept.size(),
+      std::count_if(pass4.clusters.begin(), pass4.clusters.end(),
+                    [](const Cluster& c) { return c.members.size() > 1; }),
+      pass4.edges, config.nonlinear_threshold, GroupThousands(pass4.rows_used), pass4.seconds);
+  run.passes.push_back(
+      {"pass4_nonlinear", pass4.columns.size(), pass4.kept.size(), pass4.seconds, PeakRssBytes()});
   std::vector<std::string> pass4_outputs;
   if (config.w_hsic > 0.0) pass4_outputs.push_back("pass4_hsic_matrix.npy");
   if (config.w_rdc > 0.0) pass4_outputs.push_back("pass4_rdc_matrix.npy");
-  for (const char* name : {"pass4_nonlinear.json", "final_descriptors.txt", "final_cluster_info.json"}) {
+  for (const char* name :
+       {"pass4_nonlinear.json", "final_descriptors.txt", "final_cluster_info.json"}) {
     pass4_outputs.push_back(name);
   }
-  nlohmann::ordered_json pass4_rows = {{"available", pass4.rows_available}, {"used", pass4.rows_used},
+  nlohmann::ordered_json pass4_rows = {{"available", pass4.rows_available},
+                                       {"used", pass4.rows_used},
                                        {"nonlinear_max_rows", config.nonlinear_max_rows},
                                        {"seed", config.random_seed}};
   if (!pass4.row_sample_reason.empty()) pass4_rows["reason"] = pass4.row_sample_reason;

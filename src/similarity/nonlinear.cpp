@@ -36,10 +36,10 @@
 namespace descpipe {
 namespace {
 
-constexpr std::size_t kTileWidth = 256;    ///< matrix columns of A per product tile
+constexpr std::size_t kTileWidth = 256;      ///< matrix columns of A per product tile
 constexpr std::size_t kGpuTileWidth = 4096;  ///< the same on the GPU (one DGEMM per tile)
 constexpr std::size_t kChunk = 2048;         ///< points evaluated per batch (at most 512 features)
-constexpr std::size_t kMaxGrid = 8192;     ///< grid points for the basis (smooth functions of u)
+constexpr std::size_t kMaxGrid = 8192;       ///< grid points for the basis (smooth functions of u)
 constexpr double kPi = 3.14159265358979323846;
 
 /// Points evaluated per batch for a family of `d` features: kChunk up to 512 features (the
@@ -113,7 +113,8 @@ Basis MakeBasis(const FeatureFamily& family, std::size_t d, std::size_t rows) {
     const double mean = std::accumulate(column, column + n, 0.0) / static_cast<double>(n);
     for (std::size_t i = 0; i < n; ++i) column[i] -= mean;
   }
-  Eigen::MatrixXd gram = Eigen::MatrixXd::Zero(static_cast<Eigen::Index>(d), static_cast<Eigen::Index>(d));
+  Eigen::MatrixXd gram =
+      Eigen::MatrixXd::Zero(static_cast<Eigen::Index>(d), static_cast<Eigen::Index>(d));
   cblas_dsyrk(CblasColMajor, CblasLower, CblasTrans, static_cast<int>(d), static_cast<int>(n), 1.0,
               features.data(), static_cast<int>(n), 0.0, gram.data(), static_cast<int>(d));
   Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> solver(gram);  // reads the lower triangle
@@ -136,9 +137,10 @@ void Project(const FeatureFamily& family, const Basis& basis, const double* u, s
              std::vector<double>& scratch, double* out) {
   scratch.resize(count * basis.d);
   family(u, count, scratch.data());
-  cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, static_cast<int>(count), static_cast<int>(basis.r),
-              static_cast<int>(basis.d), 1.0, scratch.data(), static_cast<int>(count), basis.vectors.data(),
-              static_cast<int>(basis.d), 0.0, out, static_cast<int>(count));
+  cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, static_cast<int>(count),
+              static_cast<int>(basis.r), static_cast<int>(basis.d), 1.0, scratch.data(),
+              static_cast<int>(count), basis.vectors.data(), static_cast<int>(basis.d), 0.0, out,
+              static_cast<int>(count));
 }
 
 /// Basis values at u = h / (2n) for h = 0 .. 2n (every half-integer rank of a complete column):
@@ -151,10 +153,12 @@ std::vector<double> RankTable(const FeatureFamily& family, const Basis& basis, s
   for (std::size_t start = 0; start < size; start += chunk) {
     const std::size_t count = std::min(chunk, size - start);
     u.resize(count);
-    for (std::size_t i = 0; i < count; ++i) u[i] = static_cast<double>(start + i) / static_cast<double>(2 * n);
+    for (std::size_t i = 0; i < count; ++i)
+      u[i] = static_cast<double>(start + i) / static_cast<double>(2 * n);
     out.resize(count * basis.r);
     Project(family, basis, u.data(), count, scratch, out.data());
-    for (std::size_t c = 0; c < basis.r; ++c) std::copy_n(out.data() + c * count, count, table.data() + c * size + start);
+    for (std::size_t c = 0; c < basis.r; ++c)
+      std::copy_n(out.data() + c * count, count, table.data() + c * size + start);
   }
   return table;
 }
@@ -207,7 +211,8 @@ void FillBlock(const double* u, std::size_t n, const FeatureFamily& family, cons
       out.resize(points.size() * r);
       Project(family, basis, points.data(), points.size(), scratch, out.data());
       for (std::size_t c = 0; c < r; ++c) {
-        for (std::size_t k = 0; k < rows.size(); ++k) block[c * n + rows[k]] = out[c * points.size() + k];
+        for (std::size_t k = 0; k < rows.size(); ++k)
+          block[c * n + rows[k]] = out[c * points.size() + k];
       }
     }
   }
@@ -236,7 +241,8 @@ void Whiten(double* block, std::size_t n, std::size_t r, double ridge) {
   }
   const double lambda = ridge * largest;
   Eigen::VectorXd scale(values.size());
-  for (Eigen::Index k = 0; k < values.size(); ++k) scale(k) = values(k) > 0.0 ? 1.0 / std::sqrt(values(k) + lambda) : 0.0;
+  for (Eigen::Index k = 0; k < values.size(); ++k)
+    scale(k) = values(k) > 0.0 ? 1.0 / std::sqrt(values(k) + lambda) : 0.0;
   const Eigen::MatrixXd transform = solver.eigenvectors() * scale.asDiagonal();
   const Eigen::MatrixXd whitened = b * transform;
   b = whitened;
@@ -245,36 +251,40 @@ void Whiten(double* block, std::size_t n, std::size_t r, double ridge) {
 /// ForAllBlocks with the products on the GPU (cuda_impl::ForAllProductTiles). Progress counts
 /// pairs of columns (i <= j) reduced.
 template <typename Reduce>
-void ForAllBlocksOnGpu(const double* a, std::size_t n, std::size_t p, std::size_t r, const Context& ctx,
-                       const Reduce& reduce, const std::function<void(std::uint64_t, std::int64_t)>& progress) {
+void ForAllBlocksOnGpu(const double* a, std::size_t n, std::size_t p, std::size_t r,
+                       const Context& ctx, const Reduce& reduce,
+                       const std::function<void(std::uint64_t, std::int64_t)>& progress) {
   const std::size_t per_tile = std::max<std::size_t>(1, kGpuTileWidth / r);
   const auto pairs_total = static_cast<std::int64_t>(p * (p + 1) / 2);
   std::uint64_t pairs_done = 0;
-  cuda_impl::ForAllProductTiles(a, n, p * r, per_tile * r, r, ctx, [&](std::size_t i0, std::size_t j0, std::size_t ni,
-                                                                      std::size_t nj, const double* product,
-                                                                      std::size_t ld) {
-    const std::size_t block_i0 = i0 / r, block_j0 = j0 / r, blocks_i = ni / r, blocks_j = nj / r;
-    const auto n_work = static_cast<std::int64_t>(blocks_j);
-    std::exception_ptr failure;
-    std::mutex failure_mutex;
-    std::uint64_t pairs = 0;
+  cuda_impl::ForAllProductTiles(
+      a, n, p * r, per_tile * r, r, ctx,
+      [&](std::size_t i0, std::size_t j0, std::size_t ni, std::size_t nj, const double* product,
+          std::size_t ld) {
+        const std::size_t block_i0 = i0 / r, block_j0 = j0 / r, blocks_i = ni / r,
+                          blocks_j = nj / r;
+        const auto n_work = static_cast<std::int64_t>(blocks_j);
+        std::exception_ptr failure;
+        std::mutex failure_mutex;
+        std::uint64_t pairs = 0;
 #pragma omp parallel for schedule(dynamic, 1) num_threads(ctx.threads()) reduction(+ : pairs)
-    for (std::int64_t jj = 0; jj < n_work; ++jj) {
-      try {
-        const std::size_t j = block_j0 + static_cast<std::size_t>(jj);
-        for (std::size_t ii = 0; ii < blocks_i && block_i0 + ii <= j; ++ii) {
-          reduce(block_i0 + ii, j, product + (static_cast<std::size_t>(jj) * r) * ld + ii * r, ld);
-          ++pairs;
+        for (std::int64_t jj = 0; jj < n_work; ++jj) {
+          try {
+            const std::size_t j = block_j0 + static_cast<std::size_t>(jj);
+            for (std::size_t ii = 0; ii < blocks_i && block_i0 + ii <= j; ++ii) {
+              reduce(block_i0 + ii, j, product + (static_cast<std::size_t>(jj) * r) * ld + ii * r,
+                     ld);
+              ++pairs;
+            }
+          } catch (...) {
+            std::lock_guard<std::mutex> lock(failure_mutex);
+            if (!failure) failure = std::current_exception();
+          }
         }
-      } catch (...) {
-        std::lock_guard<std::mutex> lock(failure_mutex);
-        if (!failure) failure = std::current_exception();
-      }
-    }
-    if (failure) std::rethrow_exception(failure);
-    pairs_done += pairs;
-    if (progress) progress(pairs_done, pairs_total);
-  });
+        if (failure) std::rethrow_exception(failure);
+        pairs_done += pairs;
+        if (progress) progress(pairs_done, pairs_total);
+      });
 }
 
 /// Every r x r block (i, j), i <= j, of A^T A for A = [block_0 .. block_{p-1}] (n x p r), passed to
@@ -283,7 +293,8 @@ void ForAllBlocksOnGpu(const double* a, std::size_t n, std::size_t p, std::size_
 /// matrix columns, and each tile's blocks are reduced here by `threads` threads.
 template <typename Reduce>
 void ForAllBlocks(const double* a, std::size_t n, std::size_t p, std::size_t r, const Context& ctx,
-                  const Reduce& reduce, const std::function<void(std::uint64_t, std::int64_t)>& progress) {
+                  const Reduce& reduce,
+                  const std::function<void(std::uint64_t, std::int64_t)>& progress) {
   const int threads = ctx.threads();
   if (ctx.device() == Device::kCuda) {
     ForAllBlocksOnGpu(a, n, p, r, ctx, reduce, progress);
@@ -310,9 +321,10 @@ void ForAllBlocks(const double* a, std::size_t n, std::size_t p, std::size_t r, 
         const std::size_t i0 = ti * per_tile, j0 = tj * per_tile;
         const std::size_t ni = std::min(per_tile, p - i0), nj = std::min(per_tile, p - j0);
         const std::size_t ld = ni * r;
-        cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, static_cast<int>(ni * r), static_cast<int>(nj * r),
-                    static_cast<int>(n), 1.0, a + i0 * r * n, static_cast<int>(n), a + j0 * r * n,
-                    static_cast<int>(n), 0.0, product.data(), static_cast<int>(ld));
+        cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, static_cast<int>(ni * r),
+                    static_cast<int>(nj * r), static_cast<int>(n), 1.0, a + i0 * r * n,
+                    static_cast<int>(n), a + j0 * r * n, static_cast<int>(n), 0.0, product.data(),
+                    static_cast<int>(ld));
         for (std::size_t jj = 0; jj < nj; ++jj) {
           for (std::size_t ii = 0; ii < ni; ++ii) {
             if (ti == tj && ii > jj) continue;
@@ -353,8 +365,9 @@ class FeatureBuffer {
 };
 
 /// A = the blocks of every column under `family` (whitened with `ridge` when >= 0), in `buffer`.
-const double* StackedFeatures(const ColumnMatrix& copula, const FeatureFamily& family, const Basis& basis,
-                              double ridge, int threads, FeatureBuffer& buffer) {
+const double* StackedFeatures(const ColumnMatrix& copula, const FeatureFamily& family,
+                              const Basis& basis, double ridge, int threads,
+                              FeatureBuffer& buffer) {
   const std::size_t n = copula.n_rows, p = copula.n_cols, r = basis.r;
   const std::vector<double> table = RankTable(family, basis, n);
   double* a = buffer.Reserve(n * p * r);
@@ -382,18 +395,21 @@ const double* StackedFeatures(const ColumnMatrix& copula, const FeatureFamily& f
 }
 
 void CheckOptions(const NonlinearOptions& options) {
-  DESCPIPE_EXPECTS(options.hsic_D >= 2 && options.hsic_D % 2 == 0,
-                   "hsic_D must be an even number >= 2 (cosine and sine of hsic_D / 2 frequencies), got {}",
-                   options.hsic_D);
+  DESCPIPE_EXPECTS(
+      options.hsic_D >= 2 && options.hsic_D % 2 == 0,
+      "hsic_D must be an even number >= 2 (cosine and sine of hsic_D / 2 frequencies), got {}",
+      options.hsic_D);
   DESCPIPE_EXPECTS(options.rdc_k >= 1, "rdc_k must be >= 1, got {}", options.rdc_k);
   DESCPIPE_EXPECTS(options.rdc_seeds >= 1, "rdc_seeds must be >= 1, got {}", options.rdc_seeds);
-  DESCPIPE_EXPECTS(options.rdc_s > 0.0 && std::isfinite(options.rdc_s), "rdc_s must be > 0, got {}", options.rdc_s);
-  DESCPIPE_EXPECTS(options.rdc_ridge >= 0.0 && options.rdc_ridge < 1.0, "rdc_ridge must be in [0, 1), got {}",
-                   options.rdc_ridge);
+  DESCPIPE_EXPECTS(options.rdc_s > 0.0 && std::isfinite(options.rdc_s), "rdc_s must be > 0, got {}",
+                   options.rdc_s);
+  DESCPIPE_EXPECTS(options.rdc_ridge >= 0.0 && options.rdc_ridge < 1.0,
+                   "rdc_ridge must be in [0, 1), got {}", options.rdc_ridge);
   DESCPIPE_EXPECTS(options.hsic_bandwidth > 0.0 && std::isfinite(options.hsic_bandwidth),
                    "the HSIC bandwidth must be > 0, got {}", options.hsic_bandwidth);
-  DESCPIPE_EXPECTS(options.w_hsic >= 0.0 && options.w_rdc >= 0.0 && options.w_hsic + options.w_rdc > 0.0,
-                   "w_hsic and w_rdc must be >= 0 and not both 0, got {} and {}", options.w_hsic, options.w_rdc);
+  DESCPIPE_EXPECTS(
+      options.w_hsic >= 0.0 && options.w_rdc >= 0.0 && options.w_hsic + options.w_rdc > 0.0,
+      "w_hsic and w_rdc must be >= 0 and not both 0, got {} and {}", options.w_hsic, options.w_rdc);
 }
 
 }  // namespace
@@ -465,15 +481,16 @@ std::vector<double> HsicFrequencies(const NonlinearOptions& options) {
 }
 
 std::vector<double> RdcProjection(const NonlinearOptions& options, int draw, int k) {
-  Random random((options.seed ^ 0x52444300'00000000ULL) + 0x9e3779b97f4a7c15ULL * static_cast<std::uint64_t>(draw + 1));
+  Random random((options.seed ^ 0x52444300'00000000ULL) +
+                0x9e3779b97f4a7c15ULL * static_cast<std::uint64_t>(draw + 1));
   std::vector<double> w(2 * static_cast<std::size_t>(k));
   for (double& value : w) value = random.Normal();
   return w;
 }
 
-NonlinearResult NonlinearDependence(const ColumnMatrix& copula, const NonlinearOptions& options,
-                                    const Context& ctx,
-                                    const std::function<void(std::uint64_t, std::int64_t)>& progress) {
+NonlinearResult NonlinearDependence(
+    const ColumnMatrix& copula, const NonlinearOptions& options, const Context& ctx,
+    const std::function<void(std::uint64_t, std::int64_t)>& progress) {
   CheckOptions(options);
   const std::size_t n = copula.n_rows, p = copula.n_cols;
   NonlinearResult result;
@@ -516,7 +533,8 @@ NonlinearResult NonlinearDependence(const ColumnMatrix& copula, const NonlinearO
   FeatureBuffer buffer;  // HSIC's stacked features (the largest) are reused by every RDC draw
 
   // Progress over every tile of every product (HSIC once, RDC once per draw).
-  const std::int64_t rounds = (options.w_hsic > 0.0 ? 1 : 0) + (options.w_rdc > 0.0 ? options.rdc_seeds : 0);
+  const std::int64_t rounds =
+      (options.w_hsic > 0.0 ? 1 : 0) + (options.w_rdc > 0.0 ? options.rdc_seeds : 0);
   std::int64_t round = 0;
   auto round_progress = [&](std::uint64_t done, std::int64_t total) {
     if (progress) progress(static_cast<std::uint64_t>(round * total) + done, rounds * total);
@@ -549,13 +567,16 @@ NonlinearResult NonlinearDependence(const ColumnMatrix& copula, const NonlinearO
         start = std::chrono::steady_clock::now();
         std::vector<double> raw(p * p, 0.0);
         const std::size_t r = basis.r;
-        ForAllBlocks(a, n, p, r, ctx, [&](std::size_t i, std::size_t j, const double* block, std::size_t ld) {
-          double sum = 0.0;
-          for (std::size_t c = 0; c < r; ++c) {
-            for (std::size_t k = 0; k < r; ++k) sum += block[c * ld + k] * block[c * ld + k];
-          }
-          raw[i * p + j] = raw[j * p + i] = sum;
-        }, round_progress);
+        ForAllBlocks(
+            a, n, p, r, ctx,
+            [&](std::size_t i, std::size_t j, const double* block, std::size_t ld) {
+              double sum = 0.0;
+              for (std::size_t c = 0; c < r; ++c) {
+                for (std::size_t k = 0; k < r; ++k) sum += block[c * ld + k] * block[c * ld + k];
+              }
+              raw[i * p + j] = raw[j * p + i] = sum;
+            },
+            round_progress);
         result.product_seconds += SecondsSince(start);
         for (std::size_t i = 0; i < p; ++i) {
           for (std::size_t j = 0; j < p; ++j) {
@@ -601,19 +622,24 @@ NonlinearResult NonlinearDependence(const ColumnMatrix& copula, const NonlinearO
         if (basis.r > 0) {
           require_features(basis.r, "RDC");
           auto start = std::chrono::steady_clock::now();
-          const double* a = StackedFeatures(copula, family, basis, options.rdc_ridge, threads, buffer);
+          const double* a =
+              StackedFeatures(copula, family, basis, options.rdc_ridge, threads, buffer);
           result.feature_seconds += SecondsSince(start);
           start = std::chrono::steady_clock::now();
           const std::size_t r = basis.r;
           std::vector<double> draw_value(p * p, 0.0);
-          ForAllBlocks(a, n, p, r, ctx, [&](std::size_t i, std::size_t j, const double* block, std::size_t ld) {
-            Eigen::Map<const Eigen::MatrixXd, 0, Eigen::OuterStride<>> m(
-                block, static_cast<Eigen::Index>(r), static_cast<Eigen::Index>(r), Eigen::OuterStride<>(static_cast<Eigen::Index>(ld)));
-            const Eigen::MatrixXd gram = m.transpose() * m;
-            Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> solver(gram, Eigen::EigenvaluesOnly);
-            const double top = std::sqrt(std::max(0.0, solver.eigenvalues().maxCoeff()));
-            draw_value[i * p + j] = draw_value[j * p + i] = std::min(1.0, top);
-          }, round_progress);
+          ForAllBlocks(
+              a, n, p, r, ctx,
+              [&](std::size_t i, std::size_t j, const double* block, std::size_t ld) {
+                Eigen::Map<const Eigen::MatrixXd, 0, Eigen::OuterStride<>> m(
+                    block, static_cast<Eigen::Index>(r), static_cast<Eigen::Index>(r),
+                    Eigen::OuterStride<>(static_cast<Eigen::Index>(ld)));
+                const Eigen::MatrixXd gram = m.transpose() * m;
+                Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> solver(gram, Eigen::EigenvaluesOnly);
+                const double top = std::sqrt(std::max(0.0, solver.eigenvalues().maxCoeff()));
+                draw_value[i * p + j] = draw_value[j * p + i] = std::min(1.0, top);
+              },
+              round_progress);
           result.product_seconds += SecondsSince(start);
           for (std::size_t i = 0; i < p; ++i) varies[i] = varies[i] || draw_value[i * p + i] > 0.0;
           for (std::size_t e = 0; e < p * p; ++e) sum[e] += draw_value[e];
@@ -622,7 +648,8 @@ NonlinearResult NonlinearDependence(const ColumnMatrix& copula, const NonlinearO
       }
       for (std::size_t i = 0; i < p; ++i) {
         for (std::size_t j = 0; j < p; ++j) {
-          result.rdc[i * p + j] = i == j ? (varies[i] ? 1.0 : 0.0) : sum[i * p + j] / options.rdc_seeds;
+          result.rdc[i * p + j] =
+              i == j ? (varies[i] ? 1.0 : 0.0) : sum[i * p + j] / options.rdc_seeds;
         }
       }
     }

@@ -14,7 +14,8 @@ namespace descpipe::cuda_impl {
 void ForAllProductTiles(const double* a, std::size_t n, std::size_t width, std::size_t tile_width,
                         std::size_t block, const Context& ctx, const ProductTileFn& tile) {
   if (n == 0 || width == 0) return;
-  DESCPIPE_ASSERT(block > 0 && tile_width >= block && tile_width % block == 0 && width % block == 0);
+  DESCPIPE_ASSERT(block > 0 && tile_width >= block && tile_width % block == 0 &&
+                  width % block == 0);
   DeviceMemory memory(ctx, "the GPU HSIC/RDC products");
   Stream stream;
   CublasHandle blas(stream.get());
@@ -22,7 +23,9 @@ void ForAllProductTiles(const double* a, std::size_t n, std::size_t width, std::
   // Resident: all of A and two product tiles. Streamed: two column tiles of A and two products;
   // the tile narrows (in whole blocks) until that fits.
   std::size_t w = std::min(tile_width, width);
-  auto product_bytes = [](std::size_t tile) { return 2 * static_cast<std::uint64_t>(tile) * tile * sizeof(double); };
+  auto product_bytes = [](std::size_t tile) {
+    return 2 * static_cast<std::uint64_t>(tile) * tile * sizeof(double);
+  };
   const bool resident = width * column_bytes + product_bytes(w) <= memory.available();
   if (!resident) {
     while (w > block && 2 * w * column_bytes + product_bytes(w) > memory.available()) w -= block;
@@ -34,7 +37,8 @@ void ForAllProductTiles(const double* a, std::size_t n, std::size_t width, std::
   DeviceArray<double> whole, tile_i, tile_j;
   if (resident) {
     whole = DeviceArray<double>(memory, width * n, "the stacked features");
-    DESCPIPE_CUDA_CHECK(cudaMemcpyAsync(whole.data(), a, width * column_bytes, cudaMemcpyHostToDevice, stream.get()));
+    DESCPIPE_CUDA_CHECK(cudaMemcpyAsync(whole.data(), a, width * column_bytes,
+                                        cudaMemcpyHostToDevice, stream.get()));
   } else {
     tile_i = DeviceArray<double>(memory, w * n, "a column tile of the features");
     tile_j = DeviceArray<double>(memory, w * n, "a column tile of the features");
@@ -43,7 +47,8 @@ void ForAllProductTiles(const double* a, std::size_t n, std::size_t width, std::
                                      DeviceArray<double>(memory, w * w, "a product tile")};
   PinnedArray<double> host[2] = {PinnedArray<double>(w * w), PinnedArray<double>(w * w)};
   Event ready[2] = {Event(false), Event(false)};
-  const DrainOnExit drain(stream);  // after every buffer above: queued work ends before they are freed
+  const DrainOnExit drain(
+      stream);  // after every buffer above: queued work ends before they are freed
 
   struct Pending {
     std::size_t i0, j0, ni, nj;
@@ -68,8 +73,8 @@ void ForAllProductTiles(const double* a, std::size_t n, std::size_t width, std::
     } else {
       if (loaded_i != ti) {
         // In stream order: after the products that still read the previous tile.
-        DESCPIPE_CUDA_CHECK(cudaMemcpyAsync(tile_i.data(), a + i0 * n, ni * column_bytes, cudaMemcpyHostToDevice,
-                                            stream.get()));
+        DESCPIPE_CUDA_CHECK(cudaMemcpyAsync(tile_i.data(), a + i0 * n, ni * column_bytes,
+                                            cudaMemcpyHostToDevice, stream.get()));
         loaded_i = ti;
       }
       a_i = tile_i.data();
@@ -82,16 +87,18 @@ void ForAllProductTiles(const double* a, std::size_t n, std::size_t width, std::
       } else if (tj == ti) {
         a_j = a_i;
       } else {
-        DESCPIPE_CUDA_CHECK(cudaMemcpyAsync(tile_j.data(), a + j0 * n, nj * column_bytes, cudaMemcpyHostToDevice,
-                                            stream.get()));
+        DESCPIPE_CUDA_CHECK(cudaMemcpyAsync(tile_j.data(), a + j0 * n, nj * column_bytes,
+                                            cudaMemcpyHostToDevice, stream.get()));
         a_j = tile_j.data();
       }
       if (waiting[s]) deliver(s);  // frees this slot's buffers (its copy is complete)
-      DESCPIPE_CUBLAS_CHECK(Cublas().dgemm(blas.get(), CUBLAS_OP_T, CUBLAS_OP_N, static_cast<int>(ni), static_cast<int>(nj),
-                                        static_cast<int>(n), &one, a_i, static_cast<int>(n), a_j, static_cast<int>(n),
-                                        &zero, products[s].data(), static_cast<int>(ni)));
-      DESCPIPE_CUDA_CHECK(cudaMemcpyAsync(host[s].data(), products[s].data(), ni * nj * sizeof(double),
-                                          cudaMemcpyDeviceToHost, stream.get()));
+      DESCPIPE_CUBLAS_CHECK(Cublas().dgemm(
+          blas.get(), CUBLAS_OP_T, CUBLAS_OP_N, static_cast<int>(ni), static_cast<int>(nj),
+          static_cast<int>(n), &one, a_i, static_cast<int>(n), a_j, static_cast<int>(n), &zero,
+          products[s].data(), static_cast<int>(ni)));
+      DESCPIPE_CUDA_CHECK(cudaMemcpyAsync(host[s].data(), products[s].data(),
+                                          ni * nj * sizeof(double), cudaMemcpyDeviceToHost,
+                                          stream.get()));
       ready[s].Record(stream.get());
       pending[s] = {i0, j0, ni, nj};
       waiting[s] = true;

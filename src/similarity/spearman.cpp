@@ -28,8 +28,8 @@
 #include <memory>
 #include <mutex>
 
-#include "descpipe/error.hpp"
 #include "common/numbers.hpp"
+#include "descpipe/error.hpp"
 #include "descpipe/similarity.hpp"
 #include "device/cuda_impl.hpp"
 #include "stats/single_threaded_blas.hpp"
@@ -112,14 +112,15 @@ struct CorrelationAccumulator::Impl {
   std::size_t p = 0;
   int threads = 1;
   std::vector<double> shift;
-  std::vector<std::size_t> incomplete;        // columns with missing values
-  std::vector<std::size_t> slot;              // position of a column in `incomplete`, or SIZE_MAX
-  std::size_t fill = 0;                       // rows in the current tile
+  std::vector<std::size_t> incomplete;  // columns with missing values
+  std::vector<std::size_t> slot;        // position of a column in `incomplete`, or SIZE_MAX
+  std::size_t fill = 0;                 // rows in the current tile
   std::uint64_t rows_seen = 0;
   // P = X^T X (upper tiles), column sums and squares of the complete columns, and for the
   // incomplete columns J (p x k each, element (i, j) at [j * p + i]):
   //   joint_count = M^T M_J, sum_i = X^T M_J, square_i = X2^T M_J,
-  //   sum_j = M^T X_J, square_j = M^T X2_J   (sums of r_i / r_j over the rows where both are valid).
+  //   sum_j = M^T X_J, square_j = M^T X2_J   (sums of r_i / r_j over the rows where both are
+  //   valid).
   std::vector<double> product, column_sum, column_square;
   std::vector<double> joint_count, sum_i, square_i, sum_j, square_j;
   // The current tile, column-major with leading dimension kRowTile while it fills.
@@ -136,7 +137,8 @@ struct CorrelationAccumulator::Impl {
 
   /// Columns, shifts and which columns are incomplete; the CPU's sums and tile buffers unless
   /// the sums are taken on the GPU.
-  void Init(std::vector<double> shifts, const std::vector<bool>& is_incomplete, int thread_count, bool cpu_buffers);
+  void Init(std::vector<double> shifts, const std::vector<bool>& is_incomplete, int thread_count,
+            bool cpu_buffers);
 
   template <typename T>
   void Add(const T* const* columns, std::size_t rows) {
@@ -226,7 +228,8 @@ struct CorrelationAccumulator::Impl {
         std::copy_n(x.data() + col * rows, rows, x_j.data() + t * rows);
         std::copy_n(x2.data() + col * rows, rows, x2_j.data() + t * rows);
       }
-      for (std::vector<double>* buffer : {&dense_count, &dense_sum_i, &dense_square_i, &dense_sum_j, &dense_square_j}) {
+      for (std::vector<double>* buffer :
+           {&dense_count, &dense_sum_i, &dense_square_i, &dense_sum_j, &dense_square_j}) {
         std::fill_n(buffer->data(), p * cn, 0.0);
       }
       products.push_back({mask.data(), p, mask_j.data(), cn, dense_count.data(), false});
@@ -276,7 +279,8 @@ struct CorrelationAccumulator::Impl {
         const double* xi = x.data() + i * rows;
         const double* mi = mask.data() + i * rows;
         const double* x2i = x2.data() + i * rows;
-        const std::vector<std::uint32_t>& missing_i = slot[i] == SIZE_MAX ? none : missing_rows[slot[i]];
+        const std::vector<std::uint32_t>& missing_i =
+            slot[i] == SIZE_MAX ? none : missing_rows[slot[i]];
         for (const std::size_t s : sparse) {
           double lost_count = 0.0, lost_sum = 0.0, lost_square = 0.0;
           for (const std::uint32_t r : missing_rows[s]) {
@@ -305,8 +309,9 @@ struct CorrelationAccumulator::Impl {
   }
 };
 
-void CorrelationAccumulator::Impl::Init(std::vector<double> shifts, const std::vector<bool>& is_incomplete,
-                                        int thread_count, bool cpu_buffers) {
+void CorrelationAccumulator::Impl::Init(std::vector<double> shifts,
+                                        const std::vector<bool>& is_incomplete, int thread_count,
+                                        bool cpu_buffers) {
   Impl& s = *this;
   s.p = shifts.size();
   DESCPIPE_ASSERT(is_incomplete.size() == s.p);
@@ -341,25 +346,29 @@ void CorrelationAccumulator::Impl::Init(std::vector<double> shifts, const std::v
     s.tile_count.resize(p);
     s.tile_sum.resize(p);
     s.tile_square.resize(p);
-    for (std::vector<double>* buffer : {&s.dense_count, &s.dense_sum_i, &s.dense_square_i, &s.dense_sum_j, &s.dense_square_j}) {
+    for (std::vector<double>* buffer :
+         {&s.dense_count, &s.dense_sum_i, &s.dense_square_i, &s.dense_sum_j, &s.dense_square_j}) {
       buffer->resize(p * chunk);
     }
   }
 }
 
-CorrelationAccumulator::CorrelationAccumulator(std::vector<double> shift, const std::vector<bool>& incomplete,
-                                               int threads)
+CorrelationAccumulator::CorrelationAccumulator(std::vector<double> shift,
+                                               const std::vector<bool>& incomplete, int threads)
     : impl_(std::make_unique<Impl>()) {
   impl_->Init(std::move(shift), incomplete, threads, /*cpu_buffers=*/true);
 }
 
-CorrelationAccumulator::CorrelationAccumulator(std::vector<double> shift, const std::vector<bool>& incomplete,
+CorrelationAccumulator::CorrelationAccumulator(std::vector<double> shift,
+                                               const std::vector<bool>& incomplete,
                                                const Context& ctx, std::uint64_t expected_rows)
     : impl_(std::make_unique<Impl>()) {
-  const bool on_gpu = ctx.device() == Device::kCuda && !shift.empty();  // no columns: nothing for the GPU
+  const bool on_gpu =
+      ctx.device() == Device::kCuda && !shift.empty();  // no columns: nothing for the GPU
   impl_->Init(std::move(shift), incomplete, ctx.threads(), /*cpu_buffers=*/!on_gpu);
   if (on_gpu) {
-    impl_->gpu = std::make_unique<cuda_impl::CorrelationSumsGpu>(impl_->shift, impl_->incomplete, expected_rows, ctx);
+    impl_->gpu = std::make_unique<cuda_impl::CorrelationSumsGpu>(impl_->shift, impl_->incomplete,
+                                                                 expected_rows, ctx);
   }
 }
 
@@ -417,12 +426,15 @@ std::vector<double> CorrelationAccumulator::Finish() {
       const double p_ij = s.product[j * p + i];
       if (s.slot[j] != SIZE_MAX) {
         const std::size_t e = s.slot[j] * p + i;  // (i, column j of J)
-        r = Correlation(s.joint_count[e], s.sum_i[e], s.sum_j[e], s.square_i[e], s.square_j[e], p_ij);
+        r = Correlation(s.joint_count[e], s.sum_i[e], s.sum_j[e], s.square_i[e], s.square_j[e],
+                        p_ij);
       } else if (s.slot[i] != SIZE_MAX) {
         const std::size_t e = s.slot[i] * p + j;  // (j, column i of J): roles swapped
-        r = Correlation(s.joint_count[e], s.sum_j[e], s.sum_i[e], s.square_j[e], s.square_i[e], p_ij);
+        r = Correlation(s.joint_count[e], s.sum_j[e], s.sum_i[e], s.square_j[e], s.square_i[e],
+                        p_ij);
       } else {
-        r = Correlation(rows, s.column_sum[i], s.column_sum[j], s.column_square[i], s.column_square[j], p_ij);
+        r = Correlation(rows, s.column_sum[i], s.column_sum[j], s.column_square[i],
+                        s.column_square[j], p_ij);
       }
       result[i * p + j] = r;
       result[j * p + i] = r;

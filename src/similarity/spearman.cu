@@ -27,8 +27,8 @@ constexpr std::size_t kMaxTileRowsFp32 = 16384;  // bounds the fp32 rounding wit
 constexpr std::size_t kMaxStagingBytes = std::size_t{512} << 20;  // per pinned tile
 
 template <typename T, typename C>
-__global__ void PrepareTileKernel(const T* raw, std::size_t ld, std::size_t rows, std::size_t p, const double* shift,
-                                  C* x, C* mask, C* x2) {
+__global__ void PrepareTileKernel(const T* raw, std::size_t ld, std::size_t rows, std::size_t p,
+                                  const double* shift, C* x, C* mask, C* x2) {
   const std::size_t total = rows * p;
   for (std::size_t e = blockIdx.x * static_cast<std::size_t>(blockDim.x) + threadIdx.x; e < total;
        e += static_cast<std::size_t>(gridDim.x) * blockDim.x) {
@@ -47,8 +47,8 @@ __global__ void PrepareTileKernel(const T* raw, std::size_t ld, std::size_t rows
 
 /// One block per column: the sum and sum of squares of its shifted valid values in the tile.
 template <typename T>
-__global__ void ColumnTotalsKernel(const T* raw, std::size_t ld, std::size_t rows, const double* shift,
-                                   double* column_sum, double* column_square) {
+__global__ void ColumnTotalsKernel(const T* raw, std::size_t ld, std::size_t rows,
+                                   const double* shift, double* column_sum, double* column_square) {
   __shared__ double sums[256];
   __shared__ double squares[256];
   const std::size_t col = blockIdx.x;
@@ -78,8 +78,9 @@ __global__ void ColumnTotalsKernel(const T* raw, std::size_t ld, std::size_t row
 }
 
 template <typename C>
-__global__ void GatherColumnsKernel(const C* x, const C* mask, const C* x2, std::size_t ld, std::size_t rows,
-                                    const int* columns, std::size_t k, C* x_j, C* mask_j, C* x2_j) {
+__global__ void GatherColumnsKernel(const C* x, const C* mask, const C* x2, std::size_t ld,
+                                    std::size_t rows, const int* columns, std::size_t k, C* x_j,
+                                    C* mask_j, C* x2_j) {
   const std::size_t total = rows * k;
   for (std::size_t e = blockIdx.x * static_cast<std::size_t>(blockDim.x) + threadIdx.x; e < total;
        e += static_cast<std::size_t>(gridDim.x) * blockDim.x) {
@@ -118,7 +119,8 @@ struct CorrelationSumsGpu::State {
   DeviceArray<double> shift;
   DeviceArray<int> incomplete;
   DeviceArray<unsigned char> x, mask, x2, x_j, mask_j, x2_j;  // compute type (double, or float)
-  DeviceArray<double> product, column_sum, column_square, joint_count, sum_i, square_i, sum_j, square_j;
+  DeviceArray<double> product, column_sum, column_square, joint_count, sum_i, square_i, sum_j,
+      square_j;
   DeviceArray<float> tile_product, tile_masked;  // fp32/tf32 only
   std::vector<Event> copy_marks, compute_marks;  // start/stop pairs per tile
 
@@ -131,7 +133,8 @@ struct CorrelationSumsGpu::State {
       element = sizeof(T);
       for (int s = 0; s < 2; ++s) {
         staging[s] = PinnedArray<unsigned char>(tile_rows * p * element);
-        raw[s] = DeviceArray<unsigned char>(memory, tile_rows * p * element, "a tile of input rows");
+        raw[s] =
+            DeviceArray<unsigned char>(memory, tile_rows * p * element, "a tile of input rows");
       }
     }
     DESCPIPE_ASSERT(element == sizeof(T));  // one input type per accumulator
@@ -146,7 +149,8 @@ struct CorrelationSumsGpu::State {
       const auto n_columns = static_cast<std::int64_t>(p);
 #pragma omp parallel for schedule(static) num_threads(threads)
       for (std::int64_t col = 0; col < n_columns; ++col) {
-        std::memcpy(tile + static_cast<std::size_t>(col) * tile_rows + fill, columns[col] + done, take * sizeof(T));
+        std::memcpy(tile + static_cast<std::size_t>(col) * tile_rows + fill, columns[col] + done,
+                    take * sizeof(T));
       }
       fill += take;
       done += take;
@@ -165,8 +169,9 @@ struct CorrelationSumsGpu::State {
     copy_marks.emplace_back();
     copy_marks.back().Record(copy.get());
     // Only the filled rows of each column (all of them but in the last tile): one strided copy.
-    DESCPIPE_CUDA_CHECK(cudaMemcpy2DAsync(raw[s].data(), ld * element, staging[s].data(), ld * element, rows * element,
-                                          p, cudaMemcpyHostToDevice, copy.get()));
+    DESCPIPE_CUDA_CHECK(cudaMemcpy2DAsync(raw[s].data(), ld * element, staging[s].data(),
+                                          ld * element, rows * element, p, cudaMemcpyHostToDevice,
+                                          copy.get()));
     copy_marks.emplace_back();
     copy_marks.back().Record(copy.get());
     copied[s].Record(copy.get());
@@ -176,8 +181,8 @@ struct CorrelationSumsGpu::State {
     compute_marks.emplace_back();
     compute_marks.back().Record(compute.get());
     const T* input = reinterpret_cast<const T*>(raw[s].data());
-    ColumnTotalsKernel<T><<<static_cast<unsigned>(p), 256, 0, compute.get()>>>(input, ld, rows, shift.data(),
-                                                                               column_sum.data(), column_square.data());
+    ColumnTotalsKernel<T><<<static_cast<unsigned>(p), 256, 0, compute.get()>>>(
+        input, ld, rows, shift.data(), column_sum.data(), column_square.data());
     DESCPIPE_CUDA_LAUNCHED();
     if (precision == GpuPrecision::kFp64) {
       Products<T, double>(input, rows);
@@ -196,8 +201,8 @@ struct CorrelationSumsGpu::State {
     C* cx = reinterpret_cast<C*>(x.data());
     C* cmask = k > 0 ? reinterpret_cast<C*>(mask.data()) : nullptr;
     C* cx2 = k > 0 ? reinterpret_cast<C*>(x2.data()) : nullptr;
-    PrepareTileKernel<T, C><<<GridFor(rows * p), 256, 0, compute.get()>>>(input, ld, rows, p, shift.data(), cx, cmask,
-                                                                          cx2);
+    PrepareTileKernel<T, C><<<GridFor(rows * p), 256, 0, compute.get()>>>(
+        input, ld, rows, p, shift.data(), cx, cmask, cx2);
     DESCPIPE_CUDA_LAUNCHED();
     consumed[slot].Record(compute.get());
     C* cx_j = nullptr;
@@ -207,8 +212,8 @@ struct CorrelationSumsGpu::State {
       cx_j = reinterpret_cast<C*>(x_j.data());
       cmask_j = reinterpret_cast<C*>(mask_j.data());
       cx2_j = reinterpret_cast<C*>(x2_j.data());
-      GatherColumnsKernel<C><<<GridFor(rows * k), 256, 0, compute.get()>>>(cx, cmask, cx2, ld, rows, incomplete.data(),
-                                                                           k, cx_j, cmask_j, cx2_j);
+      GatherColumnsKernel<C><<<GridFor(rows * k), 256, 0, compute.get()>>>(
+          cx, cmask, cx2, ld, rows, incomplete.data(), k, cx_j, cmask_j, cx2_j);
       DESCPIPE_CUDA_LAUNCHED();
     }
     const int ip = static_cast<int>(p), ik = static_cast<int>(k), irows = static_cast<int>(rows),
@@ -219,31 +224,35 @@ struct CorrelationSumsGpu::State {
       const C* a;
       const C* b;
       double* c;
-    } masked[] = {{cmask, cmask_j, joint_count.data()}, {cx, cmask_j, sum_i.data()}, {cx2, cmask_j, square_i.data()},
-                  {cmask, cx_j, sum_j.data()},          {cmask, cx2_j, square_j.data()}};
+    } masked[] = {{cmask, cmask_j, joint_count.data()},
+                  {cx, cmask_j, sum_i.data()},
+                  {cx2, cmask_j, square_i.data()},
+                  {cmask, cx_j, sum_j.data()},
+                  {cmask, cx2_j, square_j.data()}};
     if constexpr (sizeof(C) == 8) {
       const double one = 1.0;
-      DESCPIPE_CUBLAS_CHECK(Cublas().dsyrk(handle, CUBLAS_FILL_MODE_UPPER, CUBLAS_OP_T, ip, irows, &one, cx, ild, &one,
-                                        product.data(), ip));
+      DESCPIPE_CUBLAS_CHECK(Cublas().dsyrk(handle, CUBLAS_FILL_MODE_UPPER, CUBLAS_OP_T, ip, irows,
+                                           &one, cx, ild, &one, product.data(), ip));
       if (k == 0) return;
       for (const auto& m : masked) {
-        DESCPIPE_CUBLAS_CHECK(Cublas().dgemm(handle, CUBLAS_OP_T, CUBLAS_OP_N, ip, ik, irows, &one, m.a, ild, m.b, ild,
-                                          &one, m.c, ip));
+        DESCPIPE_CUBLAS_CHECK(Cublas().dgemm(handle, CUBLAS_OP_T, CUBLAS_OP_N, ip, ik, irows, &one,
+                                             m.a, ild, m.b, ild, &one, m.c, ip));
       }
     } else {
       const float one = 1.0f, zero = 0.0f;
       const cublasComputeType_t type =
           precision == GpuPrecision::kTf32 ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F;
-      DESCPIPE_CUBLAS_CHECK(Cublas().gemm_ex(handle, CUBLAS_OP_T, CUBLAS_OP_N, ip, ip, irows, &one, cx, CUDA_R_32F, ild,
-                                         cx, CUDA_R_32F, ild, &zero, tile_product.data(), CUDA_R_32F, ip, type,
-                                         CUBLAS_GEMM_DEFAULT));
-      AddFloatKernel<<<GridFor(p * p), 256, 0, compute.get()>>>(tile_product.data(), p * p, product.data());
+      DESCPIPE_CUBLAS_CHECK(Cublas().gemm_ex(
+          handle, CUBLAS_OP_T, CUBLAS_OP_N, ip, ip, irows, &one, cx, CUDA_R_32F, ild, cx,
+          CUDA_R_32F, ild, &zero, tile_product.data(), CUDA_R_32F, ip, type, CUBLAS_GEMM_DEFAULT));
+      AddFloatKernel<<<GridFor(p * p), 256, 0, compute.get()>>>(tile_product.data(), p * p,
+                                                                product.data());
       DESCPIPE_CUDA_LAUNCHED();
       if (k == 0) return;
       for (const auto& m : masked) {
-        DESCPIPE_CUBLAS_CHECK(Cublas().gemm_ex(handle, CUBLAS_OP_T, CUBLAS_OP_N, ip, ik, irows, &one, m.a, CUDA_R_32F, ild,
-                                           m.b, CUDA_R_32F, ild, &zero, tile_masked.data(), CUDA_R_32F, ip, type,
-                                           CUBLAS_GEMM_DEFAULT));
+        DESCPIPE_CUBLAS_CHECK(Cublas().gemm_ex(
+            handle, CUBLAS_OP_T, CUBLAS_OP_N, ip, ik, irows, &one, m.a, CUDA_R_32F, ild, m.b,
+            CUDA_R_32F, ild, &zero, tile_masked.data(), CUDA_R_32F, ip, type, CUBLAS_GEMM_DEFAULT));
         AddFloatKernel<<<GridFor(p * k), 256, 0, compute.get()>>>(tile_masked.data(), p * k, m.c);
         DESCPIPE_CUDA_LAUNCHED();
       }
@@ -251,7 +260,8 @@ struct CorrelationSumsGpu::State {
   }
 };
 
-CorrelationSumsGpu::CorrelationSumsGpu(const std::vector<double>& shift, const std::vector<std::size_t>& incomplete,
+CorrelationSumsGpu::CorrelationSumsGpu(const std::vector<double>& shift,
+                                       const std::vector<std::size_t>& incomplete,
                                        std::uint64_t expected_rows, const Context& ctx)
     : state_(std::make_unique<State>(ctx)) {
   State& s = *state_;
@@ -262,19 +272,23 @@ CorrelationSumsGpu::CorrelationSumsGpu(const std::vector<double>& shift, const s
   s.compute_bytes = s.precision == GpuPrecision::kFp64 ? sizeof(double) : sizeof(float);
   const std::size_t p = s.p, k = s.k, c = s.compute_bytes;
   DESCPIPE_ASSERT(p > 0);  // CorrelationAccumulator keeps an empty matrix on the CPU
-  DESCPIPE_EXPECTS(p < (std::size_t{1} << 31) / 4, "the GPU correlation products take fewer than {} columns, got {}",
+  DESCPIPE_EXPECTS(p < (std::size_t{1} << 31) / 4,
+                   "the GPU correlation products take fewer than {} columns, got {}",
                    (std::size_t{1} << 31) / 4, p);
   // Memory: the sums (and fp32 tile products), then as many rows per tile as fit.
   std::uint64_t fixed = (p * p + 2 * p + 5 * p * k + p) * sizeof(double) + k * sizeof(int);
   if (c == sizeof(float)) fixed += (p * p + p * k) * sizeof(float);  // tile_product, tile_masked
   const std::uint64_t per_row = 2 * p * sizeof(double) + (k > 0 ? 3 * (p + k) : p) * c;
   std::uint64_t rows = s.precision == GpuPrecision::kFp64 ? kMaxTileRowsFp64 : kMaxTileRowsFp32;
-  rows = std::min<std::uint64_t>(rows, std::max<std::uint64_t>(32, kMaxStagingBytes / (p * sizeof(double) + 1)));
+  rows = std::min<std::uint64_t>(
+      rows, std::max<std::uint64_t>(32, kMaxStagingBytes / (p * sizeof(double) + 1)));
   if (expected_rows > 0) rows = std::min<std::uint64_t>(rows, (expected_rows + 255) / 256 * 256);
-  const std::uint64_t fit = s.memory.available() > fixed ? (s.memory.available() - fixed) / per_row : 0;
+  const std::uint64_t fit =
+      s.memory.available() > fixed ? (s.memory.available() - fixed) / per_row : 0;
   if (fit < 32) {
-    s.memory.ThrowTooSmall(fixed + 32 * per_row,
-                           fmt::format("the sums of {} columns ({} with missing values) and a tile of 32 rows", p, k));
+    s.memory.ThrowTooSmall(
+        fixed + 32 * per_row,
+        fmt::format("the sums of {} columns ({} with missing values) and a tile of 32 rows", p, k));
   }
   rows = std::min(rows, fit);
   if (rows >= 256) rows = rows / 256 * 256;
@@ -283,8 +297,8 @@ CorrelationSumsGpu::CorrelationSumsGpu(const std::vector<double>& shift, const s
   // Every initial copy and zero-fill goes on the compute stream: the streams are non-blocking, so
   // work on the legacy default stream would not be ordered before the products.
   s.shift = DeviceArray<double>(s.memory, p, "column shifts");
-  DESCPIPE_CUDA_CHECK(cudaMemcpyAsync(s.shift.data(), shift.data(), p * sizeof(double), cudaMemcpyHostToDevice,
-                                      s.compute.get()));
+  DESCPIPE_CUDA_CHECK(cudaMemcpyAsync(s.shift.data(), shift.data(), p * sizeof(double),
+                                      cudaMemcpyHostToDevice, s.compute.get()));
   auto zeros = [&](std::size_t count, const char* purpose) {
     DeviceArray<double> array(s.memory, count, purpose);
     DESCPIPE_CUDA_CHECK(cudaMemsetAsync(array.data(), 0, count * sizeof(double), s.compute.get()));
@@ -297,8 +311,8 @@ CorrelationSumsGpu::CorrelationSumsGpu(const std::vector<double>& shift, const s
   if (k > 0) {
     std::vector<int> columns(incomplete.begin(), incomplete.end());
     s.incomplete = DeviceArray<int>(s.memory, k, "incomplete column indices");
-    DESCPIPE_CUDA_CHECK(cudaMemcpyAsync(s.incomplete.data(), columns.data(), k * sizeof(int), cudaMemcpyHostToDevice,
-                                        s.compute.get()));
+    DESCPIPE_CUDA_CHECK(cudaMemcpyAsync(s.incomplete.data(), columns.data(), k * sizeof(int),
+                                        cudaMemcpyHostToDevice, s.compute.get()));
     s.joint_count = zeros(p * k, "joint counts");
     s.sum_i = zeros(p * k, "masked sums");
     s.square_i = zeros(p * k, "masked squares");
@@ -306,9 +320,12 @@ CorrelationSumsGpu::CorrelationSumsGpu(const std::vector<double>& shift, const s
     s.square_j = zeros(p * k, "masked squares");
     s.mask = DeviceArray<unsigned char>(s.memory, s.tile_rows * p * c, "the validity mask tile");
     s.x2 = DeviceArray<unsigned char>(s.memory, s.tile_rows * p * c, "the squared tile");
-    s.x_j = DeviceArray<unsigned char>(s.memory, s.tile_rows * k * c, "incomplete columns of the tile");
-    s.mask_j = DeviceArray<unsigned char>(s.memory, s.tile_rows * k * c, "incomplete columns' mask");
-    s.x2_j = DeviceArray<unsigned char>(s.memory, s.tile_rows * k * c, "incomplete columns squared");
+    s.x_j =
+        DeviceArray<unsigned char>(s.memory, s.tile_rows * k * c, "incomplete columns of the tile");
+    s.mask_j =
+        DeviceArray<unsigned char>(s.memory, s.tile_rows * k * c, "incomplete columns' mask");
+    s.x2_j =
+        DeviceArray<unsigned char>(s.memory, s.tile_rows * k * c, "incomplete columns squared");
   }
   if (c == sizeof(float)) {
     s.tile_product = DeviceArray<float>(s.memory, p * p, "the fp32 tile product");
@@ -329,8 +346,12 @@ CorrelationSumsGpu::~CorrelationSumsGpu() {
   }
 }
 
-void CorrelationSumsGpu::Add(const double* const* columns, std::size_t rows) { state_->Add(columns, rows); }
-void CorrelationSumsGpu::Add(const float* const* columns, std::size_t rows) { state_->Add(columns, rows); }
+void CorrelationSumsGpu::Add(const double* const* columns, std::size_t rows) {
+  state_->Add(columns, rows);
+}
+void CorrelationSumsGpu::Add(const float* const* columns, std::size_t rows) {
+  state_->Add(columns, rows);
+}
 
 std::size_t CorrelationSumsGpu::tile_rows() const { return state_->tile_rows; }
 
@@ -349,7 +370,9 @@ CorrelationSums CorrelationSumsGpu::Finish() {
   CorrelationSums sums;
   auto download = [&](const DeviceArray<double>& from, std::vector<double>& to, std::size_t count) {
     to.resize(count);
-    if (count > 0) DESCPIPE_CUDA_CHECK(cudaMemcpy(to.data(), from.data(), count * sizeof(double), cudaMemcpyDeviceToHost));
+    if (count > 0)
+      DESCPIPE_CUDA_CHECK(
+          cudaMemcpy(to.data(), from.data(), count * sizeof(double), cudaMemcpyDeviceToHost));
   };
   const std::size_t p = s.p, k = s.k;
   download(s.product, sums.product, p * p);
@@ -380,21 +403,24 @@ double GramReferenceSeconds(std::size_t n, std::size_t p, int repeats, const Con
   const std::size_t c = fp64 ? sizeof(double) : sizeof(float);
   DeviceArray<unsigned char> a(memory, n * p * c, "the reference matrix");
   DeviceArray<unsigned char> product(memory, p * p * c, "the reference product");
-  DESCPIPE_CUDA_CHECK(cudaMemsetAsync(a.data(), 0, n * p * c, stream.get()));  // zeros: the rate does not depend on values
+  DESCPIPE_CUDA_CHECK(cudaMemsetAsync(a.data(), 0, n * p * c,
+                                      stream.get()));  // zeros: the rate does not depend on values
   const int ip = static_cast<int>(p), in = static_cast<int>(n);
   auto run = [&] {
     if (fp64) {
       const double one = 1.0, zero = 0.0;
-      DESCPIPE_CUBLAS_CHECK(Cublas().dsyrk(blas.get(), CUBLAS_FILL_MODE_UPPER, CUBLAS_OP_T, ip, in, &one,
-                                        reinterpret_cast<const double*>(a.data()), in, &zero,
-                                        reinterpret_cast<double*>(product.data()), ip));
+      DESCPIPE_CUBLAS_CHECK(Cublas().dsyrk(blas.get(), CUBLAS_FILL_MODE_UPPER, CUBLAS_OP_T, ip, in,
+                                           &one, reinterpret_cast<const double*>(a.data()), in,
+                                           &zero, reinterpret_cast<double*>(product.data()), ip));
     } else {
       const float one = 1.0f, zero = 0.0f;
-      const cublasComputeType_t type =
-          ctx.gpu().precision == GpuPrecision::kTf32 ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F;
-      DESCPIPE_CUBLAS_CHECK(Cublas().gemm_ex(blas.get(), CUBLAS_OP_T, CUBLAS_OP_N, ip, ip, in, &one, a.data(), CUDA_R_32F,
-                                         in, a.data(), CUDA_R_32F, in, &zero, product.data(), CUDA_R_32F, ip, type,
-                                         CUBLAS_GEMM_DEFAULT));
+      const cublasComputeType_t type = ctx.gpu().precision == GpuPrecision::kTf32
+                                           ? CUBLAS_COMPUTE_32F_FAST_TF32
+                                           : CUBLAS_COMPUTE_32F;
+      DESCPIPE_CUBLAS_CHECK(Cublas().gemm_ex(blas.get(), CUBLAS_OP_T, CUBLAS_OP_N, ip, ip, in, &one,
+                                             a.data(), CUDA_R_32F, in, a.data(), CUDA_R_32F, in,
+                                             &zero, product.data(), CUDA_R_32F, ip, type,
+                                             CUBLAS_GEMM_DEFAULT));
     }
   };
   run();  // warm-up

@@ -1,13 +1,13 @@
 // Streaming column statistics. See include/descpipe/stats.hpp for the methods and references.
 #include <algorithm>
-#include <numeric>
 #include <bit>
-#include <cstring>
 #include <cmath>
+#include <cstring>
 #include <limits>
+#include <numeric>
 
-#include "descpipe/error.hpp"
 #include "common/numbers.hpp"
+#include "descpipe/error.hpp"
 #include "descpipe/stats.hpp"
 
 namespace descpipe {
@@ -223,7 +223,8 @@ std::uint64_t RowSampleKey(std::uint64_t row, std::uint64_t seed) {
   return Mix64(row + Mix64(seed ^ 0x9e3779b97f4a7c15ULL));
 }
 
-std::vector<std::size_t> RowsWithSmallestKeys(std::size_t n_rows, std::size_t keep, std::uint64_t seed) {
+std::vector<std::size_t> RowsWithSmallestKeys(std::size_t n_rows, std::size_t keep,
+                                              std::uint64_t seed) {
   std::vector<std::size_t> rows;
   if (n_rows <= keep) {
     rows.resize(n_rows);
@@ -332,7 +333,8 @@ void ColumnStatsAccumulator::AddSample(std::uint64_t key, double value) {
   if (sample_.capacity() == 0) {
     // One allocation for the whole scan when the row count is known.
     const std::size_t limit = options_.quantile_sample_size + options_.quantile_sample_size / 4 + 1;
-    sample_.reserve(options_.expected_rows > 0 ? std::min<std::size_t>(limit, options_.expected_rows) : 1024);
+    sample_.reserve(
+        options_.expected_rows > 0 ? std::min<std::size_t>(limit, options_.expected_rows) : 1024);
   }
   sample_.emplace_back(key, value);
   if (sample_.size() >= options_.quantile_sample_size + options_.quantile_sample_size / 4 + 1) {
@@ -415,8 +417,10 @@ void ColumnStatsAccumulator::Add(const double* values, const std::uint8_t* is_nu
   block_sum_d += comp_d;
   block_sum_d2 += comp_d2;
   const std::int64_t n_valid = lane_valid[0] + lane_valid[1] + lane_valid[2] + lane_valid[3];
-  const double block_min = std::min(std::min(lane_min[0], lane_min[1]), std::min(lane_min[2], lane_min[3]));
-  const double block_max = std::max(std::max(lane_max[0], lane_max[1]), std::max(lane_max[2], lane_max[3]));
+  const double block_min =
+      std::min(std::min(lane_min[0], lane_min[1]), std::min(lane_min[2], lane_min[3]));
+  const double block_max =
+      std::max(std::max(lane_max[0], lane_max[1]), std::max(lane_max[2], lane_max[3]));
 
   // Missing values: rare, so counted in a second loop only when present.
   std::int64_t n_null = 0, n_nan = 0, n_inf = 0;
@@ -476,7 +480,8 @@ void ColumnStatsAccumulator::Add(const double* values, const std::uint8_t* is_nu
   }
   for (std::size_t c = 0; c < candidates.rows.size(); ++c) {
     const std::uint32_t row = candidates.rows[c];
-    if (candidates.keys[c] < threshold_ && is_valid(row)) AddSample(candidates.keys[c], values[row]);
+    if (candidates.keys[c] < threshold_ && is_valid(row))
+      AddSample(candidates.keys[c], values[row]);
   }
 
   // Block mean and M2 from the shifted sums, then Chan, Golub & LeVeque's pairwise merge.
@@ -562,7 +567,8 @@ void ColumnStatsAccumulator::Merge(const ColumnStatsAccumulator& other) {
   }
   if (!exact_overflow_ && !other.exact_overflow_ &&
       exact_values_.size() + other.exact_values_.size() <= options_.quantile_sample_size) {
-    exact_values_.insert(exact_values_.end(), other.exact_values_.begin(), other.exact_values_.end());
+    exact_values_.insert(exact_values_.end(), other.exact_values_.begin(),
+                         other.exact_values_.end());
   } else if (!exact_overflow_) {
     exact_overflow_ = true;
     std::vector<double>().swap(exact_values_);
@@ -585,7 +591,9 @@ ColumnStats ColumnStatsAccumulator::Finalize() const {
   s.n_nan = n_nan_;
   s.n_inf = n_inf_;
   s.n_valid = n_valid_;
-  s.missing_ratio = n_total_ > 0 ? static_cast<double>(n_total_ - n_valid_) / static_cast<double>(n_total_) : kNaN;
+  s.missing_ratio = n_total_ > 0
+                        ? static_cast<double>(n_total_ - n_valid_) / static_cast<double>(n_total_)
+                        : kNaN;
   // The mean lies between min and max; rounding of the scaled merges is clamped back there.
   s.mean = n_valid_ > 0 ? std::clamp(MeanWide{mean_, mean_lo_, mean_exponent_}.Value(), min_, max_)
                         : kNaN;
@@ -622,7 +630,8 @@ ColumnStats ColumnStatsAccumulator::Finalize() const {
     std::vector<std::pair<double, std::int64_t>> counts;
     counts.reserve(distinct_size_);
     for (std::size_t slot = 0; slot < distinct_counts_.size(); ++slot) {
-      if (distinct_counts_[slot] != 0) counts.emplace_back(distinct_values_[slot], distinct_counts_[slot]);
+      if (distinct_counts_[slot] != 0)
+        counts.emplace_back(distinct_values_[slot], distinct_counts_[slot]);
     }
     std::sort(counts.begin(), counts.end());
     s.n_distinct = static_cast<std::int64_t>(counts.size());
@@ -641,7 +650,8 @@ ColumnStats ColumnStatsAccumulator::Finalize() const {
         s.mode_value = value;
       }
     }
-    s.mode_fraction = n_valid_ > 0 ? static_cast<double>(best) / static_cast<double>(n_valid_) : kNaN;
+    s.mode_fraction =
+        n_valid_ > 0 ? static_cast<double>(best) / static_cast<double>(n_valid_) : kNaN;
     return s;
   }
 
@@ -657,7 +667,8 @@ ColumnStats ColumnStatsAccumulator::Finalize() const {
     const std::size_t keep = options_.quantile_sample_size;
     if (sample.size() > keep) {
       std::nth_element(sample.begin(), sample.begin() + static_cast<std::ptrdiff_t>(keep - 1),
-                       sample.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+                       sample.end(),
+                       [](const auto& a, const auto& b) { return a.first < b.first; });
       sample.resize(keep);
     }
     sorted.resize(sample.size());
@@ -683,7 +694,8 @@ ColumnStats ColumnStatsAccumulator::Finalize() const {
     }
     i = j;
   }
-  s.mode_fraction = sorted.empty() ? kNaN : static_cast<double>(best) / static_cast<double>(sorted.size());
+  s.mode_fraction =
+      sorted.empty() ? kNaN : static_cast<double>(best) / static_cast<double>(sorted.size());
   return s;
 }
 

@@ -11,13 +11,20 @@ namespace descpipe {
 
 const char* ReasonName(RemovalReason reason) {
   switch (reason) {
-    case RemovalReason::kKept: return "";
-    case RemovalReason::kMissing: return "missing";
-    case RemovalReason::kTooFewValid: return "too_few_valid";
-    case RemovalReason::kConstant: return "constant";
-    case RemovalReason::kQuasiConstant: return "quasi_constant";
-    case RemovalReason::kLowVariance: return "low_variance";
-    case RemovalReason::kBinary: return "binary";
+    case RemovalReason::kKept:
+      return "";
+    case RemovalReason::kMissing:
+      return "missing";
+    case RemovalReason::kTooFewValid:
+      return "too_few_valid";
+    case RemovalReason::kConstant:
+      return "constant";
+    case RemovalReason::kQuasiConstant:
+      return "quasi_constant";
+    case RemovalReason::kLowVariance:
+      return "low_variance";
+    case RemovalReason::kBinary:
+      return "binary";
   }
   return "unknown";
 }
@@ -102,8 +109,7 @@ FilterDecision DecideColumn(const ColumnStats& stats, const FilterOptions& optio
     decision.reason = RemovalReason::kTooFewValid;
   } else if (stats.distinct_exact && stats.n_distinct <= 1) {
     decision.reason = RemovalReason::kConstant;
-  } else if (options.max_mode_fraction < 1.0 &&
-             stats.mode_fraction >= options.max_mode_fraction) {
+  } else if (options.max_mode_fraction < 1.0 && stats.mode_fraction >= options.max_mode_fraction) {
     // 1.0 turns the rule off: a mode fraction estimated from the quantile sample can reach 1.0
     // on a column that is not constant (all rows outside the sample differ from the mode).
     decision.reason = RemovalReason::kQuasiConstant;

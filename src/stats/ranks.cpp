@@ -92,7 +92,8 @@ void ImputeMedian(double* column, std::size_t n) {
   std::nth_element(finite.begin(), finite.begin() + static_cast<std::ptrdiff_t>(mid), finite.end());
   double median = finite[mid];
   if (finite.size() % 2 == 0) {
-    const double below = *std::max_element(finite.begin(), finite.begin() + static_cast<std::ptrdiff_t>(mid));
+    const double below =
+        *std::max_element(finite.begin(), finite.begin() + static_cast<std::ptrdiff_t>(mid));
     // below + median overflows for two huge middle values: halve them first then.
     const double sum = below + median;
     median = std::isfinite(sum) ? 0.5 * sum : 0.5 * below + 0.5 * median;

@@ -1,6 +1,5 @@
 // Iterative VIF elimination (see include/descpipe/vif.hpp for the method).
 #include "descpipe/vif.hpp"
-#include "common/numbers.hpp"
 
 #include <cblas.h>
 
@@ -10,6 +9,7 @@
 #include <memory>
 #include <numeric>
 
+#include "common/numbers.hpp"
 #include "descpipe/error.hpp"
 #include "device/cuda_impl.hpp"
 #include "stats/single_threaded_blas.hpp"
@@ -78,7 +78,8 @@ double InverseError(const double* r, std::size_t p, const std::vector<std::size_
 
 }  // namespace
 
-std::vector<double> ComputeVif(const double* correlation, std::size_t p, double singular_tolerance) {
+std::vector<double> ComputeVif(const double* correlation, std::size_t p,
+                               double singular_tolerance) {
   return ComputeVif(correlation, p, singular_tolerance, Context(1));
 }
 
@@ -97,14 +98,14 @@ std::vector<double> ComputeVif(const double* correlation, std::size_t p, double 
 }
 
 VifResult IterativeVif(const double* correlation, std::size_t p,
-                       const std::vector<std::size_t>& quality_rank, const std::vector<bool>& pinned,
-                       const VifOptions& options) {
+                       const std::vector<std::size_t>& quality_rank,
+                       const std::vector<bool>& pinned, const VifOptions& options) {
   return IterativeVif(correlation, p, quality_rank, pinned, options, Context(1));
 }
 
 VifResult IterativeVif(const double* correlation, std::size_t p,
-                       const std::vector<std::size_t>& quality_rank, const std::vector<bool>& pinned,
-                       const VifOptions& options,
+                       const std::vector<std::size_t>& quality_rank,
+                       const std::vector<bool>& pinned, const VifOptions& options,
                        const Context& ctx) {
   DESCPIPE_ASSERT(quality_rank.size() == p && pinned.size() == p);
   VifResult result;
@@ -173,7 +174,8 @@ VifResult IterativeVif(const double* correlation, std::size_t p,
   std::sort(active.begin(), active.end());
   std::vector<double> inverse;
   if (!InvertSubmatrix(correlation, p, active, inverse, ctx)) {
-    throw NumericalError("VIF: the correlation matrix of the non-singular columns is not positive definite");
+    throw NumericalError(
+        "VIF: the correlation matrix of the non-singular columns is not positive definite");
   }
   std::size_t ld = active.size();
   std::size_t since_check = 0;
@@ -207,7 +209,8 @@ VifResult IterativeVif(const double* correlation, std::size_t p,
     for (std::size_t a = 0; a < m; ++a) {
       if (a == worst) continue;
       const double partial = -inverse[worst * ld + a] / std::sqrt(b_kk * inverse[a * ld + a]);
-      if (std::fabs(partial) > best || (std::fabs(partial) == best && active[a] < removal.absorbed_by)) {
+      if (std::fabs(partial) > best ||
+          (std::fabs(partial) == best && active[a] < removal.absorbed_by)) {
         best = std::fabs(partial);
         removal.absorbed_by = active[a];
         removal.partial_correlation = partial;
@@ -218,8 +221,8 @@ VifResult IterativeVif(const double* correlation, std::size_t p,
     // Schur-complement downdate B - b b^T / b_kk on the m x m block, then swap-delete `worst`.
     column.resize(m);
     for (std::size_t a = 0; a < m; ++a) column[a] = inverse[a * ld + worst];
-    cblas_dger(CblasRowMajor, static_cast<int>(m), static_cast<int>(m), -1.0 / b_kk, column.data(), 1,
-               column.data(), 1, inverse.data(), static_cast<int>(ld));
+    cblas_dger(CblasRowMajor, static_cast<int>(m), static_cast<int>(m), -1.0 / b_kk, column.data(),
+               1, column.data(), 1, inverse.data(), static_cast<int>(ld));
     const std::size_t last = m - 1;
     if (worst != last) {
       for (std::size_t b = 0; b < m; ++b) inverse[worst * ld + b] = inverse[last * ld + b];
@@ -232,14 +235,17 @@ VifResult IterativeVif(const double* correlation, std::size_t p,
     // Accuracy: every `check_every` removals (and whenever a diagonal drops below 1, impossible
     // in exact arithmetic), compare R B with I on a few columns; refresh from scratch if off.
     bool refresh = false;
-    for (std::size_t a = 0; a < active.size(); ++a) refresh = refresh || inverse[a * ld + a] < 1.0 - 1e-9;
+    for (std::size_t a = 0; a < active.size(); ++a)
+      refresh = refresh || inverse[a * ld + a] < 1.0 - 1e-9;
     if (++since_check >= options.check_every) {
       since_check = 0;
-      refresh = refresh || InverseError(correlation, p, active, inverse, ld, 2) > options.refresh_tolerance;
+      refresh = refresh ||
+                InverseError(correlation, p, active, inverse, ld, 2) > options.refresh_tolerance;
     }
     if (refresh) {
       if (!InvertSubmatrix(correlation, p, active, inverse, ctx)) {
-        throw NumericalError("VIF: refreshed inverse failed: the correlation submatrix is not positive definite");
+        throw NumericalError(
+            "VIF: refreshed inverse failed: the correlation submatrix is not positive definite");
       }
       ld = active.size();
       ++result.refreshes;
@@ -251,7 +257,8 @@ VifResult IterativeVif(const double* correlation, std::size_t p,
     throw NumericalError("VIF: the final correlation submatrix is not positive definite");
   }
   result.survivors = active;
-  for (std::size_t a = 0; a < active.size(); ++a) result.final_vif.push_back(inverse[a * active.size() + a]);
+  for (std::size_t a = 0; a < active.size(); ++a)
+    result.final_vif.push_back(inverse[a * active.size() + a]);
   return result;
 }
 

@@ -181,12 +181,12 @@ std::string SqlDouble(double value) { return "(" + Number(value) + "::DOUBLE)"; 
 // ---- random tables -----------------------------------------------------------------------------
 
 struct GeneratedTable {
-  std::string sql;                      ///< the statements that wrote it (to replay a failure)
-  std::string input;                    ///< what the run is given: a file, a directory or a glob
-  std::string first_file;               ///< one file of the table (for apply)
-  std::vector<std::string> names;       ///< every column name, in order
-  std::vector<std::string> numeric;     ///< names of the numeric columns
-  std::vector<std::string> text;        ///< names of the other columns
+  std::string sql;                   ///< the statements that wrote it (to replay a failure)
+  std::string input;                 ///< what the run is given: a file, a directory or a glob
+  std::string first_file;            ///< one file of the table (for apply)
+  std::vector<std::string> names;    ///< every column name, in order
+  std::vector<std::string> numeric;  ///< names of the numeric columns
+  std::vector<std::string> text;     ///< names of the other columns
   int rows = 0;
   bool csv = false;
 };
@@ -194,12 +194,52 @@ struct GeneratedTable {
 /// A column name: mostly plain, sometimes odd (quotes, spaces, unicode, DuckDB's virtual column
 /// names, YAML words, case variants of another name).
 std::string ColumnName(Rng& rng, int index, const std::vector<std::string>& taken) {
-  static const std::vector<std::string> kOdd = {
-      "MolWt", "a b", "x\"y", "it's", "\xc3\xbc" "n\xc3\xaf" "c\xc3\xb6" "d\xc3\xa9", "\xe6\x97\xa5\xe6\x9c\xac",
-      "with,comma", "semi;colon", " lead", "trail ", "#hash", "--dash", "=eq", "key: v", "[br]",
-      "*star", "?q", "%p", "back\\slash", "NULL", "null", "true", "1", "1e5", "nan", "inf", "id", "ID",
-      "filename", "file_row_number", "rowid", "__descpipe_file", "__descpipe_row", "tab\there",
-      "new\nline", "{brace}", "a.b", "$dollar", "~tilde", "-", "y", "no", "\xf0\x9f\xa7\xaa"};
+  static const std::vector<std::string> kOdd = {"MolWt",
+                                                "a b",
+                                                "x\"y",
+                                                "it's",
+                                                "\xc3\xbc"
+                                                "n\xc3\xaf"
+                                                "c\xc3\xb6"
+                                                "d\xc3\xa9",
+                                                "\xe6\x97\xa5\xe6\x9c\xac",
+                                                "with,comma",
+                                                "semi;colon",
+                                                " lead",
+                                                "trail ",
+                                                "#hash",
+                                                "--dash",
+                                                "=eq",
+                                                "key: v",
+                                                "[br]",
+                                                "*star",
+                                                "?q",
+                                                "%p",
+                                                "back\\slash",
+                                                "NULL",
+                                                "null",
+                                                "true",
+                                                "1",
+                                                "1e5",
+                                                "nan",
+                                                "inf",
+                                                "id",
+                                                "ID",
+                                                "filename",
+                                                "file_row_number",
+                                                "rowid",
+                                                "__descpipe_file",
+                                                "__descpipe_row",
+                                                "tab\there",
+                                                "new\nline",
+                                                "{brace}",
+                                                "a.b",
+                                                "$dollar",
+                                                "~tilde",
+                                                "-",
+                                                "y",
+                                                "no",
+                                                "\xf0\x9f\xa7\xaa"};
   std::string name;
   const double roll = rng.Unit();
   if (roll < 0.6) {
@@ -211,12 +251,15 @@ std::string ColumnName(Rng& rng, int index, const std::vector<std::string>& take
     // A case variant of an earlier name ("ID" beside "id").
     name = rng.Pick(taken);
     for (char& c : name) {
-      if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
-      else if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+      if (c >= 'a' && c <= 'z')
+        c = static_cast<char>(c - 'a' + 'A');
+      else if (c >= 'A' && c <= 'Z')
+        c = static_cast<char>(c - 'A' + 'a');
     }
   } else {
     // A blank name, or an exact duplicate (DuckDB refuses "" as an identifier).
-    name = rng.Chance(0.5) || taken.empty() ? std::string(rng.Chance(0.5) ? " " : "  ") : rng.Pick(taken);
+    name = rng.Chance(0.5) || taken.empty() ? std::string(rng.Chance(0.5) ? " " : "  ")
+                                            : rng.Pick(taken);
   }
   return name;
 }
@@ -226,15 +269,24 @@ std::string BoundedExpression(Rng& rng) {
   const std::string a = SqlDouble(0.05 + rng.Unit() * 2.0);
   const std::string b = SqlDouble(rng.Unit() * 10.0 - 5.0);
   switch (rng.Below(9)) {
-    case 0: return "sin(i * " + a + " + " + b + ")";
-    case 1: return "(i * " + a + " + " + b + ")";
-    case 2: return "((i % " + std::to_string(rng.Between(1, 9)) + ") * " + a + ")";
-    case 3: return "(" + b + ")";
-    case 4: return "((i % 2) * 1.0)";
-    case 5: return "((hash(i * 7 + " + std::to_string(rng.Below(1000)) + ") % 1000) / 1000.0)";
-    case 6: return "pow(sin(i * " + a + "), 2)";
-    case 7: return "ln(i + 1.5)";
-    default: return "(-(i * " + a + "))";
+    case 0:
+      return "sin(i * " + a + " + " + b + ")";
+    case 1:
+      return "(i * " + a + " + " + b + ")";
+    case 2:
+      return "((i % " + std::to_string(rng.Between(1, 9)) + ") * " + a + ")";
+    case 3:
+      return "(" + b + ")";
+    case 4:
+      return "((i % 2) * 1.0)";
+    case 5:
+      return "((hash(i * 7 + " + std::to_string(rng.Below(1000)) + ") % 1000) / 1000.0)";
+    case 6:
+      return "pow(sin(i * " + a + "), 2)";
+    case 7:
+      return "ln(i + 1.5)";
+    default:
+      return "(-(i * " + a + "))";
   }
 }
 
@@ -244,16 +296,17 @@ std::pair<std::string, bool> ColumnExpression(Rng& rng, const std::vector<std::s
   std::string expression;
   bool floating = false;
   if (roll < 0.45) {
-    static const std::vector<std::string> kScales = {"1", "1", "1", "1000", "0.001", "1e300", "1e-300",
-                                                     "1e-320", "1e150"};
+    static const std::vector<std::string> kScales = {"1",     "1",      "1",      "1000", "0.001",
+                                                     "1e300", "1e-300", "1e-320", "1e150"};
     const std::string& scale = rng.Pick(kScales);
-    expression = scale == "1" ? BoundedExpression(rng) : "(" + BoundedExpression(rng) + " * " + scale + ")";
+    expression =
+        scale == "1" ? BoundedExpression(rng) : "(" + BoundedExpression(rng) + " * " + scale + ")";
     floating = true;
   } else if (roll < 0.55 && !earlier.empty()) {
     // A duplicate or monotone transform of an earlier numeric column: Spearman clusters.
     const std::string& other = rng.Pick(earlier);
     static const std::vector<std::string> kForms = {"({}) * 1.0", "({}) * 2.0 + 1", "-({}) * 1.0",
-                                                   "({}) * 1.0 + sin(i) * 0.001"};
+                                                    "({}) * 1.0 + sin(i) * 0.001"};
     std::string form = rng.Pick(kForms);
     form.replace(form.find("{}"), 2, "(" + other + ")::DOUBLE");
     expression = "(" + form + ")";
@@ -270,22 +323,40 @@ std::pair<std::string, bool> ColumnExpression(Rng& rng, const std::vector<std::s
     floating = true;
   } else if (roll < 0.8) {
     static const std::vector<std::string> kIntegers = {
-        "(i % {k})::INTEGER", "(i * 3 - 100)::BIGINT", "(i % {k})::SMALLINT", "(i % {k})::TINYINT",
-        "(i % {k})::UBIGINT", "(18446744073709551615::UBIGINT - i::UBIGINT)",
-        "(9223372036854775807 - i)::BIGINT", "(i * 1000000007)::HUGEINT", "(i % {k})::UINTEGER",
-        "(sin(i) * 100)::DECIMAL(10,3)", "(i * 12345.678)::DECIMAL(38,10)", "(i % {k} = 0)",
-        "(9007199254740993 + i % {k})::BIGINT", "({k})::INTEGER"};
+        "(i % {k})::INTEGER",
+        "(i * 3 - 100)::BIGINT",
+        "(i % {k})::SMALLINT",
+        "(i % {k})::TINYINT",
+        "(i % {k})::UBIGINT",
+        "(18446744073709551615::UBIGINT - i::UBIGINT)",
+        "(9223372036854775807 - i)::BIGINT",
+        "(i * 1000000007)::HUGEINT",
+        "(i % {k})::UINTEGER",
+        "(sin(i) * 100)::DECIMAL(10,3)",
+        "(i * 12345.678)::DECIMAL(38,10)",
+        "(i % {k} = 0)",
+        "(9007199254740993 + i % {k})::BIGINT",
+        "({k})::INTEGER"};
     expression = rng.Pick(kIntegers);
     const std::string k = std::to_string(rng.Between(1, 7));
-    for (std::size_t at; (at = expression.find("{k}")) != std::string::npos;) expression.replace(at, 3, k);
+    for (std::size_t at; (at = expression.find("{k}")) != std::string::npos;)
+      expression.replace(at, 3, k);
   } else if (roll < 0.85) {
     expression = "(" + BoundedExpression(rng) + ")::FLOAT";
-    if (rng.Chance(0.3)) expression = "(CASE WHEN i % 4 = 1 THEN 'inf'::FLOAT ELSE " + expression + " END)";
+    if (rng.Chance(0.3))
+      expression = "(CASE WHEN i % 4 = 1 THEN 'inf'::FLOAT ELSE " + expression + " END)";
   } else {
     static const std::vector<std::string> kText = {
-        "('mol' || i)", "('C' || (i % 5))", "(CASE WHEN i % 3 = 0 THEN NULL ELSE 'x' || i END)",
-        "NULL::VARCHAR", "(DATE '2020-01-01' + (i % 30)::INTEGER)", "[i, i + 1]", "{'a': i}",
-        "('1.5')", "(i::VARCHAR)", "(TIMESTAMP '2020-01-01 00:00:00' + INTERVAL (i) SECOND)",
+        "('mol' || i)",
+        "('C' || (i % 5))",
+        "(CASE WHEN i % 3 = 0 THEN NULL ELSE 'x' || i END)",
+        "NULL::VARCHAR",
+        "(DATE '2020-01-01' + (i % 30)::INTEGER)",
+        "[i, i + 1]",
+        "{'a': i}",
+        "('1.5')",
+        "(i::VARCHAR)",
+        "(TIMESTAMP '2020-01-01 00:00:00' + INTERVAL (i) SECOND)",
         "('\xc3\xbc' || i)"};
     return {rng.Pick(kText), false};
   }
@@ -297,7 +368,8 @@ std::pair<std::string, bool> ColumnExpression(Rng& rng, const std::vector<std::s
     if (floating) {
       kinds.insert(kinds.end(), {"'NaN'::DOUBLE", "'inf'::DOUBLE", "'-inf'::DOUBLE"});
     }
-    expression = "(CASE WHEN i % " + m + " = " + r + " THEN " + rng.Pick(kinds) + " ELSE " + expression + " END)";
+    expression = "(CASE WHEN i % " + m + " = " + r + " THEN " + rng.Pick(kinds) + " ELSE " +
+                 expression + " END)";
   }
   return {expression, true};
 }
@@ -335,21 +407,24 @@ GeneratedTable MakeTable(Rng& rng, const std::string& dir) {
   }
   std::string columns_sql;
   for (const std::string& each : select) columns_sql += (columns_sql.empty() ? "" : ", ") + each;
-  const std::string query = "SELECT " + columns_sql + " FROM range(" + std::to_string(table.rows) + ") t(i)";
+  const std::string query =
+      "SELECT " + columns_sql + " FROM range(" + std::to_string(table.rows) + ") t(i)";
 
   table.csv = rng.Chance(0.2);
   const std::string extension = table.csv ? ".csv" : ".parquet";
   auto format = [&]() -> std::string {
-    if (table.csv) return rng.Chance(0.8) ? "(FORMAT csv, HEADER)" : "(FORMAT csv, HEADER, DELIMITER ';')";
+    if (table.csv)
+      return rng.Chance(0.8) ? "(FORMAT csv, HEADER)" : "(FORMAT csv, HEADER, DELIMITER ';')";
     static const std::vector<std::string> kParquet = {
-        "(FORMAT parquet)", "(FORMAT parquet, ROW_GROUP_SIZE 7)", "(FORMAT parquet, COMPRESSION uncompressed)",
+        "(FORMAT parquet)", "(FORMAT parquet, ROW_GROUP_SIZE 7)",
+        "(FORMAT parquet, COMPRESSION uncompressed)",
         "(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 64)"};
     return rng.Pick(kParquet);
   };
   const double layout = rng.Unit();
   if (layout < 0.8) {
-    static const std::vector<std::string> kFileNames = {"in", "in", "in", "in put", "it's", "~t", "[x]",
-                                                       "\xc3\xbc", "a,b", "-dash"};
+    static const std::vector<std::string> kFileNames = {"in", "in",  "in",       "in put", "it's",
+                                                        "~t", "[x]", "\xc3\xbc", "a,b",    "-dash"};
     const std::string path = dir + "/" + rng.Pick(kFileNames) + extension;
     table.sql = "COPY (" + query + ") TO " + SqlLiteral(path) + " " + format() + ";";
     table.input = path;
@@ -362,12 +437,13 @@ GeneratedTable MakeTable(Rng& rng, const std::string& dir) {
     const std::string second = folder + "/part-1" + extension;
     const std::string with_row =
         "SELECT " + columns_sql + ", i AS i_ FROM range(" + std::to_string(table.rows) + ") t(i)";
-    table.sql = "COPY (SELECT * EXCLUDE (i_) FROM (" + with_row + ") WHERE i_ % 2 = 0) TO " + SqlLiteral(first) +
-                " " + format() + ";\n";
+    table.sql = "COPY (SELECT * EXCLUDE (i_) FROM (" + with_row + ") WHERE i_ % 2 = 0) TO " +
+                SqlLiteral(first) + " " + format() + ";\n";
     std::string exclude = "i_";
-    if (rng.Chance(0.2) && table.names.size() > 1) exclude += ", " + SqlIdentifier(table.names.back());
-    table.sql += "COPY (SELECT * EXCLUDE (" + exclude + ") FROM (" + with_row + ") WHERE i_ % 2 = 1) TO " +
-                 SqlLiteral(second) + " " + format() + ";";
+    if (rng.Chance(0.2) && table.names.size() > 1)
+      exclude += ", " + SqlIdentifier(table.names.back());
+    table.sql += "COPY (SELECT * EXCLUDE (" + exclude + ") FROM (" + with_row +
+                 ") WHERE i_ % 2 = 1) TO " + SqlLiteral(second) + " " + format() + ";";
     table.input = rng.Chance(0.5) ? folder : folder + "/*" + extension;
     table.first_file = first;
   }
@@ -378,16 +454,84 @@ GeneratedTable MakeTable(Rng& rng, const std::string& dir) {
 
 /// Values that every option must refuse cleanly or accept (YAML text).
 const std::vector<std::string>& SpecialValues() {
-  static const std::vector<std::string> values = {
-      ".inf", "-.inf", ".nan", "inf", "-inf", "nan", "NaN", "1e308", "-1e308", "1e309",
-      "9223372036854775807", "9223372036854775808", "-9223372036854775808", "-9223372036854775809",
-      "18446744073709551615", "18446744073709551616", "18446744073709551617", "4294967297",
-      "4294967296", "2147483648", "-2147483649", "-1", "-4294967295", "0", "-0", "-0.0", "",
-      "''", "\"\"", "[1, 2]", "[]", "{a: 1}", "{}", "abc", "true", "false", "null", "~", "0x10",
-      "0o17", "1_000", "+5", "1e6", "2.0", "2.5", "1e-320", "5e-324", "0.1", "1e", ".", "\"5\"",
-      "!!str 5", "!!int 5", "!!float 1e400", "&a 5", "*a", "5 # comment", " 5 ", "- 1", "? x",
-      "[", "]", "{", "'unterminated", "1.7976931348623157e308", "0.5", "1", "3", "20", "100",
-      "1e15", "1e16", "-1e-300", "2e9", "65536", "65538", "[.nan]", "[1e308, -1e308]"};
+  static const std::vector<std::string> values = {".inf",
+                                                  "-.inf",
+                                                  ".nan",
+                                                  "inf",
+                                                  "-inf",
+                                                  "nan",
+                                                  "NaN",
+                                                  "1e308",
+                                                  "-1e308",
+                                                  "1e309",
+                                                  "9223372036854775807",
+                                                  "9223372036854775808",
+                                                  "-9223372036854775808",
+                                                  "-9223372036854775809",
+                                                  "18446744073709551615",
+                                                  "18446744073709551616",
+                                                  "18446744073709551617",
+                                                  "4294967297",
+                                                  "4294967296",
+                                                  "2147483648",
+                                                  "-2147483649",
+                                                  "-1",
+                                                  "-4294967295",
+                                                  "0",
+                                                  "-0",
+                                                  "-0.0",
+                                                  "",
+                                                  "''",
+                                                  "\"\"",
+                                                  "[1, 2]",
+                                                  "[]",
+                                                  "{a: 1}",
+                                                  "{}",
+                                                  "abc",
+                                                  "true",
+                                                  "false",
+                                                  "null",
+                                                  "~",
+                                                  "0x10",
+                                                  "0o17",
+                                                  "1_000",
+                                                  "+5",
+                                                  "1e6",
+                                                  "2.0",
+                                                  "2.5",
+                                                  "1e-320",
+                                                  "5e-324",
+                                                  "0.1",
+                                                  "1e",
+                                                  ".",
+                                                  "\"5\"",
+                                                  "!!str 5",
+                                                  "!!int 5",
+                                                  "!!float 1e400",
+                                                  "&a 5",
+                                                  "*a",
+                                                  "5 # comment",
+                                                  " 5 ",
+                                                  "- 1",
+                                                  "? x",
+                                                  "[",
+                                                  "]",
+                                                  "{",
+                                                  "'unterminated",
+                                                  "1.7976931348623157e308",
+                                                  "0.5",
+                                                  "1",
+                                                  "3",
+                                                  "20",
+                                                  "100",
+                                                  "1e15",
+                                                  "1e16",
+                                                  "-1e-300",
+                                                  "2e9",
+                                                  "65536",
+                                                  "65538",
+                                                  "[.nan]",
+                                                  "[1e308, -1e308]"};
   return values;
 }
 
@@ -434,14 +578,15 @@ std::string NumberValue(const OptionSpec& spec, Rng& rng, bool valid) {
       const long double top = std::min<long double>(hi, lo + 1000.0L);
       value = lo + (top - lo) * static_cast<long double>(rng.Unit() * rng.Unit());
     } else {
-      static const std::vector<double> kRound = {0.0, 0.001, 0.01, 0.1, 0.25, 0.5, 0.9, 0.95, 0.999, 1.0,
-                                                 2.0, 4.0, 10.0, 16.0, 64.0, 100.0};
+      static const std::vector<double> kRound = {0.0,   0.001, 0.01, 0.1, 0.25, 0.5,  0.9,  0.95,
+                                                 0.999, 1.0,   2.0,  4.0, 10.0, 16.0, 64.0, 100.0};
       value = rng.Pick(kRound);
       if (value < lo || value > hi) value = lo + (hi - lo) * static_cast<long double>(rng.Unit());
     }
     if (integer) value = std::floor(value);
     if (spec.min_open && value <= lo) value = integer ? lo + 1 : (lo + hi) / 2;
-    if (std::string(spec.name) == "hsic_D") value = std::max<long double>(2, std::floor(value / 2) * 2);
+    if (std::string(spec.name) == "hsic_D")
+      value = std::max<long double>(2, std::floor(value / 2) * 2);
     if (std::string(spec.name) == "leiden_iterations" && value == 0) value = -1;
     return text(value);
   }
@@ -459,7 +604,8 @@ std::string NumberValue(const OptionSpec& spec, Rng& rng, bool valid) {
       if (spec.min_open) return text(lo);
       return integer ? text(lo - 1) : Number(std::nextafter(static_cast<double>(lo), -1e300));
     }
-    return integer ? text(spec.max + 1) : Number(std::nextafter(static_cast<double>(spec.max), 1e300));
+    return integer ? text(spec.max + 1)
+                   : Number(std::nextafter(static_cast<double>(spec.max), 1e300));
   }
   return rng.Pick(SpecialValues());
 }
@@ -499,14 +645,14 @@ std::string NamesValue(Rng& rng, const std::vector<std::string>& pool, bool vali
     return list + "]";
   }
   if (roll < 0.7) return one();
-  static const std::vector<std::string> kOther = {"[]", "null", "~", "5", "[[a]]", "{a: 1}", "[null]", "true",
-                                                  "[1, 2]", "\"\"", ""};
+  static const std::vector<std::string> kOther = {
+      "[]", "null", "~", "5", "[[a]]", "{a: 1}", "[null]", "true", "[1, 2]", "\"\"", ""};
   return rng.Pick(kOther);
 }
 
 const std::vector<std::string>& CriterionNames() {
-  static const std::vector<std::string> names = {"pinned",     "target",          "missing",    "variance",
-                                                 "not_binary", "mean_similarity", "input_order"};
+  static const std::vector<std::string> names = {
+      "pinned", "target", "missing", "variance", "not_binary", "mean_similarity", "input_order"};
   return names;
 }
 
@@ -523,8 +669,8 @@ std::string CriteriaValue(Rng& rng, bool valid) {
     }
     return list + "]";
   }
-  static const std::vector<std::string> kOther = {"[]", "null", "pinned", "nonsense", "[[pinned]]", "{a: 1}",
-                                                  "5", "", "[null]"};
+  static const std::vector<std::string> kOther = {
+      "[]", "null", "pinned", "nonsense", "[[pinned]]", "{a: 1}", "5", "", "[null]"};
   return rng.Pick(kOther);
 }
 
@@ -534,21 +680,60 @@ std::string PercentilesValue(Rng& rng, bool valid) {
     const double high = rng.Chance(0.3) ? 100.0 : 51.0 + rng.Unit() * 49.0;
     return "[" + Number(low) + ", " + Number(high) + "]";
   }
-  static const std::vector<std::string> kOther = {
-      "[0, 100]", "[50, 50]", "[90, 10]", "[-1, 50]", "[0, 101]", "[.nan, 50]", "[.inf, 1]", "[1]",
-      "[1, 2, 3]", "5", "[]", "null", "[a, b]", "[0, 1e-300]", "[99.9999, 100]", "[0, 5e-324]",
-      "[1e308, 1e308]", "[\"1\", \"2\"]", "[[1], 2]"};
+  static const std::vector<std::string> kOther = {"[0, 100]",
+                                                  "[50, 50]",
+                                                  "[90, 10]",
+                                                  "[-1, 50]",
+                                                  "[0, 101]",
+                                                  "[.nan, 50]",
+                                                  "[.inf, 1]",
+                                                  "[1]",
+                                                  "[1, 2, 3]",
+                                                  "5",
+                                                  "[]",
+                                                  "null",
+                                                  "[a, b]",
+                                                  "[0, 1e-300]",
+                                                  "[99.9999, 100]",
+                                                  "[0, 5e-324]",
+                                                  "[1e308, 1e308]",
+                                                  "[\"1\", \"2\"]",
+                                                  "[[1], 2]"};
   return rng.Pick(kOther);
 }
 
 std::string SizeValue(Rng& rng, bool valid) {
-  static const std::vector<std::string> kValid = {"64MiB", "256MB", "1GB", "8GB", "50%", "100%",
-                                                  "1e9", "2GiB", "512M", "1152921504606846976"};
-  static const std::vector<std::string> kSmall = {"1MiB", "1048576", "2MB", "4MiB", "16MB", "1.5MiB"};
-  static const std::vector<std::string> kBad = {
-      "1048575", "1152921504606846977", "0", "-1", "0%", "101%", "-5%", "1e30", "inf", ".nan", "nan",
-      "8XB", "GB", "", "0.5B", "%", "1e-300GB", "18446744073709551615", "18446744073709551616",
-      "[1GB]", "null", "1 GB", "1e308%", "0x10", "1,5GB", "-0", "5e-324"};
+  static const std::vector<std::string> kValid = {
+      "64MiB", "256MB", "1GB", "8GB", "50%", "100%", "1e9", "2GiB", "512M", "1152921504606846976"};
+  static const std::vector<std::string> kSmall = {"1MiB", "1048576", "2MB",
+                                                  "4MiB", "16MB",    "1.5MiB"};
+  static const std::vector<std::string> kBad = {"1048575",
+                                                "1152921504606846977",
+                                                "0",
+                                                "-1",
+                                                "0%",
+                                                "101%",
+                                                "-5%",
+                                                "1e30",
+                                                "inf",
+                                                ".nan",
+                                                "nan",
+                                                "8XB",
+                                                "GB",
+                                                "",
+                                                "0.5B",
+                                                "%",
+                                                "1e-300GB",
+                                                "18446744073709551615",
+                                                "18446744073709551616",
+                                                "[1GB]",
+                                                "null",
+                                                "1 GB",
+                                                "1e308%",
+                                                "0x10",
+                                                "1,5GB",
+                                                "-0",
+                                                "5e-324"};
   const double roll = rng.Unit();
   if (valid) return roll < 0.8 ? rng.Pick(kValid) : rng.Pick(kSmall);
   if (roll < 0.3) return rng.Pick(kValid);
@@ -557,8 +742,10 @@ std::string SizeValue(Rng& rng, bool valid) {
 }
 
 std::string BoolValue(Rng& rng, bool valid) {
-  static const std::vector<std::string> kValid = {"true", "false", "True", "FALSE", "yes", "no", "on", "off"};
-  static const std::vector<std::string> kOther = {"y", "n", "1", "0", "maybe", "", "null", "[true]", "2"};
+  static const std::vector<std::string> kValid = {"true", "false", "True", "FALSE",
+                                                  "yes",  "no",    "on",   "off"};
+  static const std::vector<std::string> kOther = {"y", "n",    "1",      "0", "maybe",
+                                                  "",  "null", "[true]", "2"};
   return valid || rng.Chance(0.5) ? rng.Pick(kValid) : rng.Pick(kOther);
 }
 
@@ -584,22 +771,24 @@ std::string OptionValue(const OptionSpec& spec, Rng& rng, const GeneratedTable& 
         const std::string& word = rng.Pick(words);
         return rng.Chance(0.15) ? UpperCase(word) : word;
       }
-      static const std::vector<std::string> kBad = {"foo", "", "null", "[pairwise]", "1", "\"star \"",
-                                                    "pair wise", "{a: b}", "true"};
+      static const std::vector<std::string> kBad = {
+          "foo", "", "null", "[pairwise]", "1", "\"star \"", "pair wise", "{a: b}", "true"};
       return rng.Pick(kBad);
     }
     case OptionKind::kText: {
       if (name == "device") {
         static const std::vector<std::string> kValid = {"cpu", "CPU", "auto"};
-        static const std::vector<std::string> kBad = {"cuda", "cuda:0", "cuda:99999", "cuda:", "cuda:x",
-                                                      "gpu", "", "null", "[cpu]", "cuda:12345678901"};
+        static const std::vector<std::string> kBad = {
+            "cuda", "cuda:0", "cuda:99999", "cuda:", "cuda:x",
+            "gpu",  "",       "null",       "[cpu]", "cuda:12345678901"};
         return valid || rng.Chance(0.4) ? rng.Pick(kValid) : rng.Pick(kBad);
       }
       if (name == "target_column") {
         std::vector<std::string> pool = table.numeric;
         if (!valid) pool.insert(pool.end(), table.text.begin(), table.text.end());
         if (!pool.empty() && (valid || rng.Chance(0.6))) return YamlString(rng.Pick(pool));
-        static const std::vector<std::string> kOther = {"missing", "\"\"", "null", "[a]", "5", "{a: 1}"};
+        static const std::vector<std::string> kOther = {"missing", "\"\"", "null",
+                                                        "[a]",     "5",    "{a: 1}"};
         return rng.Pick(kOther);
       }
       // output_dir (-o wins over it).
@@ -611,7 +800,8 @@ std::string OptionValue(const OptionSpec& spec, Rng& rng, const GeneratedTable& 
       if (name == "descriptor_columns") {
         return NamesValue(rng, valid ? table.numeric : table.names, valid);
       }
-      if (name == "metadata_columns") return NamesValue(rng, valid ? table.text : table.names, valid);
+      if (name == "metadata_columns")
+        return NamesValue(rng, valid ? table.text : table.names, valid);
       return YamlString(table.input);  // inputs
     }
     case OptionKind::kPercentiles:
@@ -635,10 +825,12 @@ std::vector<Option> RandomOptions(Rng& rng, const GeneratedTable& table, bool va
     options.push_back({name, OptionValue(spec, rng, table, valid && rng.Chance(0.9))});
   }
   if (!valid && rng.Chance(0.08)) {
-    static const std::vector<Option> kKeys = {{"prefer_gpu", "true"}, {"variance_treshold", "0.1"},
-                                              {"topk", "3"}, {"parquet_glob", YamlString(table.input)},
-                                              {"hsic_d", "64"}, {"", "1"}, {"filtering", "5"},
-                                              {"filtering", "null"}, {"weights", "[1, 2]"}};
+    static const std::vector<Option> kKeys = {
+        {"prefer_gpu", "true"}, {"variance_treshold", "0.1"},
+        {"topk", "3"},          {"parquet_glob", YamlString(table.input)},
+        {"hsic_d", "64"},       {"", "1"},
+        {"filtering", "5"},     {"filtering", "null"},
+        {"weights", "[1, 2]"}};
     options.push_back(rng.Pick(kKeys));
   }
   return options;
@@ -663,7 +855,8 @@ std::string CheckOutdir(const std::string& out, int until) {
   std::string problems;
   for (const std::string& folder : {out, out + "/.checkpoint"}) {
     for (const std::string& name : ListDir(folder)) {
-      if (name.find(".tmp") != std::string::npos) problems += " temporary file " + folder + "/" + name + " left;";
+      if (name.find(".tmp") != std::string::npos)
+        problems += " temporary file " + folder + "/" + name + " left;";
     }
   }
   const std::string manifest_path = out + "/run_manifest.json";
@@ -697,7 +890,8 @@ std::string CheckOutdir(const std::string& out, int until) {
       files.insert(output.value("file", std::string()));
     }
     for (const std::string& name : RequiredOutputs(stage)) {
-      if (!files.count(name)) problems += " pass" + std::to_string(stage) + " does not list " + name + ";";
+      if (!files.count(name))
+        problems += " pass" + std::to_string(stage) + " does not list " + name + ";";
     }
     for (const std::string& name : files) {
       std::error_code ec;
@@ -711,7 +905,8 @@ std::string CheckOutdir(const std::string& out, int until) {
     }
   }
   for (int stage = 1; stage <= until; ++stage) {
-    if (!listed.count(stage)) problems += " the manifest does not list pass" + std::to_string(stage) + ";";
+    if (!listed.count(stage))
+      problems += " the manifest does not list pass" + std::to_string(stage) + ";";
   }
   return problems;
 }
@@ -727,7 +922,8 @@ std::string CheckResult(const CliResult& result, const std::function<std::string
     return complete();
   }
   if (result.exit_code >= 128) return "killed by signal " + std::to_string(result.exit_code - 128);
-  if (result.exit_code != 2) return "exit code " + std::to_string(result.exit_code) + " (not the clean error, 2)";
+  if (result.exit_code != 2)
+    return "exit code " + std::to_string(result.exit_code) + " (not the clean error, 2)";
   int errors = 0;
   for (const std::string& line : Lines(result.err)) {
     if (line.rfind("error: ", 0) == 0) {
@@ -777,14 +973,17 @@ class CaseRunner {
     const bool valid = rng_.Chance(0.5);
     std::vector<std::string> args = RunArguments(out, valid);
     int until = Until(args);
-    const bool succeeded = Execute(args, [&] { return CheckOutdir(out, until); }, out);
+    const bool succeeded = Execute(
+        args, [&] { return CheckOutdir(out, until); }, out);
     if (!report_.problem.empty()) return report_;
 
     if (rng_.Chance(0.3)) {
       // A second run into the same OUTDIR: resume, or other options, or after the input changed
       // (half its rows, written over it by rename: resume must see the new content).
-      if (rng_.Chance(0.5)) args = RunArguments(out, rng_.Chance(0.7));
-      else if (rng_.Chance(0.3)) args.push_back("--no-resume");
+      if (rng_.Chance(0.5))
+        args = RunArguments(out, rng_.Chance(0.7));
+      else if (rng_.Chance(0.3))
+        args.push_back("--no-resume");
       if (rng_.Chance(0.25) && table_.rows > 0) {
         const std::string reader = table_.csv ? "read_csv" : "read_parquet";
         const std::string temporary = dir_ + "/rewrite" + (table_.csv ? ".csv" : ".parquet");
@@ -802,7 +1001,8 @@ class CaseRunner {
         }
       }
       until = Until(args);
-      Execute(args, [&] { return CheckOutdir(out, until); }, out);
+      Execute(
+          args, [&] { return CheckOutdir(out, until); }, out);
       if (!report_.problem.empty()) return report_;
     }
     if (succeeded && rng_.Chance(0.3)) Explain(out);
@@ -830,8 +1030,9 @@ class CaseRunner {
     const std::vector<Option> options = RandomOptions(rng_, table_, valid);
     const bool use_file = rng_.Chance(0.3);
     std::string yaml;
-    static const std::vector<std::string> kSections = {"io", "filtering", "system", "device", "sampling",
-                                                       "statistics", "spearman", "vif", "nonlinear", "graph"};
+    static const std::vector<std::string> kSections = {
+        "io",         "filtering", "system", "device",    "sampling",
+        "statistics", "spearman",  "vif",    "nonlinear", "graph"};
     for (const Option& option : options) {
       if (use_file && rng_.Chance(0.7)) {
         const std::string key = option.key.empty() ? "\"\"" : option.key;
@@ -847,14 +1048,16 @@ class CaseRunner {
       }
     }
     if (!valid && rng_.Chance(0.05)) {
-      static const std::vector<std::string> kOdd = {"novalue", "=5", "threads==2", "", "filtering.=1"};
+      static const std::vector<std::string> kOdd = {"novalue", "=5", "threads==2", "",
+                                                    "filtering.=1"};
       args.push_back("--set");
       args.push_back(rng_.Pick(kOdd));
     }
     if (use_file) {
       if (!valid && rng_.Chance(0.1)) {
-        static const std::vector<std::string> kBroken = {"- a\n- b\n", "a: [\n", "5\n", "\"x\": {a: 1}\n",
-                                                         "filtering: [1]\n", "? [a]\n: 1\n", "\xff\xfe: 1\n"};
+        static const std::vector<std::string> kBroken = {
+            "- a\n- b\n",       "a: [\n",       "5\n",          "\"x\": {a: 1}\n",
+            "filtering: [1]\n", "? [a]\n: 1\n", "\xff\xfe: 1\n"};
         yaml += rng_.Pick(kBroken);
       }
       std::string path = dir_ + "/config" + std::to_string(++configs_) + ".yaml";
@@ -886,17 +1089,21 @@ class CaseRunner {
       args.push_back(out);
     }
     const double verbosity = rng_.Unit();
-    if (verbosity < 0.7) args.push_back("-q");
-    else if (verbosity < 0.8) args.push_back("-v");
+    if (verbosity < 0.7)
+      args.push_back("-q");
+    else if (verbosity < 0.8)
+      args.push_back("-v");
     if (rng_.Chance(0.5)) {
       args.push_back("--threads");
       static const std::vector<std::string> kBad = {"-1", "4097", "abc", "1e3", ""};
-      args.push_back(valid || rng_.Chance(0.7) ? std::to_string(rng_.Between(0, 8)) : rng_.Pick(kBad));
+      args.push_back(valid || rng_.Chance(0.7) ? std::to_string(rng_.Between(0, 8))
+                                               : rng_.Pick(kBad));
     }
     if (rng_.Chance(0.4)) {
       args.push_back("--until");
       static const std::vector<std::string> kBad = {"pass0", "pass5", "4", ""};
-      args.push_back(valid || rng_.Chance(0.8) ? "pass" + std::to_string(rng_.Between(1, 4)) : rng_.Pick(kBad));
+      args.push_back(valid || rng_.Chance(0.8) ? "pass" + std::to_string(rng_.Between(1, 4))
+                                               : rng_.Pick(kBad));
     }
     if (rng_.Chance(0.15)) args.push_back("--no-resume");
     if (rng_.Chance(0.15)) args.push_back("--exact");
@@ -936,7 +1143,8 @@ class CaseRunner {
     }
     if (!problem.empty()) {
       report_.problem = problem;
-      report_.failed_stderr = result.err.size() > 6000 ? result.err.substr(result.err.size() - 6000) : result.err;
+      report_.failed_stderr =
+          result.err.size() > 6000 ? result.err.substr(result.err.size() - 6000) : result.err;
       return false;
     }
     if (result.exit_code == 0) {
@@ -965,10 +1173,12 @@ class CaseRunner {
   }
 
   void Apply(const std::string& out) {
-    const std::string output = rng_.Chance(0.9) ? dir_ + "/applied" + std::to_string(report_.runs) + ".parquet"
-                                                : out + "/applied.parquet";
-    std::vector<std::string> args = {"apply", out, rng_.Chance(0.9) ? table_.input : dir_ + "/absent.parquet",
-                                     "-o", output, "-q"};
+    const std::string output = rng_.Chance(0.9)
+                                   ? dir_ + "/applied" + std::to_string(report_.runs) + ".parquet"
+                                   : out + "/applied.parquet";
+    std::vector<std::string> args = {
+        "apply", out,    rng_.Chance(0.9) ? table_.input : dir_ + "/absent.parquet",
+        "-o",    output, "-q"};
     if (rng_.Chance(0.5)) {
       static const std::vector<std::string> kAfter = {"pass2", "pass3", "final"};
       args.push_back("--after");
@@ -981,7 +1191,8 @@ class CaseRunner {
     Execute(args, [output] {
       std::error_code ec;
       const auto size = fs::file_size(output, ec);
-      return ec || size == 0 ? std::string("apply succeeded without writing ") + output : std::string();
+      return ec || size == 0 ? std::string("apply succeeded without writing ") + output
+                             : std::string();
     });
   }
 
@@ -999,8 +1210,8 @@ class CaseRunner {
   void Sample() {
     const std::string output = dir_ + "/sample" + std::to_string(report_.runs) + ".parquet";
     std::vector<std::string> args = {"sample", table_.input, "-o", output, "-q"};
-    static const std::vector<std::string> kCounts = {"1", "5", "100", "1000", "0", "-3", "1e308",
-                                                     "9223372036854775807", "abc"};
+    static const std::vector<std::string> kCounts = {
+        "1", "5", "100", "1000", "0", "-3", "1e308", "9223372036854775807", "abc"};
     if (rng_.Chance(0.5)) {
       args.push_back("-n");
       args.push_back(rng_.Pick(kCounts));
@@ -1016,7 +1227,8 @@ class CaseRunner {
     Execute(args, [output] {
       std::error_code ec;
       const auto size = fs::file_size(output, ec);
-      return ec || size == 0 ? std::string("sample succeeded without writing ") + output : std::string();
+      return ec || size == 0 ? std::string("sample succeeded without writing ") + output
+                             : std::string();
     });
   }
 
@@ -1028,28 +1240,35 @@ class CaseRunner {
   CaseReport report_;
 };
 
-std::string Describe(std::uint64_t seed, std::int64_t number, const CaseRunner& runner, const CaseReport& report) {
+std::string Describe(std::uint64_t seed, std::int64_t number, const CaseRunner& runner,
+                     const CaseReport& report) {
   std::ostringstream text;
-  text << "case " << number << " (replay: DESCPIPE_FUZZ_SEED=" << seed << " DESCPIPE_FUZZ_CASE=" << number
-       << " DESCPIPE_FUZZ_KEEP=1 " << "descpipe_fuzz_tests)\n"
+  text << "case " << number << " (replay: DESCPIPE_FUZZ_SEED=" << seed
+       << " DESCPIPE_FUZZ_CASE=" << number << " DESCPIPE_FUZZ_KEEP=1 "
+       << "descpipe_fuzz_tests)\n"
        << "problem: " << report.problem << "\n"
        << "table (" << runner.table().rows << " rows), SQL:\n"
        << runner.table().sql << "\n";
   if (!runner.config_text().empty()) text << "config files:\n" << runner.config_text();
   for (std::size_t k = 0; k < report.commands.size(); ++k) {
-    text << "$ " << report.commands[k] << "\n  -> " << (k < report.results.size() ? report.results[k] : "") << "\n";
+    text << "$ " << report.commands[k] << "\n  -> "
+         << (k < report.results.size() ? report.results[k] : "") << "\n";
   }
-  if (!report.failed_stderr.empty()) text << "stderr of the failing run:\n" << report.failed_stderr << "\n";
+  if (!report.failed_stderr.empty())
+    text << "stderr of the failing run:\n" << report.failed_stderr << "\n";
   return text.str();
 }
 
 TEST(Fuzz, OptionsAndTables) {
   const FuzzSettings settings = ReadSettings();
   std::cout << "fuzz: seed " << settings.seed << ", budget " << settings.seconds << " s"
-            << (settings.only_case >= 0 ? ", case " + std::to_string(settings.only_case) : std::string())
+            << (settings.only_case >= 0 ? ", case " + std::to_string(settings.only_case)
+                                        : std::string())
             << " (DESCPIPE_FUZZ_SEED, DESCPIPE_FUZZ_SECONDS, DESCPIPE_FUZZ_CASE)" << std::endl;
   const auto start = std::chrono::steady_clock::now();
-  auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(); };
+  auto elapsed = [&] {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  };
   int cases = 0;
   int failures = 0;
   int runs = 0;
@@ -1058,7 +1277,8 @@ TEST(Fuzz, OptionsAndTables) {
   int pass4_runs = 0;
   std::map<std::string, int> errors;
   for (std::int64_t number = settings.only_case >= 0 ? settings.only_case : 0;; ++number) {
-    if (settings.only_case >= 0 ? number > settings.only_case : elapsed() >= settings.seconds) break;
+    if (settings.only_case >= 0 ? number > settings.only_case : elapsed() >= settings.seconds)
+      break;
     // Not a TempDir: DESCPIPE_FUZZ_KEEP keeps it.
     std::string dir = fs::temp_directory_path().string() + "/descpipe-fuzz-XXXXXX";
     ASSERT_NE(::mkdtemp(dir.data()), nullptr);
@@ -1074,7 +1294,8 @@ TEST(Fuzz, OptionsAndTables) {
       for (const auto& [words, count] : report.first_words) errors[words] += count;
       if (!report.problem.empty()) {
         ++failures;
-        if (failures <= kMaxReported) ADD_FAILURE() << Describe(settings.seed, number, runner, report);
+        if (failures <= kMaxReported)
+          ADD_FAILURE() << Describe(settings.seed, number, runner, report);
       } else if (settings.only_case >= 0) {
         std::cout << Describe(settings.seed, number, runner, report);
       }
@@ -1090,7 +1311,8 @@ TEST(Fuzz, OptionsAndTables) {
             << pass4_runs << " through Pass 4), " << clean_errors << " clean errors) in "
             << elapsed() << " s; " << failures << " broke the contract" << std::endl;
   if (std::getenv("DESCPIPE_FUZZ_STATS") != nullptr) {
-    for (const auto& [words, count] : errors) std::cout << "  " << count << "  error: " << words << " ..." << std::endl;
+    for (const auto& [words, count] : errors)
+      std::cout << "  " << count << "  error: " << words << " ..." << std::endl;
   }
   EXPECT_GT(cases, 0);
   EXPECT_EQ(failures, 0) << "seed " << settings.seed;

@@ -69,11 +69,15 @@ ColumnMatrix AwkwardMatrix(std::size_t n, std::size_t p, double missing, std::ui
     for (std::size_t row = 0; row < n; ++row) {
       double value = normal(rng);
       if (col % 3 == 0) value = std::round(value * 4.0) / 4.0;  // many ties
-      if (col % 5 == 1) value = static_cast<double>(static_cast<int>(uniform(rng) * 3.0));  // 0, 1, 2
+      if (col % 5 == 1)
+        value = static_cast<double>(static_cast<int>(uniform(rng) * 3.0));  // 0, 1, 2
       const double u = uniform(rng);
-      if (u < missing) value = kNaNValue;
-      else if (u < missing * 1.05) value = (row % 2 == 0) ? kInfValue : -kInfValue;
-      else if (u < missing * 1.1) value = (row % 2 == 0) ? 0.0 : -0.0;
+      if (u < missing)
+        value = kNaNValue;
+      else if (u < missing * 1.05)
+        value = (row % 2 == 0) ? kInfValue : -kInfValue;
+      else if (u < missing * 1.1)
+        value = (row % 2 == 0) ? 0.0 : -0.0;
       x[row] = value;
     }
   }
@@ -90,7 +94,8 @@ void ExpectSameBits(const std::vector<double>& a, const std::vector<double>& b) 
   ASSERT_EQ(a.size(), b.size());
   for (std::size_t e = 0; e < a.size(); ++e) {
     if (std::isnan(a[e]) || std::isnan(b[e])) {
-      ASSERT_TRUE(std::isnan(a[e]) && std::isnan(b[e])) << "element " << e << ": " << a[e] << " vs " << b[e];
+      ASSERT_TRUE(std::isnan(a[e]) && std::isnan(b[e]))
+          << "element " << e << ": " << a[e] << " vs " << b[e];
     } else {
       ASSERT_EQ(a[e], b[e]) << "element " << e;
     }
@@ -103,7 +108,8 @@ double MaxDifference(const std::vector<double>& a, const std::vector<double>& b)
   double worst = 0.0;
   for (std::size_t e = 0; e < std::min(a.size(), b.size()); ++e) {
     if (std::isnan(a[e]) || std::isnan(b[e])) {
-      EXPECT_TRUE(std::isnan(a[e]) && std::isnan(b[e])) << "element " << e << ": " << a[e] << " vs " << b[e];
+      EXPECT_TRUE(std::isnan(a[e]) && std::isnan(b[e]))
+          << "element " << e << ": " << a[e] << " vs " << b[e];
       continue;
     }
     worst = std::max(worst, std::fabs(a[e] - b[e]));
@@ -127,7 +133,8 @@ TEST(DeviceChoice, AutoSaysWhichAndWhy) {
   } else {
     EXPECT_EQ(choice.device, Device::kCpu);
     EXPECT_EQ(choice.description.rfind("CPU (device: auto; ", 0), 0u) << choice.description;
-    EXPECT_TRUE(testing::Contains(choice.description, CudaBuilt() ? "no CUDA device" : "no CUDA support"))
+    EXPECT_TRUE(
+        testing::Contains(choice.description, CudaBuilt() ? "no CUDA device" : "no CUDA support"))
         << choice.description;
   }
   // auto never fails: a GPU that is not there means the CPU.
@@ -151,11 +158,15 @@ TEST(DeviceChoice, CudaWithoutAUsableGpuIsAClearError) {
 TEST(DeviceChoice, CommandLineDeviceFlag) {
   TempDir dir;
   const std::string input = dir / "t.parquet";
-  testing::RunSql("COPY (SELECT i AS id, i * 1.5 AS a, (i % 7) * 1.0 AS b, sqrt(i) AS c FROM range(1, 200) t(i)) TO '" +
-                  input + "' (FORMAT parquet)");
-  const auto automatic = RunCli({"run", input, "-o", dir / "auto", "--device", "auto", "--until", "pass2"});
+  testing::RunSql(
+      "COPY (SELECT i AS id, i * 1.5 AS a, (i % 7) * 1.0 AS b, sqrt(i) AS c FROM range(1, 200) "
+      "t(i)) TO '" +
+      input + "' (FORMAT parquet)");
+  const auto automatic =
+      RunCli({"run", input, "-o", dir / "auto", "--device", "auto", "--until", "pass2"});
   ASSERT_EQ(automatic.exit_code, 0) << automatic.err;
-  EXPECT_TRUE(testing::Contains(automatic.err, HaveGpu() ? "device: GPU 0 (" : "device: CPU (device: auto; "))
+  EXPECT_TRUE(testing::Contains(automatic.err,
+                                HaveGpu() ? "device: GPU 0 (" : "device: CPU (device: auto; "))
       << automatic.err;
   if (!HaveGpu()) {
     const auto cuda = RunCli({"run", input, "-o", dir / "cuda", "--device", "cuda"});
@@ -165,13 +176,15 @@ TEST(DeviceChoice, CommandLineDeviceFlag) {
   }
   const auto bad = RunCli({"run", input, "-o", dir / "bad", "--device", "gpu"});
   EXPECT_NE(bad.exit_code, 0);
-  EXPECT_TRUE(testing::Contains(bad.err, "device must be cpu, auto or cuda[:N], got 'gpu'")) << bad.err;
+  EXPECT_TRUE(testing::Contains(bad.err, "device must be cpu, auto or cuda[:N], got 'gpu'"))
+      << bad.err;
 }
 
 // ---- rank transform --------------------------------------------------------------------------
 
 TEST_F(GpuTest, RanksEqualTheCpuBitForBit) {
-  for (const SpearmanMissing missing : {SpearmanMissing::kPairwise, SpearmanMissing::kImputeMedian}) {
+  for (const SpearmanMissing missing :
+       {SpearmanMissing::kPairwise, SpearmanMissing::kImputeMedian}) {
     const ColumnMatrix input = AwkwardMatrix(5003, 23, 0.07, 11);
     ColumnMatrix cpu = input, gpu = input;
     RankColumns(cpu, missing, CpuContext());
@@ -184,7 +197,8 @@ TEST_F(GpuTest, RanksInColumnGroupsUnderATinyCap) {
   const ColumnMatrix input = AwkwardMatrix(20011, 9, 0.02, 12);
   ColumnMatrix cpu = input, gpu = input;
   RankColumns(cpu, SpearmanMissing::kPairwise, CpuContext());
-  RankColumns(gpu, SpearmanMissing::kPairwise, GpuContext(GpuPrecision::kFp64, 0.0015));  // ~2 columns a group
+  RankColumns(gpu, SpearmanMissing::kPairwise,
+              GpuContext(GpuPrecision::kFp64, 0.0015));  // ~2 columns a group
   ExpectSameBits(cpu.values, gpu.values);
 }
 
@@ -198,7 +212,8 @@ TEST_F(GpuTest, SpearmanWithin1e9OfTheCpu) {
     const std::vector<double> gpu = SpearmanFromRanks(ranks, GpuContext());
     const double worst = MaxDifference(cpu, gpu);
     EXPECT_LE(worst, 1e-9) << "missing share " << missing;
-    std::cout << "[ measured ] missing " << missing << ": max |rho_gpu - rho_cpu| = " << worst << "\n";
+    std::cout << "[ measured ] missing " << missing << ": max |rho_gpu - rho_cpu| = " << worst
+              << "\n";
     // Float ranks: the same sums.
     FloatRankMatrix floats;
     floats.n_rows = ranks.n_rows;
@@ -214,13 +229,15 @@ TEST_F(GpuTest, SpearmanInManySmallTilesUnderATinyCap) {
   const std::vector<double> cpu = SpearmanFromRanks(ranks, CpuContext());
   // 0.008 GB: about 2,000 rows a tile (3,840 bytes a row for 60 columns, 57 incomplete), so 15
   // tiles and a partial last one.
-  EXPECT_LE(MaxDifference(cpu, SpearmanFromRanks(ranks, GpuContext(GpuPrecision::kFp64, 0.008))), 1e-9);
+  EXPECT_LE(MaxDifference(cpu, SpearmanFromRanks(ranks, GpuContext(GpuPrecision::kFp64, 0.008))),
+            1e-9);
 }
 
 TEST_F(GpuTest, PearsonWithLargeOffsetsWithin1e9) {
   ColumnMatrix values = AwkwardMatrix(7000, 50, 0.03, 23);
   for (std::size_t e = 0; e < values.values.size(); ++e) values.values[e] = 1e6 + values.values[e];
-  EXPECT_LE(MaxDifference(PearsonMatrix(values, CpuContext()), PearsonMatrix(values, GpuContext())), 1e-9);
+  EXPECT_LE(MaxDifference(PearsonMatrix(values, CpuContext()), PearsonMatrix(values, GpuContext())),
+            1e-9);
 }
 
 TEST_F(GpuTest, AccumulatorPiecesDoNotChangeTheResult) {
@@ -288,7 +305,8 @@ TEST_F(GpuTest, NonlinearWithin1e9OfTheCpu) {
   EXPECT_EQ(cpu.hsic_basis, gpu.hsic_basis);
   EXPECT_EQ(cpu.rdc_basis, gpu.rdc_basis);
   // Streamed column tiles when the features do not fit the cap (3000 x 37 x 11 doubles ~ 9.8 MB).
-  const NonlinearResult streamed = NonlinearDependence(copula, options, GpuContext(GpuPrecision::kFp64, 0.004));
+  const NonlinearResult streamed =
+      NonlinearDependence(copula, options, GpuContext(GpuPrecision::kFp64, 0.004));
   EXPECT_LE(MaxDifference(cpu.fused, streamed.fused), 1e-9);
 }
 
@@ -300,7 +318,8 @@ TEST_F(GpuTest, VifMatchesTheCpu) {
   // singular matrix, LAPACK and cuSOLVER may disagree on whether the Cholesky factorisation fails.
   for (std::size_t row = 0; row < values.n_rows; ++row) {
     values.column(10)[row] = values.column(11)[row] + 0.05 * values.column(12)[row];
-    values.column(20)[row] = values.column(21)[row] - values.column(22)[row] + 0.02 * values.column(23)[row];
+    values.column(20)[row] =
+        values.column(21)[row] - values.column(22)[row] + 0.02 * values.column(23)[row];
   }
   std::vector<double> r = PearsonMatrix(values, CpuContext());
   for (double& e : r) {
@@ -327,7 +346,8 @@ TEST_F(GpuTest, VifMatchesTheCpu) {
   const VifResult b = IterativeVif(r.data(), p, rank, pinned, options, GpuContext());
   EXPECT_EQ(a.survivors, b.survivors);
   ASSERT_EQ(a.removed.size(), b.removed.size());
-  for (std::size_t e = 0; e < a.removed.size(); ++e) EXPECT_EQ(a.removed[e].column, b.removed[e].column) << e;
+  for (std::size_t e = 0; e < a.removed.size(); ++e)
+    EXPECT_EQ(a.removed[e].column, b.removed[e].column) << e;
 }
 
 // ---- memory cap ------------------------------------------------------------------------------
@@ -336,7 +356,9 @@ TEST_F(GpuTest, TooSmallACapIsAClearError) {
   ColumnMatrix ranks = AwkwardMatrix(1000, 300, 0.1, 51);
   for (const auto& run : std::vector<std::function<void()>>{
            [&] { SpearmanFromRanks(ranks, GpuContext(GpuPrecision::kFp64, 1e-6)); },
-           [&] { RankColumns(ranks, SpearmanMissing::kPairwise, GpuContext(GpuPrecision::kFp64, 1e-6)); }}) {
+           [&] {
+             RankColumns(ranks, SpearmanMissing::kPairwise, GpuContext(GpuPrecision::kFp64, 1e-6));
+           }}) {
     const std::string message = testing::MessageOf<CudaError>(run);
     EXPECT_TRUE(testing::Contains(message, "max_gpu_memory_gb")) << message;
   }
@@ -353,17 +375,19 @@ std::string RunOn(const TempDir& dir, const std::string& input, const std::strin
   const auto result = RunCli(args);
   EXPECT_EQ(result.exit_code, 0) << result.err;
   // The manifest says where the run computed.
-  EXPECT_TRUE(testing::Contains(ReadFile(out + "/run_manifest.json"),
-                                device == "cpu" ? "\"device\": \"CPU (device: cpu)\"" : "\"device\": \"GPU 0 ("));
+  EXPECT_TRUE(testing::Contains(
+      ReadFile(out + "/run_manifest.json"),
+      device == "cpu" ? "\"device\": \"CPU (device: cpu)\"" : "\"device\": \"GPU 0 ("));
   return out;
 }
 
 void ExpectSameSelections(const std::string& cpu, const std::string& gpu) {
-  for (const char* file : {"pass1_columns.txt", "pass2_columns.txt", "pass3_columns.txt", "pass4_columns.txt",
-                           "final_descriptors.txt"}) {
+  for (const char* file : {"pass1_columns.txt", "pass2_columns.txt", "pass3_columns.txt",
+                           "pass4_columns.txt", "final_descriptors.txt"}) {
     EXPECT_EQ(ReadFile(cpu + "/" + file), ReadFile(gpu + "/" + file)) << file;
   }
-  for (const char* file : {"pass2_spearman_matrix.npy", "pass4_hsic_matrix.npy", "pass4_rdc_matrix.npy"}) {
+  for (const char* file :
+       {"pass2_spearman_matrix.npy", "pass4_hsic_matrix.npy", "pass4_rdc_matrix.npy"}) {
     std::size_t rows = 0, cols = 0;
     const std::vector<double> a = io::ReadNpy(cpu + "/" + file, &rows, &cols);
     const std::vector<double> b = io::ReadNpy(gpu + "/" + file, &rows, &cols);
@@ -372,9 +396,11 @@ void ExpectSameSelections(const std::string& cpu, const std::string& gpu) {
 }
 
 TEST_F(GpuTest, RealTableSameSelectionsAsTheCpu) {
-  if (!std::filesystem::exists(testing::SharedTablePath())) GTEST_SKIP() << testing::SharedTablePath() << " not found";
+  if (!std::filesystem::exists(testing::SharedTablePath()))
+    GTEST_SKIP() << testing::SharedTablePath() << " not found";
   TempDir dir;
-  ExpectSameSelections(RunOn(dir, testing::SharedTablePath(), "cpu"), RunOn(dir, testing::SharedTablePath(), "cuda"));
+  ExpectSameSelections(RunOn(dir, testing::SharedTablePath(), "cpu"),
+                       RunOn(dir, testing::SharedTablePath(), "cuda"));
 }
 
 TEST_F(GpuTest, PlantedTableSameSelectionsAsTheCpu) {

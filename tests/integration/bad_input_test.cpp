@@ -19,15 +19,13 @@ using testing::MessageOf;
 
 namespace fs = std::filesystem;
 using testing::CliResult;
+using testing::IsLogLine;
 using testing::ListDir;
 using testing::ReadFile;
 using testing::RunCli;
 using testing::RunSql;
 using testing::TempDir;
 using testing::WriteFile;
-using testing::IsLogLine;
-
-
 
 class BadInputTest : public ::testing::Test {
  protected:

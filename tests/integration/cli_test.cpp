@@ -29,13 +29,11 @@ using testing::RunSql;
 using testing::TempDir;
 using testing::WriteFile;
 
-
 ::testing::AssertionResult Succeeded(const CliResult& result) {
   if (result.exit_code == 0) return ::testing::AssertionSuccess();
   return ::testing::AssertionFailure() << "exit code " << result.exit_code << "\nstderr:\n"
                                        << result.err;
 }
-
 
 /// One RFC 4180 line into cells (quotes doubled inside quoted cells; no embedded newlines).
 std::vector<std::string> CsvCells(const std::string& line) {
@@ -107,13 +105,13 @@ TEST_F(CliTest, RunWritesThePass1Outputs) {
   const std::string out = Out();
   const CliResult result = RunCli({"run", input_, "-o", out});
   ASSERT_TRUE(Succeeded(result));
-  EXPECT_EQ(ListDir(out), (std::vector<std::string>{".checkpoint", "final_cluster_info.json", "final_descriptors.txt",
-                                                    "pass1_columns.txt", "pass1_stats.csv",
-                                                    "pass1_variance_filtering.json", "pass2_columns.txt",
-                                                    "pass2_spearman.json", "pass2_spearman_matrix.npy",
-                                                    "pass3_columns.txt", "pass3_vif.json",
-                                                    "pass4_hsic_matrix.npy", "pass4_nonlinear.json",
-                                                    "pass4_rdc_matrix.npy", "run_manifest.json"}));
+  EXPECT_EQ(ListDir(out),
+            (std::vector<std::string>{
+                ".checkpoint", "final_cluster_info.json", "final_descriptors.txt",
+                "pass1_columns.txt", "pass1_stats.csv", "pass1_variance_filtering.json",
+                "pass2_columns.txt", "pass2_spearman.json", "pass2_spearman_matrix.npy",
+                "pass3_columns.txt", "pass3_vif.json", "pass4_hsic_matrix.npy",
+                "pass4_nonlinear.json", "pass4_rdc_matrix.npy", "run_manifest.json"}));
 
   // pass1_stats.csv: fixed header, one row per descriptor in input order.
   const std::vector<std::string> lines = Lines(ReadFile(out + "/pass1_stats.csv"));
@@ -174,7 +172,8 @@ TEST_F(CliTest, RunTwiceReplacesTheOutputs) {
   EXPECT_EQ(ReadFile(out + "/pass1_columns.txt"), "zeta_good\nnoisy\ncount\n");
   EXPECT_EQ(ListDir(out).size(), 15u);  // no temporary files left (.checkpoint is a directory)
   EXPECT_EQ(ListDir(out + "/.checkpoint"),
-            (std::vector<std::string>{"pass1.json", "pass2.json", "pass2_nonlinear_rows.npy", "pass3.json"}));
+            (std::vector<std::string>{"pass1.json", "pass2.json", "pass2_nonlinear_rows.npy",
+                                      "pass3.json"}));
 }
 
 // `descpipe config` prints the effective configuration; `run --config` of that output is the
@@ -376,7 +375,8 @@ TEST_F(CliTest, ManifestRecordsInputsConfigAndPassFingerprints) {
     }
   }
   // A Pass 3 option changes the fingerprints of Passes 3 and 4 only; threads change none.
-  ASSERT_TRUE(Succeeded(RunCli({"run", input_, "-o", changed, "-q", "--set", "vif_threshold=5", "--threads", "1"})));
+  ASSERT_TRUE(Succeeded(
+      RunCli({"run", input_, "-o", changed, "-q", "--set", "vif_threshold=5", "--threads", "1"})));
   const auto other = nlohmann::json::parse(ReadFile(changed + "/run_manifest.json"));
   for (std::size_t k = 0; k < 4; ++k) {
     const bool same = passes.at(k).at("fingerprint") == other.at("passes").at(k).at("fingerprint");
@@ -392,32 +392,34 @@ TEST_F(CliTest, ApplyWritesMetadataAndKeptDescriptors) {
   const std::string scan = "read_parquet(" + QuoteLiteral(reduced) + ")";
   std::vector<std::string> expected = {"id", "smiles"};
   for (const auto& name : Lines(ReadFile(out + "/final_descriptors.txt"))) expected.push_back(name);
-  std::string names = QueryScalar("SELECT string_agg(column_name, ',') FROM (DESCRIBE SELECT * FROM " + scan + ")");
+  std::string names =
+      QueryScalar("SELECT string_agg(column_name, ',') FROM (DESCRIBE SELECT * FROM " + scan + ")");
   std::string joined;
   for (const auto& name : expected) joined += (joined.empty() ? "" : ",") + name;
   EXPECT_EQ(names, joined);
   EXPECT_EQ(QueryScalar("SELECT count(*) FROM " + scan), "1000");
   // Same values, same row order as the input.
-  EXPECT_EQ(QueryScalar("SELECT count(*) FROM " + scan + " r POSITIONAL JOIN read_parquet(" + QuoteLiteral(input_) +
-                        ") i WHERE r.id = i.id AND r.smiles = i.smiles"),
+  EXPECT_EQ(QueryScalar("SELECT count(*) FROM " + scan + " r POSITIONAL JOIN read_parquet(" +
+                        QuoteLiteral(input_) + ") i WHERE r.id = i.id AND r.smiles = i.smiles"),
             "1000");
   // --after pass2 and pass3 take those lists.
   for (const std::string after : {"pass2", "pass3"}) {
     const std::string path = dir_ / (after + ".parquet");
     ASSERT_TRUE(Succeeded(RunCli({"apply", out, input_, "-o", path, "--after", after, "-q"})));
-    EXPECT_EQ(QueryScalar("SELECT count(*) FROM (DESCRIBE SELECT * FROM read_parquet(" + QuoteLiteral(path) + "))"),
+    EXPECT_EQ(QueryScalar("SELECT count(*) FROM (DESCRIBE SELECT * FROM read_parquet(" +
+                          QuoteLiteral(path) + "))"),
               std::to_string(2 + Lines(ReadFile(out + "/" + after + "_columns.txt")).size()));
   }
   // A new table with the same columns (other rows) works; one without a kept descriptor is an
   // error naming the column and the file, and writes nothing.
   const std::string other = dir_ / "other.parquet";
-  RunSql("COPY (SELECT * FROM read_parquet(" + QuoteLiteral(input_) + ") LIMIT 10) TO " + QuoteLiteral(other) +
-         " (FORMAT parquet)");
+  RunSql("COPY (SELECT * FROM read_parquet(" + QuoteLiteral(input_) + ") LIMIT 10) TO " +
+         QuoteLiteral(other) + " (FORMAT parquet)");
   ASSERT_TRUE(Succeeded(RunCli({"apply", out, other, "-o", dir_ / "other_reduced.parquet", "-q"})));
   const std::string final_first = Lines(ReadFile(out + "/final_descriptors.txt")).front();
   const std::string lacking = dir_ / "lacking.parquet";
-  RunSql("COPY (SELECT * EXCLUDE (" + QuoteIdentifier(final_first) + ") FROM read_parquet(" + QuoteLiteral(input_) +
-         ")) TO " + QuoteLiteral(lacking) + " (FORMAT parquet)");
+  RunSql("COPY (SELECT * EXCLUDE (" + QuoteIdentifier(final_first) + ") FROM read_parquet(" +
+         QuoteLiteral(input_) + ")) TO " + QuoteLiteral(lacking) + " (FORMAT parquet)");
   const CliResult missing = RunCli({"apply", out, lacking, "-o", dir_ / "never.parquet"});
   EXPECT_EQ(missing.exit_code, 2);
   EXPECT_TRUE(Contains(missing.err, final_first)) << missing.err;
@@ -433,7 +435,8 @@ TEST_F(CliTest, ApplyWritesMetadataAndKeptDescriptors) {
   const CliResult not_final = RunCli({"apply", early, input_, "-o", dir_ / "x.parquet"});
   EXPECT_EQ(not_final.exit_code, 2);
   EXPECT_TRUE(Contains(not_final.err, "pass4_nonlinear")) << not_final.err;
-  EXPECT_TRUE(Succeeded(RunCli({"apply", early, input_, "-o", dir_ / "x.parquet", "--after", "pass3", "-q"})));
+  EXPECT_TRUE(Succeeded(
+      RunCli({"apply", early, input_, "-o", dir_ / "x.parquet", "--after", "pass3", "-q"})));
   const CliResult no_run = RunCli({"apply", dir_.path(), input_, "-o", dir_ / "y.parquet"});
   EXPECT_EQ(no_run.exit_code, 2);
   EXPECT_TRUE(Contains(no_run.err, "run_manifest.json")) << no_run.err;
@@ -442,7 +445,8 @@ TEST_F(CliTest, ApplyWritesMetadataAndKeptDescriptors) {
 TEST_F(CliTest, SummaryTableListsEveryPass) {
   const CliResult result = RunCli({"run", input_, "-o", Out()});
   ASSERT_TRUE(Succeeded(result));
-  for (const char* pass : {"pass1_statistics", "pass2_spearman", "pass3_vif", "pass4_nonlinear", "total"}) {
+  for (const char* pass :
+       {"pass1_statistics", "pass2_spearman", "pass3_vif", "pass4_nonlinear", "total"}) {
     EXPECT_TRUE(Contains(result.err, pass)) << pass << "\n" << result.err;
   }
   EXPECT_TRUE(Contains(result.err, "peak RSS"));
@@ -509,7 +513,8 @@ TEST_F(CliTest, ThreadCountGivesByteIdenticalOutputs) {
 
 TEST_F(CliTest, SampleRowsInConfigFeedsPass1) {
   const std::string out = Out();
-  ASSERT_TRUE(Succeeded(RunCli({"run", input_, "-o", out, "-q", "--set", "sample_rows=300", "--until", "pass1"})));
+  ASSERT_TRUE(Succeeded(
+      RunCli({"run", input_, "-o", out, "-q", "--set", "sample_rows=300", "--until", "pass1"})));
   EXPECT_EQ(ListDir(out),
             (std::vector<std::string>{".checkpoint", "pass1_columns.txt", "pass1_stats.csv",
                                       "pass1_variance_filtering.json", "run_manifest.json",

@@ -24,9 +24,9 @@ namespace descpipe {
 namespace {
 
 namespace fs = std::filesystem;
-using testing::IsLogLine;
 using testing::CliResult;
 using testing::Contains;
+using testing::IsLogLine;
 using testing::Lines;
 using testing::ListDir;
 using testing::QueryScalar;
@@ -40,7 +40,6 @@ using testing::WriteFile;
 constexpr int kTimeoutSeconds = 60;
 /// Seed of every random offset and byte below: the variants are the same on every run.
 constexpr std::uint32_t kSeed = 20240611;
-
 
 /// What a run ended as: the clean error, a complete run, or anything else (a defect).
 enum class Outcome { kCleanError, kSucceeded, kBroken };
@@ -293,8 +292,9 @@ class CorruptParquetTest : public CorruptInputTest {
       }
       fs::remove(path);
     }
-    std::cout << "[ variants ] " << ran << " of " << variants.size() << " corrupted files: " << failed_cleanly
-              << " clean errors, " << succeeded << " complete runs, " << broken << " broken"
+    std::cout << "[ variants ] " << ran << " of " << variants.size()
+              << " corrupted files: " << failed_cleanly << " clean errors, " << succeeded
+              << " complete runs, " << broken << " broken"
               << (succeeded_names.empty() ? "" : "\n[ readable ]" + succeeded_names) << "\n";
     RecordProperty("clean_errors", failed_cleanly);
     RecordProperty("complete_runs", succeeded);

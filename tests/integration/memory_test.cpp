@@ -49,18 +49,20 @@ TEST(MemoryTest, TwentyRunsInOneProcessDoNotGrow) {
   // 2,500 rows x 40 descriptors: groups of near-copies, nonlinear partners, NULLs, a constant.
   std::string select = "'m' || range AS id";
   for (int group = 0; group < 8; ++group) {
-    const std::string base = "((hash(range, " + std::to_string(group) + ") % 100000)::DOUBLE / 50000 - 1)";
+    const std::string base =
+        "((hash(range, " + std::to_string(group) + ") % 100000)::DOUBLE / 50000 - 1)";
     select += ", " + base + " AS g" + std::to_string(group) + "_x";
-    select += ", " + base + " * 3 + (hash(range, " + std::to_string(group + 100) + ") % 100)::DOUBLE / 1e4 AS g" +
-              std::to_string(group) + "_copy";
+    select += ", " + base + " * 3 + (hash(range, " + std::to_string(group + 100) +
+              ") % 100)::DOUBLE / 1e4 AS g" + std::to_string(group) + "_copy";
     select += ", " + base + " * " + base + " AS g" + std::to_string(group) + "_square";
-    select += ", CASE WHEN range % 7 = 0 THEN NULL ELSE sin(3 * " + base + ") END AS g" + std::to_string(group) +
-              "_sin";
-    select += ", (hash(range, " + std::to_string(group + 200) + ") % 1000)::DOUBLE AS g" + std::to_string(group) +
-              "_noise";
+    select += ", CASE WHEN range % 7 = 0 THEN NULL ELSE sin(3 * " + base + ") END AS g" +
+              std::to_string(group) + "_sin";
+    select += ", (hash(range, " + std::to_string(group + 200) + ") % 1000)::DOUBLE AS g" +
+              std::to_string(group) + "_noise";
   }
   select += ", 1.0 AS constant";
-  RunSql("COPY (SELECT " + select + " FROM range(2500)) TO " + QuoteLiteral(input) + " (FORMAT parquet)");
+  RunSql("COPY (SELECT " + select + " FROM range(2500)) TO " + QuoteLiteral(input) +
+         " (FORMAT parquet)");
 
   Config config;
   config.inputs = {input};
@@ -82,7 +84,8 @@ TEST(MemoryTest, TwentyRunsInOneProcessDoNotGrow) {
   ASSERT_GT(after_second, 0u);
   EXPECT_LE(static_cast<double>(after_last), 1.05 * static_cast<double>(after_second))
       << "RSS after run 2: " << after_second << " bytes, after run 20: " << after_last << " bytes";
-  std::printf("RSS after run 2: %.1f MB, after run 20: %.1f MB\n", after_second / 1e6, after_last / 1e6);
+  std::printf("RSS after run 2: %.1f MB, after run 20: %.1f MB\n", after_second / 1e6,
+              after_last / 1e6);
 }
 
 // ---- The executable within memory_limit -------------------------------------------------------
@@ -249,8 +252,8 @@ TEST(MemoryLimit, LimitAbovePhysicalMemoryIsLoweredToIt) {
   TempDir dir;
   const std::string input = dir / "small.parquet", out = dir / "out";
   WriteRandomTable(input, 4, 500);
-  const MeasuredRun run = RunMeasured({"run", input, "-o", out, "-q", "--set", "memory_limit=1152921504606846976",
-                                       "--set", "hsic_D=65536"},
+  const MeasuredRun run = RunMeasured({"run", input, "-o", out, "-q", "--set",
+                                       "memory_limit=1152921504606846976", "--set", "hsic_D=65536"},
                                       dir, out);
   EXPECT_EQ(run.exit_code, 2) << run.err;
   EXPECT_TRUE(Contains(run.err, "is more than this machine's physical memory")) << run.err;

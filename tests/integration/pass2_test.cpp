@@ -40,11 +40,12 @@ class Pass2Test : public ::testing::Test {
         "(hash(range, 4) % 100000)::DOUBLE + (hash(range, 6) % 1000)::DOUBLE AS target_b, "
         "(hash(range, 7) % 1000)::DOUBLE AS noise, "
         "(hash(range, 4) % 100000)::DOUBLE + (hash(range, 6) % 1000)::DOUBLE * 0.5 AS activity "
-        "FROM range(6000)) TO " + QuoteLiteral(input_) + " (FORMAT parquet)");
+        "FROM range(6000)) TO " +
+        QuoteLiteral(input_) + " (FORMAT parquet)");
   }
   CliResult Run(const std::string& out, std::vector<std::string> extra = {}) {
-    std::vector<std::string> args = {"run", input_, "-o", out, "-q", "--set",
-                                     "metadata_columns=[id, activity]"};
+    std::vector<std::string> args = {
+        "run", input_, "-o", out, "-q", "--set", "metadata_columns=[id, activity]"};
     args.insert(args.end(), extra.begin(), extra.end());
     return RunCli(args);
   }
@@ -72,7 +73,8 @@ TEST_F(Pass2Test, ClustersTheRedundantGroups) {
   for (const auto& cluster : report.at("clusters")) {
     for (const auto& member : cluster.at("members")) {
       if (!member.at("kept").get<bool>()) {
-        EXPECT_GE(std::fabs(member.at("rho_to_representative").get<double>()), 0.95) << cluster.dump();
+        EXPECT_GE(std::fabs(member.at("rho_to_representative").get<double>()), 0.95)
+            << cluster.dump();
       }
     }
   }
@@ -91,7 +93,8 @@ TEST_F(Pass2Test, ByteIdenticalAcrossThreadCounts) {
   const std::string one = Out("one"), two = Out("two");
   ASSERT_EQ(Run(one, {"--threads", "1"}).exit_code, 0);
   ASSERT_EQ(Run(two, {"--threads", "2"}).exit_code, 0);
-  for (const char* name : {"pass2_spearman_matrix.npy", "pass2_spearman.json", "pass2_columns.txt"}) {
+  for (const char* name :
+       {"pass2_spearman_matrix.npy", "pass2_spearman.json", "pass2_columns.txt"}) {
     EXPECT_EQ(ReadFile(one + "/" + name), ReadFile(two + "/" + name)) << name;
   }
 }
@@ -257,7 +260,8 @@ TEST_F(Pass2Test, TargetDecidesTheRepresentative) {
 TEST_F(Pass2Test, ComponentsAndLeidenMethods) {
   for (const char* method : {"components", "leiden"}) {
     const std::string out = Out(method);
-    ASSERT_EQ(Run(out, {"--set", std::string("spearman_cluster_method=") + method}).exit_code, 0) << method;
+    ASSERT_EQ(Run(out, {"--set", std::string("spearman_cluster_method=") + method}).exit_code, 0)
+        << method;
     const auto report = Report(out);
     EXPECT_EQ(report.at("method"), method);
     EXPECT_EQ(report.at("removed").at("base_log"), "base") << method;

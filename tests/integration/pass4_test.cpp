@@ -26,7 +26,8 @@ using testing::TempDir;
 namespace fs = std::filesystem;
 
 const std::vector<std::string> kPlanted = {"x", "x_squared", "x_abs", "x_sin3", "x_step", "x_exp"};
-const std::vector<std::string> kNoise = {"noise_a", "noise_b", "noise_c", "noise_d", "noise_e", "noise_f"};
+const std::vector<std::string> kNoise = {"noise_a", "noise_b", "noise_c",
+                                         "noise_d", "noise_e", "noise_f"};
 
 /// x uniform on [-1, 1]; n1..n5 standard normal (Box-Muller on hashes): reproducible, no RNG state.
 std::string PlantedSql(int rows, const std::string& path) {
@@ -34,17 +35,23 @@ std::string PlantedSql(int rows, const std::string& path) {
     return "((hash(i * 7 + " + std::to_string(salt) + ") % 1000003)::DOUBLE / 1000003)";
   };
   auto normal = [&](int a, int b, const char* trig) {
-    return "sqrt(-2 * ln((" + uniform(a) + " * 1000003 + 1) / 1000004)) * " + trig + "(2 * pi() * " +
-           uniform(b) + ")";
+    return "sqrt(-2 * ln((" + uniform(a) + " * 1000003 + 1) / 1000004)) * " + trig +
+           "(2 * pi() * " + uniform(b) + ")";
   };
-  return "COPY (WITH base AS (SELECT i, " + uniform(1) + " * 2 - 1 AS x, " + normal(2, 3, "cos") + " AS n1, " +
-         normal(4, 5, "cos") + " AS n2, " + normal(6, 3, "sin") + " AS n3, " + normal(2, 5, "sin") + " AS n4, " +
-         normal(4, 6, "sin") + " AS n5 FROM range(" + std::to_string(rows) +
-         ") t(i)) SELECT 'm' || i AS mol_id, x, x * x + 0.05 * n1 AS x_squared, abs(x) + 0.05 * n2 AS x_abs, "
-         "sin(3 * x) + 0.05 * n3 AS x_sin3, (x > 0.3)::DOUBLE + 0.1 * n4 AS x_step, exp(x) + 0.1 * n5 AS x_exp, "
-         "(hash(i * 13 + 100) % 1000003)::DOUBLE AS noise_a, (hash(i * 13 + 101) % 1000003)::DOUBLE AS noise_b, "
-         "(hash(i * 13 + 102) % 1000003)::DOUBLE AS noise_c, (hash(i * 13 + 103) % 1000003)::DOUBLE AS noise_d, "
-         "(hash(i * 13 + 104) % 97)::DOUBLE AS noise_e, ln(((hash(i * 13 + 105) % 1000003) + 1)::DOUBLE) AS noise_f "
+  return "COPY (WITH base AS (SELECT i, " + uniform(1) + " * 2 - 1 AS x, " + normal(2, 3, "cos") +
+         " AS n1, " + normal(4, 5, "cos") + " AS n2, " + normal(6, 3, "sin") + " AS n3, " +
+         normal(2, 5, "sin") + " AS n4, " + normal(4, 6, "sin") + " AS n5 FROM range(" +
+         std::to_string(rows) +
+         ") t(i)) SELECT 'm' || i AS mol_id, x, x * x + 0.05 * n1 AS x_squared, abs(x) + 0.05 * n2 "
+         "AS x_abs, "
+         "sin(3 * x) + 0.05 * n3 AS x_sin3, (x > 0.3)::DOUBLE + 0.1 * n4 AS x_step, exp(x) + 0.1 * "
+         "n5 AS x_exp, "
+         "(hash(i * 13 + 100) % 1000003)::DOUBLE AS noise_a, (hash(i * 13 + 101) % "
+         "1000003)::DOUBLE AS noise_b, "
+         "(hash(i * 13 + 102) % 1000003)::DOUBLE AS noise_c, (hash(i * 13 + 103) % "
+         "1000003)::DOUBLE AS noise_d, "
+         "(hash(i * 13 + 104) % 97)::DOUBLE AS noise_e, ln(((hash(i * 13 + 105) % 1000003) + "
+         "1)::DOUBLE) AS noise_f "
          "FROM base) TO " +
          QuoteLiteral(path) + " (FORMAT parquet)";
 }
@@ -57,8 +64,15 @@ class Pass4Test : public ::testing::Test {
   }
   /// Passes 2 and 3 removing nothing, so that Pass 4 sees every planted column.
   CliResult RunPass4Only(const std::string& out, std::vector<std::string> extra = {}) {
-    std::vector<std::string> args = {"run", input_, "-o", out, "-q", "--set", "spearman_threshold=1.0",
-                                     "--set", "vif_threshold=1e12"};
+    std::vector<std::string> args = {"run",
+                                     input_,
+                                     "-o",
+                                     out,
+                                     "-q",
+                                     "--set",
+                                     "spearman_threshold=1.0",
+                                     "--set",
+                                     "vif_threshold=1e12"};
     args.insert(args.end(), extra.begin(), extra.end());
     return RunCli(args);
   }
@@ -69,11 +83,13 @@ class Pass4Test : public ::testing::Test {
   /// Column -> representative of its Pass 4 cluster (itself for singletons).
   static std::map<std::string, std::string> Clusters(const std::string& out) {
     std::map<std::string, std::string> cluster_of;
-    for (const auto& column : Lines(ReadFile(out + "/pass3_columns.txt"))) cluster_of[column] = column;
+    for (const auto& column : Lines(ReadFile(out + "/pass3_columns.txt")))
+      cluster_of[column] = column;
     const nlohmann::json report = Report(out);  // named: a temporary would die before the loop body
     for (const auto& cluster : report.at("clusters")) {
       for (const auto& member : cluster.at("members")) {
-        cluster_of[member.at("column").get<std::string>()] = cluster.at("representative").get<std::string>();
+        cluster_of[member.at("column").get<std::string>()] =
+            cluster.at("representative").get<std::string>();
       }
     }
     return cluster_of;
@@ -95,7 +111,8 @@ TEST_F(Pass4Test, PlantedPartnersJoinXAndNoiseStaysApart) {
   ASSERT_EQ(cols, 12u);
   const std::vector<double> rdc = io::ReadNpy(out + "/pass4_rdc_matrix.npy", &rows, &cols);
   auto index = [&](const std::string& name) {
-    return static_cast<std::size_t>(std::find(columns.begin(), columns.end(), name) - columns.begin());
+    return static_cast<std::size_t>(std::find(columns.begin(), columns.end(), name) -
+                                    columns.begin());
   };
   auto s = [&](const std::string& a, const std::string& b) {
     const std::size_t i = index(a), j = index(b);
@@ -128,7 +145,8 @@ TEST_F(Pass4Test, WholePipelineLineageLeadsToOneRepresentativeOfTheGroup) {
   const std::string out = Out("out");
   ASSERT_EQ(RunCli({"run", input_, "-o", out, "-q"}).exit_code, 0);
   const std::vector<std::string> finals = Lines(ReadFile(out + "/final_descriptors.txt"));
-  for (const auto& noise : kNoise) EXPECT_NE(std::find(finals.begin(), finals.end(), noise), finals.end()) << noise;
+  for (const auto& noise : kNoise)
+    EXPECT_NE(std::find(finals.begin(), finals.end(), noise), finals.end()) << noise;
   EXPECT_EQ(finals.size(), kNoise.size() + 1);  // the planted group collapses to one column
   const std::string representative = finals.front();
   EXPECT_NE(std::find(kPlanted.begin(), kPlanted.end(), representative), kPlanted.end());
@@ -191,7 +209,9 @@ TEST_F(Pass4Test, TopKAndCpmShapeTheGraph) {
 
   // CPM at resolution 0.9: a cluster needs internal edge density above 0.9, and the partners
   // are not all linked to each other, so the group splits.
-  ASSERT_EQ(RunPass4Only(cpm, {"--set", "leiden_objective=cpm", "--set", "leiden_resolution=0.9"}).exit_code, 0);
+  ASSERT_EQ(RunPass4Only(cpm, {"--set", "leiden_objective=cpm", "--set", "leiden_resolution=0.9"})
+                .exit_code,
+            0);
   EXPECT_EQ(Report(cpm).at("parameters").at("leiden_objective"), "cpm");
   EXPECT_GT(Lines(ReadFile(cpm + "/final_descriptors.txt")).size(), 7u);
 }
@@ -206,7 +226,8 @@ TEST_F(Pass4Test, RowSampleIsReproducible) {
   EXPECT_EQ(ReadFile(a + "/pass4_rdc_matrix.npy"), ReadFile(b + "/pass4_rdc_matrix.npy"));
   // A different seed draws other rows (and other features): different values.
   const std::string c = Out("c");
-  ASSERT_EQ(RunPass4Only(c, {"--set", "nonlinear_max_rows=1000", "--set", "random_seed=7"}).exit_code, 0);
+  ASSERT_EQ(
+      RunPass4Only(c, {"--set", "nonlinear_max_rows=1000", "--set", "random_seed=7"}).exit_code, 0);
   EXPECT_NE(ReadFile(a + "/pass4_rdc_matrix.npy"), ReadFile(c + "/pass4_rdc_matrix.npy"));
   // 1,000 rows still find the planted group.
   for (const auto& partner : kPlanted) EXPECT_EQ(Clusters(a).at(partner), "x") << partner;
@@ -334,7 +355,8 @@ TEST_F(Pass4Test, TooFewRowsKeepsEveryColumnAndSaysWhy) {
   EXPECT_TRUE(Contains(result.err, "only 15 rows")) << result.err;
   const auto report = Report(out);
   EXPECT_TRUE(Contains(report.at("skipped").get<std::string>(), "only 15 rows"));
-  EXPECT_EQ(Lines(ReadFile(out + "/final_descriptors.txt")), Lines(ReadFile(out + "/pass3_columns.txt")));
+  EXPECT_EQ(Lines(ReadFile(out + "/final_descriptors.txt")),
+            Lines(ReadFile(out + "/pass3_columns.txt")));
 }
 
 }  // namespace

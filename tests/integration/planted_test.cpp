@@ -20,8 +20,10 @@ nlohmann::json RecoveryLine(const std::string& out) {
 
 TEST(PlantedData, GeneratorIsReproducibleAndMatchesItsTruth) {
   TempDir dir;
-  const CliResult one = RunProgram(DESCPIPE_MAKE_DATA_PATH, {"3000", "120", dir / "a.parquet", "--threads", "1"}, 120);
-  const CliResult two = RunProgram(DESCPIPE_MAKE_DATA_PATH, {"3000", "120", dir / "b.parquet", "--threads", "2"}, 120);
+  const CliResult one = RunProgram(DESCPIPE_MAKE_DATA_PATH,
+                                   {"3000", "120", dir / "a.parquet", "--threads", "1"}, 120);
+  const CliResult two = RunProgram(DESCPIPE_MAKE_DATA_PATH,
+                                   {"3000", "120", dir / "b.parquet", "--threads", "2"}, 120);
   ASSERT_EQ(one.exit_code, 0) << one.err;
   ASSERT_EQ(two.exit_code, 0) << two.err;
   EXPECT_EQ(ReadFile(dir / "a.parquet"), ReadFile(dir / "b.parquet"));
@@ -35,15 +37,21 @@ TEST(PlantedData, GeneratorIsReproducibleAndMatchesItsTruth) {
     names += "," + column["name"].get<std::string>();
     kinds.insert(column["kind"].get<std::string>());
   }
-  EXPECT_EQ(kinds, (std::set<std::string>{"constant", "high_missing", "near_duplicate", "linear", "nonlinear",
-                                          "independent"}));
-  EXPECT_EQ(QueryScalar("SELECT string_agg(name, ',' ORDER BY rowid) FROM (SELECT name, row_number() OVER () AS rowid "
-                        "FROM parquet_schema('" + dir / "a.parquet" + "') WHERE num_children IS NULL)"),
+  EXPECT_EQ(kinds, (std::set<std::string>{"constant", "high_missing", "near_duplicate", "linear",
+                                          "nonlinear", "independent"}));
+  EXPECT_EQ(QueryScalar("SELECT string_agg(name, ',' ORDER BY rowid) FROM (SELECT name, "
+                        "row_number() OVER () AS rowid "
+                        "FROM parquet_schema('" +
+                        dir / "a.parquet" + "') WHERE num_children IS NULL)"),
             names);
   EXPECT_EQ(QueryScalar("SELECT count(*) FROM '" + dir / "a.parquet" + "'"), "3000");
   // Near-duplicates are within |rho| >= 0.97; linear sums are below Pass 2's threshold.
-  EXPECT_GT(std::stod(QueryScalar("SELECT corr(dup0000_a, dup0000_b) FROM '" + dir / "a.parquet" + "'")), 0.97);
-  EXPECT_LT(std::stod(QueryScalar("SELECT corr(lin0000_x1, lin0000_sum) FROM '" + dir / "a.parquet" + "'")), 0.9);
+  EXPECT_GT(
+      std::stod(QueryScalar("SELECT corr(dup0000_a, dup0000_b) FROM '" + dir / "a.parquet" + "'")),
+      0.97);
+  EXPECT_LT(std::stod(QueryScalar("SELECT corr(lin0000_x1, lin0000_sum) FROM '" +
+                                  dir / "a.parquet" + "'")),
+            0.9);
 
   EXPECT_NE(RunProgram(DESCPIPE_MAKE_DATA_PATH, {"10", "5", dir / "c.parquet"}).exit_code, 0)
       << "too few columns for the planted kinds";
@@ -51,10 +59,14 @@ TEST(PlantedData, GeneratorIsReproducibleAndMatchesItsTruth) {
 
 TEST(PlantedData, PipelineRecoversEveryPlantedStructure) {
   TempDir dir;
-  ASSERT_EQ(RunProgram(DESCPIPE_MAKE_DATA_PATH, {"5000", "250", dir / "p.parquet"}, 120).exit_code, 0);
-  const CliResult run = RunCli({"run", dir / "p.parquet", "-o", dir / "out", "--set", "metadata_columns=[mol_id, smiles]"}, 300);
+  ASSERT_EQ(RunProgram(DESCPIPE_MAKE_DATA_PATH, {"5000", "250", dir / "p.parquet"}, 120).exit_code,
+            0);
+  const CliResult run = RunCli(
+      {"run", dir / "p.parquet", "-o", dir / "out", "--set", "metadata_columns=[mol_id, smiles]"},
+      300);
   ASSERT_EQ(run.exit_code, 0) << run.err;
-  const CliResult check = RunProgram(DESCPIPE_CHECK_RECOVERY_PATH, {dir / "p.truth.json", dir / "out", "--strict"});
+  const CliResult check =
+      RunProgram(DESCPIPE_CHECK_RECOVERY_PATH, {dir / "p.truth.json", dir / "out", "--strict"});
   EXPECT_EQ(check.exit_code, 0) << check.out << check.err;
   const nlohmann::json recovery = RecoveryLine(check.out);
   ASSERT_TRUE(recovery.is_object()) << check.out;
@@ -73,13 +85,16 @@ TEST(PlantedData, PipelineRecoversEveryPlantedStructure) {
 
 TEST(PlantedData, CheckReportsMissesWhenARuleIsLoosened) {
   TempDir dir;
-  ASSERT_EQ(RunProgram(DESCPIPE_MAKE_DATA_PATH, {"2000", "100", dir / "p.parquet"}, 120).exit_code, 0);
+  ASSERT_EQ(RunProgram(DESCPIPE_MAKE_DATA_PATH, {"2000", "100", dir / "p.parquet"}, 120).exit_code,
+            0);
   // 70% missing passes a 0.8 limit: the high-missing columns are kept, and counted as misses.
-  const CliResult run = RunCli({"run", dir / "p.parquet", "-o", dir / "out", "--set", "metadata_columns=[mol_id, smiles]",
-                                "--set", "max_missing_ratio=0.8"},
-                               300);
+  const CliResult run =
+      RunCli({"run", dir / "p.parquet", "-o", dir / "out", "--set",
+              "metadata_columns=[mol_id, smiles]", "--set", "max_missing_ratio=0.8"},
+             300);
   ASSERT_EQ(run.exit_code, 0) << run.err;
-  const CliResult check = RunProgram(DESCPIPE_CHECK_RECOVERY_PATH, {dir / "p.truth.json", dir / "out", "--strict"});
+  const CliResult check =
+      RunProgram(DESCPIPE_CHECK_RECOVERY_PATH, {dir / "p.truth.json", dir / "out", "--strict"});
   EXPECT_EQ(check.exit_code, 1) << check.out;
   const nlohmann::json recovery = RecoveryLine(check.out);
   ASSERT_TRUE(recovery.is_object()) << check.out;

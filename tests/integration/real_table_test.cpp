@@ -71,7 +71,8 @@ TEST_F(RealTableTest, WholePipelineExplainsEveryDescriptor) {
   for (const auto& [column, representative] : pass2.at("removed").items()) {
     accounted.insert(column);
     ++total;
-    EXPECT_TRUE(kept.count(representative.get<std::string>())) << column << " -> " << representative;
+    EXPECT_TRUE(kept.count(representative.get<std::string>()))
+        << column << " -> " << representative;
   }
   for (const auto& column : survivors2) {
     accounted.insert(column);
@@ -161,13 +162,15 @@ TEST_F(RealTableTest, WholePipelineExplainsEveryDescriptor) {
 
 TEST_F(RealTableTest, SameBytesWithOneAndTwoThreads) {
   const std::string one = dir_ / "one", two = dir_ / "two";
-  ASSERT_EQ(RunCli({"run", testing::SharedTablePath(), "-o", one, "-q", "--threads", "1"}).exit_code, 0);
-  ASSERT_EQ(RunCli({"run", testing::SharedTablePath(), "-o", two, "-q", "--threads", "2"}).exit_code, 0);
-  for (const char* name : {"pass1_stats.csv", "pass1_columns.txt", "pass1_variance_filtering.json",
-                           "pass2_spearman_matrix.npy", "pass2_columns.txt", "pass2_spearman.json",
-                           "pass3_columns.txt", "pass3_vif.json", "pass4_hsic_matrix.npy",
-                           "pass4_rdc_matrix.npy", "pass4_nonlinear.json", "final_descriptors.txt",
-                           "final_cluster_info.json"}) {
+  ASSERT_EQ(
+      RunCli({"run", testing::SharedTablePath(), "-o", one, "-q", "--threads", "1"}).exit_code, 0);
+  ASSERT_EQ(
+      RunCli({"run", testing::SharedTablePath(), "-o", two, "-q", "--threads", "2"}).exit_code, 0);
+  for (const char* name :
+       {"pass1_stats.csv", "pass1_columns.txt", "pass1_variance_filtering.json",
+        "pass2_spearman_matrix.npy", "pass2_columns.txt", "pass2_spearman.json",
+        "pass3_columns.txt", "pass3_vif.json", "pass4_hsic_matrix.npy", "pass4_rdc_matrix.npy",
+        "pass4_nonlinear.json", "final_descriptors.txt", "final_cluster_info.json"}) {
     EXPECT_EQ(ReadFile(one + "/" + name), ReadFile(two + "/" + name)) << name;
   }
 }

@@ -28,9 +28,10 @@ using testing::TempDir;
 namespace fs = std::filesystem;
 
 const std::vector<std::string> kFinalOutputs = {
-    "pass1_stats.csv",     "pass1_columns.txt",      "pass1_variance_filtering.json", "pass2_spearman_matrix.npy",
-    "pass2_columns.txt",   "pass2_spearman.json",    "pass3_columns.txt",             "pass3_vif.json",
-    "pass4_hsic_matrix.npy", "pass4_rdc_matrix.npy", "pass4_nonlinear.json",          "final_descriptors.txt",
+    "pass1_stats.csv",           "pass1_columns.txt",    "pass1_variance_filtering.json",
+    "pass2_spearman_matrix.npy", "pass2_columns.txt",    "pass2_spearman.json",
+    "pass3_columns.txt",         "pass3_vif.json",       "pass4_hsic_matrix.npy",
+    "pass4_rdc_matrix.npy",      "pass4_nonlinear.json", "final_descriptors.txt",
     "final_cluster_info.json"};
 
 /// rows x (8 groups of 5 related columns + noise): something for every pass to do.
@@ -40,15 +41,17 @@ void MakeData(const std::string& path, int rows) {
     const std::string g = std::to_string(group);
     const std::string base = "((hash(range, " + g + ") % 100000)::DOUBLE / 50000 - 1)";
     select += ", " + base + " AS g" + g + "_x";
-    select += ", " + base + " * 3 + (hash(range, " + std::to_string(group + 100) + ") % 100)::DOUBLE / 1e4 AS g" + g +
-              "_copy";
+    select += ", " + base + " * 3 + (hash(range, " + std::to_string(group + 100) +
+              ") % 100)::DOUBLE / 1e4 AS g" + g + "_copy";
     select += ", " + base + " * " + base + " + (hash(range, " + std::to_string(group + 300) +
               ") % 100)::DOUBLE / 2e3 AS g" + g + "_square";
-    select += ", CASE WHEN range % 7 = 0 THEN NULL ELSE sin(3 * " + base + ") END AS g" + g + "_sin";
-    select += ", (hash(range, " + std::to_string(group + 200) + ") % 1000)::DOUBLE AS g" + g + "_noise";
+    select +=
+        ", CASE WHEN range % 7 = 0 THEN NULL ELSE sin(3 * " + base + ") END AS g" + g + "_sin";
+    select +=
+        ", (hash(range, " + std::to_string(group + 200) + ") % 1000)::DOUBLE AS g" + g + "_noise";
   }
-  RunSql("COPY (SELECT " + select + " FROM range(" + std::to_string(rows) + ")) TO " + QuoteLiteral(path) +
-         " (FORMAT parquet)");
+  RunSql("COPY (SELECT " + select + " FROM range(" + std::to_string(rows) + ")) TO " +
+         QuoteLiteral(path) + " (FORMAT parquet)");
 }
 
 class ResumeTest : public ::testing::Test {
@@ -74,7 +77,8 @@ class ResumeTest : public ::testing::Test {
     return decisions;
   }
   void ExpectSameOutputs(const std::string& a, const std::string& b) {
-    for (const auto& name : kFinalOutputs) EXPECT_EQ(ReadFile(a + "/" + name), ReadFile(b + "/" + name)) << name;
+    for (const auto& name : kFinalOutputs)
+      EXPECT_EQ(ReadFile(a + "/" + name), ReadFile(b + "/" + name)) << name;
   }
 
   TempDir dir_;
@@ -120,16 +124,21 @@ TEST_F(ResumeTest, ChangedInputOrOutputIsNeverReused) {
   // An output edited after the run: that pass and the later ones are computed again.
   testing::WriteFile(out + "/pass3_columns.txt", "g0_x\n");
   const CliResult edited = Run(out);
-  EXPECT_TRUE(Contains(edited.err, "pass3: computed (pass3_columns.txt changed since it was written)")) << edited.err;
+  EXPECT_TRUE(
+      Contains(edited.err, "pass3: computed (pass3_columns.txt changed since it was written)"))
+      << edited.err;
   EXPECT_TRUE(Contains(edited.err, "pass2: reused")) << edited.err;
   // A checkpoint removed: same.
   fs::remove(out + "/.checkpoint/pass2.json");
   const CliResult removed = Run(out);
-  EXPECT_TRUE(Contains(removed.err, "pass2: computed (.checkpoint/pass2.json is missing (or not a regular file))")) << removed.err;
+  EXPECT_TRUE(Contains(
+      removed.err, "pass2: computed (.checkpoint/pass2.json is missing (or not a regular file))"))
+      << removed.err;
   // A changed input (other rows): everything is computed again.
   MakeData(input_, 2500);
   const CliResult changed = Run(out);
-  EXPECT_TRUE(Contains(changed.err, "pass1: computed (its inputs or options changed)")) << changed.err;
+  EXPECT_TRUE(Contains(changed.err, "pass1: computed (its inputs or options changed)"))
+      << changed.err;
   const std::string fresh = dir_ / "fresh";
   ASSERT_EQ(Run(fresh, {"--no-resume"}).exit_code, 0);
   ExpectSameOutputs(out, fresh);
@@ -142,8 +151,9 @@ TEST_F(ResumeTest, StoppingEarlyRemovesResultsThatNoLongerMatch) {
   const CliResult early = Run(out, {"--set", "variance_threshold=0.01", "--until", "pass1"});
   ASSERT_EQ(early.exit_code, 0) << early.err;
   EXPECT_TRUE(fs::exists(out + "/pass1_columns.txt"));
-  for (const char* stale : {"pass2_columns.txt", "pass3_vif.json", "pass4_nonlinear.json", "final_descriptors.txt",
-                            "final_cluster_info.json", ".checkpoint/pass2.json"}) {
+  for (const char* stale :
+       {"pass2_columns.txt", "pass3_vif.json", "pass4_nonlinear.json", "final_descriptors.txt",
+        "final_cluster_info.json", ".checkpoint/pass2.json"}) {
     EXPECT_FALSE(fs::exists(out + "/" + stale)) << stale;
   }
   // Unchanged options stopping early keep what was reused and remove nothing.
@@ -195,7 +205,8 @@ TEST_F(ResumeTest, KilledAtAnyMomentResumesToTheSameBytes) {
   const double total_ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
   std::vector<double> pass_ms;
-  const nlohmann::json timing_manifest = nlohmann::json::parse(ReadFile(timing + "/run_manifest.json"));
+  const nlohmann::json timing_manifest =
+      nlohmann::json::parse(ReadFile(timing + "/run_manifest.json"));
   for (const auto& pass : timing_manifest.at("passes")) {
     pass_ms.push_back(1000.0 * pass.at("seconds").get<double>());
   }
@@ -216,9 +227,11 @@ TEST_F(ResumeTest, KilledAtAnyMomentResumesToTheSameBytes) {
   std::set<std::size_t> interrupted;  // passes (1-4; 5: after Pass 4) the kills interrupted
   for (int moment = 0; moment < kMoments; ++moment) {
     const std::string out = dir_ / ("killed_" + std::to_string(moment));
-    const std::vector<std::string> args = {"run", input_, "-o", out, "-q", "--set", "metadata_columns=[id]"};
+    const std::vector<std::string> args = {
+        "run", input_, "-o", out, "-q", "--set", "metadata_columns=[id]"};
     // When the run ends first (the machine is faster now), the moment moves earlier.
-    auto delay = std::chrono::milliseconds(static_cast<long long>(moments_ms[static_cast<std::size_t>(moment)]));
+    auto delay = std::chrono::milliseconds(
+        static_cast<long long>(moments_ms[static_cast<std::size_t>(moment)]));
     bool was_killed = false;
     for (int attempt = 0; attempt < 4 && !was_killed; ++attempt) {
       fs::remove_all(out);
@@ -236,7 +249,8 @@ TEST_F(ResumeTest, KilledAtAnyMomentResumesToTheSameBytes) {
     if (fs::exists(out)) {
       for (const auto& name : kFinalOutputs) {
         if (fs::exists(out + "/" + name)) {
-          EXPECT_EQ(ReadFile(out + "/" + name), ReadFile(reference + "/" + name)) << name << " at moment " << moment;
+          EXPECT_EQ(ReadFile(out + "/" + name), ReadFile(reference + "/" + name))
+              << name << " at moment " << moment;
         }
       }
     }
@@ -244,10 +258,12 @@ TEST_F(ResumeTest, KilledAtAnyMomentResumesToTheSameBytes) {
     ASSERT_EQ(Run(out, {"-q"}).exit_code, 0) << "moment " << moment;
     ExpectSameOutputs(out, reference);
   }
-  EXPECT_EQ(killed, kMoments) << "runs ended before their kill moment (warm run: " << total.count() << " ms)";
+  EXPECT_EQ(killed, kMoments) << "runs ended before their kill moment (warm run: " << total.count()
+                              << " ms)";
   std::string passes;
   for (std::size_t pass : interrupted) passes += " " + std::to_string(pass);
-  std::printf("warm run %lld ms; kills interrupted passes:%s\n", static_cast<long long>(total.count()), passes.c_str());
+  std::printf("warm run %lld ms; kills interrupted passes:%s\n",
+              static_cast<long long>(total.count()), passes.c_str());
   // Timing on a loaded machine shifts the moments, so only a spread is required here (the
   // printed list shows which passes were hit; typically 1, 2 and 4).
   EXPECT_GE(interrupted.size(), 2u) << passes;

@@ -29,7 +29,8 @@ int main(int argc, char** argv) {
   }
   duckdb_database database;
   duckdb_connection connection;
-  if (duckdb_open(nullptr, &database) == DuckDBError || duckdb_connect(database, &connection) == DuckDBError) {
+  if (duckdb_open(nullptr, &database) == DuckDBError ||
+      duckdb_connect(database, &connection) == DuckDBError) {
     std::fprintf(stderr, "error: cannot open DuckDB\n");
     return 1;
   }

@@ -6,12 +6,12 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cerrno>
+#include <chrono>
+#include <cmath>
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
-#include <cmath>
 #include <fstream>
 #include <iomanip>
 #include <sstream>
@@ -36,8 +36,10 @@ namespace {
 
 struct Db {
   Db() {
-    if (duckdb_open(nullptr, &database) == DuckDBError) throw std::runtime_error("duckdb_open failed");
-    if (duckdb_connect(database, &connection) == DuckDBError) throw std::runtime_error("duckdb_connect failed");
+    if (duckdb_open(nullptr, &database) == DuckDBError)
+      throw std::runtime_error("duckdb_open failed");
+    if (duckdb_connect(database, &connection) == DuckDBError)
+      throw std::runtime_error("duckdb_connect failed");
   }
   ~Db() {
     duckdb_disconnect(&connection);
@@ -73,7 +75,8 @@ std::string QueryScalar(const std::string& sql) {
   return out;
 }
 
-CliResult RunProgram(const std::string& program_path, const std::vector<std::string>& args, int timeout_seconds) {
+CliResult RunProgram(const std::string& program_path, const std::vector<std::string>& args,
+                     int timeout_seconds) {
   TempDir capture;
   const std::string out_path = capture / "stdout";
   const std::string err_path = capture / "stderr";
@@ -133,7 +136,9 @@ std::string FromEnvironment(const char* name, const char* fallback) {
 }  // namespace
 
 std::string CliPath() { return FromEnvironment("DESCPIPE_TEST_CLI", DESCPIPE_CLI_PATH); }
-std::string MakeDataPath() { return FromEnvironment("DESCPIPE_TEST_MAKE_DATA", DESCPIPE_MAKE_DATA_PATH); }
+std::string MakeDataPath() {
+  return FromEnvironment("DESCPIPE_TEST_MAKE_DATA", DESCPIPE_MAKE_DATA_PATH);
+}
 
 CliResult RunCli(const std::vector<std::string>& args, int timeout_seconds) {
   return RunProgram(CliPath(), args, timeout_seconds);
@@ -143,7 +148,8 @@ CliResult RunCli(const std::vector<std::string>& args, int timeout_seconds) {
   if (expected == actual || (std::isnan(expected) && std::isnan(actual))) {
     return ::testing::AssertionSuccess();
   }
-  return ::testing::AssertionFailure() << std::setprecision(17) << "expected " << expected << ", got " << actual;
+  return ::testing::AssertionFailure()
+         << std::setprecision(17) << "expected " << expected << ", got " << actual;
 }
 
 bool IsLogLine(const std::string& line) {
@@ -166,7 +172,8 @@ std::vector<std::string> ListDir(const std::string& dir) {
   std::vector<std::string> names;
   std::error_code ec;
   if (!fs::is_directory(dir, ec)) return names;
-  for (const auto& entry : fs::directory_iterator(dir)) names.push_back(entry.path().filename().string());
+  for (const auto& entry : fs::directory_iterator(dir))
+    names.push_back(entry.path().filename().string());
   std::sort(names.begin(), names.end());
   return names;
 }
@@ -189,7 +196,8 @@ std::vector<std::string> Lines(const std::string& text) {
 }
 
 std::string SharedTablePath() {
-  return FromEnvironment("DESCPIPE_TEST_SHARED_DATA", DESCPIPE_SHARED_DATA) + "/nci5k_rdkit.parquet";
+  return FromEnvironment("DESCPIPE_TEST_SHARED_DATA", DESCPIPE_SHARED_DATA) +
+         "/nci5k_rdkit.parquet";
 }
 
 }  // namespace descpipe::testing

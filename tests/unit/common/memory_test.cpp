@@ -37,7 +37,8 @@ TEST(ShrinkLarge, KeepsTheHeadAndReadsZerosWhenGrownAgain) {
   for (std::size_t i = 0; i < v.size(); ++i) v[i] = static_cast<float>(i % 1000) + 1.0f;
   ShrinkLarge(v, kLarge / 3);
   ASSERT_EQ(v.size(), kLarge / 3);
-  for (std::size_t i = 0; i < v.size(); i += 997) EXPECT_EQ(v[i], static_cast<float>(i % 1000) + 1.0f) << i;
+  for (std::size_t i = 0; i < v.size(); i += 997)
+    EXPECT_EQ(v[i], static_cast<float>(i % 1000) + 1.0f) << i;
   EXPECT_EQ(v.back(), static_cast<float>((kLarge / 3 - 1) % 1000) + 1.0f);
   v.resize(2 * kLarge);  // the released pages (and the partial page before them) read as zeros
   for (std::size_t i = kLarge / 3; i < v.size(); i += 4099) EXPECT_EQ(v[i], 0.0f) << i;
@@ -59,8 +60,11 @@ TEST(ContextMemory, LimitIsAtMostThePhysicalMemory) {
 TEST(RequireMemory, BeyondThePhysicalMemoryDoesNotSuggestRaisingTheLimit) {
   const double physical = static_cast<double>(PhysicalMemoryBytes());
   EXPECT_NO_THROW(RequireMemory(1e6, 2000000, "step needs 1 MB", "lower x"));
-  const std::string below = testing::MessageOf<InvalidInput>([] { RequireMemory(3e6, 2000000, "step needs 3 MB", "lower x"); });
-  EXPECT_TRUE(testing::Contains(below, "step needs 3 MB but memory_limit is 2 MB: raise memory_limit to at least 3MB (or lower x)"));
+  const std::string below = testing::MessageOf<InvalidInput>(
+      [] { RequireMemory(3e6, 2000000, "step needs 3 MB", "lower x"); });
+  EXPECT_TRUE(testing::Contains(
+      below,
+      "step needs 3 MB but memory_limit is 2 MB: raise memory_limit to at least 3MB (or lower x)"));
   const std::string beyond = testing::MessageOf<InvalidInput>(
       [&] { RequireMemory(2 * physical, PhysicalMemoryBytes(), "step needs a lot", "lower x"); });
   EXPECT_TRUE(testing::Contains(beyond, "step needs a lot but this machine has ")) << beyond;

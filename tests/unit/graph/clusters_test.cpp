@@ -15,8 +15,8 @@
 #include <utility>
 #include <vector>
 
-#include "descpipe/error.hpp"
 #include "common/numbers.hpp"
+#include "descpipe/error.hpp"
 #include "descpipe/graph.hpp"
 #include "support/test_support.hpp"
 

@@ -52,8 +52,6 @@ InputSpec Spec(std::vector<std::string> patterns) {
   return spec;
 }
 
-
-
 const ColumnInfo& Column(const Table& table, const std::string& name) {
   for (const auto& column : table.columns()) {
     if (column.name == name) return column;
@@ -847,27 +845,31 @@ TEST_F(SampleTest, RowsAreThoseWithTheSmallestKeys) {
     std::string sql;
     for (int f = 0; f < 4; ++f) {
       if (f > 0) sql += " UNION ALL ";
-      sql += "SELECT id, " + std::to_string(f) + " AS f, file_row_number AS r, hash(" + std::to_string(seed) +
-             "::UBIGINT, " + std::to_string(f) + ", file_row_number) AS k FROM read_parquet(" +
-             QuoteLiteral(Path("in/part-" + std::to_string(f) + ".parquet")) + ", file_row_number = true)";
+      sql += "SELECT id, " + std::to_string(f) + " AS f, file_row_number AS r, hash(" +
+             std::to_string(seed) + "::UBIGINT, " + std::to_string(f) +
+             ", file_row_number) AS k FROM read_parquet(" +
+             QuoteLiteral(Path("in/part-" + std::to_string(f) + ".parquet")) +
+             ", file_row_number = true)";
     }
     return sql;
   };
   auto ids = [](const std::string& path) {
-    return QueryScalar("SELECT string_agg(id, ',' ORDER BY file_row_number) FROM read_parquet(" + QuoteLiteral(path) +
-                       ", file_row_number = true)");
+    return QueryScalar("SELECT string_agg(id, ',' ORDER BY file_row_number) FROM read_parquet(" +
+                       QuoteLiteral(path) + ", file_row_number = true)");
   };
   WriteSample(*table_, SampleSpec{70, 0, 5}, Path("r.parquet"), ctx_);
   EXPECT_EQ(ids(Path("r.parquet")),
-            QueryScalar("SELECT string_agg(id, ',' ORDER BY f, r) FROM (SELECT * FROM (" + keyed(5) +
-                        ") ORDER BY k, f, r LIMIT 70)"));
+            QueryScalar("SELECT string_agg(id, ',' ORDER BY f, r) FROM (SELECT * FROM (" +
+                        keyed(5) + ") ORDER BY k, f, r LIMIT 70)"));
   WriteSample(*table_, SampleSpec{0, 12, 5}, Path("f.parquet"), ctx_);
-  EXPECT_EQ(ids(Path("f.parquet")),
-            QueryScalar("SELECT string_agg(id, ',' ORDER BY f, r) FROM (SELECT *, row_number() OVER (PARTITION BY f "
-                        "ORDER BY k, r) AS n FROM (" + keyed(5) + ")) WHERE n <= 12"));
+  EXPECT_EQ(ids(Path("f.parquet")), QueryScalar("SELECT string_agg(id, ',' ORDER BY f, r) FROM "
+                                                "(SELECT *, row_number() OVER (PARTITION BY f "
+                                                "ORDER BY k, r) AS n FROM (" +
+                                                keyed(5) + ")) WHERE n <= 12"));
   // More rows asked than there are: every row, in input order.
   EXPECT_EQ(WriteSample(*table_, SampleSpec{10000, 0, 5}, Path("all.parquet"), ctx_), total_rows_);
-  EXPECT_EQ(ids(Path("all.parquet")), QueryScalar("SELECT string_agg(id, ',' ORDER BY f, r) FROM (" + keyed(5) + ")"));
+  EXPECT_EQ(ids(Path("all.parquet")),
+            QueryScalar("SELECT string_agg(id, ',' ORDER BY f, r) FROM (" + keyed(5) + ")"));
 }
 
 TEST_F(SampleTest, SeedChangesTheRows) {

@@ -35,8 +35,6 @@ Config LoadYaml(const std::string& yaml, Config base = {}) {
   return LoadConfigFile(path, std::move(base));
 }
 
-
-
 std::string ValueOf(const Entries& entries, const std::string& key) {
   for (const auto& [name, value] : entries) {
     if (name == key) return value;
@@ -254,25 +252,26 @@ TEST(ConfigFile, UnknownKeySuggestsTheClosestOption) {
   EXPECT_TRUE(Contains(message, "did you mean variance_threshold"));
   EXPECT_TRUE(Contains(message, path));
 
-  EXPECT_TRUE(
-      Contains(MessageOf<InvalidInput>([] { LoadYaml("n_metdata_cols: 2\n"); }), "did you mean n_metadata_cols"));
+  EXPECT_TRUE(Contains(MessageOf<InvalidInput>([] { LoadYaml("n_metdata_cols: 2\n"); }),
+                       "did you mean n_metadata_cols"));
   EXPECT_TRUE(Contains(MessageOf<InvalidInput>([] { LoadYaml("max_mising_ratio: 0.2\n"); }),
                        "did you mean max_missing_ratio"));
-  EXPECT_TRUE(
-      Contains(MessageOf<InvalidInput>([] { LoadYaml("parquet_globs: x\n"); }), "did you mean parquet_glob"));
-  EXPECT_TRUE(
-      Contains(MessageOf<InvalidInput>([] { LoadYaml("Remove_Binary: true\n"); }), "did you mean remove_binary"));
+  EXPECT_TRUE(Contains(MessageOf<InvalidInput>([] { LoadYaml("parquet_globs: x\n"); }),
+                       "did you mean parquet_glob"));
+  EXPECT_TRUE(Contains(MessageOf<InvalidInput>([] { LoadYaml("Remove_Binary: true\n"); }),
+                       "did you mean remove_binary"));
 }
 
 TEST(ConfigFile, UnknownKeyFarFromEveryOptionHasNoSuggestion) {
-  const std::string message = MessageOf<InvalidInput>([] { LoadYaml("completely_unrelated_setting_name: 1\n"); });
+  const std::string message =
+      MessageOf<InvalidInput>([] { LoadYaml("completely_unrelated_setting_name: 1\n"); });
   EXPECT_TRUE(Contains(message, "unknown option completely_unrelated_setting_name"));
   EXPECT_FALSE(Contains(message, "did you mean"));
 }
 
 TEST(ConfigFile, UnknownKeyInsideASectionNamesTheSection) {
-  const std::string message =
-      MessageOf<InvalidInput>([] { LoadYaml("io:\n  output_dir: o\nfiltering:\n  varance_threshold: 0.1\n"); });
+  const std::string message = MessageOf<InvalidInput>(
+      [] { LoadYaml("io:\n  output_dir: o\nfiltering:\n  varance_threshold: 0.1\n"); });
   EXPECT_TRUE(Contains(message, "varance_threshold"));
   EXPECT_TRUE(Contains(message, "section filtering"));
   EXPECT_TRUE(Contains(message, "did you mean variance_threshold"));
@@ -317,18 +316,21 @@ leiden_iterations: 4
   EXPECT_DOUBLE_EQ(config.spearman_threshold, 0.8);
   EXPECT_EQ(config.spearman_missing, SpearmanMissing::kImputeMedian);
   EXPECT_EQ(config.spearman_cluster_method, ClusterMethod::kLeiden);
-  EXPECT_EQ(config.representative_criteria,
-            (std::vector<Criterion>{Criterion::kPinned, Criterion::kVariance, Criterion::kInputOrder}));
+  EXPECT_EQ(
+      config.representative_criteria,
+      (std::vector<Criterion>{Criterion::kPinned, Criterion::kVariance, Criterion::kInputOrder}));
   EXPECT_EQ(config.keep_columns, (std::vector<std::string>{"MolWt", "TPSA"}));
   EXPECT_EQ(config.target_column, "activity");
   EXPECT_TRUE(config.exact);
   EXPECT_DOUBLE_EQ(config.leiden_resolution, 1.5);
   EXPECT_EQ(config.leiden_iterations, 4);
   config.Validate();
-  EXPECT_TRUE(Contains(MessageOf<InvalidInput>([] { LoadYaml("spearman_cluster_method: blobs\n"); }),
-                       "star, components, leiden"));
-  EXPECT_TRUE(Contains(MessageOf<InvalidInput>([] { LoadYaml("representative_criteria: [pinned, luck]\n"); }),
-                       "luck"));
+  EXPECT_TRUE(
+      Contains(MessageOf<InvalidInput>([] { LoadYaml("spearman_cluster_method: blobs\n"); }),
+               "star, components, leiden"));
+  EXPECT_TRUE(Contains(
+      MessageOf<InvalidInput>([] { LoadYaml("representative_criteria: [pinned, luck]\n"); }),
+      "luck"));
   EXPECT_TRUE(Contains(MessageOf<InvalidInput>([] { LoadYaml("spearman_missing: drop\n"); }),
                        "pairwise or impute_median"));
   Config bad;
@@ -396,14 +398,16 @@ graph:
   EXPECT_EQ(graph.leiden_objective, LeidenObjective::kCpm);
   EXPECT_DOUBLE_EQ(graph.leiden_resolution, 0.2);
 
-  EXPECT_TRUE(Contains(MessageOf<InvalidInput>([] { LoadYaml("leiden_objective: surprise\n"); }), "modularity, cpm"));
+  EXPECT_TRUE(Contains(MessageOf<InvalidInput>([] { LoadYaml("leiden_objective: surprise\n"); }),
+                       "modularity, cpm"));
   for (const char* bad : {"hsic_D=7", "hsic_D=0", "rdc_k=0", "rdc_seeds=0", "rdc_s=0", "w_hsic=-1",
                           "nonlinear_threshold=0", "nonlinear_threshold=1.5", "nonlinear_topk=-1",
                           "nonlinear_max_rows=10"}) {
     // Refused as the value is read (range checks come before the value is stored).
     Config bad_config;
     const std::string key = std::string(bad).substr(0, std::string(bad).find('='));
-    EXPECT_TRUE(Contains(MessageOf<InvalidInput>([&] { ApplyOverride(bad_config, bad); }), key)) << bad;
+    EXPECT_TRUE(Contains(MessageOf<InvalidInput>([&] { ApplyOverride(bad_config, bad); }), key))
+        << bad;
   }
   Config no_weight;
   ApplyOverride(no_weight, "w_hsic=0");
@@ -487,7 +491,8 @@ TEST(ConfigFile, RootMustBeAMapping) {
 // Found by Fuzz.OptionsAndTables: a key that is a list, a mapping or null was a YAML conversion
 // exception (exit code 3), at the top and inside a section.
 TEST(ConfigFile, KeysThatAreNotWordsAreAClearError) {
-  for (const char* yaml : {"? [a]\n: 1\n", "{a: 1}: 2\n", "~: 1\n", "filtering:\n  ? [a]\n  : 1\n"}) {
+  for (const char* yaml :
+       {"? [a]\n: 1\n", "{a: 1}: 2\n", "~: 1\n", "filtering:\n  ? [a]\n  : 1\n"}) {
     const std::string message = MessageOf<InvalidInput>([&] { LoadYaml(yaml); });
     EXPECT_TRUE(Contains(message, "option names must be words")) << yaml;
   }
@@ -565,20 +570,23 @@ TEST(ConfigOverride, OverridesAFileValue) {
 
 TEST(ConfigOverride, Errors) {
   Config config;
-  EXPECT_TRUE(Contains(MessageOf<InvalidInput>([&] { ApplyOverride(config, "novalue"); }), "key=value"));
+  EXPECT_TRUE(
+      Contains(MessageOf<InvalidInput>([&] { ApplyOverride(config, "novalue"); }), "key=value"));
   EXPECT_TRUE(Contains(MessageOf<InvalidInput>([&] { ApplyOverride(config, "=3"); }), "key=value"));
-  const std::string typo = MessageOf<InvalidInput>([&] { ApplyOverride(config, "variance_treshold=0.1"); });
+  const std::string typo =
+      MessageOf<InvalidInput>([&] { ApplyOverride(config, "variance_treshold=0.1"); });
   EXPECT_TRUE(Contains(typo, "did you mean variance_threshold"));
   EXPECT_TRUE(Contains(typo, "--set"));
   const std::string wrong_type =
       MessageOf<InvalidInput>([&] { ApplyOverride(config, "variance_threshold=abc"); });
   EXPECT_TRUE(Contains(wrong_type, "variance_threshold"));
   EXPECT_TRUE(Contains(wrong_type, "a number"));
-  EXPECT_TRUE(Contains(MessageOf<InvalidInput>([&] { ApplyOverride(config, "metadata_columns=[a, b"); }),
-                       "cannot read the value"));
   EXPECT_TRUE(
-      Contains(MessageOf<InvalidInput>([&] { ApplyOverride(config, "nosuchsection.variance_threshold=1"); }),
-               "unknown option"));
+      Contains(MessageOf<InvalidInput>([&] { ApplyOverride(config, "metadata_columns=[a, b"); }),
+               "cannot read the value"));
+  EXPECT_TRUE(Contains(
+      MessageOf<InvalidInput>([&] { ApplyOverride(config, "nosuchsection.variance_threshold=1"); }),
+      "unknown option"));
   // A failed override leaves the option as it was.
   EXPECT_DOUBLE_EQ(config.variance_threshold, Config{}.variance_threshold);
 }
@@ -688,8 +696,9 @@ TEST(ConfigRanges, NumbersOutsideTheirRangeAreRefusedNamingOptionValueAndRange) 
   for (const OptionSpec& spec : OptionSpecs()) {
     if (spec.kind != OptionKind::kInteger && spec.kind != OptionKind::kReal) continue;
     const std::string range = RangeText(spec);
-    std::vector<std::string> values = {".inf", "-.inf", ".nan", "1e308", "-1e308", "4294967297",
-                                       "-4294967295", "18446744073709551617"};
+    std::vector<std::string> values = {
+        ".inf",   "-.inf",      ".nan",        "1e308",
+        "-1e308", "4294967297", "-4294967295", "18446744073709551617"};
     values.push_back(fmt::format("{}", spec.max * 2 + 1));
     values.push_back(fmt::format("{}", spec.min - 1));
     if (spec.min_open) values.push_back(fmt::format("{}", spec.min));
@@ -713,11 +722,12 @@ TEST(ConfigRanges, NumbersOutsideTheirRangeAreRefusedNamingOptionValueAndRange) 
 
 TEST(ConfigRanges, NothingIsTruncatedToThirtyTwoBits) {
   // Each of these used to be accepted as another value (the examples).
-  for (const char* assignment : {"threads=4294967297", "hsic_D=4294967298", "nonlinear_topk=-4294967295",
-                                 "rdc_k=4294967297", "gpu_id=4294967296", "n_metadata_cols=4294967298",
-                                 "leiden_iterations=4294967297", "rdc_seeds=1000000", "leiden_iterations=1e9",
-                                 "w_hsic=.inf", "w_hsic=1e308", "leiden_resolution=.inf", "hsic_D=1e8",
-                                 "vif_threshold=1", "vif_threshold=.nan", "threads=65536"}) {
+  for (const char* assignment :
+       {"threads=4294967297", "hsic_D=4294967298", "nonlinear_topk=-4294967295", "rdc_k=4294967297",
+        "gpu_id=4294967296", "n_metadata_cols=4294967298", "leiden_iterations=4294967297",
+        "rdc_seeds=1000000", "leiden_iterations=1e9", "w_hsic=.inf", "w_hsic=1e308",
+        "leiden_resolution=.inf", "hsic_D=1e8", "vif_threshold=1", "vif_threshold=.nan",
+        "threads=65536"}) {
     Config config;
     const std::string key = std::string(assignment).substr(0, std::string(assignment).find('='));
     const std::string message = MessageOf<InvalidInput>([&] { ApplyOverride(config, assignment); });
@@ -726,14 +736,16 @@ TEST(ConfigRanges, NothingIsTruncatedToThirtyTwoBits) {
 }
 
 TEST(ConfigRanges, DocsListEveryRangeAsTheCodeHasIt) {
-  const std::vector<std::string> lines = Lines(testing::ReadFile(std::string(DESCPIPE_SOURCE_DIR) + "/docs/CONFIG.md"));
+  const std::vector<std::string> lines =
+      Lines(testing::ReadFile(std::string(DESCPIPE_SOURCE_DIR) + "/docs/CONFIG.md"));
   for (const OptionSpec& spec : OptionSpecs()) {
     if (spec.value == nullptr) continue;
     const std::string cell = "| `" + std::string(spec.name) + "` |";
     const auto line = std::find_if(lines.begin(), lines.end(), [&](const std::string& text) {
       return text.rfind(cell, 0) == 0 && Contains(text, RangeText(spec));
     });
-    EXPECT_NE(line, lines.end()) << spec.name << " " << RangeText(spec) << " is not in docs/CONFIG.md's ranges";
+    EXPECT_NE(line, lines.end()) << spec.name << " " << RangeText(spec)
+                                 << " is not in docs/CONFIG.md's ranges";
   }
 }
 
@@ -837,17 +849,18 @@ TEST(ConfigRanges, IntegersAcceptEveryExactForm) {
   EXPECT_EQ(config.hsic_D, 64);
   ApplyOverride(config, "leiden_iterations=-1");
   EXPECT_EQ(config.leiden_iterations, -1);
-  EXPECT_TRUE(Contains(MessageOf<InvalidInput>([&] { ApplyOverride(config, "leiden_iterations=0"); }),
-                       "not 0"));
-  EXPECT_TRUE(Contains(MessageOf<InvalidInput>([&] { ApplyOverride(config, "hsic_D=6.5"); }), "an integer"));
+  EXPECT_TRUE(Contains(
+      MessageOf<InvalidInput>([&] { ApplyOverride(config, "leiden_iterations=0"); }), "not 0"));
+  EXPECT_TRUE(Contains(MessageOf<InvalidInput>([&] { ApplyOverride(config, "hsic_D=6.5"); }),
+                       "an integer"));
   config.Validate();
 }
 
 TEST(ConfigRanges, MemoryLimitBelowOneMebibyteIsRefused) {
   for (const char* text : {"0.4B", "1000", "1KB", "0.9MiB"}) {
     Config config;
-    const std::string message =
-        MessageOf<InvalidInput>([&] { ApplyOverride(config, std::string("memory_limit=") + text); });
+    const std::string message = MessageOf<InvalidInput>(
+        [&] { ApplyOverride(config, std::string("memory_limit=") + text); });
     EXPECT_TRUE(Contains(message, "memory_limit")) << message;
     EXPECT_TRUE(Contains(message, text)) << message;
     EXPECT_TRUE(Contains(message, "[1048576,")) << message;
@@ -861,7 +874,8 @@ TEST(ConfigRanges, MemoryLimitBelowOneMebibyteIsRefused) {
 TEST(ConfigRanges, ValidateChecksWhatALibraryCallerStored) {
   Config config;
   config.hsic_D = 1 << 20;
-  EXPECT_TRUE(Contains(MessageOf<InvalidInput>([&] { config.Validate(); }), "hsic_D must be an integer in [2, 65536]"));
+  EXPECT_TRUE(Contains(MessageOf<InvalidInput>([&] { config.Validate(); }),
+                       "hsic_D must be an integer in [2, 65536]"));
   config = Config{};
   config.w_rdc = HUGE_VAL;
   EXPECT_TRUE(Contains(MessageOf<InvalidInput>([&] { config.Validate(); }), "got inf"));

@@ -9,7 +9,6 @@
 //    features, ridge-regularised CCA, largest canonical correlation, in long double.
 // Plus planted dependencies, thread-count determinism, options, degenerate columns and shape.
 #include "descpipe/nonlinear.hpp"
-#include "common/numbers.hpp"
 
 #include <gtest/gtest.h>
 
@@ -27,13 +26,13 @@
 #include <string>
 #include <vector>
 
+#include "common/numbers.hpp"
 #include "descpipe/context.hpp"
 #include "descpipe/error.hpp"
 #include "descpipe/similarity.hpp"
 
 namespace descpipe {
 namespace {
-
 
 using MatrixL = Eigen::Matrix<long double, Eigen::Dynamic, Eigen::Dynamic>;
 

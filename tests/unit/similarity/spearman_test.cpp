@@ -16,9 +16,9 @@
 #include <tuple>
 #include <vector>
 
+#include "common/numbers.hpp"
 #include "descpipe/context.hpp"
 #include "descpipe/error.hpp"
-#include "common/numbers.hpp"
 #include "descpipe/similarity.hpp"
 
 namespace descpipe {
@@ -183,7 +183,8 @@ std::string MissingName(Missing missing) {
 /// only in the second half (pairs between the two have no joint rows), and constant on the first
 /// half only (no variance on its joint rows with the first-half column). A column's missing rate
 /// is uniform in [0, max_rate].
-ColumnMatrix MakeData(std::size_t n, std::size_t p, bool missing, std::uint64_t seed, double max_rate = 0.3) {
+ColumnMatrix MakeData(std::size_t n, std::size_t p, bool missing, std::uint64_t seed,
+                      double max_rate = 0.3) {
   std::mt19937_64 rng(seed);
   std::normal_distribution<double> normal(0.0, 1.0);
   std::uniform_real_distribution<double> unit(0.0, 1.0);
@@ -280,7 +281,7 @@ class SpearmanReferenceTest
 TEST_P(SpearmanReferenceTest, MatchesNaivePairwisePearsonOfRanks) {
   const auto [n, p, missing] = GetParam();
   ColumnMatrix data = MakeData(n, p, missing != Missing::kNone, 1000 + n * 7 + p,
-                              missing == Missing::kPairwiseRare ? 0.03 : 0.3);
+                               missing == Missing::kPairwiseRare ? 0.03 : 0.3);
   if (missing == Missing::kImputeMedian) ImputeAll(data);
   const std::vector<double> expected = ReferenceSpearman(data);
   const std::vector<double> actual = Spearman(data, Context(1, 42));
@@ -449,7 +450,8 @@ TEST(CorrelationAccumulator, RowsInPiecesGiveTheSameBytesAsTheWholeMatrix) {
     const ColumnMatrix data = MakeData(1300, 30, missing, missing ? 31 : 32);
     ColumnMatrix ranks = data;
     RankScratch order;
-    for (std::size_t col = 0; col < ranks.n_cols; ++col) RankInPlace(ranks.column(col), ranks.n_rows, order);
+    for (std::size_t col = 0; col < ranks.n_cols; ++col)
+      RankInPlace(ranks.column(col), ranks.n_rows, order);
     const std::vector<double> whole = SpearmanFromRanks(ranks, Context(2, 42));
 
     std::vector<double> shift(ranks.n_cols);
@@ -472,7 +474,8 @@ TEST(CorrelationAccumulator, RowsInPiecesGiveTheSameBytesAsTheWholeMatrix) {
       std::size_t row0 = 0;
       for (std::size_t piece : pieces) {
         std::vector<const double*> columns(ranks.n_cols);
-        for (std::size_t col = 0; col < ranks.n_cols; ++col) columns[col] = ranks.column(col) + row0;
+        for (std::size_t col = 0; col < ranks.n_cols; ++col)
+          columns[col] = ranks.column(col) + row0;
         accumulator.Add(columns.data(), piece);
         row0 += piece;
       }
@@ -508,7 +511,8 @@ TEST(SpearmanFromRanks, FloatRanksGiveTheSameBytesAsDoubleRanks) {
     const std::vector<double> from_doubles = SpearmanFromRanks(ranks, Context(2, 42));
     const std::vector<double> from_floats = SpearmanFromRanks(floats, Context(2, 42));
     ASSERT_EQ(from_doubles.size(), from_floats.size());
-    EXPECT_EQ(0, std::memcmp(from_doubles.data(), from_floats.data(), from_doubles.size() * sizeof(double)));
+    EXPECT_EQ(0, std::memcmp(from_doubles.data(), from_floats.data(),
+                             from_doubles.size() * sizeof(double)));
     ExpectMatchesReference(ReferenceSpearman(data), from_floats, 20);
   }
 }

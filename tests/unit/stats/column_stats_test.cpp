@@ -16,8 +16,8 @@
 #include <utility>
 #include <vector>
 
-#include "descpipe/stats.hpp"
 #include "common/numbers.hpp"
+#include "descpipe/stats.hpp"
 #include "support/test_support.hpp"
 
 namespace descpipe {

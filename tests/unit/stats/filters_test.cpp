@@ -20,7 +20,6 @@
 namespace descpipe {
 namespace {
 
-
 /// A column every rule keeps under the default options: 1000 valid values, variance 1, trimmed
 /// range 4 (normalized variance 1/16), min-max range 8 (1/64), IQR 1 (1).
 ColumnStats KeptColumn() {

@@ -14,13 +14,12 @@
 #include <string>
 #include <vector>
 
-#include "descpipe/similarity.hpp"
 #include "common/numbers.hpp"
+#include "descpipe/similarity.hpp"
 #include "support/test_support.hpp"
 
 namespace descpipe {
 namespace {
-
 
 // ---- Naive references -----------------------------------------------------------------------
 

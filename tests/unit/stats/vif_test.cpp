@@ -6,7 +6,6 @@
 // - partial correlation of columns k and j given the others: -B_kj / sqrt(B_kk B_jj), B = R^-1.
 // Data are n x p, row-major (x[row * p + column]), drawn with fixed seeds.
 #include "descpipe/vif.hpp"
-#include "common/numbers.hpp"
 
 #include <gtest/gtest.h>
 
@@ -21,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "common/numbers.hpp"
 #include "descpipe/error.hpp"
 
 // descpipe links OpenBLAS; the determinism test varies its thread count.
