@@ -4,6 +4,7 @@
 #include <cmath>
 #include <limits>
 
+#include "common/parallel.hpp"
 #include "descpipe/error.hpp"
 #include "descpipe/similarity.hpp"
 #include "device/cuda_impl.hpp"
@@ -105,11 +106,14 @@ void ImputeMedian(double* column, std::size_t n) {
 
 void RankColumns(ColumnMatrix& matrix, SpearmanMissing missing, const Context& ctx) {
   const auto n_columns = static_cast<std::int64_t>(matrix.n_cols);
+  FirstFailure failure;  // an exception (e.g. bad_alloc) must not leave the OpenMP regions
   if (missing == SpearmanMissing::kImputeMedian) {
 #pragma omp parallel for schedule(dynamic, 1) num_threads(ctx.threads())
     for (std::int64_t col = 0; col < n_columns; ++col) {
-      ImputeMedian(matrix.column(static_cast<std::size_t>(col)), matrix.n_rows);
+      failure.Run(
+          [&] { ImputeMedian(matrix.column(static_cast<std::size_t>(col)), matrix.n_rows); });
     }
+    failure.Rethrow();
   }
   if (ctx.device() == Device::kCuda) {
     cuda_impl::RankColumns(matrix, ctx);
@@ -120,9 +124,11 @@ void RankColumns(ColumnMatrix& matrix, SpearmanMissing missing, const Context& c
     RankScratch order;
 #pragma omp for schedule(dynamic, 1)
     for (std::int64_t col = 0; col < n_columns; ++col) {
-      RankInPlace(matrix.column(static_cast<std::size_t>(col)), matrix.n_rows, order);
+      failure.Run(
+          [&] { RankInPlace(matrix.column(static_cast<std::size_t>(col)), matrix.n_rows, order); });
     }
   }
+  failure.Rethrow();
 }
 
 }  // namespace descpipe
