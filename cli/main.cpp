@@ -53,7 +53,7 @@ descpipe::Config BuildConfig(const CommonOptions& options) {
 }
 
 descpipe::Context MakeContext(const descpipe::Config& config, bool quiet) {
-  descpipe::Context ctx(config.threads, config.random_seed, config.memory_limit);
+  descpipe::Context ctx = descpipe::MakeContext(config);
   ctx.set_show_progress(!quiet && ::isatty(STDERR_FILENO));
   return ctx;
 }

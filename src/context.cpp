@@ -51,6 +51,12 @@ Context::Context(int threads, std::uint64_t seed, std::uint64_t memory_limit_byt
       memory_limit_bytes_(UsableMemory(memory_limit_bytes)),
       device_(device) {}
 
+std::uint64_t EffectiveMemoryLimit(std::uint64_t requested_bytes) {
+  const std::uint64_t physical = PhysicalMemoryBytes();
+  if (requested_bytes == 0) return physical / 2;
+  return std::min(requested_bytes, physical);
+}
+
 std::uint64_t PhysicalMemoryBytes() {
   const long pages = sysconf(_SC_PHYS_PAGES);
   const long page_size = sysconf(_SC_PAGE_SIZE);

@@ -170,6 +170,11 @@ std::string RangeText(const OptionSpec& spec);
 /// Largest `threads` value accepted; a run uses at most 4 x the hardware threads (warning).
 inline constexpr int kMaxThreads = 4096;
 
+/// The Context a run with `config` uses: its threads, random_seed and memory_limit (the one place
+/// they pass from Config to Context). RunPipeline refuses a Context whose seed or memory budget
+/// differs from its Config's: the manifest's fingerprints would not describe the run.
+Context MakeContext(const Config& config);
+
 /// Loads a YAML file on top of `base`. Accepts flat keys and sections (io:, filtering:, system:,
 /// device:, sampling:, spearman:, vif:, nonlinear:, graph:). Unknown keys are an error with a
 /// "did you mean" suggestion.

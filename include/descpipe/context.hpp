@@ -64,6 +64,10 @@ class Context {
   bool show_progress_ = false;
 };
 
+/// The memory budget a Context has for a requested memory_limit: 0 means half of physical memory,
+/// more than the physical memory is lowered to it.
+std::uint64_t EffectiveMemoryLimit(std::uint64_t requested_bytes);
+
 /// Physical memory of this machine in bytes (from /proc/meminfo or sysconf).
 std::uint64_t PhysicalMemoryBytes();
 

@@ -964,6 +964,10 @@ std::uint64_t ParseByteSize(const std::string& text) {
   return static_cast<std::uint64_t>(bytes);
 }
 
+Context MakeContext(const Config& config) {
+  return Context(config.threads, config.random_seed, config.memory_limit);
+}
+
 Config LoadConfigFile(const std::string& path, Config base) {
   // Read here, not with YAML::LoadFile: its stream leaks a buffer when the read fails (a
   // directory opens as a file and fails on the first read with EISDIR). A pipe (`<(...)`) is fine.

@@ -134,6 +134,15 @@ class RemoveUnlessKept {
 
 RunResult RunPipeline(const Config& config, const RunOptions& options, const Context& base_ctx) {
   config.Validate();
+  // Seed and memory budget live in both; the manifest records the Config's, so they must agree.
+  DESCPIPE_EXPECTS(base_ctx.seed() == config.random_seed,
+                   "the Context's seed {} differs from random_seed {}: make the Context with "
+                   "MakeContext(config)",
+                   base_ctx.seed(), config.random_seed);
+  DESCPIPE_EXPECTS(base_ctx.memory_limit_bytes() == EffectiveMemoryLimit(config.memory_limit),
+                   "the Context's memory budget ({} bytes) differs from memory_limit ({} bytes): "
+                   "make the Context with MakeContext(config)",
+                   base_ctx.memory_limit_bytes(), EffectiveMemoryLimit(config.memory_limit));
   DESCPIPE_EXPECTS(options.until <= LastImplementedStage(),
                    "--until pass{} asks for a pass this version does not have (last: pass{})",
                    static_cast<int>(options.until), static_cast<int>(LastImplementedStage()));

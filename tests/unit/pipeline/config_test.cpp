@@ -14,6 +14,7 @@
 
 #include "descpipe/context.hpp"
 #include "descpipe/error.hpp"
+#include "descpipe/pipeline.hpp"
 #include "support/test_support.hpp"
 
 namespace descpipe {
@@ -959,6 +960,36 @@ TEST(ParseByteSize, RejectsNonsense) {
     EXPECT_FALSE(message.empty()) << text;
     if (*text != '\0') EXPECT_TRUE(Contains(message, text));
   }
+}
+
+}  // namespace
+}  // namespace descpipe
+
+namespace descpipe {
+namespace {
+
+// Seed and memory budget pass from Config to Context in one place (MakeContext); RunPipeline
+// refuses a Context that disagrees, before it reads or writes anything.
+TEST(ConfigContext, RunPipelineRefusesAContextThatDisagreesWithItsConfig) {
+  Config config;
+  config.inputs = {"/nonexistent/descpipe-input.parquet"};
+  config.output_dir = "/nonexistent/descpipe-out";
+  config.random_seed = 7;
+  config.memory_limit = 64ULL << 20;
+  const Context made = MakeContext(config);
+  EXPECT_EQ(made.seed(), 7u);
+  EXPECT_EQ(made.memory_limit_bytes(), 64ULL << 20);
+
+  const std::string seed = MessageOf<InvalidInput>(
+      [&] { RunPipeline(config, RunOptions{}, Context(0, 42, 64ULL << 20)); });
+  EXPECT_TRUE(Contains(seed, "seed 42 differs from random_seed 7")) << seed;
+  const std::string memory =
+      MessageOf<InvalidInput>([&] { RunPipeline(config, RunOptions{}, Context(0, 7)); });
+  EXPECT_TRUE(Contains(memory, "differs from memory_limit")) << memory;
+  // The Context MakeContext gives passes the check: the next error is the missing input.
+  const std::string input = MessageOf<Error>([&] { RunPipeline(config, RunOptions{}, made); });
+  EXPECT_FALSE(Contains(input, "MakeContext")) << input;
+  EXPECT_TRUE(Contains(input, "descpipe-input.parquet")) << input;
 }
 
 }  // namespace
