@@ -11,6 +11,7 @@
 #include "io/atomic_file.hpp"
 #include "io/npy.hpp"
 #include "io/outdir.hpp"
+#include "pipeline/outputs.hpp"
 
 namespace descpipe {
 namespace {
@@ -18,11 +19,7 @@ namespace {
 using Json = nlohmann::ordered_json;
 constexpr const char* kDir = ".checkpoint";
 
-Json Num(double value) {
-  if (std::isnan(value)) return "nan";
-  if (std::isinf(value)) return value > 0 ? "inf" : "-inf";
-  return value;
-}
+Json Num(double value) { return JsonNumber(value, NonFinite::kText); }
 
 double Real(const Json& json) {
   if (json.is_string()) {

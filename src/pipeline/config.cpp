@@ -192,11 +192,6 @@ Json CriteriaJson(const std::vector<Criterion>& criteria) {
   return list;
 }
 
-Json NumberOrText(double value) {
-  if (std::isfinite(value)) return value;
-  return std::isnan(value) ? "nan" : (value > 0 ? "inf" : "-inf");
-}
-
 /// Keys of the original descriptor_pipeline that have no meaning in descpipe: accepted, ignored.
 const std::set<std::string>& Legacy() {
   static const std::set<std::string> names = {"prefer_gpu",
@@ -613,7 +608,7 @@ const std::vector<OptionSpec>& OptionSpecs() {
        .min_open = true,
        .value = [](const Config& c) { return static_cast<long double>(c.leiden_resolution); },
        .set = [](Config& c, const OptionValue& v) { c.leiden_resolution = AsDouble(v); },
-       .json = [](const Config& c) { return NumberOrText(c.leiden_resolution); }},
+       .json = [](const Config& c) { return JsonNumber(c.leiden_resolution, NonFinite::kText); }},
       {.name = "leiden_iterations",
        .kind = K::kInteger,
        .group = G::kPass2,
@@ -636,7 +631,7 @@ const std::vector<OptionSpec>& OptionSpecs() {
        .note = "a VIF is never below 1",
        .value = [](const Config& c) { return static_cast<long double>(c.vif_threshold); },
        .set = [](Config& c, const OptionValue& v) { c.vif_threshold = AsDouble(v); },
-       .json = [](const Config& c) { return NumberOrText(c.vif_threshold); }},
+       .json = [](const Config& c) { return JsonNumber(c.vif_threshold, NonFinite::kText); }},
       {.name = "vif_correlation",
        .kind = K::kChoice,
        .group = G::kPass2,

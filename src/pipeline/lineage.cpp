@@ -49,11 +49,6 @@ std::string Fixed(double value) {
   return fmt::format("{:.4f}", value);
 }
 
-Json NumberOrNull(double value) {
-  if (std::isnan(value) || std::isinf(value)) return nullptr;
-  return value;
-}
-
 std::map<std::string, Link> CollectLinks(const Pass1Result& pass1, const Pass2Result& pass2,
                                          const Pass3Result& pass3, const Pass4Result& pass4,
                                          const Config& config) {
@@ -148,7 +143,7 @@ Json LinkJson(const std::string& column, const Link& link, const std::vector<std
   json["reason"] = link.reason;
   json["linked_to"] = link.linked_to.empty() ? Json(nullptr) : Json(link.linked_to);
   json["measure"] = link.measure.empty() ? Json(nullptr) : Json(link.measure);
-  json["value"] = NumberOrNull(link.value);
+  json["value"] = JsonNumber(link.value);
   json["represented_by"] = represented_by.empty() ? Json(nullptr) : Json(represented_by);
   json["path"] = path;
   return json;

@@ -16,6 +16,14 @@ std::string FormatNumber(double value) {
   return fmt::format("{}", value);
 }
 
+nlohmann::ordered_json JsonNumber(double value, NonFinite as) {
+  if (std::isfinite(value)) return value;
+  if (as == NonFinite::kNull || (as == NonFinite::kNanNullInfText && std::isnan(value)))
+    return nullptr;
+  if (std::isnan(value)) return "nan";
+  return value > 0 ? "inf" : "-inf";
+}
+
 std::string CsvCell(const std::string& text) {
   if (text.find_first_of(",\"\r\n") == std::string::npos) return text;
   std::string out = "\"";

@@ -607,10 +607,6 @@ void WritePass2Outputs(const Pass2Result& result, const Config& config,
   for (const auto& name : result.kept) columns += name + "\n";
   io::WriteFileAtomic(out_dir + "/pass2_columns.txt", columns);
 
-  auto number = [](double value) -> nlohmann::ordered_json {
-    if (std::isnan(value)) return nullptr;
-    return value;
-  };
   nlohmann::ordered_json json;
   json["pass"] = 2;
   json["threshold"] = config.spearman_threshold;
@@ -651,13 +647,13 @@ void WritePass2Outputs(const Pass2Result& result, const Config& config,
           member == rep || std::find(cluster.also_kept.begin(), cluster.also_kept.end(), member) !=
                                cluster.also_kept.end();
       members.push_back({{"column", result.columns[member]},
-                         {"rho_to_representative", number(result.rho[member * p + rep])},
+                         {"rho_to_representative", JsonNumber(result.rho[member * p + rep])},
                          {"kept", survives}});
       if (!survives) removed[result.columns[member]] = result.columns[rep];
     }
     entry["members"] = members;
     if (!result.target_rho.empty())
-      entry["representative_rho_to_target"] = number(result.target_rho[rep]);
+      entry["representative_rho_to_target"] = JsonNumber(result.target_rho[rep]);
     clusters.push_back(entry);
   }
   json["clusters"] = clusters;

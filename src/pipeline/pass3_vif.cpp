@@ -13,6 +13,7 @@
 #include "descpipe/pipeline.hpp"
 #include "io/atomic_file.hpp"
 #include "pipeline/candidates.hpp"
+#include "pipeline/outputs.hpp"
 
 namespace descpipe {
 
@@ -94,11 +95,7 @@ void WritePass3Outputs(const Pass3Result& result, const Config& config,
   std::string columns;
   for (const auto& name : result.kept) columns += name + "\n";
   io::WriteFileAtomic(out_dir + "/pass3_columns.txt", columns);
-  auto number = [](double value) -> nlohmann::ordered_json {
-    if (std::isnan(value)) return nullptr;
-    if (std::isinf(value)) return "inf";
-    return value;
-  };
+  auto number = [](double value) { return JsonNumber(value, NonFinite::kNanNullInfText); };
   nlohmann::ordered_json json;
   json["pass"] = 3;
   json["threshold"] = config.vif_threshold;

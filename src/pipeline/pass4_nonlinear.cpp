@@ -17,6 +17,7 @@
 #include "io/atomic_file.hpp"
 #include "io/npy.hpp"
 #include "pipeline/candidates.hpp"
+#include "pipeline/outputs.hpp"
 
 namespace descpipe {
 namespace {
@@ -51,11 +52,6 @@ std::vector<double> GraphWeights(const std::vector<double>& s, std::size_t p, do
     }
   }
   return graph;
-}
-
-nlohmann::ordered_json Number(double value) {
-  if (std::isnan(value)) return nullptr;
-  return value;
 }
 
 }  // namespace
@@ -323,7 +319,7 @@ void WritePass4Outputs(const Pass4Result& result, const Config& config,
   auto value = [&](const std::vector<double>& matrix, std::size_t i,
                    std::size_t j) -> nlohmann::ordered_json {
     if (matrix.empty()) return nullptr;
-    return Number(matrix[i * p + j]);
+    return JsonNumber(matrix[i * p + j]);
   };
   nlohmann::ordered_json clusters = nlohmann::ordered_json::array();
   nlohmann::ordered_json removed = nlohmann::ordered_json::object();

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <string>
@@ -15,6 +16,7 @@
 #include "descpipe/context.hpp"
 #include "descpipe/error.hpp"
 #include "descpipe/pipeline.hpp"
+#include "pipeline/outputs.hpp"
 #include "support/test_support.hpp"
 
 namespace descpipe {
@@ -990,6 +992,25 @@ TEST(ConfigContext, RunPipelineRefusesAContextThatDisagreesWithItsConfig) {
   const std::string input = MessageOf<Error>([&] { RunPipeline(config, RunOptions{}, made); });
   EXPECT_FALSE(Contains(input, "MakeContext")) << input;
   EXPECT_TRUE(Contains(input, "descpipe-input.parquet")) << input;
+}
+
+}  // namespace
+}  // namespace descpipe
+
+namespace descpipe {
+namespace {
+
+TEST(JsonNumber, NonFiniteValuesFollowTheirPolicy) {
+  const double nan = std::nan(""), inf = std::numeric_limits<double>::infinity();
+  EXPECT_EQ(JsonNumber(0.25).dump(), "0.25");
+  EXPECT_EQ(JsonNumber(0.1, NonFinite::kText).dump(), "0.1");
+  EXPECT_TRUE(JsonNumber(nan).is_null());
+  EXPECT_TRUE(JsonNumber(-inf).is_null());
+  EXPECT_EQ(JsonNumber(nan, NonFinite::kText), "nan");
+  EXPECT_EQ(JsonNumber(inf, NonFinite::kText), "inf");
+  EXPECT_EQ(JsonNumber(-inf, NonFinite::kText), "-inf");
+  EXPECT_TRUE(JsonNumber(nan, NonFinite::kNanNullInfText).is_null());
+  EXPECT_EQ(JsonNumber(inf, NonFinite::kNanNullInfText), "inf");
 }
 
 }  // namespace
