@@ -175,6 +175,11 @@ inline constexpr int kMaxThreads = 4096;
 /// differs from its Config's: the manifest's fingerprints would not describe the run.
 Context MakeContext(const Config& config);
 
+/// `base` with the device, GPU, GPU memory cap and precision of `config` (ChooseDevice); logs
+/// the choice at info level and stores its description in `description` when given.
+Context ContextForDevice(const Context& base, const Config& config,
+                         std::string* description = nullptr);
+
 /// Loads a YAML file on top of `base`. Accepts flat keys and sections (io:, filtering:, system:,
 /// device:, sampling:, spearman:, vif:, nonlinear:, graph:). Unknown keys are an error with a
 /// "did you mean" suggestion.

@@ -12,8 +12,6 @@
 
 namespace descpipe {
 
-struct Config;
-
 /// True when this build has the CUDA backend (DESCPIPE_ENABLE_CUDA=ON).
 bool CudaBuilt();
 
@@ -38,10 +36,5 @@ struct DeviceChoice {
 /// (the description says why). cuda / cuda:N: that GPU, or CudaError when this build has no CUDA
 /// support or the machine has no such device.
 DeviceChoice ChooseDevice(const std::string& device, int gpu_id);
-
-/// `base` with the device, GPU, GPU memory cap and precision of `config` (ChooseDevice); logs
-/// the choice at info level and stores its description in `description` when given.
-Context ContextForDevice(const Context& base, const Config& config,
-                         std::string* description = nullptr);
 
 }  // namespace descpipe

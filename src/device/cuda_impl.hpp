@@ -15,9 +15,9 @@
 #include <string>
 #include <vector>
 
+#include "descpipe/column_matrix.hpp"
 #include "descpipe/context.hpp"
 #include "descpipe/device.hpp"
-#include "descpipe/similarity.hpp"
 
 namespace descpipe::cuda_impl {
 

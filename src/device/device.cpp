@@ -3,7 +3,6 @@
 
 #include <spdlog/spdlog.h>
 
-#include "descpipe/config.hpp"
 #include "descpipe/error.hpp"
 #include "device/cuda_impl.hpp"
 
@@ -71,28 +70,6 @@ DeviceChoice ChooseDevice(const std::string& device, int gpu_id) {
   choice.gpu_id = id;
   choice.description = fmt::format("GPU {} ({})", id, DescribeGpu(id));
   return choice;
-}
-
-Context ContextForDevice(const Context& base, const Config& config, std::string* description) {
-  const DeviceChoice choice = ChooseDevice(config.device, config.gpu_id);
-  if (description != nullptr) *description = choice.description;
-  Context ctx = base;
-  ctx.set_device(choice.device);
-  GpuSettings gpu;
-  gpu.id = choice.gpu_id;
-  gpu.memory_limit_bytes = static_cast<std::uint64_t>(config.max_gpu_memory_gb * 1e9);
-  gpu.precision = config.gpu_precision;
-  ctx.set_gpu(gpu);
-  if (choice.device == Device::kCuda) {
-    spdlog::info("device: {}; Pass 2 products in {}; GPU memory cap {}", choice.description,
-                 GpuPrecisionName(gpu.precision),
-                 gpu.memory_limit_bytes > 0
-                     ? fmt::format("{:.1f} GB (max_gpu_memory_gb)", config.max_gpu_memory_gb)
-                     : std::string("95% of the free memory (max_gpu_memory_gb: 0)"));
-  } else {
-    spdlog::info("device: {}", choice.description);
-  }
-  return ctx;
 }
 
 }  // namespace descpipe

@@ -2,6 +2,7 @@
 // sectioned files), `--set` overrides and validation.
 #include "descpipe/config.hpp"
 
+#include <spdlog/spdlog.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -20,6 +21,7 @@
 #include <string_view>
 
 #include "common/text.hpp"
+#include "descpipe/device.hpp"
 #include "descpipe/error.hpp"
 #include "pipeline/outputs.hpp"
 
@@ -961,6 +963,28 @@ std::uint64_t ParseByteSize(const std::string& text) {
 
 Context MakeContext(const Config& config) {
   return Context(config.threads, config.random_seed, config.memory_limit);
+}
+
+Context ContextForDevice(const Context& base, const Config& config, std::string* description) {
+  const DeviceChoice choice = ChooseDevice(config.device, config.gpu_id);
+  if (description != nullptr) *description = choice.description;
+  Context ctx = base;
+  ctx.set_device(choice.device);
+  GpuSettings gpu;
+  gpu.id = choice.gpu_id;
+  gpu.memory_limit_bytes = static_cast<std::uint64_t>(config.max_gpu_memory_gb * 1e9);
+  gpu.precision = config.gpu_precision;
+  ctx.set_gpu(gpu);
+  if (choice.device == Device::kCuda) {
+    spdlog::info("device: {}; Pass 2 products in {}; GPU memory cap {}", choice.description,
+                 GpuPrecisionName(gpu.precision),
+                 gpu.memory_limit_bytes > 0
+                     ? fmt::format("{:.1f} GB (max_gpu_memory_gb)", config.max_gpu_memory_gb)
+                     : std::string("95% of the free memory (max_gpu_memory_gb: 0)"));
+  } else {
+    spdlog::info("device: {}", choice.description);
+  }
+  return ctx;
 }
 
 Config LoadConfigFile(const std::string& path, Config base) {

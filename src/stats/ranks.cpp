@@ -1,4 +1,6 @@
 // Average ranks (scipy.stats.rankdata(method="average")) and median imputation.
+#include "descpipe/ranks.hpp"
+
 #include <algorithm>
 #include <bit>
 #include <cmath>
@@ -6,7 +8,6 @@
 
 #include "common/parallel.hpp"
 #include "descpipe/error.hpp"
-#include "descpipe/similarity.hpp"
 #include "device/cuda_impl.hpp"
 
 namespace descpipe {
