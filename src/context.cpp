@@ -31,16 +31,14 @@ int UsableThreads(int requested) {
 /// plan above it failed with std::bad_alloc, or would be killed by the kernel, instead of getting
 /// the memory model's clear error).
 std::uint64_t UsableMemory(std::uint64_t requested) {
-  const std::uint64_t physical = PhysicalMemoryBytes();
-  if (requested == 0) return physical / 2;
-  if (requested > physical) {
+  const std::uint64_t usable = EffectiveMemoryLimit(requested);
+  if (requested > usable) {  // lowered to the physical memory
     spdlog::warn(
         "memory_limit = {} bytes is more than this machine's physical memory ({:.1f} GB): using {} "
         "bytes",
-        requested, static_cast<double>(physical) / 1e9, physical);
-    return physical;
+        requested, static_cast<double>(usable) / 1e9, usable);
   }
-  return requested;
+  return usable;
 }
 
 }  // namespace

@@ -45,21 +45,24 @@ std::string NodeText(const YAML::Node& node) {
 }
 
 template <typename T>
-T As(const YAML::Node& node, const std::string& key, const char* what) {
+T As(const OptionValue& v, const char* what) {
   try {
-    return node.as<T>();
+    return v.node.as<T>();
   } catch (const YAML::Exception&) {
-    throw InvalidInput(fmt::format("option {} must be {}, got '{}'", key, what, NodeText(node)));
+    throw InvalidInput(
+        fmt::format("option {} must be {}, got '{}'", v.key, what, NodeText(v.node)));
   }
 }
 
-std::vector<std::string> AsStringList(const YAML::Node& node, const std::string& key) {
-  if (node.IsScalar()) return {node.as<std::string>()};
-  if (node.IsNull()) return {};
-  DESCPIPE_EXPECTS(node.IsSequence(), "option {} must be a list of names, got '{}'", key,
-                   NodeText(node));
+std::vector<std::string> AsStringList(const OptionValue& v) {
+  if (v.node.IsScalar()) return {v.node.as<std::string>()};
+  if (v.node.IsNull()) return {};
+  DESCPIPE_EXPECTS(v.node.IsSequence(), "option {} must be a list of names, got '{}'", v.key,
+                   NodeText(v.node));
   std::vector<std::string> out;
-  for (const auto& item : node) out.push_back(As<std::string>(item, key, "a list of names"));
+  for (const auto& item : v.node) {
+    out.push_back(As<std::string>(OptionValue{item, v.key}, "a list of names"));
+  }
   return out;
 }
 
@@ -92,8 +95,9 @@ void CheckNumber(const OptionSpec& spec, long double value, const std::string& s
 
 /// An integer option's value, checked against its range before it is narrowed to the field's
 /// type: "4294967297" is refused, not wrapped to 1. Accepts 42, -1, 1e6, 2.0 and every uint64.
-long double AsInteger(const YAML::Node& node, const std::string& key) {
-  const OptionSpec& spec = SpecOf(key);
+long double AsInteger(const OptionValue& v) {
+  const YAML::Node& node = v.node;
+  const OptionSpec& spec = SpecOf(v.key);
   const std::string text = node.IsScalar() ? node.Scalar() : std::string();
   long double value = 0.0L;
   std::int64_t signed_value = 0;
@@ -126,32 +130,17 @@ long double AsInteger(const YAML::Node& node, const std::string& key) {
 }
 
 template <typename T>
-T AsInt(const YAML::Node& node, const std::string& key) {
-  return static_cast<T>(AsInteger(node, key));  // in range: CheckNumber fits every field's type
+T AsInt(const OptionValue& v) {
+  return static_cast<T>(AsInteger(v));  // in range: CheckNumber fits every field's type
 }
 
-double AsDouble(const YAML::Node& node, const std::string& key) {
-  const double value = As<double>(node, key, "a number");
-  CheckNumber(SpecOf(key), value, NodeText(node));
+double AsDouble(const OptionValue& v) {
+  const double value = As<double>(v, "a number");
+  CheckNumber(SpecOf(v.key), value, NodeText(v.node));
   return value;
 }
 
-bool AsBool(const YAML::Node& node, const std::string& key) {
-  return As<bool>(node, key, "true or false");
-}
-
-// The same readers for the registry's setters.
-template <typename T>
-T As(const OptionValue& v, const char* what) {
-  return As<T>(v.node, v.key, what);
-}
-std::vector<std::string> AsStringList(const OptionValue& v) { return AsStringList(v.node, v.key); }
-template <typename T>
-T AsInt(const OptionValue& v) {
-  return AsInt<T>(v.node, v.key);
-}
-double AsDouble(const OptionValue& v) { return AsDouble(v.node, v.key); }
-bool AsBool(const OptionValue& v) { return AsBool(v.node, v.key); }
+bool AsBool(const OptionValue& v) { return As<bool>(v, "true or false"); }
 
 std::vector<Criterion> AsCriteria(const OptionValue& v) {
   std::vector<Criterion> criteria;
