@@ -185,6 +185,12 @@ struct RunResult {
 /// Runs the pipeline described by `config` (inputs, output_dir, options) up to `options.until`.
 /// Nothing is written before the inputs have been validated; every output is atomic.
 RunResult RunPipeline(const Config& config, const RunOptions& options, const Context& ctx);
+/// Runs the pipeline on `input`, a table already opened (from files, or from memory with
+/// Table::FromMemory): `config`'s inputs and column-role options are not read again. The
+/// outputs are those of the same table read from a file, byte for byte, except for
+/// run_manifest.json's "inputs".
+RunResult RunPipeline(const Table& input, const Config& config, const RunOptions& options,
+                      const Context& ctx);
 
 /// The highest pass this build implements.
 Stage LastImplementedStage();

@@ -1,6 +1,6 @@
-// Tabular input: resolving files, reading their schema, classifying columns into metadata and
-// descriptors, and streaming descriptor columns in fixed-size batches. Backed by DuckDB
-// (Parquet and CSV); duckdb.h never appears in this header.
+// Tabular input: a table of named columns from files (Parquet, CSV; read through DuckDB) or from
+// memory the caller holds, its columns classified into metadata and descriptors, and descriptor
+// columns streamed in fixed-size batches. duckdb.h never appears in this header.
 #pragma once
 
 #include <cstddef>
@@ -54,40 +54,95 @@ struct ColumnInfo {
   ColumnRole role = ColumnRole::kIgnored;
 };
 
-/// Resolved input files plus their common schema. Cheap to copy (shared state).
+/// The element type of a column held in memory.
+enum class MemoryType {
+  kFloat64,
+  kFloat32,
+  kInt64,
+  kInt32,
+  kInt16,
+  kInt8,
+  kUInt64,
+  kUInt32,
+  kUInt16,
+  kUInt8,
+  kBool,  ///< one byte per value, 0 or 1
+  kText,  ///< `const std::string*`: metadata only
+};
+
+/// A column held in memory by the caller: `n_rows` contiguous values of `type` at `data`.
+struct MemoryColumn {
+  std::string name;
+  MemoryType type = MemoryType::kFloat64;
+  const void* data = nullptr;
+  /// Optional: 1 marks a missing value (SQL NULL); nullptr when none is missing. A NaN in a
+  /// float column is a NaN, as in Parquet.
+  const std::uint8_t* is_null = nullptr;
+};
+
+/// A table held in memory (a Python caller's DataFrame): named columns of equal length. Float64
+/// columns are read where they lie, never copied; other numeric types are converted batch by batch.
+/// The buffers must stay unchanged while any Table made from it lives: `owner` keeps them alive.
+struct MemoryTable {
+  std::string name = "in-memory table";  ///< for messages: "in-memory table 'df'"
+  std::size_t n_rows = 0;
+  std::vector<MemoryColumn> columns;
+  std::shared_ptr<const void> owner;
+};
+
+const char* MemoryTypeName(MemoryType type);   ///< DuckDB's name for it: "DOUBLE", "VARCHAR", ...
+std::size_t MemoryTypeBytes(MemoryType type);  ///< bytes per value (sizeof(std::string) for text)
+
+namespace io {
+class ColumnSource;
+}
+
+/// A table, from files or from memory, with its columns' roles. Cheap to copy (shared state).
 class Table {
  public:
   /// Resolves `spec`, reads every file's schema and classifies columns.
   /// @throws InvalidInput / IoError naming the file and column on any problem.
   static Table Open(const InputSpec& spec, const Context& ctx);
+  /// Wraps a table held in memory; `roles` classifies its columns as for files (its `patterns`
+  /// must be empty). Text columns can only be metadata.
+  /// @throws InvalidInput naming the column on any problem (duplicate names, lengths, types).
+  static Table FromMemory(MemoryTable table, const InputSpec& roles, const Context& ctx);
 
+  /// The input files in input order; empty for a table in memory.
   const std::vector<InputFile>& files() const;
-  FileFormat format() const;
+  /// The table in memory; nullptr for files.
+  const MemoryTable* memory() const;
   /// Every column in first-seen order (first file first).
   const std::vector<ColumnInfo>& columns() const;
   std::vector<std::string> descriptor_names() const;
   std::vector<std::string> metadata_names() const;
   /// Sum of the files' row counts, or -1 when some count is unknown (CSV).
   std::int64_t known_row_count() const;
-  /// "data/x.parquet" or "3 Parquet files (data/a.parquet, ...)", for messages.
+  /// "'data/x.parquet'", "3 Parquet files ('data/a.parquet', ...)" or "in-memory table 'df'",
+  /// for messages.
   std::string Describe() const;
-  bool union_by_name() const;
   /// Splits the table into independently scannable partitions, in input order: one per Parquet
-  /// file, or a single one for CSV inputs. The split depends only on the files, never on the
-  /// thread count.
+  /// file, a single one for CSV inputs or a table in memory. The split depends only on the input,
+  /// never on the thread count.
   std::vector<ScanPartition> Partitions() const;
-  /// True when `file_idx` has a column named `name` (always true without union_by_name).
-  bool FileHasColumn(std::size_t file_idx, const std::string& name) const;
+  /// Rows of `partition`, or -1 when unknown before a scan (CSV).
+  std::int64_t PartitionRows(const ScanPartition& partition) const;
+  /// Rows of the largest partition, or a row group's worth when unknown (memory models).
+  double LargestPartitionRows() const;
+  /// Bytes a scan of `columns` columns over a partition of `partition_rows` rows holds besides
+  /// its batches (DuckDB's buffers for files, nothing for memory).
+  double ScanBufferBytes(double columns, double partition_rows, double prefetch) const;
 
-  struct Impl;
-  const Impl& impl() const { return *impl_; }
+  const io::ColumnSource& source() const { return *source_; }
 
  private:
-  std::shared_ptr<const Impl> impl_;
+  std::shared_ptr<const io::ColumnSource> source_;
 };
 
-/// A block of rows of some columns, column-major: the value of column `c` at row `r` is
-/// `values[c * capacity + r]` and `is_null[c * capacity + r]` is 1 for SQL NULL (value then NaN).
+/// A block of rows of some columns: `column(c)[r]` is the value of column `c` at row `r` and
+/// `nulls(c)[r]` is 1 for SQL NULL (the value is then NaN). The columns point into the batch's own
+/// buffers (decoded values, column-major with stride `capacity`) or, for float64 columns of a
+/// table in memory, into the caller's memory.
 struct ColumnBatch {
   std::size_t n_rows = 0;
   std::size_t n_columns = 0;
@@ -95,13 +150,14 @@ struct ColumnBatch {
   std::uint64_t first_row = 0;  ///< global index (over all files) of row 0 of this batch
   std::vector<double> values;
   std::vector<std::uint8_t> is_null;
+  std::vector<const double*> column_data;
+  std::vector<const std::uint8_t*> null_data;
 
-  const double* column(std::size_t column_idx) const {
-    return values.data() + column_idx * capacity;
-  }
-  const std::uint8_t* nulls(std::size_t column_idx) const {
-    return is_null.data() + column_idx * capacity;
-  }
+  const double* column(std::size_t column_idx) const { return column_data[column_idx]; }
+  const std::uint8_t* nulls(std::size_t column_idx) const { return null_data[column_idx]; }
+  /// Sizes the buffers for `n_cols` columns of `rows` rows (kept when they fit) and points every
+  /// column at them.
+  void Reset(std::size_t n_cols, std::size_t rows);
 };
 
 /// Streams columns of a Table as DOUBLE in batches of exactly `batch_rows` rows (the last may be

@@ -4,8 +4,8 @@
 #include "descpipe/error.hpp"
 #include "descpipe/table.hpp"
 #include "io/atomic_file.hpp"
+#include "io/column_source.hpp"
 #include "io/duckdb_handles.hpp"
-#include "io/table_impl.hpp"
 
 namespace descpipe {
 
@@ -27,12 +27,12 @@ std::int64_t WriteColumns(const Table& table, const std::vector<std::string>& co
   // out in input order.
   // USE_TMP_FILE false: the temporary is ours already (AtomicPath, created O_EXCL); DuckDB would
   // otherwise write "tmp_<name>" beside it, a name it opens without O_EXCL.
-  const std::string sql = fmt::format(
-      "COPY (SELECT {} FROM {}) TO {} (FORMAT parquet, COMPRESSION zstd, USE_TMP_FILE false)",
-      select, io::TableFunctionSql(table.files(), table.format()),
-      QuoteLiteral(io::DuckDbWritePath(target.temp_path())));
   io::Database database(ctx.threads());
   io::Connection connection(database);
+  const std::string sql = fmt::format(
+      "COPY (SELECT {} FROM {}) TO {} (FORMAT parquet, COMPRESSION zstd, USE_TMP_FILE false)",
+      select, table.source().Sql(connection),
+      QuoteLiteral(io::DuckDbWritePath(target.temp_path())));
   io::Result copied;
   io::Query(connection, sql, copied, fmt::format("writing {} from {}", out_path, table.Describe()));
   const std::int64_t rows = copied.rows() > 0 ? copied.Int(0, 0) : 0;

@@ -137,4 +137,35 @@ std::string SampledFileHash(const std::string& path, FileFormat format) {
   return Hex(hash);
 }
 
+std::string HashMemoryTable(const MemoryTable& table) {
+  XXH3_state_t* state = XXH3_createState();
+  DESCPIPE_ASSERT(state != nullptr);
+  XXH3_64bits_reset(state);
+  auto add = [&](const void* data, std::size_t bytes) { XXH3_64bits_update(state, data, bytes); };
+  auto add_size = [&](std::uint64_t value) { add(&value, sizeof(value)); };
+  add_size(table.n_rows);
+  add_size(table.columns.size());
+  for (const MemoryColumn& column : table.columns) {
+    add_size(column.name.size());
+    add(column.name.data(), column.name.size());
+    const std::string type = MemoryTypeName(column.type);
+    add_size(type.size());
+    add(type.data(), type.size());
+    if (column.type == MemoryType::kText) {
+      const auto* texts = static_cast<const std::string*>(column.data);
+      for (std::size_t row = 0; row < table.n_rows; ++row) {
+        add_size(texts[row].size());
+        add(texts[row].data(), texts[row].size());
+      }
+    } else {
+      add(column.data, MemoryTypeBytes(column.type) * table.n_rows);
+    }
+    add_size(column.is_null != nullptr);
+    if (column.is_null != nullptr) add(column.is_null, table.n_rows);
+  }
+  const XXH64_hash_t hash = XXH3_64bits_digest(state);
+  XXH3_freeState(state);
+  return Hex(hash);
+}
+
 }  // namespace descpipe::io

@@ -25,4 +25,9 @@ std::string HashFile(const std::string& path, std::uint64_t* size, int threads =
 /// footer or of a sampled byte; not a same-size change elsewhere that leaves the footer as it was.
 std::string SampledFileHash(const std::string& path, FileFormat format);
 
+/// Hash of a table in memory: its row count, and every column's name, type, values (text: each
+/// length and bytes) and missing-value mask, as 16 hex digits. Two tables with the same columns
+/// and values hash alike wherever they lie.
+std::string HashMemoryTable(const MemoryTable& table);
+
 }  // namespace descpipe::io

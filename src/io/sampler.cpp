@@ -12,20 +12,18 @@
 #include "descpipe/error.hpp"
 #include "descpipe/table.hpp"
 #include "io/atomic_file.hpp"
+#include "io/column_source.hpp"
 #include "io/duckdb_handles.hpp"
-#include "io/table_impl.hpp"
 
 namespace descpipe {
 namespace {
 
-/// The names of the sampler's helper columns (file index, row number), chosen unlike every
+/// The names of the sampler's helper columns (part index, row number), chosen unlike every
 /// column of the table (case-insensitively, as DuckDB compares names): a user column of the same
 /// name would otherwise be taken for them.
 struct SampleColumns {
   std::string file;
   std::string row;
-  /// A column named file_row_number prevents read_parquet's own (DuckDB refuses the option).
-  bool file_row_number_taken = false;
 };
 
 SampleColumns ChooseSampleColumns(const Table& table) {
@@ -39,31 +37,7 @@ SampleColumns ChooseSampleColumns(const Table& table) {
   SampleColumns names;
   names.file = unused("__descpipe_file");
   names.row = unused("__descpipe_row");
-  names.file_row_number_taken =
-      table.columns().end() !=
-      std::find_if(table.columns().begin(), table.columns().end(),
-                   [](const ColumnInfo& c) { return AsciiLower(c.name) == "file_row_number"; });
   return names;
-}
-
-/// The row positions of file `file_idx` (its index and row numbers), followed by every column of
-/// the file when `all_columns`.
-std::string KeyedFileSql(const InputFile& file, std::size_t file_idx, const SampleColumns& names,
-                         bool all_columns) {
-  const std::string file_column = QuoteIdentifier(names.file);
-  const std::string row_column = QuoteIdentifier(names.row);
-  if (file.format == FileFormat::kParquet && !names.file_row_number_taken) {
-    return fmt::format(
-        "SELECT {}{} AS {}, file_row_number AS {} FROM read_parquet({}, file_row_number = true)",
-        all_columns ? "* EXCLUDE (file_row_number), " : "", file_idx, file_column, row_column,
-        io::FileLiteral(file.path));
-  }
-  // read_csv has no file_row_number: number rows in scan order (insertion order is preserved).
-  return fmt::format("SELECT {}{} AS {}, row_number() OVER () - 1 AS {} FROM {}({}{})",
-                     all_columns ? "*, " : "", file_idx, file_column, row_column,
-                     file.format == FileFormat::kParquet ? "read_parquet" : "read_csv",
-                     io::FileLiteral(file.path),
-                     file.format == FileFormat::kParquet ? "" : ", header = true");
 }
 
 std::string KeyExpr(std::uint64_t seed, const SampleColumns& names) {
@@ -80,8 +54,7 @@ std::int64_t WriteSample(const Table& table, const SampleSpec& spec, const std::
   DESCPIPE_EXPECTS(!(spec.rows > 0 && spec.per_file > 0),
                    "sample_rows ({}) and sample_per_file ({}) are exclusive: set only one",
                    spec.rows, spec.per_file);
-  const auto& files = table.files();
-  for (const auto& file : files) {
+  for (const auto& file : table.files()) {
     std::error_code ec;
     DESCPIPE_EXPECTS(!std::filesystem::equivalent(file.path, out_path, ec),
                      "the sample output '{}' is also an input", out_path);
@@ -104,7 +77,17 @@ std::int64_t WriteSample(const Table& table, const SampleSpec& spec, const std::
                           std::max<std::uint64_t>(ctx.memory_limit_bytes() / 1000000, 256)),
               ignored, "setting DuckDB's memory limit");
   }
-  auto positions = [&](std::size_t i) { return KeyedFileSql(files[i], i, names, false); };
+  const io::ColumnSource& source = table.source();
+  const std::size_t parts = source.SqlParts();
+  bool in_order = true;  // every part's rows come out in row order
+  auto numbered = [&](std::size_t part, bool all_columns) {
+    bool part_in_order = false;
+    std::string sql =
+        source.NumberedPartSql(connection, part, names.file, names.row, all_columns, part_in_order);
+    in_order = in_order && part_in_order;
+    return sql;
+  };
+  auto positions = [&](std::size_t i) { return numbered(i, false); };
   // The condition "(key, file, row) <= boundary" for the boundary row of `keyed_positions`
   // (every row when there are at most `n` rows).
   auto boundary = [&](const std::string& keyed_positions, std::int64_t n) -> std::string {
@@ -126,20 +109,20 @@ std::int64_t WriteSample(const Table& table, const SampleSpec& spec, const std::
   std::string body;
   if (spec.rows > 0) {
     std::string unioned_positions, unioned;
-    for (std::size_t i = 0; i < files.size(); ++i) {
+    for (std::size_t i = 0; i < parts; ++i) {
       if (i > 0) {
         unioned_positions += " UNION ALL ";
         unioned += " UNION ALL BY NAME ";
       }
       unioned_positions += positions(i);
-      unioned += KeyedFileSql(files[i], i, names, true);
+      unioned += numbered(i, true);
     }
     body =
         fmt::format("SELECT * FROM ({}) WHERE {}", unioned, boundary(unioned_positions, spec.rows));
   } else {
-    for (std::size_t i = 0; i < files.size(); ++i) {
+    for (std::size_t i = 0; i < parts; ++i) {
       if (i > 0) body += " UNION ALL BY NAME ";
-      body += fmt::format("(SELECT * FROM ({}) WHERE {})", KeyedFileSql(files[i], i, names, true),
+      body += fmt::format("(SELECT * FROM ({}) WHERE {})", numbered(i, true),
                           boundary(positions(i), spec.per_file));
     }
   }
@@ -150,12 +133,11 @@ std::int64_t WriteSample(const Table& table, const SampleSpec& spec, const std::
     columns += QuoteIdentifier(column.name);
   }
   io::AtomicPath target(out_path);
-  // One Parquet file keeps its row order through the filter (insertion order is preserved);
-  // several files, or rows numbered by a window (CSV), are put in (file, row) order.
-  const bool one_parquet =
-      files.size() == 1 && files[0].format == FileFormat::kParquet && !names.file_row_number_taken;
+  // One part whose rows are numbered in order (a Parquet file, a table in memory) keeps its row
+  // order through the filter (insertion order is preserved); several files, or rows numbered by
+  // a window (CSV), are put in (file, row) order.
   const std::string order =
-      one_parquet ? "" : fmt::format(" ORDER BY {}, {}", file_column, row_column);
+      parts == 1 && in_order ? "" : fmt::format(" ORDER BY {}, {}", file_column, row_column);
   // USE_TMP_FILE false: the temporary is ours already (AtomicPath, created O_EXCL); DuckDB would
   // otherwise write "tmp_<name>" beside it, a name it opens without O_EXCL.
   const std::string sql = fmt::format(

@@ -36,6 +36,15 @@ Manifest::Manifest(const Table& table, const Config& config, const Context& ctx)
   std::uint64_t hashed = 0;
   Json files = Json::array();
   Json identity = Json::array();
+  if (const MemoryTable* memory = table.memory(); memory != nullptr) {
+    // A table in memory: always hashed whole (it is in memory already).
+    const std::string content = io::HashMemoryTable(*memory);
+    files.push_back({{"memory", memory->name},
+                     {"rows", memory->n_rows},
+                     {"columns", memory->columns.size()},
+                     {"xxh3_64", content}});
+    identity.push_back({{"memory_rows", memory->n_rows}, {"content", content}});
+  }
   for (const InputFile& file : table.files()) {
     std::uint64_t size = file.size_bytes;
     const std::string content = full ? io::HashFile(file.path, &size, ctx.threads())

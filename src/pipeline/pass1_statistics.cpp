@@ -43,12 +43,12 @@ double ScanPeakBytes(const Table& table, std::size_t block, std::size_t workers,
   const double file_columns = static_cast<double>(table.columns().size());
   const std::int64_t known = table.known_row_count();
   double reader = 0;
-  for (const InputFile& file : table.files()) {
-    const double rows = file.row_count >= 0 ? static_cast<double>(file.row_count) : kRowGroupRows;
-    const double batch = static_cast<double>(ScanBatchRows(block, file.row_count));
-    const double prefetch = file.row_count >= 0 && rows <= batch ? 0.0 : 2.0;
-    reader = std::max(reader, DuckDbScanBytes(columns, rows, prefetch, file_columns,
-                                              file.format == FileFormat::kCsv) +
+  for (const ScanPartition& partition : table.Partitions()) {
+    const std::int64_t part_rows = table.PartitionRows(partition);
+    const double rows = part_rows >= 0 ? static_cast<double>(part_rows) : kRowGroupRows;
+    const double batch = static_cast<double>(ScanBatchRows(block, part_rows));
+    const double prefetch = part_rows >= 0 && rows <= batch ? 0.0 : 2.0;
+    reader = std::max(reader, table.ScanBufferBytes(columns, rows, prefetch) +
                                   ReaderBatchBytes(columns, batch, prefetch));
   }
   // One accumulator: the distinct-value table (768 slots of value and count), every valid value
@@ -134,10 +134,7 @@ std::vector<ColumnStatsAccumulator> ScanPartitionStats(
     const StatsOptions& options, const Context& ctx, std::atomic<std::uint64_t>& rows_done,
     ColumnMatrix* capture, std::size_t capture_first) {
   std::vector<ColumnStatsAccumulator> accumulators(columns.size(), ColumnStatsAccumulator(options));
-  const std::int64_t file_rows =
-      partition.file_idx >= 0
-          ? table.files()[static_cast<std::size_t>(partition.file_idx)].row_count
-          : -1;
+  const std::int64_t file_rows = table.PartitionRows(partition);
   const std::size_t batch_rows = ScanBatchRows(columns.size(), file_rows);
   // A file that fits in one batch gains nothing from decoding ahead.
   const std::size_t prefetch =

@@ -79,14 +79,13 @@ struct Pass2Memory {
   double nonlinear_rows = 0;  ///< Pass 4's row sample (0: none)
   double threads = 1;
   bool pearson = false;
-  bool csv = false;         ///< CSV input: DuckDB's read buffers too
-  double file_columns = 0;  ///< columns of the input files (DuckDB holds their schema per read)
+  const Table* table = nullptr;  ///< what a scan holds besides its batches depends on the source
 
   /// A reader of `columns` columns, decoding `prefetch` batches ahead.
   double Scan(double columns, double prefetch = kBlockPrefetch) const {
     const double batch = static_cast<double>(
         BatchRows(static_cast<std::size_t>(columns), static_cast<std::uint64_t>(rows)));
-    return DuckDbScanBytes(columns, file_rows, prefetch, file_columns, csv) +
+    return table->ScanBufferBytes(columns, file_rows, prefetch) +
            ReaderBatchBytes(columns, batch, prefetch);
   }
   double Square(double n) const { return 8.0 * n * n; }
@@ -267,14 +266,9 @@ Pass2Result RunPass2(const Table& table, Pass1Result& pass1, const Config& confi
     model.incomplete += it == pass1_index.end() ||
                         pass1.stats[it->second].n_valid < pass1.stats[it->second].n_total;
   }
-  model.file_rows = 0;
-  for (const InputFile& file : table.files()) {
-    model.file_rows = std::max(
-        model.file_rows, file.row_count >= 0 ? static_cast<double>(file.row_count) : kRowGroupRows);
-  }
+  model.file_rows = table.LargestPartitionRows();
   model.nonlinear_rows = static_cast<double>(nonlinear_rows);
-  model.csv = table.format() == FileFormat::kCsv;
-  model.file_columns = static_cast<double>(table.columns().size());
+  model.table = &table;
   model.threads = std::max(1, ctx.threads());
   model.pearson = pearson;
   const double limit = static_cast<double>(ctx.memory_limit_bytes());

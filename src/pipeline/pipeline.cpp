@@ -130,9 +130,9 @@ class RemoveUnlessKept {
   bool kept_ = false;
 };
 
-}  // namespace
-
-RunResult RunPipeline(const Config& config, const RunOptions& options, const Context& base_ctx) {
+/// RunPipeline on `input`, or on the inputs of `config` when `input` is nullptr.
+RunResult Run(const Table* input, const Config& config, const RunOptions& options,
+              const Context& base_ctx) {
   config.Validate();
   // Seed and memory budget live in both; the manifest records the Config's, so they must agree.
   DESCPIPE_EXPECTS(base_ctx.seed() == config.random_seed,
@@ -155,7 +155,7 @@ RunResult RunPipeline(const Config& config, const RunOptions& options, const Con
   ReportOptions(config);
 
   // Validate every input before anything is written.
-  Table table = Table::Open(config.ToInputSpec(), ctx);
+  Table table = input != nullptr ? *input : Table::Open(config.ToInputSpec(), ctx);
   CheckOutputIsNotInput(table, config.output_dir);
   spdlog::info(
       "input: {}, {} descriptors, {} metadata columns{}", table.Describe(),
@@ -382,6 +382,17 @@ RunResult RunPipeline(const Config& config, const RunOptions& options, const Con
   manifest.RecordPass(4, run.passes.back(), pass4_outputs, {{"row_sample", pass4_rows}});
   run.final_columns = pass4.kept;
   return run;
+}
+
+}  // namespace
+
+RunResult RunPipeline(const Config& config, const RunOptions& options, const Context& ctx) {
+  return Run(nullptr, config, options, ctx);
+}
+
+RunResult RunPipeline(const Table& input, const Config& config, const RunOptions& options,
+                      const Context& ctx) {
+  return Run(&input, config, options, ctx);
 }
 
 }  // namespace descpipe

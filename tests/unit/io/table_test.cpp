@@ -18,7 +18,7 @@
 
 #include "descpipe/context.hpp"
 #include "descpipe/error.hpp"
-#include "io/table_impl.hpp"
+#include "io/column_source.hpp"
 #include "support/test_support.hpp"
 
 namespace descpipe {
@@ -138,7 +138,7 @@ TEST_F(TableTest, NonNumericColumnsAreMetadataByDefault) {
   EXPECT_EQ(table.files()[0].path, path);
   EXPECT_EQ(table.files()[0].row_count, 10);
   EXPECT_EQ(table.files()[0].size_bytes, fs::file_size(path));
-  EXPECT_EQ(table.format(), FileFormat::kParquet);
+  EXPECT_EQ(table.files().at(0).format, FileFormat::kParquet);
   EXPECT_EQ(table.known_row_count(), 10);
   ASSERT_EQ(table.columns().size(), 4u);
   EXPECT_EQ(table.columns()[0].name, "id");
@@ -387,8 +387,8 @@ TEST_F(TableTest, PartitionsCoverTheTableInOrder) {
   EXPECT_EQ(partitions[1].first_global_row, 1500u);
   EXPECT_EQ(partitions[2].file_idx, 2);
   EXPECT_EQ(partitions[2].first_global_row, 1500u);
-  EXPECT_TRUE(table.FileHasColumn(0, "y"));
-  EXPECT_FALSE(table.FileHasColumn(2, "y"));
+  EXPECT_TRUE(table.source().PartHasColumn(0, "y"));
+  EXPECT_FALSE(table.source().PartHasColumn(2, "y"));
 
   const ReadResult whole = ReadAll(table, {"x", "y"}, 512);
   ReadResult joined;
@@ -627,7 +627,6 @@ TEST_F(TableTest, ColumnMissingFromOneFile) {
   InputSpec spec = Spec({first, second});
   spec.union_by_name = true;
   const Table table = Table::Open(spec, ctx_);
-  EXPECT_TRUE(table.union_by_name());
   EXPECT_EQ(table.descriptor_names(), (std::vector<std::string>{"x", "y"}));
   const ReadResult read = ReadAll(table, {"y"}, 16);
   EXPECT_EQ(read.nulls[0], (std::vector<std::uint8_t>{0, 0, 0, 0, 1, 1, 1}));
@@ -705,7 +704,7 @@ TEST_F(TableTest, CsvInput) {
       "SELECT 'm' || range AS id, range * 0.25 AS a, CASE WHEN range % 3 = 0 THEN NULL ELSE range "
       "END AS b FROM range(12)");
   const Table table = Table::Open(Spec({path}), ctx_);
-  EXPECT_EQ(table.format(), FileFormat::kCsv);
+  EXPECT_EQ(table.files().at(0).format, FileFormat::kCsv);
   EXPECT_EQ(table.files()[0].row_count, -1);
   EXPECT_EQ(table.known_row_count(), -1);
   EXPECT_EQ(table.metadata_names(), (std::vector<std::string>{"id"}));
