@@ -106,11 +106,12 @@ struct Pass3Result {
 /// in blocks and ranks held as floats, else a reproducible row sample (config.exact: an
 /// InvalidInput instead); when even the p x p matrices do not fit, an InvalidInput naming the
 /// memory_limit to raise to.
-/// Uses (and releases) pass1.values when present, instead of reading the table again.
+/// `pass1_values` (Pass 1's captured values, handed over: std::move(pass1.values)) is used
+/// instead of reading the table again when present, and released as soon as it is not needed.
 /// With `nonlinear_rows` > 0, keeps that row sample of the survivors' ranks for Pass 4.
-Pass2Result RunPass2(const Table& table, Pass1Result& pass1, const Config& config,
-                     const Context& ctx, const ProgressFn& progress = {}, bool pearson = false,
-                     std::size_t nonlinear_rows = 0);
+Pass2Result RunPass2(const Table& table, const Pass1Result& pass1, ColumnMatrix pass1_values,
+                     const Config& config, const Context& ctx, const ProgressFn& progress = {},
+                     bool pearson = false, std::size_t nonlinear_rows = 0);
 
 /// Writes pass2_spearman_matrix.npy, pass2_columns.txt and pass2_spearman.json.
 void WritePass2Outputs(const Pass2Result& result, const Config& config, const std::string& out_dir);
@@ -137,11 +138,13 @@ struct Pass4Result {
   double seconds = 0.0;
 };
 
-/// Pass 4: nHSIC and RDC of the Pass 3 survivors on Pass 2's row sample (consumed), the fused
-/// similarity graph, Leiden clusters and one representative per cluster (quality order of
-/// Pass 2, then the highest weighted degree inside the cluster). Singletons survive.
-Pass4Result RunPass4(const Pass1Result& pass1, Pass2Result& pass2, const Pass3Result& pass3,
-                     const Config& config, const Context& ctx, const ProgressFn& progress = {});
+/// Pass 4: nHSIC and RDC of the Pass 3 survivors on Pass 2's row sample (`sample`, handed over:
+/// std::move(pass2.nonlinear_sample), released when used), the fused similarity graph, Leiden
+/// clusters and one representative per cluster (quality order of Pass 2, then the highest
+/// weighted degree inside the cluster). Singletons survive.
+Pass4Result RunPass4(const Pass1Result& pass1, const Pass2Result& pass2, ColumnMatrix sample,
+                     const Pass3Result& pass3, const Config& config, const Context& ctx,
+                     const ProgressFn& progress = {});
 
 /// Writes pass4_hsic_matrix.npy, pass4_rdc_matrix.npy, pass4_nonlinear.json and
 /// final_descriptors.txt.

@@ -72,9 +72,8 @@ class ColumnSource {
   /// part as `row_column`, preceded by every column when `all_columns`. `part_rows_in_order` is
   /// set when the rows come out in row-number order without sorting.
   virtual std::string NumberedPartSql(const Connection& connection, std::size_t part,
-                                      const std::string& part_column,
-                                      const std::string& row_column, bool all_columns,
-                                      bool& part_rows_in_order) const = 0;
+                                      const std::string& part_column, const std::string& row_column,
+                                      bool all_columns, bool& part_rows_in_order) const = 0;
   /// What a failed read is reported as.
   virtual std::string ReadErrorContext() const = 0;
 

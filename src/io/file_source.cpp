@@ -387,7 +387,7 @@ FileSchema ReadFileSchema(InputFile& file, const io::Connection& connection) {
 class SqlBatchStream final : public BatchStream {
  public:
   SqlBatchStream(const std::string& sql, std::size_t n_columns, std::size_t batch_rows,
-              std::uint64_t first_row, std::string context)
+                 std::uint64_t first_row, std::string context)
       : database_(1),
         connection_(database_),
         n_columns_(n_columns),
@@ -528,18 +528,21 @@ class FileSource final : public ColumnSource {
     return partitions;
   }
   std::int64_t PartitionRows(const ScanPartition& partition) const override {
-    return partition.file_idx >= 0 ? files_.at(static_cast<std::size_t>(partition.file_idx)).row_count
-                                   : known_row_count();
+    return partition.file_idx >= 0
+               ? files_.at(static_cast<std::size_t>(partition.file_idx)).row_count
+               : known_row_count();
   }
   double LargestPartRows() const override {
     double rows = 0;
     for (const InputFile& file : files_) {
-      rows = std::max(rows, file.row_count >= 0 ? static_cast<double>(file.row_count) : kRowGroupRows);
+      rows =
+          std::max(rows, file.row_count >= 0 ? static_cast<double>(file.row_count) : kRowGroupRows);
     }
     return rows;
   }
   double ScanBufferBytes(double columns, double part_rows, double prefetch) const override {
-    return DuckDbScanBytes(columns, part_rows, prefetch, static_cast<double>(this->columns().size()),
+    return DuckDbScanBytes(columns, part_rows, prefetch,
+                           static_cast<double>(this->columns().size()),
                            format_ == FileFormat::kCsv);
   }
   bool PartHasColumn(std::size_t part, const std::string& name) const override {
@@ -706,10 +709,10 @@ std::shared_ptr<ColumnSource> OpenFileSource(const InputSpec& spec) {
   AssignRoles(impl->columns_, spec,
               RoleNames{type_source,
                         impl->files_.size() == 1 ? "'" + impl->files_[0].path + "'"
-                                                : std::string("any input file"),
+                                                 : std::string("any input file"),
                         "'" + impl->files_[0].path + "'",
                         impl->files_.size() == 1 ? "'" + impl->files_[0].path + "'"
-                                                : std::string("the input")});
+                                                 : std::string("the input")});
 
   // Every used column must be in every file unless union_by_name.
   if (!spec.union_by_name) {

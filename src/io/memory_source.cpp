@@ -342,7 +342,8 @@ class MemorySource final : public ColumnSource {
                                     std::size_t batch_rows) const override {
     DESCPIPE_ASSERT(partition.file_idx < 0 && partition.first_global_row == 0);
     std::unordered_map<std::string, std::size_t> index;
-    for (std::size_t c = 0; c < table_.columns.size(); ++c) index.emplace(table_.columns[c].name, c);
+    for (std::size_t c = 0; c < table_.columns.size(); ++c)
+      index.emplace(table_.columns[c].name, c);
     std::vector<std::size_t> chosen;
     for (const std::string& name : columns) {
       const auto it = index.find(name);

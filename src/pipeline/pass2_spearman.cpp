@@ -203,24 +203,37 @@ std::vector<double> StreamingPearson(const Table& table, const Pass1Result& pass
   return accumulator.Finish();
 }
 
-}  // namespace
+enum class Storage { kDoubles, kFloatRanks, kSample };
 
-Pass2Result RunPass2(const Table& table, Pass1Result& pass1, const Config& config,
-                     const Context& ctx, const ProgressFn& progress, bool pearson,
-                     std::size_t nonlinear_rows) {
-  const auto start = std::chrono::steady_clock::now();
-  ReleaseFreedMemory();
-  Pass2Result result;
-  result.columns = pass1.kept;
-  const std::size_t p = result.columns.size();
+/// How Pass 2 holds its rank matrix: the storage, the widest column blocks a read fits (0: no read,
+/// Pass 1's values are the matrix), the rows and the ranking threads.
+struct RankPlan {
+  Pass2Memory model;
+  Storage storage = Storage::kDoubles;
+  double block = 0;
+  RowSelector selector;
+  int threads = 1;
+  std::string row_sample_reason;  ///< why rows are sampled ("" when every row is held)
+};
 
-  // The target joins the rank matrix as an extra column when it is not a survivor.
-  std::vector<std::string> read_columns = result.columns;
-  std::size_t target_index = SIZE_MAX;
+/// The ranks of the columns: doubles (`matrix`) or exact floats (`ranks32`).
+struct Ranked {
+  ColumnMatrix matrix;
+  FloatRankMatrix ranks32;
+  bool float_ranks = false;
+};
+
+/// The columns Pass 2 ranks: Pass 1's survivors, then target_column when it is not one of them
+/// (`target_index`: its position, SIZE_MAX without a target).
+std::vector<std::string> RankedColumns(const Table& table,
+                                       const std::vector<std::string>& survivors,
+                                       const Config& config, std::size_t& target_index) {
+  std::vector<std::string> read_columns = survivors;
+  target_index = SIZE_MAX;
   if (!config.target_column.empty()) {
-    const auto it = std::find(result.columns.begin(), result.columns.end(), config.target_column);
-    if (it != result.columns.end()) {
-      target_index = static_cast<std::size_t>(it - result.columns.begin());
+    const auto it = std::find(survivors.begin(), survivors.end(), config.target_column);
+    if (it != survivors.end()) {
+      target_index = static_cast<std::size_t>(it - survivors.begin());
     } else {
       const auto& all = table.columns();
       const auto column = std::find_if(all.begin(), all.end(), [&](const ColumnInfo& c) {
@@ -235,27 +248,24 @@ Pass2Result RunPass2(const Table& table, Pass1Result& pass1, const Config& confi
       read_columns.push_back(config.target_column);
     }
   }
-  const std::size_t width = read_columns.size();
-  const std::uint64_t n_total =
-      static_cast<std::uint64_t>(pass1.stats.empty() ? 0 : pass1.stats.front().n_total);
-  result.rows_total = n_total;
+  return read_columns;
+}
 
-  // Memory (docs/SPEARMAN.md, "Memory"): the rank matrix is held in the first of these that fits
-  // memory_limit together with everything else Pass 2 holds at its peak (Pass2Memory):
-  //  1. Every row as doubles (n x width x 8): handed over by Pass 1 or read (in column blocks when
-  //     the reader's buffers for every column do not fit); Pearson is taken from the values, then
-  //     they are ranked in place.
-  //  2. Every row as float ranks (n x width x 4; exact, see FloatRankMatrix): the columns are read
-  //     in blocks into a buffer of doubles, each block ranked there and stored as floats. Same
-  //     ranks, so the same Spearman matrix bit for bit as 1. Pearson (when asked) from one more
-  //     streaming read.
-  //  3. A reproducible row sample of doubles, read as in 1: the most rows that fit, at least
-  //     kMinSampleRows.
-  // When not even the smallest sample fits, or with `exact` when 1 and 2 do not, InvalidInput
-  // says which memory_limit would do.
+/// Pass 2's memory plan (see "Memory" in RunPass2): how the rank matrix of `read_columns` (the
+/// first `p` of them Pass 1's survivors) over `n_total` rows is held, read and ranked.
+/// `captured`: Pass 1's values hold every row and column.
+RankPlan PlanRankMatrix(const Table& table, const Pass1Result& pass1,
+                        const std::vector<std::string>& read_columns, std::size_t p,
+                        std::uint64_t n_total, bool captured, bool pearson,
+                        std::size_t nonlinear_rows, const Config& config, const Context& ctx) {
+  RankPlan out;
+  const std::size_t width = read_columns.size();
+  Pass2Memory& model = out.model;
+  Storage& storage = out.storage;
+  double& block = out.block;
+  RowSelector& selector = out.selector;
   std::map<std::string, std::size_t> pass1_index;
   for (std::size_t i = 0; i < pass1.columns.size(); ++i) pass1_index[pass1.columns[i]] = i;
-  Pass2Memory model;
   model.base = ProcessBaseBytes(ctx.threads()) +
                kBookkeepingBytesPerColumn * static_cast<double>(pass1.columns.size());
   model.rows = static_cast<double>(n_total);
@@ -273,12 +283,9 @@ Pass2Result RunPass2(const Table& table, Pass1Result& pass1, const Config& confi
   model.pearson = pearson;
   const double limit = static_cast<double>(ctx.memory_limit_bytes());
   const double rows = static_cast<double>(n_total);
-  const bool captured =
-      pass1.values.n_cols == p && pass1.values.n_rows == n_total && width == p && n_total > 0;
 
   // How every row is held, when it can be: Pass 1's values, doubles or float ranks, with the widest
   // column blocks that fit. False when none fits.
-  enum class Storage { kDoubles, kFloatRanks, kSample };
   auto every_row_fits = [&](const Pass2Memory& plan, Storage* storage, double* block) {
     if (captured && plan.Peak(rows, 8.0, 0.0, false) <= limit) {
       *storage = Storage::kDoubles;
@@ -307,9 +314,6 @@ Pass2Result RunPass2(const Table& table, Pass1Result& pass1, const Config& confi
   Pass2Memory single = model;
   single.threads = 1;
   single.base = ProcessBaseBytes(1) + (model.base - ProcessBaseBytes(ctx.threads()));
-  Storage storage = Storage::kDoubles;
-  double block = 0;
-  RowSelector selector;
   selector.seed = ctx.seed();
   selector.capacity = n_total;
   if (!every_row_fits(single, &storage, &block)) {
@@ -344,13 +348,13 @@ Pass2Result RunPass2(const Table& table, Pass1Result& pass1, const Config& confi
     }
     storage = Storage::kSample;
     selector = RowSelector::Sample(static_cast<std::uint64_t>(low), n_total, ctx.seed());
-    result.row_sample_reason = fmt::format(
+    out.row_sample_reason = fmt::format(
         "every row of {} rows x {} columns needs {} (at least {} as float ranks) but memory_limit "
         "is {}",
         n_total, width, FormatBytes(single.Peak(rows, 8.0, 1.0, false)), FormatBytes(every_row),
         FormatBytes(limit));
     spdlog::warn("pass2: {}: using a reproducible sample of about {:.0f} of the {} rows (seed {})",
-                 result.row_sample_reason, selector.Expected(), n_total, ctx.seed());
+                 out.row_sample_reason, selector.Expected(), n_total, ctx.seed());
   }
   // Ranking threads: the most (up to ctx.threads()) whose scratch fits beside the rest.
   const double held_rows = static_cast<double>(selector.capacity);
@@ -379,6 +383,29 @@ Pass2Result RunPass2(const Table& table, Pass1Result& pass1, const Config& confi
       break;
     }
   }
+  out.threads = rank_threads;
+  return out;
+}
+
+/// Reads (or takes over Pass 1's values) and ranks the columns as `plan` says; fills the
+/// result's storage, rows_used and (with `pearson`) Pearson matrix.
+Ranked ReadAndRank(const Table& table, const Pass1Result& pass1, ColumnMatrix pass1_values,
+                   const std::vector<std::string>& read_columns, std::size_t p,
+                   std::uint64_t n_total, const RankPlan& plan, bool pearson, const Config& config,
+                   const Context& ctx, const ProgressFn& progress,
+                   const std::function<double()>& elapsed, Pass2Result& result) {
+  const std::size_t width = read_columns.size();
+  const Pass2Memory& model = plan.model;
+  const Storage storage = plan.storage;
+  const double block = plan.block;
+  const RowSelector& selector = plan.selector;
+  const int rank_threads = plan.threads;
+  const double limit = static_cast<double>(ctx.memory_limit_bytes());
+  const double rows = static_cast<double>(n_total);
+  const double held_rows = static_cast<double>(selector.capacity);
+  Ranked ranked;
+  ColumnMatrix& matrix = ranked.matrix;       // storage 1 and 3: values, then ranks
+  FloatRankMatrix& ranks32 = ranked.ranks32;  // storage 2
   const Context rank_ctx = [&] {
     Context limited(rank_threads, ctx.seed(), ctx.memory_limit_bytes(), ctx.device());
     limited.set_gpu(ctx.gpu());
@@ -389,7 +416,7 @@ Pass2Result RunPass2(const Table& table, Pass1Result& pass1, const Config& confi
                  ctx.threads(), FormatBytes(limit));
   }
   if (block > 0 || storage != Storage::kDoubles)
-    pass1.values = ColumnMatrix{};  // not used: release it first
+    pass1_values = ColumnMatrix{};  // not used: release it first
   const std::size_t block_columns = std::max<std::size_t>(1, static_cast<std::size_t>(block));
   const std::size_t blocks = block > 0 ? (width + block_columns - 1) / block_columns : 0;
   spdlog::debug(
@@ -397,14 +424,9 @@ Pass2Result RunPass2(const Table& table, Pass1Result& pass1, const Config& confi
       FormatBytes(storage == Storage::kFloatRanks ? model.Peak(rows, 4.0, block, true)
                                                   : model.Peak(held_rows, 8.0, block, false)),
       FormatBytes(limit), blocks, blocks == 1 ? "" : "s");
-  auto elapsed = [&] {
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  };
 
-  ColumnMatrix matrix;      // storage 1 and 3: values, then ranks
-  FloatRankMatrix ranks32;  // storage 2
-  const bool use_float_ranks = storage == Storage::kFloatRanks;
-  if (use_float_ranks) {
+  ranked.float_ranks = storage == Storage::kFloatRanks;
+  if (ranked.float_ranks) {
     result.storage =
         fmt::format("float ranks, {} read{} of column blocks", blocks, blocks == 1 ? "" : "s");
     spdlog::info(
@@ -463,7 +485,7 @@ Pass2Result RunPass2(const Table& table, Pass1Result& pass1, const Config& confi
     }
     std::size_t filled = 0;
     if (blocks == 0) {  // Pass 1's captured values hold every row and column needed
-      matrix = std::move(pass1.values);
+      matrix = std::move(pass1_values);
       filled = matrix.n_rows;
       if (progress)
         progress(static_cast<std::int64_t>(n_total), static_cast<std::int64_t>(n_total));
@@ -519,6 +541,18 @@ Pass2Result RunPass2(const Table& table, Pass1Result& pass1, const Config& confi
     RankColumns(matrix, config.spearman_missing, rank_ctx);
     spdlog::debug("pass2: ranked ({:.3f} s)", elapsed());
   }
+  return ranked;
+}
+
+/// The Spearman matrix of the ranks (and the target's rho), the clusters and their
+/// representatives, and Pass 4's row sample of the survivors' ranks; releases the ranks.
+void ClusterRankedColumns(Ranked& ranked, const Pass1Result& pass1, std::size_t p,
+                          std::size_t width, std::size_t target_index, double base_bytes,
+                          std::size_t nonlinear_rows, const Config& config, const Context& ctx,
+                          const std::function<double()>& elapsed, Pass2Result& result) {
+  ColumnMatrix& matrix = ranked.matrix;
+  FloatRankMatrix& ranks32 = ranked.ranks32;
+  const bool use_float_ranks = ranked.float_ranks;
   std::vector<double> rho_all =
       use_float_ranks ? SpearmanFromRanks(ranks32, ctx) : SpearmanFromRanks(matrix, ctx);
   spdlog::debug("pass2: Spearman matrix ({:.3f} s)", elapsed());
@@ -544,7 +578,7 @@ Pass2Result RunPass2(const Table& table, Pass1Result& pass1, const Config& confi
   const ClusterOptions cluster_options = config.ToClusterOptions();
   const std::uint64_t edges = CountEdges(similarity, cluster_options.threshold);
   const double held =
-      model.base +
+      base_bytes +
       8.0 * static_cast<double>(matrix.values.size() + result.pearson.size() + result.rho.size()) +
       4.0 * static_cast<double>(ranks32.values.size());
   RequireMemory(
@@ -589,7 +623,52 @@ Pass2Result RunPass2(const Table& table, Pass1Result& pass1, const Config& confi
   std::vector<double>().swap(matrix.values);  // the rank matrix is no longer needed
   std::vector<float>().swap(ranks32.values);
   ReleaseFreedMemory();  // the outputs are written next, through copies of the matrices
-  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+}  // namespace
+
+Pass2Result RunPass2(const Table& table, const Pass1Result& pass1, ColumnMatrix pass1_values,
+                     const Config& config, const Context& ctx, const ProgressFn& progress,
+                     bool pearson, std::size_t nonlinear_rows) {
+  const auto start = std::chrono::steady_clock::now();
+  const std::function<double()> elapsed = [&] {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  };
+  ReleaseFreedMemory();
+  Pass2Result result;
+  result.columns = pass1.kept;
+  const std::size_t p = result.columns.size();
+  std::size_t target_index = SIZE_MAX;
+  const std::vector<std::string> read_columns =
+      RankedColumns(table, result.columns, config, target_index);
+  const std::size_t width = read_columns.size();
+  const std::uint64_t n_total =
+      static_cast<std::uint64_t>(pass1.stats.empty() ? 0 : pass1.stats.front().n_total);
+  result.rows_total = n_total;
+
+  // Memory (docs/SPEARMAN.md, "Memory"): the rank matrix is held in the first of these that fits
+  // memory_limit together with everything else Pass 2 holds at its peak (Pass2Memory):
+  //  1. Every row as doubles (n x width x 8): handed over by Pass 1 or read (in column blocks when
+  //     the reader's buffers for every column do not fit); Pearson is taken from the values, then
+  //     they are ranked in place.
+  //  2. Every row as float ranks (n x width x 4; exact, see FloatRankMatrix): the columns are read
+  //     in blocks into a buffer of doubles, each block ranked there and stored as floats. Same
+  //     ranks, so the same Spearman matrix bit for bit as 1. Pearson (when asked) from one more
+  //     streaming read.
+  //  3. A reproducible row sample of doubles, read as in 1: the most rows that fit, at least
+  //     kMinSampleRows.
+  // When not even the smallest sample fits, or with `exact` when 1 and 2 do not, InvalidInput
+  // says which memory_limit would do.
+  const bool captured =
+      pass1_values.n_cols == p && pass1_values.n_rows == n_total && width == p && n_total > 0;
+  const RankPlan plan = PlanRankMatrix(table, pass1, read_columns, p, n_total, captured, pearson,
+                                       nonlinear_rows, config, ctx);
+  result.row_sample_reason = plan.row_sample_reason;
+  Ranked ranked = ReadAndRank(table, pass1, std::move(pass1_values), read_columns, p, n_total, plan,
+                              pearson, config, ctx, progress, elapsed, result);
+  ClusterRankedColumns(ranked, pass1, p, width, target_index, plan.model.base, nonlinear_rows,
+                       config, ctx, elapsed, result);
+  result.seconds = elapsed();
   return result;
 }
 

@@ -56,22 +56,21 @@ std::vector<double> GraphWeights(const std::vector<double>& s, std::size_t p, do
 
 }  // namespace
 
-Pass4Result RunPass4(const Pass1Result& pass1, Pass2Result& pass2, const Pass3Result& pass3,
-                     const Config& config, const Context& ctx, const ProgressFn& progress) {
+Pass4Result RunPass4(const Pass1Result& pass1, const Pass2Result& pass2, ColumnMatrix sample,
+                     const Pass3Result& pass3, const Config& config, const Context& ctx,
+                     const ProgressFn& progress) {
   const auto start = std::chrono::steady_clock::now();
   Pass4Result result;
   result.columns = pass3.kept;
   const std::size_t p = result.columns.size();
 
   // The sample's columns are Pass 2's survivors; take the Pass 3 survivors among them.
-  ColumnMatrix& sample = pass2.nonlinear_sample;
   DESCPIPE_ASSERT(sample.n_cols == pass2.kept.size());
   std::map<std::string, std::size_t> sample_column;
   for (std::size_t k = 0; k < pass2.kept.size(); ++k) sample_column[pass2.kept[k]] = k;
   std::map<std::string, std::size_t> pass2_index;
   for (std::size_t k = 0; k < pass2.columns.size(); ++k) pass2_index[pass2.columns[k]] = k;
   result.rows_available = pass2.rows_used;
-  std::vector<double>().swap(pass2.pearson);  // Pass 3's input: not needed any more
   ReleaseFreedMemory();
 
   // Memory (docs/NONLINEAR.md, "All pairs at once"): what earlier passes still hold, the copula
@@ -178,7 +177,7 @@ Pass4Result RunPass4(const Pass1Result& pass1, Pass2Result& pass2, const Pass3Re
     double* target = copula.column(k);
     for (std::size_t i = 0; i < rows.size(); ++i) target[i] = source[rows[i]];
   }
-  pass2.nonlinear_sample = ColumnMatrix{};  // consumed
+  sample = ColumnMatrix{};  // used: release it
   std::vector<std::size_t>().swap(rows);
   ReleaseFreedMemory();
 

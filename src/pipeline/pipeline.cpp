@@ -295,7 +295,7 @@ RunResult Run(const Table* input, const Config& config, const RunOptions& option
   } else {
     ProgressLine progress2("pass2", ctx.show_progress());
     pass2 = RunPass2(
-        table, pass1, config, ctx,
+        table, pass1, std::move(pass1.values), config, ctx,
         [&](std::uint64_t done, std::int64_t total) { progress2.Update(done, total); },
         // What Passes 3 and 4 need is kept (and checkpointed) even when the run stops here, so
         // that a later run going further can reuse this pass.
@@ -351,9 +351,10 @@ RunResult Run(const Table* input, const Config& config, const RunOptions& option
     run.passes.push_back(manifest.Reuse(4));
     return run;
   }
+  std::vector<double>().swap(pass2.pearson);  // Pass 3's input: not needed any more
   ProgressLine progress4("pass4", ctx.show_progress(), "tiles");
   const Pass4Result pass4 =
-      RunPass4(pass1, pass2, pass3, config, ctx,
+      RunPass4(pass1, pass2, std::move(pass2.nonlinear_sample), pass3, config, ctx,
                [&](std::uint64_t done, std::int64_t total) { progress4.Update(done, total); });
   progress4.Finish();
   WritePass4Outputs(pass4, config, config.output_dir);

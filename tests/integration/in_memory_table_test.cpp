@@ -283,14 +283,16 @@ TEST(InMemoryTable, BadTablesAreClearErrors) {
             "in-memory table 'df' has columns \"x\" and \"X\", whose names differ only by case "
             "(DuckDB matches column names case-insensitively): rename one");
   EXPECT_EQ(message(make({x}, 0)), "in-memory table 'df' has zero rows");
-  EXPECT_EQ(message(make({text})),
-            "in-memory table 'df' has no numeric descriptor column (1 columns, 1 of them metadata)");
+  EXPECT_EQ(
+      message(make({text})),
+      "in-memory table 'df' has no numeric descriptor column (1 columns, 1 of them metadata)");
   EXPECT_EQ(message(make({{"y", MemoryType::kInt64, nullptr, nullptr}})),
             "column \"y\" of in-memory table 'df' has no data");
   InputSpec roles;
   roles.descriptor_columns = {"id"};
-  EXPECT_EQ(message(make({x, text}), roles),
-            "column \"id\" in 'in-memory table 'df'' has type VARCHAR; descriptors must be numeric");
+  EXPECT_EQ(
+      message(make({x, text}), roles),
+      "column \"id\" in 'in-memory table 'df'' has type VARCHAR; descriptors must be numeric");
   roles.descriptor_columns = {"nope"};
   EXPECT_EQ(message(make({x, text}), roles),
             "column \"nope\" named in descriptor_columns is not in in-memory table 'df'");
@@ -353,7 +355,6 @@ TEST(InMemoryTable, ReaderConvertsEveryTypeAndPointsAtFloat64) {
   }
   EXPECT_EQ(rows, n);
 }
-
 
 // The SQL side of a table in memory (DuckDB reads it through a table function): apply's export
 // writes its rows in order, with NULLs and text; the check for integers that DOUBLE merges sees
