@@ -14,21 +14,13 @@
 #include "descpipe/pipeline.hpp"
 #include "io/atomic_file.hpp"
 #include "io/outdir.hpp"
+#include "pipeline/lineage_links.hpp"
 #include "pipeline/outputs.hpp"
 
 namespace descpipe {
 namespace {
 
 using Json = nlohmann::ordered_json;
-
-/// Why one column was removed, and in favour of which.
-struct Link {
-  int pass = 0;
-  std::string reason;
-  std::string linked_to;  ///< empty: none
-  std::string measure;    ///< empty: none
-  double value = std::nan("");
-};
 
 const char* PassName(int pass) {
   switch (pass) {
@@ -49,19 +41,36 @@ std::string Fixed(double value) {
   return fmt::format("{:.4f}", value);
 }
 
-std::map<std::string, Link> CollectLinks(const Pass1Result& pass1, const Pass2Result& pass2,
-                                         const Pass3Result& pass3, const Pass4Result& pass4,
-                                         const Config& config) {
-  std::map<std::string, Link> links;
+Json LinkJson(const std::string& column, const LineageLink& link,
+              const std::vector<std::string>& path, const std::string& represented_by) {
+  Json json;
+  json["column"] = column;
+  json["pass"] = link.pass;
+  json["pass_name"] = PassName(link.pass);
+  json["reason"] = link.reason;
+  json["linked_to"] = link.linked_to.empty() ? Json(nullptr) : Json(link.linked_to);
+  json["measure"] = link.measure.empty() ? Json(nullptr) : Json(link.measure);
+  json["value"] = JsonNumber(link.value);
+  json["represented_by"] = represented_by.empty() ? Json(nullptr) : Json(represented_by);
+  json["path"] = path;
+  return json;
+}
+
+}  // namespace
+
+void AddPass1Links(const Pass1Result& pass1, const Config& config, LineageLinks& links) {
   for (std::size_t i = 0; i < pass1.columns.size(); ++i) {
     const FilterDecision& decision = pass1.decisions[i];
     if (decision.kept()) continue;
-    Link link;
+    LineageLink link;
     link.pass = 1;
     link.reason = fmt::format("{}: {}", ReasonName(decision.reason),
                               RemovalDetail(pass1.stats[i], decision, config));
     links[pass1.columns[i]] = link;
   }
+}
+
+void AddPass2Links(const Pass2Result& pass2, const Config& config, LineageLinks& links) {
   const std::size_t p2 = pass2.columns.size();
   for (const Cluster& cluster : pass2.clusters) {
     for (std::size_t member : cluster.members) {
@@ -70,7 +79,7 @@ std::map<std::string, Link> CollectLinks(const Pass1Result& pass1, const Pass2Re
               cluster.also_kept.end()) {
         continue;
       }
-      Link link;
+      LineageLink link;
       link.pass = 2;
       link.linked_to = pass2.columns[cluster.representative];
       link.measure = "spearman_rho";
@@ -84,8 +93,11 @@ std::map<std::string, Link> CollectLinks(const Pass1Result& pass1, const Pass2Re
       links[pass2.columns[member]] = link;
     }
   }
+}
+
+void AddPass3Links(const Pass3Result& pass3, const Config& config, LineageLinks& links) {
   for (const VifRemoval& removal : pass3.vif.removed) {
-    Link link;
+    LineageLink link;
     link.pass = 3;
     const bool absorbed = removal.absorbed_by < pass3.columns.size();
     if (absorbed) {
@@ -105,6 +117,9 @@ std::map<std::string, Link> CollectLinks(const Pass1Result& pass1, const Pass2Re
                              : vif;
     links[pass3.columns[removal.column]] = link;
   }
+}
+
+void AddPass4Links(const Pass4Result& pass4, const Config& config, LineageLinks& links) {
   const std::size_t p4 = pass4.columns.size();
   for (const Cluster& cluster : pass4.clusters) {
     for (std::size_t member : cluster.members) {
@@ -113,7 +128,7 @@ std::map<std::string, Link> CollectLinks(const Pass1Result& pass1, const Pass2Re
               cluster.also_kept.end()) {
         continue;
       }
-      Link link;
+      LineageLink link;
       link.pass = 4;
       link.linked_to = pass4.columns[cluster.representative];
       link.measure = "nonlinear_similarity";
@@ -131,36 +146,28 @@ std::map<std::string, Link> CollectLinks(const Pass1Result& pass1, const Pass2Re
       links[pass4.columns[member]] = link;
     }
   }
-  return links;
 }
-
-Json LinkJson(const std::string& column, const Link& link, const std::vector<std::string>& path,
-              const std::string& represented_by) {
-  Json json;
-  json["column"] = column;
-  json["pass"] = link.pass;
-  json["pass_name"] = PassName(link.pass);
-  json["reason"] = link.reason;
-  json["linked_to"] = link.linked_to.empty() ? Json(nullptr) : Json(link.linked_to);
-  json["measure"] = link.measure.empty() ? Json(nullptr) : Json(link.measure);
-  json["value"] = JsonNumber(link.value);
-  json["represented_by"] = represented_by.empty() ? Json(nullptr) : Json(represented_by);
-  json["path"] = path;
-  return json;
-}
-
-}  // namespace
 
 void WriteFinalClusterInfo(const Pass1Result& pass1, const Pass2Result& pass2,
                            const Pass3Result& pass3, const Pass4Result& pass4, const Config& config,
                            const std::string& out_dir) {
-  const std::map<std::string, Link> links = CollectLinks(pass1, pass2, pass3, pass4, config);
-  const std::set<std::string> final_set(pass4.kept.begin(), pass4.kept.end());
-  DESCPIPE_ASSERT(links.size() + final_set.size() == pass1.columns.size());
+  LineageLinks links;
+  AddPass1Links(pass1, config, links);
+  AddPass2Links(pass2, config, links);
+  AddPass3Links(pass3, config, links);
+  AddPass4Links(pass4, config, links);
+  WriteLineage(pass1.columns, pass4.kept, links, out_dir);
+}
+
+void WriteLineage(const std::vector<std::string>& inputs, const std::vector<std::string>& kept,
+                  const LineageLinks& links, const std::string& out_dir) {
+  const std::vector<std::string>& columns = inputs;
+  const std::set<std::string> final_set(kept.begin(), kept.end());
+  DESCPIPE_ASSERT(links.size() + final_set.size() == columns.size());
 
   Json removed = Json::object();
   std::map<std::string, Json> stands_for;  // final -> links
-  for (const std::string& column : pass1.columns) {
+  for (const std::string& column : columns) {
     const auto it = links.find(column);
     if (it == links.end()) {
       DESCPIPE_ASSERT(final_set.count(column));
@@ -171,7 +178,7 @@ void WriteFinalClusterInfo(const Pass1Result& pass1, const Pass2Result& pass2,
     std::vector<std::string> path{column};
     std::string current = column;
     std::string represented_by;
-    for (std::size_t step = 0; step <= pass1.columns.size(); ++step) {
+    for (std::size_t step = 0; step <= columns.size(); ++step) {
       const auto link = links.find(current);
       if (link == links.end()) {
         represented_by = current;
@@ -187,7 +194,7 @@ void WriteFinalClusterInfo(const Pass1Result& pass1, const Pass2Result& pass2,
     if (!represented_by.empty()) stands_for[represented_by].push_back(entry);
   }
   Json finals = Json::array();
-  for (const std::string& column : pass1.columns) {
+  for (const std::string& column : columns) {
     if (!final_set.count(column)) continue;
     Json entry;
     entry["column"] = column;
@@ -196,7 +203,7 @@ void WriteFinalClusterInfo(const Pass1Result& pass1, const Pass2Result& pass2,
     finals.push_back(entry);
   }
   Json json;
-  json["input_descriptors"] = pass1.columns.size();
+  json["input_descriptors"] = columns.size();
   json["final_descriptors"] = final_set.size();
   json["final"] = finals;
   json["removed"] = removed;

@@ -17,6 +17,7 @@
 #include "io/outdir.hpp"
 #include "pipeline/checkpoint.hpp"
 #include "pipeline/manifest.hpp"
+#include "pipeline/passes.hpp"
 #include "pipeline/progress.hpp"
 
 namespace descpipe {
@@ -178,19 +179,18 @@ RunResult Run(const Table* input, const Config& config, const RunOptions& option
   // A pass is reused when its fingerprint and files match and every pass before it was reused.
   bool reusing = options.resume;
   bool stale_removed = false;
-  const char* const names[] = {"pass0", "pass1", "pass2", "pass3", "pass4"};
   // `load` reads the pass's result back (checkpoints and outputs, validated as untrusted input);
   // when it finds them invalid the pass is computed instead, and the log says why.
-  auto reuse = [&](int stage, const std::function<void()>& load) {
+  auto reuse = [&](const Pass& pass, const std::function<void()>& load) {
     std::string why;
     if (!options.resume) {
       why = "--no-resume";
     } else if (!reusing) {
       why = "an earlier pass was computed";
-    } else if (manifest.CanReuse(stage, &why)) {
+    } else if (manifest.CanReuse(pass.stage(), &why)) {
       try {
         load();
-        spdlog::info("{}: reused from the earlier run in {}", names[stage], config.output_dir);
+        spdlog::info("{}: reused from the earlier run in {}", pass.name(), config.output_dir);
         return true;
       } catch (const Error& e) {  // a damaged or forged checkpoint: compute instead of trusting it
         why = fmt::format("its saved result is not valid: {}", e.what());
@@ -198,11 +198,11 @@ RunResult Run(const Table* input, const Config& config, const RunOptions& option
     }
     if (!stale_removed) {  // at the first computed pass: earlier results from here on no longer
                            // match
-      manifest.RemoveStaleOutputs(stage);
+      manifest.RemoveStaleOutputs(pass.stage());
       stale_removed = true;
     }
     reusing = false;
-    spdlog::info("{}: computed ({})", names[stage], why);
+    spdlog::info("{}: computed ({})", pass.name(), why);
     return false;
   };
   // What a run stopped now leaves complete in OUTDIR (for the message on SIGINT/SIGTERM).
@@ -220,168 +220,44 @@ RunResult Run(const Table* input, const Config& config, const RunOptions& option
   };
 
   RunResult run;
-  RemoveUnlessKept sample_on_failure;
-  ResetPeakRss();
-  if (config.sample_rows > 0 || config.sample_per_file > 0) {
-    const auto start = std::chrono::steady_clock::now();
-    const std::string sample_path = config.output_dir + "/sampled_data.parquet";
-    std::int64_t rows = 0;
-    status("pass0");
-    const bool reused = reuse(0, [] {});
+  RunState state;
+  state.table = std::move(table);
+  const PassInputs in{config, ctx, options};
+  RemoveUnlessKept provisional;  // a computed pass's file kept only once the next pass completes
+  for (const auto& pass_ptr : Passes()) {
+    const Pass& pass = *pass_ptr;
+    if (!pass.Enabled(config)) continue;
+    if (pass.stage() > static_cast<int>(options.until)) break;
+    ResetPeakRss();
+    status(pass.name());
+    const bool reused = reuse(pass, [&] { pass.Load(in, state); });
     if (!reused) {
-      SampleSpec spec{config.sample_rows, config.sample_per_file, config.random_seed};
-      rows = WriteSample(table, spec, sample_path, ctx);
-      sample_on_failure.Watch(sample_path, [&manifest] { manifest.Forget(0); });
-      spdlog::info("pass0: sampled {} rows into {}",
-                   GroupThousands(static_cast<std::uint64_t>(rows)), sample_path);
+      const char* unit = pass.progress_unit();
+      ProgressLine progress(pass.name(), unit != nullptr && ctx.show_progress(),
+                            unit != nullptr ? unit : "rows");
+      pass.Compute(in, state,
+                   [&](std::uint64_t done, std::int64_t total) { progress.Update(done, total); });
+      progress.Finish();
     }
-    // Later passes read the sample, with the column roles decided on the full input.
-    InputSpec sample_spec;
-    sample_spec.patterns = {sample_path};
-    sample_spec.metadata_columns = table.metadata_names();
-    sample_spec.descriptor_columns = table.descriptor_names();
-    if (sample_spec.metadata_columns.empty()) sample_spec.n_metadata_cols = 0;
-    const std::size_t n_descriptors = sample_spec.descriptor_columns.size();
-    table = Table::Open(sample_spec, ctx);
+    const std::string watched = reused ? std::string() : pass.RemovedIfNextFails(config);
+    if (!watched.empty()) {
+      provisional.Watch(watched, [&manifest, stage = pass.stage()] { manifest.Forget(stage); });
+    }
+    pass.Prepare(in, state);
     if (reused) {
-      run.passes.push_back(manifest.Reuse(0));
+      run.passes.push_back(manifest.Reuse(pass.stage()));
     } else {
-      run.passes.push_back(
-          {"pass0_sampling", n_descriptors, n_descriptors,
-           std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(),
-           PeakRssBytes()});
-      manifest.RecordPass(0, run.passes.back(), {"sampled_data.parquet"},
-                          {{"row_sample",
-                            {{"rows", rows},
-                             {"sample_rows", config.sample_rows},
-                             {"sample_per_file", config.sample_per_file},
-                             {"seed", config.random_seed}}}});
+      const std::vector<std::string> outputs = pass.Write(in, state);
+      spdlog::info("{}", pass.LogLine(in, state));
+      PassSummary summary = pass.Summary(state);
+      summary.peak_rss_bytes = PeakRssBytes();
+      run.passes.push_back(summary);
+      manifest.RecordPass(pass.stage(), run.passes.back(), outputs, pass.ManifestFields(in, state));
     }
-    finished("pass0");
+    if (watched.empty()) provisional.Keep();
+    finished(pass.name());
+    if (pass.stage() >= 1) run.final_columns = pass.Kept(state);
   }
-
-  ResetPeakRss();
-  Pass1Result pass1;
-  status("pass1");
-  if (reuse(1, [&] { pass1 = LoadPass1(config.output_dir, table.descriptor_names()); })) {
-    run.passes.push_back(manifest.Reuse(1));
-  } else {
-    ProgressLine progress("pass1", ctx.show_progress());
-    pass1 = RunPass1(
-        table, config, ctx,
-        [&](std::uint64_t done, std::int64_t total) { progress.Update(done, total); },
-        /*keep_values=*/options.until >= Stage::kPass2);
-    progress.Finish();
-    WritePass1Outputs(pass1, config, config.output_dir);
-    std::vector<std::string> outputs = {"pass1_stats.csv", "pass1_columns.txt",
-                                        "pass1_variance_filtering.json"};
-    for (auto& file : SavePass1(pass1, config.output_dir)) outputs.push_back(file);
-    spdlog::info("pass1: {} descriptors in, {} kept, {} removed ({:.2f} s)", pass1.columns.size(),
-                 pass1.kept.size(), pass1.columns.size() - pass1.kept.size(), pass1.seconds);
-    run.passes.push_back({"pass1_statistics", pass1.columns.size(), pass1.kept.size(),
-                          pass1.seconds, PeakRssBytes()});
-    manifest.RecordPass(1, run.passes.back(), outputs);
-  }
-  sample_on_failure.Keep();
-  finished("pass1");
-  run.final_columns = pass1.kept;
-  if (options.until < Stage::kPass2) return run;
-
-  ResetPeakRss();
-  Pass2Result pass2;
-  status("pass2");
-  if (reuse(2, [&] { pass2 = LoadPass2(config.output_dir, pass1); })) {
-    run.passes.push_back(manifest.Reuse(2));
-  } else {
-    ProgressLine progress2("pass2", ctx.show_progress());
-    pass2 = RunPass2(
-        table, pass1, std::move(pass1.values), config, ctx,
-        [&](std::uint64_t done, std::int64_t total) { progress2.Update(done, total); },
-        // What Passes 3 and 4 need is kept (and checkpointed) even when the run stops here, so
-        // that a later run going further can reuse this pass.
-        /*pearson=*/config.vif_pearson,
-        /*nonlinear_rows=*/static_cast<std::size_t>(config.nonlinear_max_rows));
-    progress2.Finish();
-    WritePass2Outputs(pass2, config, config.output_dir);
-    std::vector<std::string> outputs = {"pass2_spearman_matrix.npy", "pass2_columns.txt",
-                                        "pass2_spearman.json"};
-    for (auto& file : SavePass2(pass2, config.output_dir)) outputs.push_back(file);
-    spdlog::info("pass2: {} descriptors in, {} kept, {} removed in {} clusters ({:.2f} s, {} rows)",
-                 pass2.columns.size(), pass2.kept.size(), pass2.columns.size() - pass2.kept.size(),
-                 std::count_if(pass2.clusters.begin(), pass2.clusters.end(),
-                               [](const Cluster& c) { return c.members.size() > 1; }),
-                 pass2.seconds, GroupThousands(pass2.rows_used));
-    run.passes.push_back(
-        {"pass2_spearman", pass2.columns.size(), pass2.kept.size(), pass2.seconds, PeakRssBytes()});
-    nlohmann::ordered_json pass2_rows = {{"total", pass2.rows_total}, {"used", pass2.rows_used}};
-    if (!pass2.row_sample_reason.empty()) {
-      pass2_rows["reason"] = pass2.row_sample_reason;
-      pass2_rows["seed"] = config.random_seed;
-    }
-    manifest.RecordPass(2, run.passes.back(), outputs, {{"row_sample", pass2_rows}});
-  }
-  finished("pass2");
-  run.final_columns = pass2.kept;
-  if (options.until < Stage::kPass3) return run;
-
-  ResetPeakRss();
-  Pass3Result pass3;
-  status("pass3");
-  if (reuse(3, [&] { pass3 = LoadPass3(config.output_dir, pass2); })) {
-    run.passes.push_back(manifest.Reuse(3));
-  } else {
-    pass3 = RunPass3(pass1, pass2, config, ctx);
-    WritePass3Outputs(pass3, config, config.output_dir);
-    std::vector<std::string> outputs = {"pass3_columns.txt", "pass3_vif.json"};
-    for (auto& file : SavePass3(pass3, config.output_dir)) outputs.push_back(file);
-    spdlog::info("pass3: {} descriptors in, {} kept, {} removed by VIF > {} ({:.2f} s)",
-                 pass3.columns.size(), pass3.kept.size(), pass3.vif.removed.size(),
-                 config.vif_threshold, pass3.seconds);
-    run.passes.push_back(
-        {"pass3_vif", pass3.columns.size(), pass3.kept.size(), pass3.seconds, PeakRssBytes()});
-    manifest.RecordPass(3, run.passes.back(), outputs);
-  }
-  finished("pass3");
-  run.final_columns = pass3.kept;
-  if (options.until < Stage::kPass4) return run;
-
-  ResetPeakRss();
-  status("pass4");
-  if (reuse(4, [&] { run.final_columns = LoadFinalDescriptors(config.output_dir, pass3); })) {
-    run.passes.push_back(manifest.Reuse(4));
-    return run;
-  }
-  std::vector<double>().swap(pass2.pearson);  // Pass 3's input: not needed any more
-  ProgressLine progress4("pass4", ctx.show_progress(), "tiles");
-  const Pass4Result pass4 =
-      RunPass4(pass1, pass2, std::move(pass2.nonlinear_sample), pass3, config, ctx,
-               [&](std::uint64_t done, std::int64_t total) { progress4.Update(done, total); });
-  progress4.Finish();
-  WritePass4Outputs(pass4, config, config.output_dir);
-  WriteFinalClusterInfo(pass1, pass2, pass3, pass4, config, config.output_dir);
-  spdlog::info(
-      "pass4: {} descriptors in, {} kept, {} removed in {} clusters ({} edges at S >= {}, {} rows, "
-      "{:.2f} s)",
-      pass4.columns.size(), pass4.kept.size(), pass4.columns.size() - pass4.kept.size(),
-      std::count_if(pass4.clusters.begin(), pass4.clusters.end(),
-                    [](const Cluster& c) { return c.members.size() > 1; }),
-      pass4.edges, config.nonlinear_threshold, GroupThousands(pass4.rows_used), pass4.seconds);
-  run.passes.push_back(
-      {"pass4_nonlinear", pass4.columns.size(), pass4.kept.size(), pass4.seconds, PeakRssBytes()});
-  std::vector<std::string> pass4_outputs;
-  if (config.w_hsic > 0.0) pass4_outputs.push_back("pass4_hsic_matrix.npy");
-  if (config.w_rdc > 0.0) pass4_outputs.push_back("pass4_rdc_matrix.npy");
-  for (const char* name :
-       {"pass4_nonlinear.json", "final_descriptors.txt", "final_cluster_info.json"}) {
-    pass4_outputs.push_back(name);
-  }
-  nlohmann::ordered_json pass4_rows = {{"available", pass4.rows_available},
-                                       {"used", pass4.rows_used},
-                                       {"nonlinear_max_rows", config.nonlinear_max_rows},
-                                       {"seed", config.random_seed}};
-  if (!pass4.row_sample_reason.empty()) pass4_rows["reason"] = pass4.row_sample_reason;
-  manifest.RecordPass(4, run.passes.back(), pass4_outputs, {{"row_sample", pass4_rows}});
-  run.final_columns = pass4.kept;
   return run;
 }
 
