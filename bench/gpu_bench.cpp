@@ -23,7 +23,7 @@
 #include "descpipe/context.hpp"
 #include "descpipe/device.hpp"
 #include "descpipe/similarity.hpp"
-#include "device/cuda_impl.hpp"
+#include "similarity/spearman_cuda.hpp"
 
 namespace {
 
@@ -119,7 +119,7 @@ int main(int argc, char** argv) {
     for (const auto precision : {descpipe::GpuPrecision::kFp64, descpipe::GpuPrecision::kFp32,
                                  descpipe::GpuPrecision::kTf32}) {
       const descpipe::Context ctx = GpuContext(precision);
-      const char* name = descpipe::GpuPrecisionName(precision);
+      const char* name = descpipe::EnumName(precision);
       double wall = 0.0;
       descpipe::cuda_impl::CorrelationSums sums;
       {

@@ -23,6 +23,11 @@ enum class InputVerification {
   kFast,  ///< size, mtime, the Parquet footer (or a CSV's first and last MiB) and 64 sampled blocks
   kFull,  ///< size, mtime and a hash of every byte
 };
+inline const EnumNames<InputVerification>& NamesOf(InputVerification) {
+  static const EnumNames<InputVerification> names = {{"fast", InputVerification::kFast},
+                                                     {"full", InputVerification::kFull}};
+  return names;
+}
 
 struct Config {
   // Input / output

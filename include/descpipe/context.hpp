@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <string>
 
+#include "descpipe/enum_names.hpp"
+
 namespace descpipe {
 
 enum class Device { kCpu, kCuda };
@@ -14,16 +16,10 @@ enum class Device { kCpu, kCuda };
 /// (docs/GPU.md states their tolerances). Every other GPU step is fp64 whatever this says.
 enum class GpuPrecision { kFp64, kFp32, kTf32 };
 
-inline const char* GpuPrecisionName(GpuPrecision precision) {
-  switch (precision) {
-    case GpuPrecision::kFp32:
-      return "fp32";
-    case GpuPrecision::kTf32:
-      return "tf32";
-    case GpuPrecision::kFp64:
-      break;
-  }
-  return "fp64";
+inline const EnumNames<GpuPrecision>& NamesOf(GpuPrecision) {
+  static const EnumNames<GpuPrecision> names = {
+      {"fp64", GpuPrecision::kFp64}, {"fp32", GpuPrecision::kFp32}, {"tf32", GpuPrecision::kTf32}};
+  return names;
 }
 
 /// The GPU a run uses and how much of its memory (used when device() == Device::kCuda).

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "descpipe/enum_names.hpp"
+
 namespace descpipe {
 
 /// What is known about each candidate representative (one entry per column).
@@ -30,7 +32,14 @@ enum class Criterion {
   kInputOrder,      ///< "input_order": earlier input position (always decides)
 };
 
-const char* CriterionName(Criterion criterion);
+inline const EnumNames<Criterion>& NamesOf(Criterion) {
+  static const EnumNames<Criterion> names = {
+      {"pinned", Criterion::kPinned},         {"target", Criterion::kTarget},
+      {"missing", Criterion::kMissing},       {"variance", Criterion::kVariance},
+      {"not_binary", Criterion::kNotBinary},  {"mean_similarity", Criterion::kMeanSimilarity},
+      {"input_order", Criterion::kInputOrder}};
+  return names;
+}
 /// Parses a criterion name; throws InvalidInput listing the valid names.
 Criterion ParseCriterion(const std::string& name);
 /// pinned, target, missing, variance, not_binary, mean_similarity, input_order.
@@ -44,15 +53,22 @@ struct SimilarityView {
 };
 
 enum class ClusterMethod { kStar, kComponents, kLeiden };
-ClusterMethod ParseClusterMethod(const std::string& name);
-const char* ClusterMethodName(ClusterMethod method);
+inline const EnumNames<ClusterMethod>& NamesOf(ClusterMethod) {
+  static const EnumNames<ClusterMethod> names = {{"star", ClusterMethod::kStar},
+                                                 {"components", ClusterMethod::kComponents},
+                                                 {"leiden", ClusterMethod::kLeiden}};
+  return names;
+}
 
 /// What Leiden optimises: modularity (node weights = strengths, resolution gamma / 2m) or the
 /// constant Potts model (unit node weights, resolution gamma: a cluster's internal edge density
 /// must exceed gamma).
 enum class LeidenObjective { kModularity, kCpm };
-LeidenObjective ParseLeidenObjective(const std::string& name);
-const char* LeidenObjectiveName(LeidenObjective objective);
+inline const EnumNames<LeidenObjective>& NamesOf(LeidenObjective) {
+  static const EnumNames<LeidenObjective> names = {{"modularity", LeidenObjective::kModularity},
+                                                   {"cpm", LeidenObjective::kCpm}};
+  return names;
+}
 
 struct ClusterOptions {
   ClusterMethod method = ClusterMethod::kStar;

@@ -42,6 +42,11 @@ enum class SpearmanMissing {
   /// Missing values are replaced by the column's median before ranking; then plain Spearman.
   kImputeMedian,
 };
+inline const EnumNames<SpearmanMissing>& NamesOf(SpearmanMissing) {
+  static const EnumNames<SpearmanMissing> names = {
+      {"pairwise", SpearmanMissing::kPairwise}, {"impute_median", SpearmanMissing::kImputeMedian}};
+  return names;
+}
 
 /// Replaces every column of `matrix` by its average ranks (RankInPlace), after replacing its
 /// missing values by the median (ImputeMedian) when `missing` is kImputeMedian. On the GPU when

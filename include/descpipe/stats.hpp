@@ -24,6 +24,8 @@
 #include <string>
 #include <vector>
 
+#include "descpipe/enum_names.hpp"
+
 namespace descpipe {
 
 inline constexpr std::size_t kMaxExactDistinct = 256;
@@ -151,6 +153,11 @@ double QuantileCounts(const std::vector<std::pair<double, std::int64_t>>& sorted
 // ---- Pass 1 removal rules --------------------------------------------------------------------
 
 enum class RangeMode { kTrimmed, kMinMax, kIqr };
+inline const EnumNames<RangeMode>& NamesOf(RangeMode) {
+  static const EnumNames<RangeMode> names = {
+      {"trimmed", RangeMode::kTrimmed}, {"minmax", RangeMode::kMinMax}, {"iqr", RangeMode::kIqr}};
+  return names;
+}
 
 struct FilterOptions {
   double max_missing_ratio = 0.5;

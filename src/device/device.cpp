@@ -5,6 +5,7 @@
 
 #include "descpipe/error.hpp"
 #include "device/cuda_impl.hpp"
+#include "device/dispatch.hpp"
 
 namespace descpipe {
 
@@ -71,5 +72,19 @@ DeviceChoice ChooseDevice(const std::string& device, int gpu_id) {
   choice.description = fmt::format("GPU {} ({})", id, DescribeGpu(id));
   return choice;
 }
+
+void NoCuda(const char* what) {
+  throw CudaError(fmt::format(
+      "{}: descpipe was built without CUDA support (rebuild with -DDESCPIPE_ENABLE_CUDA=ON, "
+      "docs/GPU.md)",
+      what));
+}
+
+#ifndef DESCPIPE_USE_CUDA
+namespace cuda_impl {
+GpuInventory ListGpus() { return {0, "descpipe was built without CUDA support"}; }
+std::string DescribeGpu(int) { NoCuda("DescribeGpu"); }
+}  // namespace cuda_impl
+#endif
 
 }  // namespace descpipe

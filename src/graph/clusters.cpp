@@ -11,17 +11,6 @@
 namespace descpipe {
 namespace {
 
-struct CriterionEntry {
-  Criterion criterion;
-  const char* name;
-};
-
-constexpr CriterionEntry kCriteria[] = {
-    {Criterion::kPinned, "pinned"},         {Criterion::kTarget, "target"},
-    {Criterion::kMissing, "missing"},       {Criterion::kVariance, "variance"},
-    {Criterion::kNotBinary, "not_binary"},  {Criterion::kMeanSimilarity, "mean_similarity"},
-    {Criterion::kInputOrder, "input_order"}};
-
 bool IsEdge(double similarity, double threshold) {
   return !std::isnan(similarity) && std::fabs(similarity) >= threshold;
 }
@@ -117,7 +106,7 @@ std::size_t Best(const std::vector<std::size_t>& members, const std::vector<Cand
       }
       Criterion decided = Criterion::kInputOrder;
       Compare(best, runner_up, info, context_mean, criteria, &decided);
-      *decided_by = CriterionName(decided);
+      *decided_by = EnumName(decided);
     }
   }
   return best;
@@ -166,56 +155,16 @@ std::size_t Find(std::vector<std::size_t>& parent, std::size_t k) {
 
 }  // namespace
 
-const char* CriterionName(Criterion criterion) {
-  for (const auto& entry : kCriteria) {
-    if (entry.criterion == criterion) return entry.name;
-  }
-  return "unknown";
-}
-
 Criterion ParseCriterion(const std::string& name) {
-  std::string names;
-  for (const auto& entry : kCriteria) {
-    if (name == entry.name) return entry.criterion;
-    names += std::string(names.empty() ? "" : ", ") + entry.name;
-  }
-  throw InvalidInput(fmt::format("unknown representative criterion '{}' (valid: {})", name, names));
+  if (const auto criterion = EnumFromName<Criterion>(name)) return *criterion;
+  throw InvalidInput(fmt::format("unknown representative criterion '{}' (valid: {})", name,
+                                 EnumNameList<Criterion>(", ")));
 }
 
 std::vector<Criterion> DefaultCriteria() {
   std::vector<Criterion> criteria;
-  for (const auto& entry : kCriteria) criteria.push_back(entry.criterion);
+  for (const auto& entry : NamesOf(Criterion{})) criteria.push_back(entry.value);
   return criteria;
-}
-
-ClusterMethod ParseClusterMethod(const std::string& name) {
-  if (name == "star") return ClusterMethod::kStar;
-  if (name == "components") return ClusterMethod::kComponents;
-  if (name == "leiden") return ClusterMethod::kLeiden;
-  throw InvalidInput(
-      fmt::format("unknown cluster method '{}' (valid: star, components, leiden)", name));
-}
-
-const char* ClusterMethodName(ClusterMethod method) {
-  switch (method) {
-    case ClusterMethod::kStar:
-      return "star";
-    case ClusterMethod::kComponents:
-      return "components";
-    case ClusterMethod::kLeiden:
-      return "leiden";
-  }
-  return "unknown";
-}
-
-LeidenObjective ParseLeidenObjective(const std::string& name) {
-  if (name == "modularity") return LeidenObjective::kModularity;
-  if (name == "cpm") return LeidenObjective::kCpm;
-  throw InvalidInput(fmt::format("unknown Leiden objective '{}' (valid: modularity, cpm)", name));
-}
-
-const char* LeidenObjectiveName(LeidenObjective objective) {
-  return objective == LeidenObjective::kCpm ? "cpm" : "modularity";
 }
 
 std::vector<std::size_t> QualityOrder(const std::vector<CandidateInfo>& candidates,
@@ -336,7 +285,7 @@ std::vector<Cluster> ClusterColumns(const SimilarityView& similarity,
       }
       Criterion decided = Criterion::kInputOrder;
       Compare(rep, runner_up, candidates, neighbourhood_mean, criteria, &decided);
-      cluster.decided_by = CriterionName(decided);
+      cluster.decided_by = EnumName(decided);
     }
     clusters.push_back(std::move(cluster));
   }

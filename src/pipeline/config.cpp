@@ -165,6 +165,15 @@ T Choice(const OptionValue& v, std::initializer_list<std::pair<const char*, T>> 
   throw InvalidInput(fmt::format("option {} must be {}, got '{}'", v.key, words, NodeText(v.node)));
 }
 
+/// One of the names of enum E (its NamesOf table), case-insensitively.
+template <typename E>
+E Choice(const OptionValue& v) {
+  const std::string words = EnumNameList<E>();
+  const std::string word = AsciiLower(As<std::string>(v, words.c_str()));
+  if (const auto value = EnumFromName<E>(word)) return *value;
+  throw InvalidInput(fmt::format("option {} must be {}, got '{}'", v.key, words, NodeText(v.node)));
+}
+
 std::uint64_t AsByteSize(const OptionValue& v) {
   std::uint64_t bytes = 0;
   try {
@@ -179,7 +188,7 @@ std::uint64_t AsByteSize(const OptionValue& v) {
 
 Json CriteriaJson(const std::vector<Criterion>& criteria) {
   Json list = Json::array();
-  for (Criterion criterion : criteria) list.push_back(CriterionName(criterion));
+  for (Criterion criterion : criteria) list.push_back(EnumName(criterion));
   return list;
 }
 
@@ -338,15 +347,9 @@ const std::vector<OptionSpec>& OptionSpecs() {
        .doc = "how a resumed run recognises its inputs: `full` hashes every byte, `fast` the size, "
               "mtime, Parquet footer and 64 sampled blocks (docs/RUNS.md states both guarantees)",
        .note = "fast or full",
-       .set =
-           [](Config& c, const OptionValue& v) {
-             c.verify_inputs = Choice<InputVerification>(
-                 v, {{"fast", InputVerification::kFast}, {"full", InputVerification::kFull}});
-           },
-       .json =
-           [](const Config& c) {
-             return Json(c.verify_inputs == InputVerification::kFull ? "full" : "fast");
-           }},
+       .set = [](Config& c,
+                 const OptionValue& v) { c.verify_inputs = Choice<InputVerification>(v); },
+       .json = [](const Config& c) { return Json(EnumName(c.verify_inputs)); }},
       {.name = "metadata_columns",
        .kind = K::kNames,
        .group = G::kPass0,
@@ -467,13 +470,8 @@ const std::vector<OptionSpec>& OptionSpecs() {
        .default_text = "`trimmed`",
        .doc = "`trimmed`, `minmax` or `iqr` (case-insensitive)",
        .note = "trimmed, minmax or iqr",
-       .set =
-           [](Config& c, const OptionValue& v) {
-             c.range_mode = Choice<RangeMode>(v, {{"trimmed", RangeMode::kTrimmed},
-                                                  {"minmax", RangeMode::kMinMax},
-                                                  {"iqr", RangeMode::kIqr}});
-           },
-       .json = [](const Config& c) { return Json(RangeModeName(c.range_mode)); }},
+       .set = [](Config& c, const OptionValue& v) { c.range_mode = Choice<RangeMode>(v); },
+       .json = [](const Config& c) { return Json(EnumName(c.range_mode)); }},
       {.name = "trim_percentiles",
        .kind = K::kPercentiles,
        .group = G::kPass1,
@@ -529,29 +527,18 @@ const std::vector<OptionSpec>& OptionSpecs() {
        .default_text = "`pairwise`",
        .doc = "`pairwise` or `impute_median`",
        .note = "pairwise or impute_median",
-       .set =
-           [](Config& c, const OptionValue& v) {
-             c.spearman_missing =
-                 Choice<SpearmanMissing>(v, {{"pairwise", SpearmanMissing::kPairwise},
-                                             {"impute_median", SpearmanMissing::kImputeMedian}});
-           },
-       .json =
-           [](const Config& c) {
-             return Json(c.spearman_missing == SpearmanMissing::kPairwise ? "pairwise"
-                                                                          : "impute_median");
-           }},
+       .set = [](Config& c,
+                 const OptionValue& v) { c.spearman_missing = Choice<SpearmanMissing>(v); },
+       .json = [](const Config& c) { return Json(EnumName(c.spearman_missing)); }},
       {.name = "spearman_cluster_method",
        .kind = K::kChoice,
        .group = G::kPass2,
        .default_text = "`star`",
        .doc = "`star`, `components` or `leiden`",
        .note = "star, components or leiden",
-       .set =
-           [](Config& c, const OptionValue& v) {
-             c.spearman_cluster_method =
-                 ParseClusterMethod(AsciiLower(As<std::string>(v, "star, components or leiden")));
-           },
-       .json = [](const Config& c) { return Json(ClusterMethodName(c.spearman_cluster_method)); }},
+       .set = [](Config& c,
+                 const OptionValue& v) { c.spearman_cluster_method = Choice<ClusterMethod>(v); },
+       .json = [](const Config& c) { return Json(EnumName(c.spearman_cluster_method)); }},
       {.name = "representative_criteria",
        .kind = K::kCriteria,
        .group = G::kPass2,
@@ -742,12 +729,9 @@ const std::vector<OptionSpec>& OptionSpecs() {
        .doc =
            "`modularity` or `cpm` (constant Potts model: clusters denser than `leiden_resolution`)",
        .note = "modularity or cpm",
-       .set =
-           [](Config& c, const OptionValue& v) {
-             c.leiden_objective =
-                 ParseLeidenObjective(AsciiLower(As<std::string>(v, "modularity or cpm")));
-           },
-       .json = [](const Config& c) { return Json(LeidenObjectiveName(c.leiden_objective)); }},
+       .set = [](Config& c,
+                 const OptionValue& v) { c.leiden_objective = Choice<LeidenObjective>(v); },
+       .json = [](const Config& c) { return Json(EnumName(c.leiden_objective)); }},
       {.name = "nonlinear_representative_criteria",
        .kind = K::kCriteria,
        .group = G::kPass4,
@@ -829,13 +813,8 @@ const std::vector<OptionSpec>& OptionSpecs() {
        .doc = "arithmetic of Pass 2's products on the GPU: `fp64` (the CPU's results to 1e-9), "
               "`fp32`, `tf32` (faster, looser: docs/GPU.md)",
        .note = "fp64, fp32 or tf32",
-       .set =
-           [](Config& c, const OptionValue& v) {
-             c.gpu_precision = Choice<GpuPrecision>(v, {{"fp64", GpuPrecision::kFp64},
-                                                        {"fp32", GpuPrecision::kFp32},
-                                                        {"tf32", GpuPrecision::kTf32}});
-           },
-       .json = [](const Config& c) { return Json(GpuPrecisionName(c.gpu_precision)); }},
+       .set = [](Config& c, const OptionValue& v) { c.gpu_precision = Choice<GpuPrecision>(v); },
+       .json = [](const Config& c) { return Json(EnumName(c.gpu_precision)); }},
   };
   return specs;
 }
@@ -966,7 +945,7 @@ Context ContextForDevice(const Context& base, const Config& config, std::string*
   ctx.set_gpu(gpu);
   if (choice.device == Device::kCuda) {
     spdlog::info("device: {}; Pass 2 products in {}; GPU memory cap {}", choice.description,
-                 GpuPrecisionName(gpu.precision),
+                 EnumName(gpu.precision),
                  gpu.memory_limit_bytes > 0
                      ? fmt::format("{:.1f} GB (max_gpu_memory_gb)", config.max_gpu_memory_gb)
                      : std::string("95% of the free memory (max_gpu_memory_gb: 0)"));

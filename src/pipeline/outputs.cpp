@@ -34,18 +34,6 @@ std::string CsvCell(const std::string& text) {
   return out + "\"";
 }
 
-const char* RangeModeName(RangeMode mode) {
-  switch (mode) {
-    case RangeMode::kTrimmed:
-      return "trimmed";
-    case RangeMode::kMinMax:
-      return "minmax";
-    case RangeMode::kIqr:
-      return "iqr";
-  }
-  return "unknown";
-}
-
 std::string RemovalDetail(const ColumnStats& s, const FilterDecision& d, const Config& c) {
   switch (d.reason) {
     case RemovalReason::kKept:
@@ -66,7 +54,7 @@ std::string RemovalDetail(const ColumnStats& s, const FilterDecision& d, const C
                          FormatNumber(c.max_mode_fraction));
     case RemovalReason::kLowVariance:
       return fmt::format("variance / {} range^2 = {} < variance_threshold {}",
-                         RangeModeName(c.range_mode), FormatNumber(d.normalized_variance),
+                         EnumName(c.range_mode), FormatNumber(d.normalized_variance),
                          FormatNumber(c.variance_threshold));
     case RemovalReason::kBinary:
       return "two distinct values and remove_binary is true";

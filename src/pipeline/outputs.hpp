@@ -22,7 +22,6 @@ enum class NonFinite {
 nlohmann::ordered_json JsonNumber(double value, NonFinite as = NonFinite::kNull);
 /// RFC 4180 cell: quoted when it holds a comma, quote, CR or LF.
 std::string CsvCell(const std::string& text);
-const char* RangeModeName(RangeMode mode);
 /// Why a column was removed, with the values and option involved:
 /// "missing_ratio 0.73 > max_missing_ratio 0.5".
 std::string RemovalDetail(const ColumnStats& stats, const FilterDecision& decision,

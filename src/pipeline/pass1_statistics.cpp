@@ -462,7 +462,7 @@ void WritePass1Outputs(const Pass1Result& result, const Config& config,
   options["min_effective_n"] = config.min_effective_n;
   options["max_mode_fraction"] = config.max_mode_fraction;
   options["variance_threshold"] = config.variance_threshold;
-  options["range_mode"] = RangeModeName(config.range_mode);
+  options["range_mode"] = EnumName(config.range_mode);
   options["trim_percentiles"] = {config.trim_low_percent, config.trim_high_percent};
   options["remove_binary"] = config.remove_binary;
   options["quantile_sample_size"] = config.quantile_sample_size;

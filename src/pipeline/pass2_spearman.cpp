@@ -587,7 +587,7 @@ void ClusterRankedColumns(Ranked& ranked, const Pass1Result& pass1, std::size_t 
                   "spearman_threshold {} "
                   "({}: {} for the graph)",
                   FormatBytes(held + ClusterPeakBytes(p, edges, cluster_options.method)), p, edges,
-                  cluster_options.threshold, ClusterMethodName(cluster_options.method),
+                  cluster_options.threshold, EnumName(cluster_options.method),
                   FormatBytes(ClusterPeakBytes(p, edges, cluster_options.method))),
       cluster_options.method == ClusterMethod::kLeiden ? "use spearman_cluster_method: star" : "");
   result.clusters = ClusterColumns(similarity, candidates, cluster_options);
@@ -683,12 +683,12 @@ void WritePass2Outputs(const Pass2Result& result, const Config& config,
   nlohmann::ordered_json json;
   json["pass"] = 2;
   json["threshold"] = config.spearman_threshold;
-  json["method"] = ClusterMethodName(config.spearman_cluster_method);
+  json["method"] = EnumName(config.spearman_cluster_method);
   json["missing"] =
       config.spearman_missing == SpearmanMissing::kPairwise ? "pairwise" : "impute_median";
   nlohmann::ordered_json criteria = nlohmann::ordered_json::array();
   for (Criterion criterion : config.representative_criteria)
-    criteria.push_back(CriterionName(criterion));
+    criteria.push_back(EnumName(criterion));
   json["representative_criteria"] = criteria;
   json["keep_columns"] = config.keep_columns;
   json["target_column"] = config.target_column.empty()

@@ -14,6 +14,7 @@
 #include "common/memory_budget.hpp"
 #include "descpipe/error.hpp"
 #include "descpipe/pipeline.hpp"
+#include "device/dispatch.hpp"
 #include "io/atomic_file.hpp"
 #include "io/npy.hpp"
 #include "pipeline/candidates.hpp"
@@ -208,7 +209,8 @@ Pass4Result RunPass4(const Pass1Result& pass1, const Pass2Result& pass2, ColumnM
     spdlog::debug(
         "pass4: {} rows x {} columns: features {:.3f} s, products and reductions {:.3f} s ({})",
         copula.n_rows, p, result.similarity.feature_seconds, result.similarity.product_seconds,
-        ctx.device() == Device::kCuda ? "GPU" : "CPU");
+        OnDevice(
+            ctx, [] { return "GPU"; }, [] { return "CPU"; }));
   }
   copula = ColumnMatrix{};
   ReleaseFreedMemory();
@@ -300,12 +302,12 @@ void WritePass4Outputs(const Pass4Result& result, const Config& config,
   parameters["rdc_basis"] = similarity.rdc_basis;
   parameters["nonlinear_threshold"] = config.nonlinear_threshold;
   parameters["nonlinear_topk"] = config.nonlinear_topk;
-  parameters["leiden_objective"] = LeidenObjectiveName(config.leiden_objective);
+  parameters["leiden_objective"] = EnumName(config.leiden_objective);
   parameters["leiden_resolution"] = config.leiden_resolution;
   parameters["leiden_iterations"] = config.leiden_iterations;
   nlohmann::ordered_json criteria = nlohmann::ordered_json::array();
   for (Criterion criterion : config.nonlinear_representative_criteria)
-    criteria.push_back(CriterionName(criterion));
+    criteria.push_back(EnumName(criterion));
   parameters["nonlinear_representative_criteria"] = criteria;
   parameters["mean_similarity"] = "weighted degree inside the cluster / (members - 1)";
   json["parameters"] = parameters;

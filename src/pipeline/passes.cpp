@@ -33,15 +33,12 @@ class SamplingPass final : public Pass {
   void Load(const PassInputs&, RunState&) const override {}
   void Compute(const PassInputs& in, RunState& state, const ProgressFn&) const override {
     const auto start = std::chrono::steady_clock::now();
-    const SampleSpec spec{in.config.sample_rows, in.config.sample_per_file,
-                          in.config.random_seed};
+    const SampleSpec spec{in.config.sample_rows, in.config.sample_per_file, in.config.random_seed};
     state.sampled_rows = WriteSample(state.table, spec, SamplePath(in.config), in.ctx);
     state.sampling_seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   }
-  std::string RemovedIfNextFails(const Config& config) const override {
-    return SamplePath(config);
-  }
+  std::string RemovedIfNextFails(const Config& config) const override { return SamplePath(config); }
   std::vector<std::string> Write(const PassInputs&, const RunState&) const override {
     return {"sampled_data.parquet"};
   }
@@ -109,8 +106,7 @@ class StatisticsPass final : public Pass {
                        r.kept.size(), r.columns.size() - r.kept.size(), r.seconds);
   }
   std::vector<std::string> Kept(const RunState& state) const override { return state.pass1.kept; }
-  void AddLineage(const PassInputs& in, const RunState& state,
-                  LineageLinks& links) const override {
+  void AddLineage(const PassInputs& in, const RunState& state, LineageLinks& links) const override {
     AddPass1Links(state.pass1, in.config, links);
   }
 };
@@ -127,9 +123,10 @@ class SpearmanPass final : public Pass {
   void Compute(const PassInputs& in, RunState& state, const ProgressFn& progress) const override {
     // What Passes 3 and 4 need is kept (and checkpointed) even when the run stops here, so that a
     // later run going further can reuse this pass. Pass 1's values are handed over.
-    state.pass2 = RunPass2(state.table, state.pass1, std::move(state.pass1.values), in.config,
-                           in.ctx, progress, /*pearson=*/in.config.vif_pearson,
-                           /*nonlinear_rows=*/static_cast<std::size_t>(in.config.nonlinear_max_rows));
+    state.pass2 =
+        RunPass2(state.table, state.pass1, std::move(state.pass1.values), in.config, in.ctx,
+                 progress, /*pearson=*/in.config.vif_pearson,
+                 /*nonlinear_rows=*/static_cast<std::size_t>(in.config.nonlinear_max_rows));
   }
   std::vector<std::string> Write(const PassInputs& in, const RunState& state) const override {
     WritePass2Outputs(state.pass2, in.config, in.config.output_dir);
@@ -158,8 +155,7 @@ class SpearmanPass final : public Pass {
     return {{"row_sample", rows}};
   }
   std::vector<std::string> Kept(const RunState& state) const override { return state.pass2.kept; }
-  void AddLineage(const PassInputs& in, const RunState& state,
-                  LineageLinks& links) const override {
+  void AddLineage(const PassInputs& in, const RunState& state, LineageLinks& links) const override {
     AddPass2Links(state.pass2, in.config, links);
   }
 };
@@ -194,8 +190,7 @@ class VifPass final : public Pass {
                        in.config.vif_threshold, r.seconds);
   }
   std::vector<std::string> Kept(const RunState& state) const override { return state.pass3.kept; }
-  void AddLineage(const PassInputs& in, const RunState& state,
-                  LineageLinks& links) const override {
+  void AddLineage(const PassInputs& in, const RunState& state, LineageLinks& links) const override {
     AddPass3Links(state.pass3, in.config, links);
   }
 };
@@ -253,8 +248,7 @@ class NonlinearPass final : public Pass {
     return {{"row_sample", rows}};
   }
   std::vector<std::string> Kept(const RunState& state) const override { return state.pass4.kept; }
-  void AddLineage(const PassInputs& in, const RunState& state,
-                  LineageLinks& links) const override {
+  void AddLineage(const PassInputs& in, const RunState& state, LineageLinks& links) const override {
     AddPass4Links(state.pass4, in.config, links);
   }
 };

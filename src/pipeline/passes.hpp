@@ -23,7 +23,7 @@ namespace descpipe {
 
 /// What the passes of one run produce and share.
 struct RunState {
-  Table table;  ///< the input; Pass 0's sample once Pass 0 ran
+  Table table;                    ///< the input; Pass 0's sample once Pass 0 ran
   std::int64_t sampled_rows = 0;  ///< Pass 0's sample
   double sampling_seconds = 0.0;
   Pass1Result pass1;

@@ -29,9 +29,11 @@
 
 #include "common/memory.hpp"
 #include "common/memory_budget.hpp"
+#include "common/parallel.hpp"
+#include "common/single_threaded_blas.hpp"
 #include "descpipe/error.hpp"
-#include "device/cuda_impl.hpp"
-#include "stats/single_threaded_blas.hpp"
+#include "device/dispatch.hpp"
+#include "similarity/nonlinear_cuda.hpp"
 
 namespace descpipe {
 namespace {
@@ -264,24 +266,20 @@ void ForAllBlocksOnGpu(const double* a, std::size_t n, std::size_t p, std::size_
         const std::size_t block_i0 = i0 / r, block_j0 = j0 / r, blocks_i = ni / r,
                           blocks_j = nj / r;
         const auto n_work = static_cast<std::int64_t>(blocks_j);
-        std::exception_ptr failure;
-        std::mutex failure_mutex;
+        FirstFailure failure;
         std::uint64_t pairs = 0;
 #pragma omp parallel for schedule(dynamic, 1) num_threads(ctx.threads()) reduction(+ : pairs)
         for (std::int64_t jj = 0; jj < n_work; ++jj) {
-          try {
+          failure.Run([&] {
             const std::size_t j = block_j0 + static_cast<std::size_t>(jj);
             for (std::size_t ii = 0; ii < blocks_i && block_i0 + ii <= j; ++ii) {
               reduce(block_i0 + ii, j, product + (static_cast<std::size_t>(jj) * r) * ld + ii * r,
                      ld);
               ++pairs;
             }
-          } catch (...) {
-            std::lock_guard<std::mutex> lock(failure_mutex);
-            if (!failure) failure = std::current_exception();
-          }
+          });
         }
-        if (failure) std::rethrow_exception(failure);
+        failure.Rethrow();
         pairs_done += pairs;
         if (progress) progress(pairs_done, pairs_total);
       });
@@ -296,10 +294,14 @@ void ForAllBlocks(const double* a, std::size_t n, std::size_t p, std::size_t r, 
                   const Reduce& reduce,
                   const std::function<void(std::uint64_t, std::int64_t)>& progress) {
   const int threads = ctx.threads();
-  if (ctx.device() == Device::kCuda) {
-    ForAllBlocksOnGpu(a, n, p, r, ctx, reduce, progress);
-    return;
-  }
+  const bool on_gpu = OnDevice(
+      ctx,
+      [&] {
+        ForAllBlocksOnGpu(a, n, p, r, ctx, reduce, progress);
+        return true;
+      },
+      [] { return false; });
+  if (on_gpu) return;
   const std::size_t per_tile = std::max<std::size_t>(1, kTileWidth / r);
   const std::size_t n_tiles = (p + per_tile - 1) / per_tile;
   std::vector<std::pair<std::size_t, std::size_t>> work;
@@ -309,14 +311,13 @@ void ForAllBlocks(const double* a, std::size_t n, std::size_t p, std::size_t r, 
   const auto n_work = static_cast<std::int64_t>(work.size());
   std::atomic<std::int64_t> done{0};
   std::mutex progress_mutex;
-  std::exception_ptr failure;
-  std::mutex failure_mutex;
+  FirstFailure failure;
 #pragma omp parallel num_threads(threads)
   {
     std::vector<double> product(per_tile * r * per_tile * r);
 #pragma omp for schedule(dynamic, 1)
     for (std::int64_t w = 0; w < n_work; ++w) {
-      try {
+      failure.Run([&] {
         const auto [ti, tj] = work[static_cast<std::size_t>(w)];
         const std::size_t i0 = ti * per_tile, j0 = tj * per_tile;
         const std::size_t ni = std::min(per_tile, p - i0), nj = std::min(per_tile, p - j0);
@@ -336,13 +337,10 @@ void ForAllBlocks(const double* a, std::size_t n, std::size_t p, std::size_t r, 
           std::lock_guard<std::mutex> lock(progress_mutex);
           progress(static_cast<std::uint64_t>(finished), n_work);
         }
-      } catch (...) {
-        std::lock_guard<std::mutex> lock(failure_mutex);
-        if (!failure) failure = std::current_exception();
-      }
+      });
     }
   }
-  if (failure) std::rethrow_exception(failure);
+  failure.Rethrow();
 }
 
 /// Storage of the stacked features, reused by every family: no zero-fill (every element is
@@ -372,25 +370,21 @@ const double* StackedFeatures(const ColumnMatrix& copula, const FeatureFamily& f
   const std::vector<double> table = RankTable(family, basis, n);
   double* a = buffer.Reserve(n * p * r);
   const auto n_columns = static_cast<std::int64_t>(p);
-  std::exception_ptr failure;
-  std::mutex failure_mutex;
+  FirstFailure failure;
 #pragma omp parallel num_threads(threads)
   {
     std::vector<double> scratch;
 #pragma omp for schedule(dynamic, 1)
     for (std::int64_t col = 0; col < n_columns; ++col) {
-      try {
+      failure.Run([&] {
         const auto j = static_cast<std::size_t>(col);
         double* block = a + j * r * n;
         FillBlock(copula.column(j), n, family, basis, table, scratch, block);
         if (ridge >= 0.0) Whiten(block, n, r, ridge);
-      } catch (...) {
-        std::lock_guard<std::mutex> lock(failure_mutex);
-        if (!failure) failure = std::current_exception();
-      }
+      });
     }
   }
-  if (failure) std::rethrow_exception(failure);
+  failure.Rethrow();
   return a;
 }
 
@@ -453,24 +447,20 @@ double NonlinearBasisBytes(std::size_t rows, const NonlinearOptions& options) {
 
 void CopulaTransform(ColumnMatrix& values, const Context& ctx) {
   const auto n_columns = static_cast<std::int64_t>(values.n_cols);
-  std::exception_ptr failure;
-  std::mutex failure_mutex;
+  FirstFailure failure;
 #pragma omp parallel num_threads(ctx.threads())
   {
     RankScratch scratch;
 #pragma omp for schedule(dynamic, 1)
     for (std::int64_t col = 0; col < n_columns; ++col) {
-      try {
+      failure.Run([&] {  // scratch growth may fail: carried out of the parallel region
         double* column = values.column(static_cast<std::size_t>(col));
         const std::size_t valid = RankInPlace(column, values.n_rows, scratch);
         for (std::size_t i = 0; i < values.n_rows; ++i) column[i] /= static_cast<double>(valid);
-      } catch (...) {  // scratch growth may fail: carried out of the parallel region
-        std::lock_guard<std::mutex> lock(failure_mutex);
-        if (!failure) failure = std::current_exception();
-      }
+      });
     }
   }
-  if (failure) std::rethrow_exception(failure);
+  failure.Rethrow();
 }
 
 std::vector<double> HsicFrequencies(const NonlinearOptions& options) {
@@ -665,5 +655,14 @@ NonlinearResult NonlinearDependence(
   }
   return result;
 }
+
+#ifndef DESCPIPE_USE_CUDA
+namespace cuda_impl {
+void ForAllProductTiles(const double*, std::size_t, std::size_t, std::size_t, std::size_t,
+                        const Context&, const ProductTileFn&) {
+  NoCuda("the GPU HSIC/RDC products");
+}
+}  // namespace cuda_impl
+#endif
 
 }  // namespace descpipe

@@ -6,8 +6,8 @@
 // buffers while the next tile is computed, and handed to the caller's reduction on the host.
 #include <algorithm>
 
-#include "device/cuda_impl.hpp"
 #include "device/cuda_support.cuh"
+#include "similarity/nonlinear_cuda.hpp"
 
 namespace descpipe::cuda_impl {
 

@@ -29,10 +29,11 @@
 #include <mutex>
 
 #include "common/numbers.hpp"
+#include "common/single_threaded_blas.hpp"
 #include "descpipe/error.hpp"
 #include "descpipe/similarity.hpp"
-#include "device/cuda_impl.hpp"
-#include "stats/single_threaded_blas.hpp"
+#include "device/dispatch.hpp"
+#include "similarity/spearman_cuda.hpp"
 
 namespace descpipe {
 namespace {
@@ -363,8 +364,9 @@ CorrelationAccumulator::CorrelationAccumulator(std::vector<double> shift,
                                                const std::vector<bool>& incomplete,
                                                const Context& ctx, std::uint64_t expected_rows)
     : impl_(std::make_unique<Impl>()) {
-  const bool on_gpu =
-      ctx.device() == Device::kCuda && !shift.empty();  // no columns: nothing for the GPU
+  const bool on_gpu = OnDevice(
+      ctx, [&] { return !shift.empty(); },  // no columns: nothing for the GPU
+      [] { return false; });
   impl_->Init(std::move(shift), incomplete, ctx.threads(), /*cpu_buffers=*/!on_gpu);
   if (on_gpu) {
     impl_->gpu = std::make_unique<cuda_impl::CorrelationSumsGpu>(impl_->shift, impl_->incomplete,
@@ -504,5 +506,27 @@ std::vector<double> SpearmanFromRanks(const ColumnMatrix& ranks, const Context& 
 std::vector<double> SpearmanFromRanks(const FloatRankMatrix& ranks, const Context& ctx) {
   return CorrelationOfColumns(ranks, ctx);
 }
+
+#ifndef DESCPIPE_USE_CUDA
+namespace cuda_impl {
+struct CorrelationSumsGpu::State {};
+CorrelationSumsGpu::CorrelationSumsGpu(const std::vector<double>&, const std::vector<std::size_t>&,
+                                       std::uint64_t, const Context&) {
+  NoCuda("the GPU correlation sums");
+}
+CorrelationSumsGpu::~CorrelationSumsGpu() = default;
+void CorrelationSumsGpu::Add(const double* const*, std::size_t) {
+  NoCuda("the GPU correlation sums");
+}
+void CorrelationSumsGpu::Add(const float* const*, std::size_t) {
+  NoCuda("the GPU correlation sums");
+}
+CorrelationSums CorrelationSumsGpu::Finish() { NoCuda("the GPU correlation sums"); }
+std::size_t CorrelationSumsGpu::tile_rows() const { return 0; }
+double GramReferenceSeconds(std::size_t, std::size_t, int, const Context&) {
+  NoCuda("the cuBLAS reference product");
+}
+}  // namespace cuda_impl
+#endif
 
 }  // namespace descpipe

@@ -16,8 +16,8 @@
 #include <algorithm>
 #include <cstring>
 
-#include "device/cuda_impl.hpp"
 #include "device/cuda_support.cuh"
+#include "similarity/spearman_cuda.hpp"
 
 namespace descpipe::cuda_impl {
 namespace {

@@ -8,7 +8,8 @@
 
 #include "common/parallel.hpp"
 #include "descpipe/error.hpp"
-#include "device/cuda_impl.hpp"
+#include "device/dispatch.hpp"
+#include "stats/ranks_cuda.hpp"
 
 namespace descpipe {
 
@@ -116,20 +117,27 @@ void RankColumns(ColumnMatrix& matrix, SpearmanMissing missing, const Context& c
     }
     failure.Rethrow();
   }
-  if (ctx.device() == Device::kCuda) {
-    cuda_impl::RankColumns(matrix, ctx);
-    return;
-  }
+  OnDevice(
+      ctx, [&] { cuda_impl::RankColumns(matrix, ctx); },
+      [&] {
 #pragma omp parallel num_threads(ctx.threads())
-  {
-    RankScratch order;
+        {
+          RankScratch order;
 #pragma omp for schedule(dynamic, 1)
-    for (std::int64_t col = 0; col < n_columns; ++col) {
-      failure.Run(
-          [&] { RankInPlace(matrix.column(static_cast<std::size_t>(col)), matrix.n_rows, order); });
-    }
-  }
-  failure.Rethrow();
+          for (std::int64_t col = 0; col < n_columns; ++col) {
+            failure.Run([&] {
+              RankInPlace(matrix.column(static_cast<std::size_t>(col)), matrix.n_rows, order);
+            });
+          }
+        }
+        failure.Rethrow();
+      });
 }
+
+#ifndef DESCPIPE_USE_CUDA
+namespace cuda_impl {
+void RankColumns(ColumnMatrix&, const Context&) { NoCuda("the GPU rank transform"); }
+}  // namespace cuda_impl
+#endif
 
 }  // namespace descpipe

@@ -15,8 +15,8 @@
 #include <cub/device/device_scan.cuh>
 #include <limits>
 
-#include "device/cuda_impl.hpp"
 #include "device/cuda_support.cuh"
+#include "stats/ranks_cuda.hpp"
 
 namespace descpipe::cuda_impl {
 namespace {

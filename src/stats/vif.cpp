@@ -10,9 +10,10 @@
 #include <numeric>
 
 #include "common/numbers.hpp"
+#include "common/single_threaded_blas.hpp"
 #include "descpipe/error.hpp"
-#include "device/cuda_impl.hpp"
-#include "stats/single_threaded_blas.hpp"
+#include "device/dispatch.hpp"
+#include "stats/vif_cuda.hpp"
 
 extern "C" {
 void dpotrf_(const char* uplo, const int* n, double* a, const int* lda, int* info);
@@ -43,15 +44,16 @@ bool InvertSubmatrix(const double* r, std::size_t p, const std::vector<std::size
   if (m == 0) return true;
   const int n = static_cast<int>(m);
   int info = 0;
-  if (ctx.device() == Device::kCuda) {
-    if (!cuda_impl::InvertSpd(inverse.data(), m, ctx)) return false;
-  } else {
-    SingleThreadedBlas blas_guard;
-    dpotrf_("L", &n, inverse.data(), &n, &info);  // column-major lower == row-major upper
-    if (info != 0) return false;
-    dpotri_("L", &n, inverse.data(), &n, &info);
-    if (info != 0) return false;
-  }
+  const bool inverted = OnDevice(
+      ctx, [&] { return cuda_impl::InvertSpd(inverse.data(), m, ctx); },
+      [&] {
+        SingleThreadedBlas blas_guard;
+        dpotrf_("L", &n, inverse.data(), &n, &info);  // column-major lower == row-major upper
+        if (info != 0) return false;
+        dpotri_("L", &n, inverse.data(), &n, &info);
+        return info == 0;
+      });
+  if (!inverted) return false;
   for (std::size_t a = 0; a < m; ++a) {  // mirror the computed triangle
     for (std::size_t b = a + 1; b < m; ++b) inverse[b * m + a] = inverse[a * m + b];
   }
@@ -261,5 +263,11 @@ VifResult IterativeVif(const double* correlation, std::size_t p,
     result.final_vif.push_back(inverse[a * active.size() + a]);
   return result;
 }
+
+#ifndef DESCPIPE_USE_CUDA
+namespace cuda_impl {
+bool InvertSpd(double*, std::size_t, const Context&) { NoCuda("the GPU VIF inverse"); }
+}  // namespace cuda_impl
+#endif
 
 }  // namespace descpipe

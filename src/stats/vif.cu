@@ -1,7 +1,9 @@
 // The VIF inverse on the GPU (cuda_impl::InvertSpd): Cholesky factorisation and inversion with
 // cuSOLVER (potrf, potri), the same LAPACK steps vif.cpp takes on the CPU.
-#include "device/cuda_impl.hpp"
+#include <algorithm>
+
 #include "device/cuda_support.cuh"
+#include "stats/vif_cuda.hpp"
 
 namespace descpipe::cuda_impl {
 

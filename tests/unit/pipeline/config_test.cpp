@@ -330,7 +330,7 @@ leiden_iterations: 4
   config.Validate();
   EXPECT_TRUE(
       Contains(MessageOf<InvalidInput>([] { LoadYaml("spearman_cluster_method: blobs\n"); }),
-               "star, components, leiden"));
+               "must be star, components or leiden, got 'blobs'"));
   EXPECT_TRUE(Contains(
       MessageOf<InvalidInput>([] { LoadYaml("representative_criteria: [pinned, luck]\n"); }),
       "luck"));
@@ -402,7 +402,7 @@ graph:
   EXPECT_DOUBLE_EQ(graph.leiden_resolution, 0.2);
 
   EXPECT_TRUE(Contains(MessageOf<InvalidInput>([] { LoadYaml("leiden_objective: surprise\n"); }),
-                       "modularity, cpm"));
+                       "must be modularity or cpm, got 'surprise'"));
   for (const char* bad : {"hsic_D=7", "hsic_D=0", "rdc_k=0", "rdc_seeds=0", "rdc_s=0", "w_hsic=-1",
                           "nonlinear_threshold=0", "nonlinear_threshold=1.5", "nonlinear_topk=-1",
                           "nonlinear_max_rows=10"}) {
