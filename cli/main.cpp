@@ -203,7 +203,7 @@ int main(int argc, char** argv) {
                 "Fail instead of sampling rows when a matrix exceeds memory_limit");
   run->add_option("--until", until,
                   "Stop after this pass: pass1|pass2|pass3|pass4 (default: every pass built)")
-      ->check(CLI::IsMember({"pass1", "pass2", "pass3", "pass4"}));
+      ->check(CLI::IsMember(descpipe::StageNames()));
 
   CommonOptions stats_options;
   std::string stats_format = "table";
@@ -302,8 +302,8 @@ int main(int argc, char** argv) {
       if (!output_dir.empty()) config.output_dir = output_dir;
       const descpipe::Context ctx = MakeContext(config, run_options.quiet);
       descpipe::RunOptions options;
-      options.until = until.empty() ? descpipe::LastImplementedStage()
-                                    : static_cast<descpipe::Stage>(until.back() - '0');
+      options.until =
+          until.empty() ? descpipe::LastImplementedStage() : descpipe::ParseStage(until);
       if (exact) config.exact = true;
       options.quiet = run_options.quiet;
       options.resume = !no_resume;

@@ -197,6 +197,10 @@ RunResult RunPipeline(const Table& input, const Config& config, const RunOptions
 
 /// The highest pass this build implements.
 Stage LastImplementedStage();
+/// "pass1" .. "pass4": the stages `--until` accepts, in order.
+std::vector<std::string> StageNames();
+/// The stage named `name` ("pass2"). @throws InvalidInput listing StageNames() otherwise.
+Stage ParseStage(const std::string& name);
 
 /// Removes the temporary files of outputs this process is writing (never a finished output).
 /// Async-signal-safe: for a SIGINT/SIGTERM handler, so that a stopped command leaves nothing

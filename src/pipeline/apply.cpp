@@ -10,6 +10,7 @@
 #include "descpipe/table.hpp"
 #include "io/atomic_file.hpp"
 #include "io/outdir.hpp"
+#include "pipeline/passes.hpp"
 
 namespace descpipe {
 namespace {
@@ -20,16 +21,13 @@ struct StageFiles {
   const char* columns;  ///< the column list it wrote
 };
 
+/// The pass that ran as `stage` and the list of its survivors.
 StageFiles FilesOf(Stage stage) {
-  switch (stage) {
-    case Stage::kPass2:
-      return {"pass2_spearman", "pass2_columns.txt"};
-    case Stage::kPass3:
-      return {"pass3_vif", "pass3_columns.txt"};
-    case Stage::kPass4:
-      return {"pass4_nonlinear", "final_descriptors.txt"};
-    default:
-      break;
+  for (const auto& pass : Passes()) {
+    if (pass->stage() == static_cast<int>(stage) && stage >= Stage::kPass2 &&
+        pass->survivors_file() != nullptr) {
+      return {pass->long_name(), pass->survivors_file()};
+    }
   }
   throw InvalidInput("--after must be pass2, pass3 or final");
 }

@@ -79,6 +79,7 @@ class SamplingPass final : public Pass {
 /// Pass 1: statistics and filters.
 class StatisticsPass final : public Pass {
  public:
+  const char* survivors_file() const override { return "pass1_columns.txt"; }
   int stage() const override { return 1; }
   const char* name() const override { return "pass1"; }
   const char* long_name() const override { return "pass1_statistics"; }
@@ -114,6 +115,7 @@ class StatisticsPass final : public Pass {
 /// Pass 2: Spearman clusters.
 class SpearmanPass final : public Pass {
  public:
+  const char* survivors_file() const override { return "pass2_columns.txt"; }
   int stage() const override { return 2; }
   const char* name() const override { return "pass2"; }
   const char* long_name() const override { return "pass2_spearman"; }
@@ -163,6 +165,7 @@ class SpearmanPass final : public Pass {
 /// Pass 3: VIF.
 class VifPass final : public Pass {
  public:
+  const char* survivors_file() const override { return "pass3_columns.txt"; }
   int stage() const override { return 3; }
   const char* name() const override { return "pass3"; }
   const char* long_name() const override { return "pass3_vif"; }
@@ -198,6 +201,7 @@ class VifPass final : public Pass {
 /// Pass 4: nonlinear clusters, the final descriptors and the lineage.
 class NonlinearPass final : public Pass {
  public:
+  const char* survivors_file() const override { return "final_descriptors.txt"; }
   int stage() const override { return 4; }
   const char* name() const override { return "pass4"; }
   const char* long_name() const override { return "pass4_nonlinear"; }

@@ -84,6 +84,9 @@ class Pass {
     (void)state;
     return nlohmann::ordered_json::object();
   }
+  /// The file in OUTDIR that lists its survivors, one per line (what `apply --after` reads);
+  /// nullptr when it writes none.
+  virtual const char* survivors_file() const { return nullptr; }
   /// The survivors after this pass (after Load or Compute).
   virtual std::vector<std::string> Kept(const RunState& state) const = 0;
   /// Adds this pass's removals to the lineage (final_cluster_info.json); after Compute.

@@ -23,7 +23,25 @@
 namespace descpipe {
 namespace fs = std::filesystem;
 
-Stage LastImplementedStage() { return Stage::kPass4; }
+Stage LastImplementedStage() { return static_cast<Stage>(Passes().back()->stage()); }
+
+std::vector<std::string> StageNames() {
+  std::vector<std::string> names;
+  for (const auto& pass : Passes()) {
+    if (pass->stage() >= static_cast<int>(Stage::kPass1)) names.push_back(pass->name());
+  }
+  return names;
+}
+
+Stage ParseStage(const std::string& name) {
+  for (const auto& pass : Passes()) {
+    if (pass->stage() >= static_cast<int>(Stage::kPass1) && name == pass->name())
+      return static_cast<Stage>(pass->stage());
+  }
+  std::string names;
+  for (const auto& known : StageNames()) names += (names.empty() ? "" : ", ") + known;
+  throw InvalidInput(fmt::format("unknown pass '{}' (valid: {})", name, names));
+}
 
 void RemoveUnfinishedOutputs() { io::RemoveTemporariesNow(); }
 
