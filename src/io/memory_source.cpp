@@ -14,93 +14,47 @@
 
 namespace descpipe {
 
-const char* MemoryTypeName(MemoryType type) {
-  switch (type) {
-    case MemoryType::kFloat64:
-      return "DOUBLE";
-    case MemoryType::kFloat32:
-      return "FLOAT";
-    case MemoryType::kInt64:
-      return "BIGINT";
-    case MemoryType::kInt32:
-      return "INTEGER";
-    case MemoryType::kInt16:
-      return "SMALLINT";
-    case MemoryType::kInt8:
-      return "TINYINT";
-    case MemoryType::kUInt64:
-      return "UBIGINT";
-    case MemoryType::kUInt32:
-      return "UINTEGER";
-    case MemoryType::kUInt16:
-      return "USMALLINT";
-    case MemoryType::kUInt8:
-      return "UTINYINT";
-    case MemoryType::kBool:
-      return "BOOLEAN";
-    case MemoryType::kText:
-      return "VARCHAR";
+namespace {
+
+/// What descpipe knows of each MemoryType: DuckDB's name and type for it, and its size.
+struct TypeInfo {
+  MemoryType type;
+  const char* name;
+  duckdb_type duckdb;
+  std::size_t bytes;
+};
+
+constexpr TypeInfo kTypes[] = {
+    {MemoryType::kFloat64, "DOUBLE", DUCKDB_TYPE_DOUBLE, 8},
+    {MemoryType::kFloat32, "FLOAT", DUCKDB_TYPE_FLOAT, 4},
+    {MemoryType::kInt64, "BIGINT", DUCKDB_TYPE_BIGINT, 8},
+    {MemoryType::kInt32, "INTEGER", DUCKDB_TYPE_INTEGER, 4},
+    {MemoryType::kInt16, "SMALLINT", DUCKDB_TYPE_SMALLINT, 2},
+    {MemoryType::kInt8, "TINYINT", DUCKDB_TYPE_TINYINT, 1},
+    {MemoryType::kUInt64, "UBIGINT", DUCKDB_TYPE_UBIGINT, 8},
+    {MemoryType::kUInt32, "UINTEGER", DUCKDB_TYPE_UINTEGER, 4},
+    {MemoryType::kUInt16, "USMALLINT", DUCKDB_TYPE_USMALLINT, 2},
+    {MemoryType::kUInt8, "UTINYINT", DUCKDB_TYPE_UTINYINT, 1},
+    {MemoryType::kBool, "BOOLEAN", DUCKDB_TYPE_BOOLEAN, 1},
+    {MemoryType::kText, "VARCHAR", DUCKDB_TYPE_VARCHAR, sizeof(std::string)},
+};
+
+const TypeInfo& InfoOf(MemoryType type) {
+  for (const TypeInfo& info : kTypes) {
+    if (info.type == type) return info;
   }
-  return "?";
+  throw InvalidInput(fmt::format("unknown in-memory column type {}", static_cast<int>(type)));
 }
 
-std::size_t MemoryTypeBytes(MemoryType type) {
-  switch (type) {
-    case MemoryType::kFloat64:
-    case MemoryType::kInt64:
-    case MemoryType::kUInt64:
-      return 8;
-    case MemoryType::kFloat32:
-    case MemoryType::kInt32:
-    case MemoryType::kUInt32:
-      return 4;
-    case MemoryType::kInt16:
-    case MemoryType::kUInt16:
-      return 2;
-    case MemoryType::kInt8:
-    case MemoryType::kUInt8:
-    case MemoryType::kBool:
-      return 1;
-    case MemoryType::kText:
-      return sizeof(std::string);
-  }
-  return 0;
-}
+}  // namespace
+
+const char* MemoryTypeName(MemoryType type) { return InfoOf(type).name; }
+std::size_t MemoryTypeBytes(MemoryType type) { return InfoOf(type).bytes; }
 
 namespace io {
 namespace {
 
 constexpr const char* kFunctionName = "descpipe_memory_table";
-
-duckdb_type DuckDbType(MemoryType type) {
-  switch (type) {
-    case MemoryType::kFloat64:
-      return DUCKDB_TYPE_DOUBLE;
-    case MemoryType::kFloat32:
-      return DUCKDB_TYPE_FLOAT;
-    case MemoryType::kInt64:
-      return DUCKDB_TYPE_BIGINT;
-    case MemoryType::kInt32:
-      return DUCKDB_TYPE_INTEGER;
-    case MemoryType::kInt16:
-      return DUCKDB_TYPE_SMALLINT;
-    case MemoryType::kInt8:
-      return DUCKDB_TYPE_TINYINT;
-    case MemoryType::kUInt64:
-      return DUCKDB_TYPE_UBIGINT;
-    case MemoryType::kUInt32:
-      return DUCKDB_TYPE_UINTEGER;
-    case MemoryType::kUInt16:
-      return DUCKDB_TYPE_USMALLINT;
-    case MemoryType::kUInt8:
-      return DUCKDB_TYPE_UTINYINT;
-    case MemoryType::kBool:
-      return DUCKDB_TYPE_BOOLEAN;
-    case MemoryType::kText:
-      return DUCKDB_TYPE_VARCHAR;
-  }
-  return DUCKDB_TYPE_INVALID;
-}
 
 /// `n` values of `column` from row `first` as double; a NULL reads as NaN with null byte 1.
 void ToDouble(const MemoryColumn& column, std::size_t first, std::size_t n, double* values,
@@ -242,7 +196,7 @@ void BindScan(duckdb_bind_info info) {
   duckdb_free(text);
   duckdb_destroy_value(&parameter);
   for (const MemoryColumn& column : table->columns) {
-    duckdb_logical_type type = duckdb_create_logical_type(DuckDbType(column.type));
+    duckdb_logical_type type = duckdb_create_logical_type(InfoOf(column.type).duckdb);
     duckdb_bind_add_result_column(info, column.name.c_str(), type);
     duckdb_destroy_logical_type(&type);
   }

@@ -1,5 +1,7 @@
 // The passes behind one interface (src/pipeline/passes.hpp): their order, names and option groups
 // agree with Stage, the --until names, the registry's groups and `apply`.
+#include "pipeline/passes.hpp"
+
 #include <gtest/gtest.h>
 
 #include <set>
@@ -8,7 +10,6 @@
 #include "descpipe/config.hpp"
 #include "descpipe/error.hpp"
 #include "descpipe/pipeline.hpp"
-#include "pipeline/passes.hpp"
 #include "support/test_support.hpp"
 
 namespace descpipe::testing {
