@@ -150,11 +150,6 @@ Pass4Result RunPass4(const Pass1Result& pass1, const Pass2Result& pass2, ColumnM
 /// final_descriptors.txt.
 void WritePass4Outputs(const Pass4Result& result, const Config& config, const std::string& out_dir);
 
-/// Writes final_cluster_info.json: the lineage of every input descriptor (see lineage.hpp).
-void WriteFinalClusterInfo(const Pass1Result& pass1, const Pass2Result& pass2,
-                           const Pass3Result& pass3, const Pass4Result& pass4, const Config& config,
-                           const std::string& out_dir);
-
 enum class Stage { kPass1 = 1, kPass2 = 2, kPass3 = 3, kPass4 = 4 };
 
 struct RunOptions {

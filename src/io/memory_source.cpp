@@ -135,7 +135,11 @@ class MemoryBatchStream final : public BatchStream {
     batch.null_data.resize(columns_.size());
     // Buffers only for the columns that need converting, allocated once.
     std::size_t converted = 0;
-    for (std::size_t k = 0; k < columns_.size(); ++k) converted += NeedsCopy(k, n);
+    copy_.resize(columns_.size());
+    for (std::size_t k = 0; k < columns_.size(); ++k) {
+      copy_[k] = NeedsCopy(k, n);
+      converted += copy_[k];
+    }
     if (batch.values.size() < converted * batch_rows_) {
       batch.values.resize(converted * batch_rows_);
       batch.is_null.resize(converted * batch_rows_);
@@ -143,7 +147,7 @@ class MemoryBatchStream final : public BatchStream {
     std::size_t slot = 0;
     for (std::size_t k = 0; k < columns_.size(); ++k) {
       const MemoryColumn& column = table_.columns[columns_[k]];
-      if (!NeedsCopy(k, n)) {
+      if (!copy_[k]) {
         batch.column_data[k] = static_cast<const double*>(column.data) + next_row_;
         batch.null_data[k] = no_nulls_.data();
         continue;
@@ -172,6 +176,7 @@ class MemoryBatchStream final : public BatchStream {
   std::size_t next_row_ = 0;
   bool decodes_ = false;
   std::vector<std::uint8_t> no_nulls_;
+  std::vector<std::uint8_t> copy_;  ///< per column of this batch: converted into the buffers
 };
 
 // ---- The DuckDB table function: descpipe_memory_table(row_column) ------------------------------

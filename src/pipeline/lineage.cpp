@@ -148,17 +148,6 @@ void AddPass4Links(const Pass4Result& pass4, const Config& config, LineageLinks&
   }
 }
 
-void WriteFinalClusterInfo(const Pass1Result& pass1, const Pass2Result& pass2,
-                           const Pass3Result& pass3, const Pass4Result& pass4, const Config& config,
-                           const std::string& out_dir) {
-  LineageLinks links;
-  AddPass1Links(pass1, config, links);
-  AddPass2Links(pass2, config, links);
-  AddPass3Links(pass3, config, links);
-  AddPass4Links(pass4, config, links);
-  WriteLineage(pass1.columns, pass4.kept, links, out_dir);
-}
-
 void WriteLineage(const std::vector<std::string>& inputs, const std::vector<std::string>& kept,
                   const LineageLinks& links, const std::string& out_dir) {
   const std::vector<std::string>& columns = inputs;
