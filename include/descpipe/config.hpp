@@ -82,6 +82,12 @@ struct Config {
       0.6;                 ///< edge when the fused similarity S >= this (docs/NONLINEAR.md)
   int nonlinear_topk = 0;  ///< > 0: keep only each column's k strongest edges
   LeidenObjective leiden_objective = LeidenObjective::kModularity;
+  /// star: Leiden communities split into stars, every removed column has S >= nonlinear_threshold
+  /// to its representative; community: one representative per community (earlier versions).
+  ClusterAssignment nonlinear_assignment = ClusterAssignment::kStar;
+  /// Lineage: a removed column that no direct link represents is represented by the final
+  /// descriptor with the largest |rho| to it when that is at least this (descpipe/lineage.hpp).
+  double lineage_min_rho = 0.5;
   /// Pass 4 representatives: the cluster hub (highest weighted degree, "mean_similarity") comes
   /// right after pinned and target, because Pass 4's members are dependent, not duplicates.
   std::vector<Criterion> nonlinear_representative_criteria = {

@@ -70,6 +70,18 @@ inline const EnumNames<LeidenObjective>& NamesOf(LeidenObjective) {
   return names;
 }
 
+/// How leiden and components clusters become removals. community: one representative per
+/// cluster, every other unpinned member removed (a member may be far from its representative: the
+/// clusters are joined by chains of edges). star: each cluster is split into stars around its best
+/// members (as the star method does over the whole graph), so every removed member has an edge,
+/// |similarity| >= threshold, to its own representative.
+enum class ClusterAssignment { kStar, kCommunity };
+inline const EnumNames<ClusterAssignment>& NamesOf(ClusterAssignment) {
+  static const EnumNames<ClusterAssignment> names = {{"star", ClusterAssignment::kStar},
+                                                     {"community", ClusterAssignment::kCommunity}};
+  return names;
+}
+
 struct ClusterOptions {
   ClusterMethod method = ClusterMethod::kStar;
   double threshold = 0.95;  ///< edge when |similarity| >= threshold
@@ -78,6 +90,8 @@ struct ClusterOptions {
   double leiden_resolution = 1.0;
   int leiden_iterations = -1;  ///< < 0: until stable
   LeidenObjective leiden_objective = LeidenObjective::kModularity;
+  /// leiden and components only (star clusters are stars already).
+  ClusterAssignment assignment = ClusterAssignment::kCommunity;
 };
 
 /// One cluster: its representative and every member (representative included, ascending).
@@ -98,6 +112,7 @@ struct Cluster {
 /// - components: connected components of the thresholded graph.
 /// - leiden: igraph's Leiden (leiden_objective, weights |similarity|, seeded) on the thresholded
 ///   graph.
+/// components and leiden clusters are then split into stars when `assignment` is kStar.
 /// Clusters are returned ordered by representative. Deterministic: ties are broken by input
 /// position, never by thread or hash order.
 std::vector<Cluster> ClusterColumns(const SimilarityView& similarity,

@@ -1,19 +1,42 @@
 // Lineage: why each input descriptor was removed and which final descriptor stands for it now.
 //
 // final_cluster_info.json (written by the pipeline after Pass 4) holds:
-//   "input_descriptors": count, "final_descriptors": count,
-//   "final": [ { "column": F, "stands_for": [ link..., each with "path" ] } ]   (input order)
-//   "removed": { X: link }                                                      (input order)
-// where a link is
+//   "input_descriptors": count, "final_descriptors": count, "lineage_min_rho": number,
+//   "final": [ { "column": F, "stands_for": [ record... ] } ]   (input order)
+//   "removed": { X: record }                                    (input order)
+// where a record is
 //   { "column": X, "pass": 1..4, "pass_name": "statistics" | "spearman" | "vif" | "nonlinear",
 //     "reason": a sentence, "linked_to": Y or null, "measure": "spearman_rho" |
 //     "partial_correlation" | "nonlinear_similarity" | null, "value": number or null,
-//     "represented_by": F or null, "path": [X, Y, ..., F] }
+//     "path": [X, Y, ...], "represented_by": F or null,
+//     "representative_rule": "removal_link" | "similarity_chain" | "closest_final" | null,
+//     "rho_to_representative", "s_to_representative", "r2_on_final": number or null,
+//     "closest_final": C or null, "rho_to_closest_final": number or null }
 // Y is the column X was removed in favour of (its cluster representative in Passes 2 and 4, the
-// remaining column with the largest |partial correlation| in Pass 3); following linked_to until a
-// final descriptor gives represented_by. Pass 1 removals (and Pass 3 removals that no column
-// explains) are represented by nothing. Every input descriptor is either in "final" or in
-// "removed", exactly once.
+// remaining column with the largest |partial correlation| in Pass 3); "path" follows linked_to
+// from X until a final descriptor or a column removed in favour of nothing (the removal chain).
+//
+// Who represents X now is decided from direct measures, never from the chain alone:
+//   1. the end of the removal chain, when it is final and every link of the chain is a similarity
+//      within its pass's threshold (Pass 2: |rho| >= spearman_threshold; Pass 4: S >=
+//      nonlinear_threshold): "removal_link" for one link (Y itself), "similarity_chain" for a
+//      Pass 2 link then a Pass 4 link (a Pass 2 link means nearly the same ranks, and Pass 4's S
+//      depends on the ranks only). A VIF link (a partial correlation) never counts;
+//   2. "closest_final": otherwise the final descriptor with the largest |Spearman rho| to X (the
+//      first in input order among equals), when that |rho| >= lineage_min_rho;
+//   3. none (null) otherwise, and always for Pass 1 removals (removed for their own statistics).
+// rho_to_representative is Spearman's rho from Pass 2's matrix; s_to_representative the fused
+// nonlinear similarity of Pass 4 (known when X and F were both Pass 4 columns, i.e. X was removed
+// in Pass 4); r2_on_final the R^2 of X's ranks regressed on the final descriptors' ranks (from
+// Pass 2's matrix: how much of X the final set still carries, jointly), for every removal after
+// Pass 1. closest_final is the final descriptor with the largest |rho| to X, whatever the rule.
+// Every input descriptor is either in "final" or in "removed", exactly once; a final descriptor's
+// "stands_for" lists the records it represents.
+//
+// lineage.csv holds the same, one row per input descriptor (input order): descriptor, fate
+// (final | removed), pass, pass_name, reason, removed_in_favour_of, represented_by,
+// representative_rule, rho_to_representative, s_to_representative, r2_on_final, closest_final,
+// rho_to_closest_final (empty fields for none).
 #pragma once
 
 #include <string>

@@ -30,12 +30,24 @@ struct VifRemoval {
   std::size_t column = 0;  ///< index into the input matrix
   double vif = 0.0;        ///< VIF at removal (+inf for singular columns)
   bool singular = false;
+  /// Singular columns: the residual variance given the better columns taken before it. Near 0
+  /// (|value| < singular_tolerance): a linear combination of them. Clearly negative: the
+  /// correlation matrix is not positive definite there (pairwise-complete correlations need not
+  /// be consistent with any data set), so no regression is defined; the column is removed for the
+  /// same reason but is not shown to be a combination of the others. NaN for VIF removals.
+  double residual_variance = std::numeric_limits<double>::quiet_NaN();
   /// The surviving column that explains it best: largest |partial correlation| given the other
   /// columns (VIF removals), or largest |regression coefficient| (singular ones). SIZE_MAX when
   /// no column is left to explain it.
   std::size_t absorbed_by = static_cast<std::size_t>(-1);
   double partial_correlation = std::numeric_limits<double>::quiet_NaN();
 };
+
+/// True when `removal` is singular because the matrix is not positive definite at its column
+/// (residual variance below -tolerance), not because the column is a linear combination.
+inline bool NotPositiveDefinite(const VifRemoval& removal, double singular_tolerance = 1e-10) {
+  return removal.singular && removal.residual_variance < -singular_tolerance;
+}
 
 struct VifResult {
   std::vector<VifRemoval> removed;     ///< in removal order
@@ -66,6 +78,17 @@ VifResult IterativeVif(const double* correlation, std::size_t p,
                        const std::vector<std::size_t>& quality_rank,
                        const std::vector<bool>& pinned, const VifOptions& options,
                        const Context& ctx);
+
+/// R^2 of the linear regression (with a constant) of each column `targets[t]` on the columns
+/// `basis`, from the symmetric p x p correlation matrix alone: R^2 = r^T R_BB^-1 r with
+/// r = R[basis, target] (NaN entries count as 0). When R_BB is not positive definite (pairwise
+/// correlations), its pseudo-inverse is used (eigenvalues below 1e-10 x the largest dropped).
+/// Results are clamped to [0, 1]; a target that is in the basis gets 1, an empty basis 0.
+/// Cost: one k x k Cholesky and a k x m triangular solve (k = |basis|, m = |targets|), on one
+/// BLAS thread (the same bits whatever the thread count).
+std::vector<double> ExplainedVariance(const double* correlation, std::size_t p,
+                                      const std::vector<std::size_t>& basis,
+                                      const std::vector<std::size_t>& targets);
 
 /// VIF of every column by a fresh inversion. When the Cholesky factorisation of R fails (R
 /// singular or indefinite) every entry is +inf; otherwise a column whose 1 / VIF is below

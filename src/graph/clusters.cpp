@@ -112,12 +112,72 @@ std::size_t Best(const std::vector<std::size_t>& members, const std::vector<Cand
   return best;
 }
 
-/// Builds the clusters of a partition (`label[k]` per column): representative by the criteria,
-/// pinned members kept besides it.
+/// Star assignment: columns are visited in `order` (best first); each one not yet assigned becomes
+/// a representative and absorbs every unassigned, unpinned neighbour (an edge in `neighbours`)
+/// with the same `label` (all columns when `label` is null). Every absorbed column is therefore
+/// joined to its own representative by an edge. `decided_by` compares the representative with the
+/// best other member under `context_mean`.
+void AddStars(const std::vector<std::size_t>& order,
+              const std::vector<std::vector<std::size_t>>& neighbours,
+              const std::vector<std::size_t>* label, const std::vector<CandidateInfo>& info,
+              const std::vector<double>& context_mean, const std::vector<Criterion>& criteria,
+              std::vector<Cluster>& clusters) {
+  std::vector<bool> assigned(info.size(), false);
+  for (std::size_t rep : order) {
+    if (assigned[rep]) continue;
+    Cluster cluster;
+    cluster.representative = rep;
+    cluster.members.push_back(rep);
+    assigned[rep] = true;
+    for (std::size_t j : neighbours[rep]) {
+      if (assigned[j] || info[j].pinned) continue;
+      if (label != nullptr && (*label)[j] != (*label)[rep]) continue;
+      cluster.members.push_back(j);
+      assigned[j] = true;
+    }
+    std::sort(cluster.members.begin(), cluster.members.end());
+    if (cluster.members.size() == 1) {
+      cluster.decided_by = "singleton";
+    } else {
+      std::size_t runner_up = SIZE_MAX;
+      for (std::size_t k : cluster.members) {
+        if (k == rep) continue;
+        if (runner_up == SIZE_MAX ||
+            Compare(k, runner_up, info, context_mean, criteria, nullptr) < 0) {
+          runner_up = k;
+        }
+      }
+      Criterion decided = Criterion::kInputOrder;
+      Compare(rep, runner_up, info, context_mean, criteria, &decided);
+      cluster.decided_by = EnumName(decided);
+    }
+    clusters.push_back(std::move(cluster));
+  }
+}
+
+/// Columns 0..n-1 in representative-quality order under `context_mean`.
+std::vector<std::size_t> OrderBy(const std::vector<CandidateInfo>& info,
+                                 const std::vector<double>& context_mean,
+                                 const std::vector<Criterion>& criteria) {
+  std::vector<std::size_t> order(info.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+    return Compare(a, b, info, context_mean, criteria, nullptr) < 0;
+  });
+  return order;
+}
+
+/// Builds the clusters of a partition (`label[k]` per column). kCommunity: one cluster per part,
+/// its representative by the criteria (mean similarity within the part), pinned members kept
+/// besides it. kStar: each part split into stars around its best members (AddStars within the
+/// part, mean similarity within the part), so every removed member has an edge to its
+/// representative.
 std::vector<Cluster> FromPartition(const SimilarityView& similarity,
                                    const std::vector<CandidateInfo>& info,
                                    const std::vector<std::size_t>& label,
-                                   const std::vector<Criterion>& criteria) {
+                                   const std::vector<std::vector<std::size_t>>& neighbours,
+                                   const std::vector<Criterion>& criteria,
+                                   ClusterAssignment assignment) {
   const std::size_t n = info.size();
   std::vector<std::vector<std::size_t>> groups;
   std::vector<std::size_t> group_of_label(n, SIZE_MAX);
@@ -130,15 +190,21 @@ std::vector<Cluster> FromPartition(const SimilarityView& similarity,
   }
   std::vector<double> context_mean(n, 0.0);
   std::vector<Cluster> clusters;
-  for (auto& members : groups) {
-    MeanWithin(similarity, members, context_mean);
-    Cluster cluster;
-    cluster.members = members;
-    cluster.representative = Best(members, info, context_mean, criteria, &cluster.decided_by);
-    for (std::size_t k : members) {
-      if (k != cluster.representative && info[k].pinned) cluster.also_kept.push_back(k);
+  if (assignment == ClusterAssignment::kStar) {
+    for (const auto& members : groups) MeanWithin(similarity, members, context_mean);
+    AddStars(OrderBy(info, context_mean, criteria), neighbours, &label, info, context_mean,
+             criteria, clusters);
+  } else {
+    for (auto& members : groups) {
+      MeanWithin(similarity, members, context_mean);
+      Cluster cluster;
+      cluster.members = members;
+      cluster.representative = Best(members, info, context_mean, criteria, &cluster.decided_by);
+      for (std::size_t k : members) {
+        if (k != cluster.representative && info[k].pinned) cluster.also_kept.push_back(k);
+      }
+      clusters.push_back(std::move(cluster));
     }
-    clusters.push_back(std::move(cluster));
   }
   std::sort(clusters.begin(), clusters.end(),
             [](const Cluster& a, const Cluster& b) { return a.representative < b.representative; });
@@ -241,7 +307,7 @@ std::vector<Cluster> ClusterColumns(const SimilarityView& similarity,
                                       options.leiden_resolution, options.leiden_iterations,
                                       options.leiden_objective);
     }
-    return FromPartition(similarity, candidates, label, criteria);
+    return FromPartition(similarity, candidates, label, neighbours, criteria, options.assignment);
   }
 
   // Star: visit columns in quality order, the mean similarity taken over each neighbourhood.
@@ -252,43 +318,9 @@ std::vector<Cluster> ClusterColumns(const SimilarityView& similarity,
     neighbourhood_mean[i] =
         neighbours[i].empty() ? 0.0 : total / static_cast<double>(neighbours[i].size());
   }
-  std::vector<std::size_t> order(n);
-  std::iota(order.begin(), order.end(), 0);
-  std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
-    return Compare(a, b, candidates, neighbourhood_mean, criteria, nullptr) < 0;
-  });
-  std::vector<bool> assigned(n, false);
   std::vector<Cluster> clusters;
-  for (std::size_t rep : order) {
-    if (assigned[rep]) continue;
-    Cluster cluster;
-    cluster.representative = rep;
-    cluster.members.push_back(rep);
-    assigned[rep] = true;
-    for (std::size_t j : neighbours[rep]) {
-      if (!assigned[j] && !candidates[j].pinned) {
-        cluster.members.push_back(j);
-        assigned[j] = true;
-      }
-    }
-    std::sort(cluster.members.begin(), cluster.members.end());
-    if (cluster.members.size() == 1) {
-      cluster.decided_by = "singleton";
-    } else {
-      std::size_t runner_up = SIZE_MAX;
-      for (std::size_t k : cluster.members) {
-        if (k == rep) continue;
-        if (runner_up == SIZE_MAX ||
-            Compare(k, runner_up, candidates, neighbourhood_mean, criteria, nullptr) < 0) {
-          runner_up = k;
-        }
-      }
-      Criterion decided = Criterion::kInputOrder;
-      Compare(rep, runner_up, candidates, neighbourhood_mean, criteria, &decided);
-      cluster.decided_by = EnumName(decided);
-    }
-    clusters.push_back(std::move(cluster));
-  }
+  AddStars(OrderBy(candidates, neighbourhood_mean, criteria), neighbours, nullptr, candidates,
+           neighbourhood_mean, criteria, clusters);
   std::sort(clusters.begin(), clusters.end(),
             [](const Cluster& a, const Cluster& b) { return a.representative < b.representative; });
   return clusters;

@@ -350,7 +350,7 @@ std::vector<std::string> SavePass3(const Pass3Result& result, const std::string&
     removed.push_back(
         {r.column, Num(r.vif), r.singular,
          r.absorbed_by == static_cast<std::size_t>(-1) ? Json(nullptr) : Json(r.absorbed_by),
-         Num(r.partial_correlation)});
+         Num(r.partial_correlation), Num(r.residual_variance)});
   }
   json["removed"] = removed;
   json["survivors"] = result.vif.survivors;
@@ -378,6 +378,8 @@ Pass3Result LoadPass3(const std::string& out_dir, const Pass2Result& pass2) {
         Require(r.absorbed_by < p, what, "a removed column is absorbed by a column out of range");
       }
       r.partial_correlation = Real(row.at(4));
+      // Absent in checkpoints of earlier versions: the residual is then unknown (NaN).
+      if (row.size() > 5) r.residual_variance = Real(row.at(5));
       result.vif.removed.push_back(r);
     }
     result.vif.survivors = json.at("survivors").get<std::vector<std::size_t>>();

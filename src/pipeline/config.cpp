@@ -732,6 +732,29 @@ const std::vector<OptionSpec>& OptionSpecs() {
        .set = [](Config& c,
                  const OptionValue& v) { c.leiden_objective = Choice<LeidenObjective>(v); },
        .json = [](const Config& c) { return Json(EnumName(c.leiden_objective)); }},
+      {.name = "nonlinear_assignment",
+       .kind = K::kChoice,
+       .group = G::kPass4,
+       .default_text = "`star`",
+       .doc = "`star`: each Leiden community is split into stars around its hubs, so every removed "
+              "column has S >= `nonlinear_threshold` to its representative; `community`: one "
+              "representative per community (members may be far from it)",
+       .note = "star or community",
+       .set = [](Config& c,
+                 const OptionValue& v) { c.nonlinear_assignment = Choice<ClusterAssignment>(v); },
+       .json = [](const Config& c) { return Json(EnumName(c.nonlinear_assignment)); }},
+      {.name = "lineage_min_rho",
+       .kind = K::kReal,
+       .group = G::kPass4,
+       .default_text = "`0.5`",
+       .doc = "lineage: a removed descriptor not represented by a direct link is represented by "
+              "the final descriptor with the largest direct |rho| when it is >= this, else "
+              "by none (docs/RUNS.md, Lineage)",
+       .min = 0,
+       .max = 1,
+       .value = [](const Config& c) { return static_cast<long double>(c.lineage_min_rho); },
+       .set = [](Config& c, const OptionValue& v) { c.lineage_min_rho = AsDouble(v); },
+       .json = [](const Config& c) { return Json(c.lineage_min_rho); }},
       {.name = "nonlinear_representative_criteria",
        .kind = K::kCriteria,
        .group = G::kPass4,
@@ -1058,6 +1081,7 @@ ClusterOptions Config::ToNonlinearClusterOptions() const {
   options.threshold = nonlinear_threshold;
   options.criteria = nonlinear_representative_criteria;
   options.leiden_objective = leiden_objective;
+  options.assignment = nonlinear_assignment;
   return options;
 }
 

@@ -31,9 +31,12 @@ void AddPass2Links(const Pass2Result& pass2, const Config& config, LineageLinks&
 void AddPass3Links(const Pass3Result& pass3, const Config& config, LineageLinks& links);
 void AddPass4Links(const Pass4Result& pass4, const Config& config, LineageLinks& links);
 
-/// Writes final_cluster_info.json for the input descriptors `inputs` (input order), of which
-/// `kept` are final and every other one has its link in `links`.
+/// Writes final_cluster_info.json and lineage.csv for the input descriptors `inputs` (input
+/// order), of which `kept` are final and every other one has its link in `links`. The direct
+/// measures come from Pass 2's Spearman matrix (rho, R^2 on the final set) and Pass 4's fused
+/// similarity (S); the representative rule is documented in descpipe/lineage.hpp.
 void WriteLineage(const std::vector<std::string>& inputs, const std::vector<std::string>& kept,
-                  const LineageLinks& links, const std::string& out_dir);
+                  const LineageLinks& links, const Pass2Result& pass2, const Pass4Result& pass4,
+                  const Config& config, const std::string& out_dir);
 
 }  // namespace descpipe

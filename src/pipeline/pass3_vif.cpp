@@ -110,6 +110,11 @@ void WritePass3Outputs(const Pass3Result& result, const Config& config,
     entry["column"] = result.columns[removal.column];
     entry["vif"] = number(removal.vif);
     entry["singular"] = removal.singular;
+    if (removal.singular) {
+      entry["singular_kind"] =
+          NotPositiveDefinite(removal) ? "not_positive_definite" : "linear_combination";
+      entry["residual_variance"] = number(removal.residual_variance);
+    }
     entry["absorbed_by"] = removal.absorbed_by < result.columns.size()
                                ? nlohmann::ordered_json(result.columns[removal.absorbed_by])
                                : nlohmann::ordered_json(nullptr);

@@ -303,6 +303,7 @@ void WritePass4Outputs(const Pass4Result& result, const Config& config,
   parameters["nonlinear_threshold"] = config.nonlinear_threshold;
   parameters["nonlinear_topk"] = config.nonlinear_topk;
   parameters["leiden_objective"] = EnumName(config.leiden_objective);
+  parameters["nonlinear_assignment"] = EnumName(config.nonlinear_assignment);
   parameters["leiden_resolution"] = config.leiden_resolution;
   parameters["leiden_iterations"] = config.leiden_iterations;
   nlohmann::ordered_json criteria = nlohmann::ordered_json::array();

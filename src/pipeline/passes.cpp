@@ -220,12 +220,13 @@ class NonlinearPass final : public Pass {
     // The lineage: every pass's contribution, followed to the final descriptors.
     LineageLinks links;
     for (const auto& pass : Passes()) pass->AddLineage(in, state, links);
-    WriteLineage(state.pass1.columns, state.pass4.kept, links, in.config.output_dir);
+    WriteLineage(state.pass1.columns, state.pass4.kept, links, state.pass2, state.pass4, in.config,
+                 in.config.output_dir);
     std::vector<std::string> outputs;
     if (in.config.w_hsic > 0.0) outputs.push_back("pass4_hsic_matrix.npy");
     if (in.config.w_rdc > 0.0) outputs.push_back("pass4_rdc_matrix.npy");
-    for (const char* name :
-         {"pass4_nonlinear.json", "final_descriptors.txt", "final_cluster_info.json"}) {
+    for (const char* name : {"pass4_nonlinear.json", "final_descriptors.txt",
+                             "final_cluster_info.json", "lineage.csv"}) {
       outputs.push_back(name);
     }
     return outputs;

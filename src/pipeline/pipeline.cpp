@@ -98,7 +98,7 @@ const std::vector<std::string>& OutdirFileNames() {
       "pass1_variance_filtering.json", "pass2_spearman_matrix.npy", "pass2_columns.txt",
       "pass2_spearman.json", "pass3_columns.txt", "pass3_vif.json", "pass4_hsic_matrix.npy",
       "pass4_rdc_matrix.npy", "pass4_nonlinear.json", "final_descriptors.txt",
-      "final_cluster_info.json",
+      "final_cluster_info.json", "lineage.csv",
       // .checkpoint/
       "pass1.json", "pass2.json", "pass2_pearson.npy", "pass2_nonlinear_rows.npy", "pass3.json"};
   return names;

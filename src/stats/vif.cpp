@@ -3,6 +3,7 @@
 
 #include <cblas.h>
 
+#include <Eigen/Dense>
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -80,6 +81,63 @@ double InverseError(const double* r, std::size_t p, const std::vector<std::size_
 
 }  // namespace
 
+std::vector<double> ExplainedVariance(const double* correlation, std::size_t p,
+                                      const std::vector<std::size_t>& basis,
+                                      const std::vector<std::size_t>& targets) {
+  const std::size_t k = basis.size();
+  const std::size_t m = targets.size();
+  std::vector<double> r2(m, 0.0);
+  if (k == 0 || m == 0) return r2;
+  // Column-major k x k matrix R_BB and k x m right-hand sides r.
+  Eigen::MatrixXd gram(k, k);
+  Eigen::MatrixXd rhs(k, m);
+  for (std::size_t a = 0; a < k; ++a) {
+    for (std::size_t b = 0; b < k; ++b)
+      gram(a, b) = a == b ? 1.0 : Entry(correlation, p, basis[a], basis[b]);
+    for (std::size_t t = 0; t < m; ++t)
+      rhs(a, t) = basis[a] == targets[t] ? 1.0 : Entry(correlation, p, basis[a], targets[t]);
+  }
+  const int n = static_cast<int>(k);
+  int info = 0;
+  Eigen::MatrixXd factor = gram;
+  {
+    SingleThreadedBlas blas_guard;
+    dpotrf_("L", &n, factor.data(), &n, &info);
+    // A pivot this small is a (near) linear dependence within the basis: the solve would amplify
+    // rounding, so the pseudo-inverse below decides instead.
+    for (int a = 0; a < n && info == 0; ++a) {
+      if (factor(a, a) * factor(a, a) < 1e-10) info = a + 1;
+    }
+    if (info == 0) {
+      cblas_dtrsm(CblasColMajor, CblasLeft, CblasLower, CblasNoTrans, CblasNonUnit, n,
+                  static_cast<int>(m), 1.0, factor.data(), n, rhs.data(), n);
+    }
+  }
+  if (info == 0) {
+    for (std::size_t t = 0; t < m; ++t) r2[t] = rhs.col(static_cast<Eigen::Index>(t)).squaredNorm();
+  } else {
+    const Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> eigen(gram);
+    const Eigen::VectorXd& values = eigen.eigenvalues();
+    const double floor = 1e-10 * std::max(values.maxCoeff(), 0.0);
+    const Eigen::MatrixXd projected = eigen.eigenvectors().transpose() * rhs;
+    for (std::size_t t = 0; t < m; ++t) {
+      double total = 0.0;
+      for (Eigen::Index i = 0; i < values.size(); ++i) {
+        if (values(i) > floor) {
+          const double y = projected(i, static_cast<Eigen::Index>(t));
+          total += y * y / values(i);
+        }
+      }
+      r2[t] = total;
+    }
+  }
+  for (std::size_t t = 0; t < m; ++t) {
+    r2[t] = std::clamp(r2[t], 0.0, 1.0);
+    if (std::find(basis.begin(), basis.end(), targets[t]) != basis.end()) r2[t] = 1.0;
+  }
+  return r2;
+}
+
 std::vector<double> ComputeVif(const double* correlation, std::size_t p,
                                double singular_tolerance) {
   return ComputeVif(correlation, p, singular_tolerance, Context(1));
@@ -143,6 +201,7 @@ VifResult IterativeVif(const double* correlation, std::size_t p,
       removal.column = c;
       removal.vif = kInf;
       removal.singular = true;
+      removal.residual_variance = residual;
       // Regression coefficients on the taken columns: L^T beta = y.
       beta = y;
       if (r > 0) {

@@ -107,7 +107,7 @@ TEST_F(CliTest, RunWritesThePass1Outputs) {
   ASSERT_TRUE(Succeeded(result));
   EXPECT_EQ(ListDir(out),
             (std::vector<std::string>{
-                ".checkpoint", "final_cluster_info.json", "final_descriptors.txt",
+                ".checkpoint", "final_cluster_info.json", "final_descriptors.txt", "lineage.csv",
                 "pass1_columns.txt", "pass1_stats.csv", "pass1_variance_filtering.json",
                 "pass2_columns.txt", "pass2_spearman.json", "pass2_spearman_matrix.npy",
                 "pass3_columns.txt", "pass3_vif.json", "pass4_hsic_matrix.npy",
@@ -170,7 +170,7 @@ TEST_F(CliTest, RunTwiceReplacesTheOutputs) {
   ASSERT_TRUE(Succeeded(RunCli({"run", input_, "-o", out, "-q"})));
   ASSERT_TRUE(Succeeded(RunCli({"run", input_, "-o", out, "-q", "--set", "remove_binary=true"})));
   EXPECT_EQ(ReadFile(out + "/pass1_columns.txt"), "zeta_good\nnoisy\ncount\n");
-  EXPECT_EQ(ListDir(out).size(), 15u);  // no temporary files left (.checkpoint is a directory)
+  EXPECT_EQ(ListDir(out).size(), 16u);  // no temporary files left (.checkpoint is a directory)
   EXPECT_EQ(ListDir(out + "/.checkpoint"),
             (std::vector<std::string>{"pass1.json", "pass2.json", "pass2_nonlinear_rows.npy",
                                       "pass3.json"}));

@@ -115,7 +115,7 @@ class CorruptInputTest : public ::testing::Test {
          {"pass1_stats.csv", "pass1_columns.txt", "pass1_variance_filtering.json",
           "pass2_columns.txt", "pass2_spearman.json", "pass2_spearman_matrix.npy",
           "pass3_columns.txt", "pass3_vif.json", "pass4_hsic_matrix.npy", "pass4_rdc_matrix.npy",
-          "pass4_nonlinear.json", "final_descriptors.txt", "final_cluster_info.json",
+          "pass4_nonlinear.json", "final_descriptors.txt", "final_cluster_info.json", "lineage.csv",
           "run_manifest.json"}) {
       if (!fs::is_regular_file(out + "/" + name)) missing += std::string(" ") + name;
     }

@@ -317,7 +317,10 @@ TEST(Pass4OneColumn, AllColumnsCopiesOfOneRunToTheEnd) {
   const CliResult explain = RunCli({"explain", out, "c"});
   ASSERT_EQ(explain.exit_code, 0) << explain.err;
   EXPECT_TRUE(Contains(explain.out, "removed in pass 2")) << explain.out;
-  EXPECT_TRUE(Contains(explain.out, "Now represented by: a.")) << explain.out;
+  EXPECT_TRUE(Contains(explain.out,
+                       "Now represented by: a (rho = 1.0000 directly), the column it "
+                       "was removed in favour of."))
+      << explain.out;
   // A second run reuses every pass.
   const CliResult again = RunCli({"run", input, "-o", out, "--set", "metadata_columns=[id]"});
   ASSERT_EQ(again.exit_code, 0) << again.err;
@@ -342,7 +345,11 @@ TEST(Pass4OneColumn, PassThreeLeavingOneRunsToTheEnd) {
   const CliResult explain = RunCli({"explain", out, "b"});
   ASSERT_EQ(explain.exit_code, 0) << explain.err;
   EXPECT_TRUE(Contains(explain.out, "removed in pass 3 (vif)")) << explain.out;
-  EXPECT_TRUE(Contains(explain.out, "Now represented by: a.")) << explain.out;
+  // A VIF link is no similarity: a represents b as the final descriptor closest to it.
+  EXPECT_TRUE(Contains(explain.out, "Now represented by: a (rho = 0.9")) << explain.out;
+  EXPECT_TRUE(Contains(explain.out, "the final descriptor closest to it.")) << explain.out;
+  EXPECT_TRUE(Contains(explain.out, "The final descriptors together explain R^2 = 0.9"))
+      << explain.out;
 }
 
 TEST_F(Pass4Test, TooFewRowsKeepsEveryColumnAndSaysWhy) {

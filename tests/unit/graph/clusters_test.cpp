@@ -1020,7 +1020,55 @@ TEST(ClusterColumns, RandomBlockMatricesAllMethods) {
                 ChooseRepresentative(sim.view(), candidates, cluster.members, DefaultCriteria(),
                                      &decided_by));
     }
+
+    // Star assignment (Pass 4's default): each Leiden community split into stars, so every
+    // removed member is within the threshold of its representative; the stars refine the
+    // communities (same seed, same communities); pinned columns are representatives.
+    for (ClusterMethod method : {ClusterMethod::kLeiden, ClusterMethod::kComponents}) {
+      ClusterOptions split = Options(method, kThreshold);
+      split.assignment = ClusterAssignment::kStar;
+      const std::vector<Cluster> stars = ClusterColumns(sim.view(), candidates, split);
+      const std::vector<Cluster>& whole = method == ClusterMethod::kLeiden ? leiden : connected;
+      ExpectWellFormed(stars, candidates);
+      ExpectStarGuarantee(stars, sim, kThreshold);
+      EXPECT_GE(stars.size(), whole.size());
+      std::vector<std::size_t> community_of(kColumns);
+      for (std::size_t k = 0; k < whole.size(); ++k) {
+        for (std::size_t member : whole[k].members) community_of[member] = k;
+      }
+      for (const Cluster& cluster : stars) {
+        EXPECT_TRUE(cluster.also_kept.empty());
+        for (std::size_t member : cluster.members) {
+          EXPECT_EQ(community_of[member], community_of[cluster.representative])
+              << "a star spans two communities";
+          if (candidates[member].pinned) EXPECT_EQ(member, cluster.representative);
+        }
+      }
+    }
   }
+}
+
+TEST(ClusterAssignment, StarSplitsAChainedCommunity) {
+  // Components put the chain 0 - 1 - 2 in one cluster, where 0 (the best) is not within the
+  // threshold of 2; star assignment keeps 2 as its own representative.
+  const Matrix sim = Chain();
+  std::vector<CandidateInfo> candidates = PlainCandidates(3);
+  candidates[0].missing_ratio = 0.0;
+  candidates[1].missing_ratio = 0.1;
+  candidates[2].missing_ratio = 0.2;
+  ClusterOptions options = Options(ClusterMethod::kComponents);
+  const std::vector<Cluster> community = ClusterColumns(sim.view(), candidates, options);
+  ASSERT_EQ(community.size(), 1u);
+  EXPECT_EQ(community[0].representative, 0u);
+  options.assignment = ClusterAssignment::kStar;
+  const std::vector<Cluster> stars = ClusterColumns(sim.view(), candidates, options);
+  ExpectWellFormed(stars, candidates);
+  ExpectStarGuarantee(stars, sim, 0.9);
+  ASSERT_EQ(stars.size(), 2u);
+  EXPECT_EQ(stars[0].members, (std::vector<std::size_t>{0, 1}));
+  EXPECT_EQ(stars[0].decided_by, "missing");
+  EXPECT_EQ(stars[1].members, (std::vector<std::size_t>{2}));
+  EXPECT_EQ(stars[1].decided_by, "singleton");
 }
 
 }  // namespace

@@ -1170,5 +1170,101 @@ TEST(IterativeVif, BitwiseIndependentOfBlasThreadCount) {
   EXPECT_EQ(0, std::memcmp(one_vif.data(), many_vif.data(), p * sizeof(double)));
 }
 
+// ---- ExplainedVariance ----------------------------------------------------------------------
+
+/// R^2 of the least-squares regression of column `target` on `regressors` and a constant, fitted
+/// on the data by normal equations (long double, Gaussian elimination): 1 - SSE / SST.
+long double RegressionRSquared(const std::vector<long double>& z, std::size_t n, std::size_t p,
+                               std::size_t target, const std::vector<std::size_t>& regressors) {
+  const std::size_t m = regressors.size() + 1;
+  auto x_at = [&](std::size_t row, std::size_t k) -> long double {
+    return k == 0 ? 1.0L : z[row * p + regressors[k - 1]];
+  };
+  std::vector<long double> xtx(m * m, 0.0L), xty(m, 0.0L);
+  for (std::size_t row = 0; row < n; ++row) {
+    for (std::size_t a = 0; a < m; ++a) {
+      xty[a] += x_at(row, a) * z[row * p + target];
+      for (std::size_t b = 0; b < m; ++b) xtx[a * m + b] += x_at(row, a) * x_at(row, b);
+    }
+  }
+  std::vector<long double> beta;
+  EXPECT_TRUE(NaiveSolve(xtx, xty, m, &beta)) << "test fixture: singular normal equations";
+  long double mean_y = 0.0L;
+  for (std::size_t row = 0; row < n; ++row) mean_y += z[row * p + target];
+  mean_y /= static_cast<long double>(n);
+  long double sse = 0.0L, sst = 0.0L;
+  for (std::size_t row = 0; row < n; ++row) {
+    long double fitted = 0.0L;
+    for (std::size_t k = 0; k < m; ++k) fitted += beta[k] * x_at(row, k);
+    const long double y = z[row * p + target];
+    sse += (y - fitted) * (y - fitted);
+    sst += (y - mean_y) * (y - mean_y);
+  }
+  return 1.0L - sse / sst;
+}
+
+TEST(ExplainedVariance, EqualsRSquaredOfExplicitRegression) {
+  const std::size_t n = 400, p = 10;
+  for (std::uint64_t seed = 1; seed <= 3; ++seed) {
+    SCOPED_TRACE("seed " + std::to_string(seed));
+    const std::vector<double> data = MakeFactorData(n, p, 3, 0.6, 0.3, seed);
+    const std::vector<double> r = Pearson(data, n, p);
+    const std::vector<long double> z = Standardise(data, n, p);
+    const std::vector<std::size_t> basis = {0, 2, 4, 6, 7};
+    const std::vector<std::size_t> targets = {1, 3, 5, 8, 9, 2};
+    const std::vector<double> r2 = ExplainedVariance(r.data(), p, basis, targets);
+    ASSERT_EQ(r2.size(), targets.size());
+    for (std::size_t t = 0; t < targets.size(); ++t) {
+      const double expected =
+          targets[t] == 2 ? 1.0
+                          : static_cast<double>(RegressionRSquared(z, n, p, targets[t], basis));
+      EXPECT_NEAR(r2[t], expected, 1e-9) << "target " << targets[t];
+    }
+  }
+}
+
+TEST(ExplainedVariance, DependentBasisUsesThePseudoInverse) {
+  // Column 5 is an exact copy of column 0: R_BB is singular, and the R^2 on {0, 5, 2} must equal
+  // the R^2 on {0, 2}.
+  const std::size_t n = 300, p = 6;
+  std::vector<double> data = MakeFactorData(n, p, 2, 0.5, 0.0, 11);
+  for (std::size_t row = 0; row < n; ++row) data[row * p + 5] = data[row * p + 0];
+  const std::vector<double> r = Pearson(data, n, p);
+  const std::vector<long double> z = Standardise(data, n, p);
+  const std::vector<double> with_copy = ExplainedVariance(r.data(), p, {0, 5, 2}, {1, 3, 4});
+  const std::vector<std::size_t> targets = {1, 3, 4};
+  for (std::size_t t = 0; t < targets.size(); ++t) {
+    const double expected = static_cast<double>(RegressionRSquared(z, n, p, targets[t], {0, 2}));
+    EXPECT_NEAR(with_copy[t], expected, 1e-8) << "target " << targets[t];
+  }
+  EXPECT_TRUE(ExplainedVariance(r.data(), p, {}, {1}) == std::vector<double>{0.0});
+}
+
+TEST(IterativeVif, SingularRemovalsSayWhetherTheyAreCombinationsOrNotPositiveDefinite) {
+  // An exact combination: column 2 = column 0 + column 1 (residual variance ~0).
+  const std::size_t n = 200;
+  std::vector<double> data = MakeFactorData(n, 3, 0, 1.0, 0.0, 5);
+  for (std::size_t row = 0; row < n; ++row) data[row * 3 + 2] = data[row * 3] + data[row * 3 + 1];
+  const std::vector<double> combination = Pearson(data, n, 3);
+  const VifResult combined =
+      IterativeVif(combination.data(), 3, {0, 1, 2}, {false, false, false}, VifOptions{});
+  ASSERT_FALSE(combined.removed.empty());
+  EXPECT_TRUE(combined.removed[0].singular);
+  EXPECT_EQ(combined.removed[0].column, 2u);
+  EXPECT_LT(std::fabs(combined.removed[0].residual_variance), 1e-10);
+  EXPECT_FALSE(NotPositiveDefinite(combined.removed[0]));
+  // Pairwise correlations no data set can have: 0.9, 0.9 and -0.9 (determinant < 0).
+  const std::vector<double> indefinite = {1.0, 0.9, 0.9, 0.9, 1.0, -0.9, 0.9, -0.9, 1.0};
+  const VifResult result =
+      IterativeVif(indefinite.data(), 3, {0, 1, 2}, {false, false, false}, VifOptions{});
+  ASSERT_FALSE(result.removed.empty());
+  EXPECT_TRUE(result.removed[0].singular);
+  EXPECT_EQ(result.removed[0].column, 2u);
+  // Residual variance of column 2 given columns 0 and 1: 1 - r^T R_01^-1 r = -15.2.
+  const double schur = 1.0 - (0.81 + 0.81 + 2.0 * 0.9 * 0.9 * 0.9) / (1.0 - 0.81);
+  EXPECT_NEAR(result.removed[0].residual_variance, schur, 1e-12);
+  EXPECT_TRUE(NotPositiveDefinite(result.removed[0]));
+}
+
 }  // namespace
 }  // namespace descpipe
