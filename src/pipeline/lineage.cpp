@@ -132,12 +132,21 @@ void AddPass4Links(const Pass4Result& pass4, const Config& config, LineageLinks&
         return matrix.empty() ? std::string("not computed")
                               : Fixed(matrix[member * p4 + cluster.representative]);
       };
-      link.reason = fmt::format(
-          "in the Leiden cluster of {} ({} members, edges at S >= nonlinear_threshold {}); S = {} "
-          "(nHSIC {}, RDC {}) to that representative (chosen by {})",
-          link.linked_to, cluster.members.size(), FormatNumber(config.nonlinear_threshold),
-          Fixed(link.value), measure(pass4.similarity.hsic), measure(pass4.similarity.rdc),
-          cluster.decided_by);
+      link.reason =
+          config.nonlinear_assignment == ClusterAssignment::kStar
+              ? fmt::format(
+                    "S = {} (nHSIC {}, RDC {}) >= nonlinear_threshold {} to {}, the representative "
+                    "of its star of {} within a Leiden community (chosen by {})",
+                    Fixed(link.value), measure(pass4.similarity.hsic),
+                    measure(pass4.similarity.rdc), FormatNumber(config.nonlinear_threshold),
+                    link.linked_to, cluster.members.size(), cluster.decided_by)
+              : fmt::format(
+                    "in the Leiden cluster of {} ({} members, edges at S >= nonlinear_threshold "
+                    "{}); S = {} (nHSIC {}, RDC {}) to that representative (chosen by {})",
+                    link.linked_to, cluster.members.size(),
+                    FormatNumber(config.nonlinear_threshold), Fixed(link.value),
+                    measure(pass4.similarity.hsic), measure(pass4.similarity.rdc),
+                    cluster.decided_by);
       links[pass4.columns[member]] = link;
     }
   }
@@ -419,14 +428,21 @@ std::string ExplainFrom(const Json& json, const std::string& out_dir, const std:
     out << "It stands for " << stands_for.size() << " removed descriptor"
         << (stands_for.size() == 1 ? "" : "s") << ":\n";
     for (const Json& entry : stands_for) {
-      std::string via;
-      const auto& chain = entry.at("path");
-      for (std::size_t k = 1; k + 1 < chain.size(); ++k)
-        via += (via.empty() ? " (via " : ", ") + chain.at(k).get<std::string>();
-      if (!via.empty()) via += ")";
+      const std::string rule =
+          entry.contains("representative_rule") && entry.at("representative_rule").is_string()
+              ? entry.at("representative_rule").get<std::string>()
+              : "";
+      std::string how;
+      if (rule == "similarity_chain") {
+        const auto& chain = entry.at("path");
+        for (std::size_t k = 1; k + 1 < chain.size(); ++k)
+          how += (how.empty() ? ", via " : ", ") + chain.at(k).get<std::string>();
+      } else if (rule == "closest_final") {
+        how = ", the final descriptor closest to it";
+      }
       out << "  " << entry.at("column").get<std::string>() << ": pass "
           << entry.at("pass").get<int>() << " (" << entry.at("pass_name").get<std::string>() << ")"
-          << via << DirectText(entry) << ", " << entry.at("reason").get<std::string>() << "\n";
+          << how << DirectText(entry) << ": " << entry.at("reason").get<std::string>() << "\n";
     }
     return out.str();
   }
