@@ -18,14 +18,14 @@ namespace descpipe {
 
 namespace {
 
-/// `count` threads, at most 4 per hardware thread: more only cost memory and time, and tens of
-/// thousands make OpenMP's thread creation fail.
-int CapThreads(int count, const char* origin) {
+/// `count` threads (from the setting `name`), at most 4 per hardware thread: more only cost
+/// memory and time, and tens of thousands make OpenMP's thread creation fail.
+int CapThreads(int count, const char* name) {
   const int hardware = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   const int cap = 4 * hardware;
   if (count > cap) {
-    spdlog::warn("threads = {} ({}) is more than 4 per hardware thread ({} here): using {}", count,
-                 origin, hardware, cap);
+    spdlog::warn("{} = {} is more than 4 per hardware thread ({} here): using {}", name, count,
+                 hardware, cap);
     return cap;
   }
   return count;
@@ -151,7 +151,7 @@ ThreadChoice ChooseThreads(int requested) {
   ThreadChoice choice;
   if (requested > 0) {
     choice.origin = "--threads / threads option";
-    choice.threads = CapThreads(requested, "--threads / threads option");
+    choice.threads = CapThreads(requested, "threads");
     return choice;
   }
   if (const int omp = OmpNumThreads(); omp > 0) {

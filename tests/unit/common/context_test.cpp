@@ -8,12 +8,14 @@
 #include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
 #include <optional>
 #include <sstream>
 #include <string>
+#include <thread>
 
 #include "common/memory_budget.hpp"
 #include "descpipe/config.hpp"
@@ -224,6 +226,13 @@ TEST(ChooseThreads, AffinityThenOmpNumThreadsThenTheOption) {
   for (const char* nested : {"2,1", " 2 "}) {
     const ScopedEnv omp("OMP_NUM_THREADS", nested);
     EXPECT_EQ(ChooseThreads(0).threads, 2) << nested;
+  }
+  {
+    // More than 4 per hardware thread from either source: capped (with a warning).
+    const ScopedEnv omp("OMP_NUM_THREADS", "100000");
+    const int cap = 4 * static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    EXPECT_EQ(ChooseThreads(0).threads, cap);
+    EXPECT_EQ(ChooseThreads(kMaxThreads).threads, std::min(cap, kMaxThreads));
   }
   for (const char* bad : {"0", "-1", "abc", "2x", ""}) {
     const ScopedEnv omp("OMP_NUM_THREADS", bad);
