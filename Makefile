@@ -5,7 +5,7 @@ CMAKE_FLAGS ?=
 DEMO_DATA ?= ../shared/data/nci5k_rdkit.parquet
 DEMO_OUT ?= demo_output
 
-.PHONY: all deps configure build test test-fast format-check fuzz fuzz-sanitize demo bench sanitize sanitize-build cuda-build cuda-test format clean
+.PHONY: all deps configure build install test test-fast format-check fuzz fuzz-sanitize demo bench sanitize sanitize-build cuda-build cuda-test format clean
 
 # With nvcc on PATH or at /usr/local/cuda, the release build (build, test, demo) includes the CUDA
 # backend (docs/GPU.md); `make CUDA=OFF ...` leaves it out. The sanitizer build never has it, so
@@ -30,6 +30,14 @@ configure: deps
 
 build: configure
 	cmake --build $(BUILD_DIR) -j $(JOBS)
+
+# PREFIX/bin/descpipe (RUNPATH $ORIGIN/../lib), PREFIX/lib/libduckdb.so and libdescpipe.a,
+# PREFIX/include/descpipe (README.md, "Install"). Idempotent; builds first when needed (as
+# `make build` does). DESTDIR stages the tree for a package, as usual.
+PREFIX ?= /usr/local
+
+install: build
+	DESTDIR="$(DESTDIR)" cmake --install $(BUILD_DIR) --prefix "$(PREFIX)"
 
 # The release suite (with CUDA when nvcc exists: the GPU tests report "Skipped" without a GPU),
 # then the sanitizer stage (ASan + UBSan + LeakSanitizer, no CUDA) over every unit and integration

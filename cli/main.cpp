@@ -36,7 +36,9 @@ void AddCommon(CLI::App* command, CommonOptions& options, bool inputs_required) 
   if (inputs_required) inputs->required();
   command->add_option("-c,--config", options.config_file, "YAML config file");
   command->add_option("--set", options.overrides, "Override one option: key=value (repeatable)");
-  command->add_option("-t,--threads", options.threads, "Worker threads (default: all cores)")
+  command
+      ->add_option("-t,--threads", options.threads,
+                   "Worker threads (default: OMP_NUM_THREADS, else the CPUs this process may use)")
       ->check(CLI::Range(0, descpipe::kMaxThreads));
   command->add_flag("-q,--quiet", options.quiet, "Only warnings and errors on stderr");
   command->add_flag("-v,--verbose", options.verbose, "Also debug messages (timings of each step)");
@@ -54,7 +56,11 @@ descpipe::Config BuildConfig(const CommonOptions& options) {
 
 descpipe::Context MakeContext(const descpipe::Config& config, bool quiet) {
   descpipe::Context ctx = descpipe::MakeContext(config);
-  ctx.set_show_progress(!quiet && ::isatty(STDERR_FILENO));
+  // A terminal gets a live line; a redirected stderr (a batch job's log) a log line at most every
+  // 30 s per pass.
+  ctx.set_progress_style(quiet                          ? descpipe::ProgressStyle::kNone
+                         : ::isatty(STDERR_FILENO) != 0 ? descpipe::ProgressStyle::kLive
+                                                        : descpipe::ProgressStyle::kLog);
   return ctx;
 }
 
@@ -241,7 +247,9 @@ int main(int argc, char** argv) {
   apply->add_option("-o,--output", apply_output, "Parquet file to write")->required();
   apply->add_option("--after", apply_after, "Which descriptors: pass2|pass3|final (default final)")
       ->check(CLI::IsMember({"pass2", "pass3", "final"}));
-  apply->add_option("-t,--threads", apply_options.threads, "Worker threads (default: all cores)")
+  apply
+      ->add_option("-t,--threads", apply_options.threads,
+                   "Worker threads (default: OMP_NUM_THREADS, else the CPUs this process may use)")
       ->check(CLI::Range(0, descpipe::kMaxThreads));
   apply->add_flag("-q,--quiet", apply_options.quiet, "Only warnings and errors on stderr");
   apply->add_flag("--wait", wait,

@@ -95,8 +95,8 @@ struct Config {
       Criterion::kVariance, Criterion::kNotBinary, Criterion::kInputOrder};
 
   // System
-  int threads = 0;                 ///< 0: all hardware threads
-  std::uint64_t memory_limit = 0;  ///< bytes; 0: half of physical RAM
+  int threads = 0;                 ///< 0: OMP_NUM_THREADS, else the CPUs of the affinity mask
+  std::uint64_t memory_limit = 0;  ///< bytes; 0: half of min(physical RAM, cgroup memory limit)
   std::string device = "cpu";      ///< cpu | auto | cuda[:N] (docs/GPU.md)
   int gpu_id = 0;                  ///< the GPU of `device: cuda` and `auto` (cuda:N overrides)
   double max_gpu_memory_gb = 0.0;  ///< cap on GPU memory in GB (1e9 bytes); 0: free memory less 5%
@@ -187,7 +187,8 @@ inline constexpr int kMaxThreads = 4096;
 Context MakeContext(const Config& config);
 
 /// `base` with the device, GPU, GPU memory cap and precision of `config` (ChooseDevice); logs
-/// the choice at info level and stores its description in `description` when given.
+/// the choice, the threads and the memory budget (and where they came from) at info level and
+/// stores the device's description in `description` when given.
 Context ContextForDevice(const Context& base, const Config& config,
                          std::string* description = nullptr);
 
@@ -199,7 +200,9 @@ Config LoadConfigFile(const std::string& path, Config base = {});
 /// Applies one `key=value` override (value parsed as YAML: 0.01, true, [a, b]).
 void ApplyOverride(Config& config, const std::string& assignment);
 
-/// Every option's effective value, in registry order (run_manifest.json's "config").
+/// Every option's value as the run was given it, defaults included (`threads: 0` and
+/// `memory_limit: 0` mean automatic), in registry order (run_manifest.json's "config"; the values
+/// a run used are in its "resources").
 nlohmann::ordered_json ConfigJson(const Config& config);
 
 /// The effective configuration as YAML that --config reads back (`descpipe config`): one
@@ -212,7 +215,8 @@ std::string OptionList();
 /// Every option name descpipe knows, for help texts and suggestions.
 std::vector<std::string> KnownOptionNames();
 
-/// Parses a byte size: "8GB", "512MiB", "1e9", "70%" (of physical RAM).
+/// Parses a byte size: "8GB", "512MiB", "1e9", "70%" (of UsableMemoryBytes(): physical RAM, or
+/// the cgroup memory limit when lower).
 std::uint64_t ParseByteSize(const std::string& text);
 
 }  // namespace descpipe

@@ -108,17 +108,24 @@ inline std::string SuggestedLimit(double bytes) {
 /// Throws InvalidInput unless `needed` (the whole process's peak, base included) fits in
 /// `limit`: "<what> needs <needed> ... but memory_limit is <limit>: raise memory_limit to at least
 /// <needed> (<alternative>)", or "... but this machine has <physical> of physical memory:
-/// <alternative>" when the limit is the whole machine already. `what` names the step and the sizes
-/// that drive it, `alternative` the options that shrink it ("" for none).
+/// <alternative>" (or "... but this process's cgroup memory limit is <limit>", a Slurm job's or
+/// container's allocation) when the limit is all the process may use already. `what` names the
+/// step and the sizes that drive it, `alternative` the options that shrink it ("" for none).
 inline void RequireMemory(double needed, std::uint64_t limit, const std::string& what,
                           const std::string& alternative) {
   if (needed <= static_cast<double>(limit)) return;
-  // The Context lowers memory_limit to the physical memory: raising it cannot help then.
-  const double physical = static_cast<double>(PhysicalMemoryBytes());
-  if (needed > physical && static_cast<double>(limit) >= physical) {
-    throw InvalidInput(fmt::format("{} but this machine has {} of physical memory{}", what,
-                                   FormatBytes(physical),
-                                   alternative.empty() ? "" : ": " + alternative));
+  // The Context lowers memory_limit to the usable memory: raising it cannot help then.
+  const std::uint64_t physical_bytes = PhysicalMemoryBytes();
+  const std::uint64_t usable_bytes = UsableMemoryBytes();
+  const double usable = static_cast<double>(usable_bytes);
+  if (needed > usable && static_cast<double>(limit) >= usable) {
+    throw InvalidInput(fmt::format(
+        "{} but {} {}{}{}", what,
+        usable_bytes < physical_bytes ? "this process's cgroup memory limit (its job's or "
+                                        "container's allocation) is"
+                                      : "this machine has",
+        FormatBytes(usable), usable_bytes < physical_bytes ? "" : " of physical memory",
+        alternative.empty() ? "" : ": " + alternative));
   }
   throw InvalidInput(fmt::format("{} but memory_limit is {}: raise memory_limit to at least {}{}",
                                  what, FormatBytes(static_cast<double>(limit)),

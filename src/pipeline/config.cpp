@@ -20,6 +20,7 @@
 #include <sstream>
 #include <string_view>
 
+#include "common/memory_budget.hpp"
 #include "common/text.hpp"
 #include "descpipe/device.hpp"
 #include "descpipe/error.hpp"
@@ -768,22 +769,24 @@ const std::vector<OptionSpec>& OptionSpecs() {
       {.name = "threads",
        .kind = K::kInteger,
        .group = G::kNone,
-       .default_text = "`0` (all cores)",
-       .doc = "worker threads (`--threads`); more than 4 per hardware thread are capped, with a "
-              "warning",
+       .default_text = "`0` (automatic)",
+       .doc = "worker threads (`--threads`); `0`: `OMP_NUM_THREADS` when set, else the CPUs this "
+              "process may run on (its affinity mask: `taskset`, Slurm and cgroup cpusets); more "
+              "than 4 per hardware thread are capped, with a warning",
        .min = 0,
        .max = kMaxThreads,
-       .note = "0: all cores",
+       .note = "0: automatic",
        .value = [](const Config& c) { return static_cast<long double>(c.threads); },
        .set = [](Config& c, const OptionValue& v) { c.threads = AsInt<int>(v); },
        .json = [](const Config& c) { return Json(c.threads); }},
       {.name = "memory_limit",
        .kind = K::kSize,
        .group = G::kPass2,
-       .default_text = "half of RAM",
-       .doc = "what the whole process may use: bytes or `8GB`, `512MiB`, `70%`; every pass plans "
-              "its buffers against it and stops with an error naming the size to raise it to when "
-              "it cannot fit (docs/SPEARMAN.md, \"Memory\")",
+       .default_text = "half of RAM or of the cgroup limit",
+       .doc = "what the whole process may use: bytes or `8GB`, `512MiB`, `70%` (of RAM, or of the "
+              "cgroup memory limit of a Slurm job or container when lower; more is lowered to "
+              "that); every pass plans its buffers against it and stops with an error naming the "
+              "size to raise it to when it cannot fit (docs/SPEARMAN.md, \"Memory\")",
        .min = 1048576,
        .max = 1152921504606846976.0L,
        .note = "bytes",
@@ -938,7 +941,7 @@ std::uint64_t ParseByteSize(const std::string& text) {
   if (unit == "%") {
     DESCPIPE_EXPECTS(value > 0 && value <= 100, "memory percentage must be in (0, 100], got '{}'",
                      text);
-    bytes = static_cast<double>(PhysicalMemoryBytes()) * value / 100.0;
+    bytes = static_cast<double>(UsableMemoryBytes()) * value / 100.0;
   } else {
     auto it = kUnits.find(unit);
     DESCPIPE_EXPECTS(it != kUnits.end(),
@@ -975,6 +978,10 @@ Context ContextForDevice(const Context& base, const Config& config, std::string*
   } else {
     spdlog::info("device: {}", choice.description);
   }
+  spdlog::info("{} thread{} ({}); memory_limit {} ({})", ctx.threads(),
+               ctx.threads() == 1 ? "" : "s", ctx.threads_origin(),
+               FormatBytes(static_cast<double>(ctx.memory_limit_bytes())),
+               ctx.memory_limit_origin());
   return ctx;
 }
 

@@ -78,6 +78,17 @@ Manifest::Manifest(const Table& table, const Config& config, const Context& ctx)
                       {"descriptors", table.descriptor_names().size()}};
   const Json all = ConfigJson(config);
   json_["config"] = all;
+  // What the run used where the config says "automatic" (threads 0, memory_limit 0), and why.
+  // Outside the fingerprints: outputs do not depend on the threads, and an automatic budget that
+  // follows the machine or the job's cgroup must not make a resumed run compute again.
+  const CgroupMemoryLimit cgroup = CgroupMemoryLimitOfThisProcess();
+  json_["resources"] = {
+      {"threads", ctx.threads()},
+      {"threads_from", ctx.threads_origin()},
+      {"memory_limit_bytes", ctx.memory_limit_bytes()},
+      {"memory_limit_from", ctx.memory_limit_origin()},
+      {"physical_memory_bytes", PhysicalMemoryBytes()},
+      {"cgroup_memory_limit_bytes", cgroup.bytes > 0 ? Json(cgroup.bytes) : Json(nullptr)}};
   json_["passes"] = Json::array();
 
   // The options each stage reads (besides those of the stages before it): the registry's groups,

@@ -7,7 +7,11 @@
 //   ],
 //               "verify_inputs", "fingerprint": hex },
 //   "columns": { "metadata": [names], "descriptors": count },
-//   "config": every option's effective value (ConfigJson),
+//   "config": every option's value as given, defaults included (ConfigJson; threads 0 and
+//             memory_limit 0 mean automatic),
+//   "resources": { "threads", "threads_from", "memory_limit_bytes", "memory_limit_from",
+//                  "physical_memory_bytes", "cgroup_memory_limit_bytes" (null: none) }: what the
+//                run used (the Context) and where it came from; in no fingerprint,
 //   "passes": [ { "pass", "fingerprint", "columns_in", "columns_out", "seconds",
 //                 "peak_rss_bytes", "outputs": [ {file, size_bytes, xxh3_64} ], ... } ]
 // }
@@ -28,8 +32,6 @@
 #include "descpipe/table.hpp"
 
 namespace descpipe {
-
-/// Every option of `config` with its effective value (what the run used).
 
 class Manifest {
  public:

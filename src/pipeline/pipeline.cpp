@@ -251,7 +251,8 @@ RunResult Run(const Table* input, const Config& config, const RunOptions& option
     const bool reused = reuse(pass, [&] { pass.Load(in, state); });
     if (!reused) {
       const char* unit = pass.progress_unit();
-      ProgressLine progress(pass.name(), unit != nullptr && ctx.show_progress(),
+      ProgressLine progress(pass.name(),
+                            unit != nullptr ? ctx.progress_style() : ProgressStyle::kNone,
                             unit != nullptr ? unit : "rows");
       pass.Compute(in, state,
                    [&](std::uint64_t done, std::int64_t total) { progress.Update(done, total); });

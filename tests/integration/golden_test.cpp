@@ -6,9 +6,11 @@
 // and the commit says why the bytes changed.
 //
 // What is not compared, because it is not a result: run times and peak memory (`seconds`,
-// `peak_rss_bytes`, wherever they occur), input modification times (`mtime_ns`) and the thread
-// count the manifest records. Everything else is: the inputs are given by relative paths from
-// the run's directory, so the input and pass fingerprints are the same on every machine.
+// `peak_rss_bytes`, wherever they occur), input modification times (`mtime_ns`), the thread
+// count the manifest records and its "resources" (threads, memory budget, physical memory, cgroup
+// limit: the machine's, outside every fingerprint). Everything else is: the inputs are given by
+// relative paths from the run's directory, so the input and pass fingerprints are the same on every
+// machine.
 #include <gtest/gtest.h>
 
 #include <cstdlib>
@@ -60,6 +62,7 @@ std::string NormalisedHash(const std::string& root, const std::string& name) {
   if (name == "run_manifest.json") {
     DropCheckpointHashes(json);
     json["config"].erase("threads");
+    json.erase("resources");
   }
   return io::HashText(json.dump());
 }

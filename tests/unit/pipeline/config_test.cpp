@@ -949,7 +949,8 @@ TEST(ParseByteSize, UnitsAndNumbers) {
 }
 
 TEST(ParseByteSize, PercentOfPhysicalMemory) {
-  const double physical = static_cast<double>(PhysicalMemoryBytes());
+  // Of the physical memory, or of the cgroup memory limit when lower (context_test.cpp).
+  const double physical = static_cast<double>(UsableMemoryBytes());
   EXPECT_NEAR(static_cast<double>(ParseByteSize("70%")), 0.7 * physical, 2.0);
   EXPECT_NEAR(static_cast<double>(ParseByteSize("100%")), physical, 2.0);
   EXPECT_NEAR(static_cast<double>(ParseByteSize("12.5 %")), 0.125 * physical, 2.0);
