@@ -11,10 +11,30 @@
 #include <vector>
 
 #include "descpipe/context.hpp"
+#include "descpipe/enum_names.hpp"
 
 namespace descpipe {
 
 enum class FileFormat { kParquet, kCsv };
+
+/// What a CSV descriptor column does with a value that is neither a number nor one of `na_values`
+/// (a text token such as "error" among numbers): docs/CONFIG.md, "CSV input".
+enum class NonNumericPolicy {
+  kError,     ///< refuse the input, naming the file, column, line and value
+  kMissing,   ///< read such values as missing (one warning per column, with the count)
+  kMetadata,  ///< make the whole column metadata (one warning per column)
+};
+inline const EnumNames<NonNumericPolicy>& NamesOf(NonNumericPolicy) {
+  static const EnumNames<NonNumericPolicy> names = {{"error", NonNumericPolicy::kError},
+                                                    {"missing", NonNumericPolicy::kMissing},
+                                                    {"metadata", NonNumericPolicy::kMetadata}};
+  return names;
+}
+
+/// The CSV field values read as missing unless `na_values` is set: the empty field, R's and
+/// pandas' spellings (NA, NaN, nan, N/A, null, NULL) and the spreadsheet error markers
+/// (#N/A, #DIV/0!, #VALUE!, #REF!, #NAME?, #NUM!, #NULL!).
+const std::vector<std::string>& DefaultNaValues();
 
 /// What the user asked to read.
 struct InputSpec {
@@ -28,6 +48,10 @@ struct InputSpec {
   std::optional<int> n_metadata_cols;
   /// Explicit descriptor columns; when empty, every numeric non-metadata column.
   std::vector<std::string> descriptor_columns;
+  /// CSV only: field values read as missing (matched exactly, quoted or not).
+  std::vector<std::string> na_values = DefaultNaValues();
+  /// CSV only: what a mostly numeric column does with its other values (NonNumericPolicy).
+  NonNumericPolicy non_numeric = NonNumericPolicy::kError;
 };
 
 struct InputFile {

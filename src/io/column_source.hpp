@@ -82,8 +82,9 @@ class ColumnSource {
   std::vector<std::vector<std::string>> column_types_;
 };
 
-/// Resolves the files of `spec` and reads their schemas (file_source.cpp).
-std::shared_ptr<ColumnSource> OpenFileSource(const InputSpec& spec);
+/// Resolves the files of `spec` and reads their schemas (file_source.cpp). CSV files are read once
+/// whole, with `ctx`'s threads and memory limit, to type their columns (na_values, non_numeric).
+std::shared_ptr<ColumnSource> OpenFileSource(const InputSpec& spec, const Context& ctx);
 /// Checks `table` (names, types, sizes), wraps it and gives its columns their roles from `roles`
 /// (memory_source.cpp).
 std::shared_ptr<ColumnSource> OpenMemorySource(MemoryTable table, const InputSpec& roles);

@@ -427,13 +427,15 @@ TEST_F(TableTest, CsvIsOnePartition) {
 }
 
 TEST_F(TableTest, ReadErrorsReachTheCaller) {
-  // The CSV sniffer types "a" as BIGINT from the first rows; row 25000 holds text, which DuckDB
-  // only meets while streaming (on the prefetching thread): Next() must throw, naming the file.
+  // A CSV file rewritten after Table::Open typed its columns: row 25000 now holds text, which
+  // DuckDB only meets while streaming (on the prefetching thread): Next() must throw, naming the
+  // file.
   const std::string path = Path("late_text.csv");
+  WriteCsv(path, "SELECT range AS a FROM range(30000)");
+  const Table table = Table::Open(Spec({path}), ctx_);
   WriteCsv(
       path,
       "SELECT CASE WHEN range = 25000 THEN 'abc' ELSE range::VARCHAR END AS a FROM range(30000)");
-  const Table table = Table::Open(Spec({path}), ctx_);
   for (const std::size_t prefetch : {std::size_t{0}, std::size_t{2}}) {
     const std::string message = MessageOf<IoError>([&] { ReadAll(table, {"a"}, 1000, prefetch); });
     EXPECT_TRUE(Contains(message, path)) << prefetch;
