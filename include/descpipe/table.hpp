@@ -222,15 +222,29 @@ struct SampleSpec {
   std::uint64_t seed = 42;
 };
 
-/// Pass 0: writes a reproducible row sample with every column to `out_path` (Parquet), through a
-/// temporary file renamed at the end. A row is chosen by a keyed hash of (seed, file, row number),
-/// so the same inputs and seed give the same rows whatever the thread count.
+/// The formats `descpipe apply` and `descpipe sample` write.
+enum class OutputFormat {
+  kParquet,  ///< Parquet, zstd
+  kCsv,      ///< CSV with a header line, ',' between fields, '"' quotes; missing values empty
+  kCsvGzip,  ///< the same CSV, gzip-compressed
+};
+
+/// The format of the output file `path`, from its extension (case-insensitive): ".parquet" (also
+/// ".pq", ".parq"), ".csv" or ".csv.gz".
+/// @throws InvalidInput naming the path and listing the accepted extensions for any other name.
+OutputFormat OutputFormatOf(const std::string& path);
+
+/// Pass 0: writes a reproducible row sample with every column to `out_path`, in the format of its
+/// extension (OutputFormatOf: Parquet or CSV), through a temporary file renamed at the end. A row
+/// is chosen by a keyed hash of (seed, file, row number), so the same inputs and seed give the same
+/// rows whatever the thread count.
 /// @returns the number of rows written.
 std::int64_t WriteSample(const Table& table, const SampleSpec& spec, const std::string& out_path,
                          const Context& ctx);
 
-/// Writes `columns` of every row of `table` (input order of files and rows) to `out_path` as
-/// Parquet (zstd), through DuckDB and a temporary file renamed at the end. Throws InvalidInput when
+/// Writes `columns` of every row of `table` (input order of files and rows) to `out_path` in the
+/// format of its extension (OutputFormatOf: Parquet with zstd, CSV, gzip-compressed CSV), through
+/// DuckDB and a temporary file renamed at the end. Throws InvalidInput when
 /// `out_path` is one of the inputs. @returns the number of rows written.
 std::int64_t WriteColumns(const Table& table, const std::vector<std::string>& columns,
                           const std::string& out_path, const Context& ctx);

@@ -112,6 +112,8 @@ std::string DuckDbFilePath(const std::string& path);
 /// The path to hand DuckDB's COPY ... TO for writing `path`: DuckDB does not glob it, but takes a
 /// leading '~' as the home directory (a leading '~' gets "./").
 std::string DuckDbWritePath(const std::string& path);
+/// The options of DuckDB's COPY ... TO for `format` ("FORMAT parquet, COMPRESSION zstd", ...).
+std::string CopyFormatOptions(OutputFormat format);
 /// QuoteLiteral(DuckDbFilePath(path)): the SQL literal for the existing file `path`.
 std::string FileLiteral(const std::string& path);
 

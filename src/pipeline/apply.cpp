@@ -44,6 +44,7 @@ std::int64_t ApplySelection(const ApplyOptions& options, const Context& ctx) {
       "the output '{}' lies inside the run's output directory '{}': apply never writes there (it "
       "would replace the run's own files); choose a path outside it",
       options.output, options.out_dir);
+  OutputFormatOf(options.output);  // an output name of unknown format fails before any work
   // A run writing OUTDIR now would change the lists under us: read under a shared lock.
   const io::OutdirLock lock(options.out_dir, io::OutdirLock::Mode::kShared, options.wait);
   nlohmann::json manifest;
