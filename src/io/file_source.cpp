@@ -489,8 +489,12 @@ std::vector<TextValue> FirstTextValues(const InputFile& file, const FileSchema& 
     const std::string text =
         fmt::format("{0} IS NOT NULL AND TRY_CAST({0} AS DOUBLE) IS NULL", column);
     inner += ", " + column;
-    select += fmt::format("{0}min({1}) FILTER (WHERE {2}), arg_min({3}, {1}) FILTER (WHERE {2})",
-                          select.empty() ? "" : ", ", row, text, column);
+    // A NUL would end the value's C string: it is written "\x00", as PrintableText writes the
+    // other control characters.
+    select += fmt::format(
+        "{0}min({1}) FILTER (WHERE {2}), replace(arg_min({3}, {1}) FILTER (WHERE {2}), chr(0), "
+        "'\\x00')",
+        select.empty() ? "" : ", ", row, text, column);
   }
   io::Result found;
   io::Query(connection,
