@@ -223,13 +223,16 @@ int main(int argc, char** argv) {
   std::int64_t sample_per_file = 0;
   std::string sample_output;
   std::int64_t seed = -1;
-  auto* sample = app.add_subcommand("sample", "Write a reproducible row sample as Parquet");
+  auto* sample = app.add_subcommand("sample", "Write a reproducible row sample (Parquet or CSV)");
   AddCommon(sample, sample_options, true);
   sample->add_option(
       "-n,--rows", sample_rows,
       "Rows in the sample (the rows with the smallest keyed hashes over all inputs)");
   sample->add_option("--per-file", sample_per_file, "Rows sampled from each file instead");
-  sample->add_option("-o,--output", sample_output, "Output Parquet file")->required();
+  sample
+      ->add_option("-o,--output", sample_output,
+                   "Output file: .parquet, .csv or .csv.gz (the format follows the name)")
+      ->required();
   sample->add_option("--seed", seed, "Random seed (default: random_seed, 42)");
 
   CommonOptions apply_options;
@@ -244,7 +247,10 @@ int main(int argc, char** argv) {
       ->add_option("inputs", apply_options.inputs,
                    "Tables with the same columns (files, directories, globs)")
       ->required();
-  apply->add_option("-o,--output", apply_output, "Parquet file to write")->required();
+  apply
+      ->add_option("-o,--output", apply_output,
+                   "File to write: .parquet, .csv or .csv.gz (the format follows the name)")
+      ->required();
   apply->add_option("--after", apply_after, "Which descriptors: pass2|pass3|final (default final)")
       ->check(CLI::IsMember({"pass2", "pass3", "final"}));
   apply
@@ -354,6 +360,7 @@ int main(int argc, char** argv) {
       spdlog::set_level(sample_options.quiet ? spdlog::level::warn : spdlog::level::info);
       const descpipe::Config config = BuildConfig(sample_options);
       config.Validate();
+      descpipe::OutputFormatOf(sample_output);  // an unknown format fails before any work
       const descpipe::Context ctx = MakeContext(config, sample_options.quiet);
       const descpipe::Table table = descpipe::Table::Open(config.ToInputSpec(), ctx);
       descpipe::SampleSpec spec;

@@ -38,6 +38,8 @@ struct Config {
   std::vector<std::string> metadata_columns;
   std::optional<int> n_metadata_cols;
   std::vector<std::string> descriptor_columns;
+  std::vector<std::string> na_values = DefaultNaValues();   ///< CSV: values read as missing
+  NonNumericPolicy non_numeric = NonNumericPolicy::kError;  ///< CSV: text among numbers
 
   // Pass 0
   std::int64_t sample_rows = 0;

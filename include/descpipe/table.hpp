@@ -11,10 +11,30 @@
 #include <vector>
 
 #include "descpipe/context.hpp"
+#include "descpipe/enum_names.hpp"
 
 namespace descpipe {
 
 enum class FileFormat { kParquet, kCsv };
+
+/// What a CSV descriptor column does with a value that is neither a number nor one of `na_values`
+/// (a text token such as "error" among numbers): docs/CONFIG.md, "CSV input".
+enum class NonNumericPolicy {
+  kError,     ///< refuse the input, naming the file, column, line and value
+  kMissing,   ///< read such values as missing (one warning per column, with the count)
+  kMetadata,  ///< make the whole column metadata (one warning per column)
+};
+inline const EnumNames<NonNumericPolicy>& NamesOf(NonNumericPolicy) {
+  static const EnumNames<NonNumericPolicy> names = {{"error", NonNumericPolicy::kError},
+                                                    {"missing", NonNumericPolicy::kMissing},
+                                                    {"metadata", NonNumericPolicy::kMetadata}};
+  return names;
+}
+
+/// The CSV field values read as missing unless `na_values` is set: the empty field, R's and
+/// pandas' spellings (NA, NaN, nan, N/A, null, NULL) and the spreadsheet error markers
+/// (#N/A, #DIV/0!, #VALUE!, #REF!, #NAME?, #NUM!, #NULL!).
+const std::vector<std::string>& DefaultNaValues();
 
 /// What the user asked to read.
 struct InputSpec {
@@ -28,6 +48,10 @@ struct InputSpec {
   std::optional<int> n_metadata_cols;
   /// Explicit descriptor columns; when empty, every numeric non-metadata column.
   std::vector<std::string> descriptor_columns;
+  /// CSV only: field values read as missing (matched exactly, quoted or not).
+  std::vector<std::string> na_values = DefaultNaValues();
+  /// CSV only: what a mostly numeric column does with its other values (NonNumericPolicy).
+  NonNumericPolicy non_numeric = NonNumericPolicy::kError;
 };
 
 struct InputFile {
@@ -198,15 +222,29 @@ struct SampleSpec {
   std::uint64_t seed = 42;
 };
 
-/// Pass 0: writes a reproducible row sample with every column to `out_path` (Parquet), through a
-/// temporary file renamed at the end. A row is chosen by a keyed hash of (seed, file, row number),
-/// so the same inputs and seed give the same rows whatever the thread count.
+/// The formats `descpipe apply` and `descpipe sample` write.
+enum class OutputFormat {
+  kParquet,  ///< Parquet, zstd
+  kCsv,      ///< CSV with a header line, ',' between fields, '"' quotes; missing values empty
+  kCsvGzip,  ///< the same CSV, gzip-compressed
+};
+
+/// The format of the output file `path`, from its extension (case-insensitive): ".parquet" (also
+/// ".pq", ".parq"), ".csv" or ".csv.gz".
+/// @throws InvalidInput naming the path and listing the accepted extensions for any other name.
+OutputFormat OutputFormatOf(const std::string& path);
+
+/// Pass 0: writes a reproducible row sample with every column to `out_path`, in the format of its
+/// extension (OutputFormatOf: Parquet or CSV), through a temporary file renamed at the end. A row
+/// is chosen by a keyed hash of (seed, file, row number), so the same inputs and seed give the same
+/// rows whatever the thread count.
 /// @returns the number of rows written.
 std::int64_t WriteSample(const Table& table, const SampleSpec& spec, const std::string& out_path,
                          const Context& ctx);
 
-/// Writes `columns` of every row of `table` (input order of files and rows) to `out_path` as
-/// Parquet (zstd), through DuckDB and a temporary file renamed at the end. Throws InvalidInput when
+/// Writes `columns` of every row of `table` (input order of files and rows) to `out_path` in the
+/// format of its extension (OutputFormatOf: Parquet with zstd, CSV, gzip-compressed CSV), through
+/// DuckDB and a temporary file renamed at the end. Throws InvalidInput when
 /// `out_path` is one of the inputs. @returns the number of rows written.
 std::int64_t WriteColumns(const Table& table, const std::vector<std::string>& columns,
                           const std::string& out_path, const Context& ctx);

@@ -82,8 +82,9 @@ class ColumnSource {
   std::vector<std::vector<std::string>> column_types_;
 };
 
-/// Resolves the files of `spec` and reads their schemas (file_source.cpp).
-std::shared_ptr<ColumnSource> OpenFileSource(const InputSpec& spec);
+/// Resolves the files of `spec` and reads their schemas (file_source.cpp). CSV files are read once
+/// whole, with `ctx`'s threads and memory limit, to type their columns (na_values, non_numeric).
+std::shared_ptr<ColumnSource> OpenFileSource(const InputSpec& spec, const Context& ctx);
 /// Checks `table` (names, types, sizes), wraps it and gives its columns their roles from `roles`
 /// (memory_source.cpp).
 std::shared_ptr<ColumnSource> OpenMemorySource(MemoryTable table, const InputSpec& roles);
@@ -111,6 +112,8 @@ std::string DuckDbFilePath(const std::string& path);
 /// The path to hand DuckDB's COPY ... TO for writing `path`: DuckDB does not glob it, but takes a
 /// leading '~' as the home directory (a leading '~' gets "./").
 std::string DuckDbWritePath(const std::string& path);
+/// The options of DuckDB's COPY ... TO for `format` ("FORMAT parquet, COMPRESSION zstd", ...).
+std::string CopyFormatOptions(OutputFormat format);
 /// QuoteLiteral(DuckDbFilePath(path)): the SQL literal for the existing file `path`.
 std::string FileLiteral(const std::string& path);
 

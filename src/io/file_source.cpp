@@ -1,6 +1,7 @@
 // Files read through DuckDB: resolving paths, directories and globs; reading and checking each
-// file's schema; streaming columns as DOUBLE through DuckDB's streaming results (one
-// io::ColumnSource implementation, see column_source.hpp).
+// file's schema; typing CSV columns over every row (na_values, non_numeric: docs/CONFIG.md, "CSV
+// input"); streaming columns as DOUBLE through DuckDB's streaming results (one io::ColumnSource
+// implementation, see column_source.hpp).
 #include <fcntl.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
@@ -8,10 +9,12 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <limits>
 #include <map>
+#include <set>
 #include <unordered_map>
 
 #include "common/memory_budget.hpp"
@@ -19,6 +22,17 @@
 #include "descpipe/error.hpp"
 #include "io/column_source.hpp"
 #include "io/duckdb_handles.hpp"
+
+namespace descpipe {
+
+const std::vector<std::string>& DefaultNaValues() {
+  static const std::vector<std::string> values = {"",      "NA",     "NaN",   "nan",     "N/A",
+                                                  "#N/A",  "null",   "NULL",  "#DIV/0!", "#VALUE!",
+                                                  "#REF!", "#NAME?", "#NUM!", "#NULL!"};
+  return values;
+}
+
+}  // namespace descpipe
 
 namespace descpipe::io {
 namespace fs = std::filesystem;
@@ -224,9 +238,20 @@ std::vector<ResolvedFile> ResolvePatterns(const std::vector<std::string>& patter
   return files;
 }
 
+/// What a CSV column holds in one file, read as text with `na_values` as missing.
+struct CsvCounts {
+  std::int64_t values = 0;   ///< fields that are not one of na_values
+  std::int64_t numbers = 0;  ///< of those, the ones that read as DOUBLE
+  /// Every value reads as the type DuckDB's sniffer gave the column from its first rows (for an
+  /// integer type: exactly, without rounding "2.5"); false for VARCHAR and types checked by
+  /// `numbers` alone.
+  bool sniffed_type_holds = false;
+};
+
 struct FileSchema {
   std::vector<std::string> names;
   std::vector<std::string> types;
+  std::vector<CsvCounts> counts;  ///< CSV: per column, over the whole file
 };
 
 /// The fields of one CSV line split at `delimiter`, with '"' quoting ("a,""b""" is one field).
@@ -313,7 +338,15 @@ void CheckColumnNames(const InputFile& file, const std::vector<std::string>& nam
   }
 }
 
-FileSchema ReadFileSchema(InputFile& file, const io::Connection& connection) {
+/// `read_csv(<file>, header = true, nullstr = <null_strings>` and `extra` options, without the
+/// closing parenthesis (`files` is an SQL literal: one path or a list).
+std::string ReadCsvCall(const std::string& files, const std::string& null_strings,
+                        const std::string& extra = "") {
+  return fmt::format("read_csv({}, header = true, nullstr = {}{}", files, null_strings, extra);
+}
+
+FileSchema ReadFileSchema(InputFile& file, const std::string& null_strings,
+                          const io::Connection& connection) {
   const bool parquet = file.format == FileFormat::kParquet;
   // Every DuckDB error about a Parquet file here means that its footer or schema cannot be read.
   const std::string context =
@@ -322,8 +355,8 @@ FileSchema ReadFileSchema(InputFile& file, const io::Connection& connection) {
                         file.path)
           : fmt::format("cannot read CSV file '{}'", file.path);
   const std::string literal = io::FileLiteral(file.path);
-  const std::string source = parquet ? fmt::format("read_parquet({})", literal)
-                                     : fmt::format("read_csv({}, header = true)", literal);
+  const std::string source =
+      parquet ? fmt::format("read_parquet({})", literal) : ReadCsvCall(literal, null_strings) + ")";
   FileSchema schema;
   io::Result described;
   io::Query(connection, "DESCRIBE SELECT * FROM " + source, described, context);
@@ -381,6 +414,269 @@ FileSchema ReadFileSchema(InputFile& file, const io::Connection& connection) {
     file.row_count = rows.rows() > 0 ? rows.Int(0, 0) : -1;
   }
   return schema;
+}
+
+/// DuckDB's integer types: a CSV column sniffed as one of them keeps it only when every value is
+/// an integer (DuckDB's cast from text rounds "2.5" to 3 without a word).
+bool IsIntegerType(const std::string& type) {
+  static const std::set<std::string> kIntegers = {"TINYINT", "SMALLINT", "INTEGER",   "BIGINT",
+                                                  "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
+                                                  "UBIGINT", "UHUGEINT"};
+  return kIntegers.count(type) > 0;
+}
+
+/// Fills `schema.counts`: one scan of the whole CSV file, every field as text, counting per column
+/// the values that are not one of na_values, those that read as DOUBLE, and those that read as the
+/// sniffed type (integers exactly, booleans).
+void CountCsvValues(const InputFile& file, FileSchema& schema, const std::string& null_strings,
+                    const io::Connection& connection) {
+  std::string select;
+  for (std::size_t column_idx = 0; column_idx < schema.names.size(); ++column_idx) {
+    const std::string column = QuoteIdentifier(schema.names[column_idx]);
+    const std::string& type = schema.types[column_idx];
+    select += fmt::format("{0}count({1}), count(TRY_CAST({1} AS DOUBLE))",
+                          column_idx == 0 ? "" : ", ", column);
+    if (IsIntegerType(type)) {
+      select += fmt::format(", count_if(TRY_CAST({0} AS {1})::DOUBLE = TRY_CAST({0} AS DOUBLE))",
+                            column, type);
+    } else if (type == "BOOLEAN") {
+      select += fmt::format(", count(TRY_CAST({} AS BOOLEAN))", column);
+    }
+  }
+  io::Result counted;
+  io::Query(connection,
+            fmt::format("SELECT {} FROM {}, all_varchar = true)", select,
+                        ReadCsvCall(io::FileLiteral(file.path), null_strings)),
+            counted, fmt::format("reading CSV file '{}'", file.path));
+  schema.counts.assign(schema.names.size(), CsvCounts{});
+  idx_t result_column = 0;
+  for (std::size_t column_idx = 0; column_idx < schema.names.size(); ++column_idx) {
+    CsvCounts& counts = schema.counts[column_idx];
+    const std::string& type = schema.types[column_idx];
+    counts.values = counted.Int(result_column++, 0);
+    counts.numbers = counted.Int(result_column++, 0);
+    if (IsIntegerType(type) || type == "BOOLEAN") {
+      counts.sniffed_type_holds = counted.Int(result_column++, 0) == counts.values;
+    } else {
+      counts.sniffed_type_holds = type == "DOUBLE" && counts.numbers == counts.values;
+    }
+  }
+}
+
+/// The first value of `column` in CSV file `file` that is neither missing nor a number, with its
+/// line (the header is line 1, then one line per row).
+struct TextValue {
+  std::string value;
+  std::int64_t line = 0;
+};
+
+/// The first non-number of each of `columns` in `file` (one scan, rows numbered in file order).
+std::vector<TextValue> FirstTextValues(const InputFile& file, const FileSchema& schema,
+                                       const std::vector<std::string>& columns,
+                                       const std::string& null_strings,
+                                       const io::Connection& connection) {
+  // A row-number column named unlike every column of the file (DuckDB compares names
+  // case-insensitively).
+  std::set<std::string> taken;
+  for (const auto& name : schema.names) taken.insert(AsciiLower(name));
+  std::string row_name = "__descpipe_row";
+  while (taken.count(AsciiLower(row_name)) > 0) row_name += "_";
+  const std::string row = QuoteIdentifier(row_name);
+  std::string inner = "row_number() OVER () AS " + row;
+  std::string select;
+  for (const auto& name : columns) {
+    const std::string column = QuoteIdentifier(name);
+    const std::string text =
+        fmt::format("{0} IS NOT NULL AND TRY_CAST({0} AS DOUBLE) IS NULL", column);
+    inner += ", " + column;
+    // A NUL would end the value's C string: it is written "\x00", as PrintableText writes the
+    // other control characters.
+    select += fmt::format(
+        "{0}min({1}) FILTER (WHERE {2}), replace(arg_min({3}, {1}) FILTER (WHERE {2}), chr(0), "
+        "'\\x00')",
+        select.empty() ? "" : ", ", row, text, column);
+  }
+  io::Result found;
+  io::Query(connection,
+            fmt::format("SELECT {} FROM (SELECT {} FROM {}, all_varchar = true))", select, inner,
+                        ReadCsvCall(io::FileLiteral(file.path), null_strings)),
+            found, fmt::format("reading CSV file '{}'", file.path));
+  std::vector<TextValue> values;
+  for (std::size_t i = 0; i < columns.size(); ++i) {
+    values.push_back({found.Text(2 * i + 1, 0), found.Int(2 * i, 0) + 1});
+  }
+  return values;
+}
+
+/// What the options make of a column before its values are seen.
+enum class CsvColumnUse {
+  kMetadata,    ///< named in metadata_columns, or among the first n_metadata_cols
+  kNotRead,     ///< descriptor_columns names others
+  kDescriptor,  ///< a descriptor if its values are numbers
+};
+
+/// `"a", "b", "c" and 4 more`: names for a message.
+std::string NameList(const std::vector<std::string>& names, std::size_t shown = 5) {
+  std::string text;
+  for (std::size_t i = 0; i < names.size() && i < shown; ++i) {
+    text += fmt::format("{}\"{}\"", i == 0 ? "" : ", ", names[i]);
+  }
+  if (names.size() > shown) text += fmt::format(" and {} more", names.size() - shown);
+  return text;
+}
+
+/// How every read of a CSV input gives each column its type, decided over every row of every file.
+struct CsvPlan {
+  /// Per column name, the type of `read_csv(types = ...)`.
+  std::unordered_map<std::string, std::string> read_types;
+  /// Columns read as text and converted with TRY_CAST (non_numeric: missing).
+  std::set<std::string> text_to_missing;
+};
+
+/// Decides the type of every CSV column over whole files (CountCsvValues), instead of DuckDB's
+/// sniffer that looks at the first rows only, and applies `spec.non_numeric` to the columns
+/// that could be descriptors and hold text among mostly numbers (at least half of their values).
+/// Rewrites `schemas[i].types` to the decided types. `input` names the whole input in messages.
+/// @throws InvalidInput (non_numeric: error) naming the file, column, line and value.
+CsvPlan DecideCsvTypes(const std::vector<InputFile>& files, std::vector<FileSchema>& schemas,
+                       const InputSpec& spec, const std::string& null_strings,
+                       const io::Connection& connection, const std::string& input) {
+  struct Column {
+    std::string name;
+    CsvCounts total;
+    std::string common_type;  ///< the sniffed type, when every file with values agrees and holds
+    bool types_agree = true;
+  };
+  std::vector<Column> columns;
+  std::unordered_map<std::string, std::size_t> index;
+  for (const FileSchema& schema : schemas) {
+    for (std::size_t c = 0; c < schema.names.size(); ++c) {
+      const auto [it, inserted] = index.emplace(schema.names[c], columns.size());
+      if (inserted) columns.push_back({schema.names[c], {}, "", true});
+      Column& column = columns[it->second];
+      const CsvCounts& counts = schema.counts[c];
+      column.total.values += counts.values;
+      column.total.numbers += counts.numbers;
+      if (counts.values == 0) continue;  // a file without values says nothing about the type
+      if (!counts.sniffed_type_holds ||
+          (!column.common_type.empty() && column.common_type != schema.types[c])) {
+        column.types_agree = false;
+      }
+      column.common_type = schema.types[c];
+    }
+  }
+  const std::set<std::string> metadata(spec.metadata_columns.begin(), spec.metadata_columns.end());
+  const std::set<std::string> descriptors(spec.descriptor_columns.begin(),
+                                          spec.descriptor_columns.end());
+  auto use_of = [&](std::size_t position) {
+    const std::string& name = columns[position].name;
+    if (!spec.metadata_columns.empty()
+            ? metadata.count(name) > 0
+            : spec.n_metadata_cols.has_value() &&
+                  position < static_cast<std::size_t>(std::max(*spec.n_metadata_cols, 0))) {
+      return CsvColumnUse::kMetadata;
+    }
+    if (!descriptors.empty() && descriptors.count(name) == 0) return CsvColumnUse::kNotRead;
+    return CsvColumnUse::kDescriptor;
+  };
+
+  CsvPlan plan;
+  std::vector<std::string> empty;
+  std::vector<std::size_t> mixed;  // descriptor candidates with text among their numbers
+  for (std::size_t position = 0; position < columns.size(); ++position) {
+    const Column& column = columns[position];
+    const CsvColumnUse use = use_of(position);
+    const CsvCounts& total = column.total;
+    std::string type;
+    if (total.values == 0) {
+      // No value in any row: a descriptor whose every value is missing (Pass 1 removes it).
+      type = use == CsvColumnUse::kMetadata ? "VARCHAR" : "DOUBLE";
+      if (use == CsvColumnUse::kDescriptor) empty.push_back(column.name);
+    } else if (column.types_agree && IsNumericType(column.common_type)) {
+      type = column.common_type;
+    } else if (total.numbers == total.values) {
+      type = "DOUBLE";
+    } else if (use != CsvColumnUse::kDescriptor || 2 * total.numbers < total.values) {
+      type = "VARCHAR";  // text: metadata unless an option says otherwise
+    } else {
+      mixed.push_back(position);
+      type = spec.non_numeric == NonNumericPolicy::kMetadata ? "VARCHAR" : "DOUBLE";
+      if (spec.non_numeric == NonNumericPolicy::kMissing) plan.text_to_missing.insert(column.name);
+    }
+    plan.read_types[column.name] = plan.text_to_missing.count(column.name) ? "VARCHAR" : type;
+  }
+  if (!empty.empty()) {
+    spdlog::info(
+        "{}: {} column{} without a value in any row ({}): read as descriptors whose "
+        "values are all missing",
+        input, empty.size(), empty.size() == 1 ? "" : "s", NameList(empty));
+  }
+
+  if (!mixed.empty()) {
+    // The first file holding a non-number in each mixed column, and that value.
+    auto first_bad_file = [&](const std::string& name) {
+      for (std::size_t file_idx = 0; file_idx < schemas.size(); ++file_idx) {
+        const auto& names = schemas[file_idx].names;
+        const auto it = std::find(names.begin(), names.end(), name);
+        if (it == names.end()) continue;
+        const CsvCounts& counts = schemas[file_idx].counts[it - names.begin()];
+        if (counts.numbers < counts.values) return file_idx;
+      }
+      DESCPIPE_ASSERT(false);
+      return std::size_t{0};
+    };
+    auto describe = [&](const Column& column, std::size_t file_idx, const TextValue& text) {
+      const std::int64_t other = column.total.values - column.total.numbers;
+      return fmt::format("\"{}\" on line {} of '{}'; {} of its {} values {} not a number",
+                         PrintableText(Shorten(text.value, 80)), text.line, files[file_idx].path,
+                         other, column.total.values, other == 1 ? "is" : "are");
+    };
+    if (spec.non_numeric == NonNumericPolicy::kError) {
+      const Column& column = columns[mixed.front()];
+      const std::size_t file_idx = first_bad_file(column.name);
+      const TextValue text = FirstTextValues(files[file_idx], schemas[file_idx], {column.name},
+                                             null_strings, connection)
+                                 .front();
+      std::vector<std::string> others;
+      for (std::size_t k = 1; k < mixed.size(); ++k) others.push_back(columns[mixed[k]].name);
+      throw InvalidInput(fmt::format(
+          "column \"{}\" holds text among numbers: {}{}. Add such markers to na_values to "
+          "read them as missing, or set non_numeric: missing (every non-number in such columns "
+          "is missing) or non_numeric: metadata (such columns are metadata), or name the column "
+          "in metadata_columns",
+          column.name, describe(column, file_idx, text),
+          others.empty() ? std::string()
+                         : fmt::format(" ({} more column{} hold{} text among numbers: {})",
+                                       others.size(), others.size() == 1 ? "" : "s",
+                                       others.size() == 1 ? "s" : "", NameList(others))));
+    }
+    // One scan per file for the first non-number of the columns whose first one it holds.
+    std::map<std::size_t, std::vector<std::size_t>> by_file;
+    for (const std::size_t position : mixed)
+      by_file[first_bad_file(columns[position].name)].push_back(position);
+    for (const auto& [file_idx, positions] : by_file) {
+      std::vector<std::string> names;
+      for (const std::size_t position : positions) names.push_back(columns[position].name);
+      const std::vector<TextValue> texts =
+          FirstTextValues(files[file_idx], schemas[file_idx], names, null_strings, connection);
+      for (std::size_t k = 0; k < positions.size(); ++k) {
+        const Column& column = columns[positions[k]];
+        spdlog::warn("column \"{}\" holds text among numbers: {}; {}", column.name,
+                     describe(column, file_idx, texts[k]),
+                     spec.non_numeric == NonNumericPolicy::kMissing
+                         ? "they are read as missing values (non_numeric: missing)"
+                         : "the column is metadata (non_numeric: metadata)");
+      }
+    }
+  }
+
+  for (FileSchema& schema : schemas) {
+    for (std::size_t c = 0; c < schema.names.size(); ++c) {
+      const std::string& name = schema.names[c];
+      schema.types[c] = plan.text_to_missing.count(name) ? "DOUBLE" : plan.read_types.at(name);
+    }
+  }
+  return plan;
 }
 
 /// One DuckDB streaming query, re-cut into batches of a fixed row count.
@@ -496,6 +792,9 @@ class FileSource final : public ColumnSource {
   bool union_by_name_ = false;
   /// Column names present in each file, sorted.
   std::vector<std::vector<std::string>> file_columns_;
+  /// CSV: na_values as DuckDB's nullstr list ("['', 'NA']"), and how reads type each column.
+  std::string null_strings_;
+  CsvPlan csv_plan_;
 
   std::string Describe() const override {
     if (files_.size() == 1) return "'" + files_[0].path + "'";
@@ -594,7 +893,7 @@ class FileSource final : public ColumnSource {
     // read_csv has no file_row_number: number rows in scan order (insertion order is preserved).
     part_rows_in_order = false;
     return fmt::format("SELECT {}{} AS {}, row_number() OVER () - 1 AS {} FROM {}",
-                       all_columns ? "*, " : "", part, part_name, row_name, OneFileSql(file));
+                       all_columns ? "*, " : "", part, part_name, row_name, OneFileSql(part));
   }
 
   /// A failed read of a Parquet file means it is damaged (converting its numeric columns to DOUBLE
@@ -609,10 +908,11 @@ class FileSource final : public ColumnSource {
   }
 
  private:
-  std::string OneFileSql(const InputFile& file) const {
+  std::string OneFileSql(std::size_t file_idx) const {
+    const InputFile& file = files_.at(file_idx);
     return file.format == FileFormat::kParquet
                ? fmt::format("read_parquet({})", FileLiteral(file.path))
-               : fmt::format("read_csv({}, header = true)", FileLiteral(file.path));
+               : CsvSql(FileLiteral(file.path), file_columns_.at(file_idx), "");
   }
   /// `read_parquet([...], union_by_name = true)` or the CSV equivalent over every file.
   std::string AllFilesSql() const {
@@ -625,15 +925,46 @@ class FileSource final : public ColumnSource {
     if (format_ == FileFormat::kParquet) {
       return fmt::format("read_parquet({}, union_by_name = true)", list);
     }
-    return fmt::format("read_csv({}, union_by_name = true, header = true)", list);
+    std::vector<std::string> names;
+    for (const ColumnInfo& column : columns_) names.push_back(column.name);
+    return CsvSql(list, names, ", union_by_name = true");
+  }
+  /// The CSV `files` (an SQL literal) with the columns `names` that they hold typed as decided
+  /// at open (csv_plan_): DuckDB's sniffer never types a column again, so no value after its
+  /// first rows can fail a read. Columns of non_numeric: missing are read as text and converted
+  /// with TRY_CAST (a non-number is NULL).
+  std::string CsvSql(const std::string& files, const std::vector<std::string>& names,
+                     const std::string& extra) const {
+    std::string types;
+    std::string converted;
+    for (const std::string& name : names) {
+      types += fmt::format("{}{}: '{}'", types.empty() ? "" : ", ", QuoteLiteral(name),
+                           csv_plan_.read_types.at(name));
+      if (csv_plan_.text_to_missing.count(name) > 0) {
+        converted += fmt::format("{0}TRY_CAST({1} AS DOUBLE) AS {1}", converted.empty() ? "" : ", ",
+                                 QuoteIdentifier(name));
+      }
+    }
+    const std::string read =
+        ReadCsvCall(files, null_strings_, fmt::format("{}, types = {{{}}})", extra, types));
+    if (converted.empty()) return read;
+    return fmt::format("(SELECT * REPLACE ({}) FROM {})", converted, read);
   }
 };
 
 }  // namespace
 
-std::shared_ptr<ColumnSource> OpenFileSource(const InputSpec& spec) {
+std::shared_ptr<ColumnSource> OpenFileSource(const InputSpec& spec, const Context& ctx) {
   auto impl = std::make_shared<FileSource>();
   impl->union_by_name_ = spec.union_by_name;
+  DESCPIPE_EXPECTS(!spec.na_values.empty(),
+                   "na_values is empty: name at least one value read as missing (\"\" is the "
+                   "empty field)");
+  impl->null_strings_ = "[";
+  for (std::size_t i = 0; i < spec.na_values.size(); ++i) {
+    impl->null_strings_ += (i == 0 ? "" : ", ") + QuoteLiteral(spec.na_values[i]);
+  }
+  impl->null_strings_ += "]";
   io::Database database(1);
   io::Connection connection(database);
 
@@ -667,9 +998,28 @@ std::shared_ptr<ColumnSource> OpenFileSource(const InputSpec& spec) {
   std::unordered_map<std::string, std::size_t> index_by_lower;
   std::vector<std::vector<bool>> present;
   std::vector<std::string> type_source;
+  std::vector<FileSchema> schemas;
+  for (InputFile& file : impl->files_)
+    schemas.push_back(ReadFileSchema(file, impl->null_strings_, connection));
+  if (impl->format_ == FileFormat::kCsv) {
+    // One scan of every file, with the run's threads and memory limit.
+    io::Database scan_database(ctx.threads());
+    io::Connection scan(scan_database);
+    io::Execute(scan,
+                fmt::format("SET memory_limit = '{}MB'",
+                            std::max<std::uint64_t>(ctx.memory_limit_bytes() / 1000000, 256)),
+                "setting DuckDB's memory limit");
+    const auto start = std::chrono::steady_clock::now();
+    for (std::size_t file_idx = 0; file_idx < impl->files_.size(); ++file_idx)
+      CountCsvValues(impl->files_[file_idx], schemas[file_idx], impl->null_strings_, scan);
+    impl->csv_plan_ =
+        DecideCsvTypes(impl->files_, schemas, spec, impl->null_strings_, scan, impl->Describe());
+    spdlog::debug("{}: column types decided over every row in {:.2f} s", impl->Describe(),
+                  std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  }
   for (std::size_t file_idx = 0; file_idx < impl->files_.size(); ++file_idx) {
     InputFile& file = impl->files_[file_idx];
-    const FileSchema schema = ReadFileSchema(file, connection);
+    const FileSchema& schema = schemas[file_idx];
     impl->file_columns_.push_back(schema.names);
     std::sort(impl->file_columns_.back().begin(), impl->file_columns_.back().end());
     for (std::size_t c = 0; c < schema.names.size(); ++c) {

@@ -49,6 +49,7 @@ std::string KeyExpr(std::uint64_t seed, const SampleColumns& names) {
 
 std::int64_t WriteSample(const Table& table, const SampleSpec& spec, const std::string& out_path,
                          const Context& ctx) {
+  const OutputFormat format = OutputFormatOf(out_path);
   DESCPIPE_EXPECTS(spec.rows > 0 || spec.per_file > 0,
                    "sampling needs sample_rows > 0 or sample_per_file > 0");
   DESCPIPE_EXPECTS(!(spec.rows > 0 && spec.per_file > 0),
@@ -141,8 +142,8 @@ std::int64_t WriteSample(const Table& table, const SampleSpec& spec, const std::
   // USE_TMP_FILE false: the temporary is ours already (AtomicPath, created O_EXCL); DuckDB would
   // otherwise write "tmp_<name>" beside it, a name it opens without O_EXCL.
   const std::string sql = fmt::format(
-      "COPY (SELECT {} FROM ({}){}) TO {} (FORMAT parquet, COMPRESSION zstd, USE_TMP_FILE false)",
-      columns, body, order, QuoteLiteral(io::DuckDbWritePath(target.temp_path())));
+      "COPY (SELECT {} FROM ({}){}) TO {} ({}, USE_TMP_FILE false)", columns, body, order,
+      QuoteLiteral(io::DuckDbWritePath(target.temp_path())), io::CopyFormatOptions(format));
   io::Result copied;
   io::Query(connection, sql, copied, fmt::format("sampling {}", table.Describe()));
   const std::int64_t rows = copied.rows() > 0 ? copied.Int(0, 0) : 0;

@@ -106,9 +106,8 @@ void AssignRoles(std::vector<ColumnInfo>& columns, const InputSpec& spec, const 
 }  // namespace io
 
 Table Table::Open(const InputSpec& spec, const Context& ctx) {
-  (void)ctx;
   Table table;
-  table.source_ = io::OpenFileSource(spec);
+  table.source_ = io::OpenFileSource(spec, ctx);
   return table;
 }
 

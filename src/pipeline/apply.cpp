@@ -44,6 +44,7 @@ std::int64_t ApplySelection(const ApplyOptions& options, const Context& ctx) {
       "the output '{}' lies inside the run's output directory '{}': apply never writes there (it "
       "would replace the run's own files); choose a path outside it",
       options.output, options.out_dir);
+  OutputFormatOf(options.output);  // an output name of unknown format fails before any work
   // A run writing OUTDIR now would change the lists under us: read under a shared lock.
   const io::OutdirLock lock(options.out_dir, io::OutdirLock::Mode::kShared, options.wait);
   nlohmann::json manifest;
@@ -56,12 +57,25 @@ std::int64_t ApplySelection(const ApplyOptions& options, const Context& ctx) {
   const StageFiles files = FilesOf(options.after);
   bool complete = false;
   std::vector<std::string> metadata;
-  bool union_by_name = false;
+  InputSpec spec;
   try {
     for (const auto& pass : manifest.at("passes"))
       complete = complete || pass.at("pass") == files.pass;
     metadata = manifest.at("columns").at("metadata").get<std::vector<std::string>>();
-    union_by_name = manifest.at("config").at("union_by_name").get<bool>();
+    const auto& config = manifest.at("config");
+    spec.union_by_name = config.at("union_by_name").get<bool>();
+    // CSV inputs are read as the run read its inputs; runs before these options had no
+    // na_values, and read CSV columns with their sniffed types (the defaults come nearest).
+    if (config.contains("na_values"))
+      spec.na_values = config.at("na_values").get<std::vector<std::string>>();
+    if (config.contains("non_numeric")) {
+      const auto policy =
+          EnumFromName<NonNumericPolicy>(config.at("non_numeric").get<std::string>());
+      DESCPIPE_EXPECTS(policy.has_value(),
+                       "'{}' names an unknown non_numeric '{}'; rerun descpipe run", manifest_path,
+                       config.at("non_numeric").get<std::string>());
+      spec.non_numeric = *policy;
+    }
   } catch (const nlohmann::json::exception& e) {
     throw InvalidInput(
         fmt::format("'{}' is damaged ({}); rerun descpipe run", manifest_path, e.what()));
@@ -74,9 +88,7 @@ std::int64_t ApplySelection(const ApplyOptions& options, const Context& ctx) {
   const std::vector<std::string> descriptors = io::ReadLines(list_path);
   DESCPIPE_EXPECTS(!descriptors.empty(), "'{}' lists no descriptor", list_path);
 
-  InputSpec spec;
   spec.patterns = options.inputs;
-  spec.union_by_name = union_by_name;
   spec.metadata_columns = metadata;
   if (spec.metadata_columns.empty()) spec.n_metadata_cols = 0;
   spec.descriptor_columns = descriptors;

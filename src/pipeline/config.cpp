@@ -67,6 +67,28 @@ std::vector<std::string> AsStringList(const OptionValue& v) {
   return out;
 }
 
+/// na_values: a list of field values, each as written ("" is the empty field). YAML reads a plain
+/// `null`, `~` or nothing as no value at all, not as that text: such an item is refused.
+std::vector<std::string> AsNaValues(const OptionValue& v) {
+  if (v.node.IsNull()) return {};
+  std::vector<std::string> values;
+  auto add = [&](const YAML::Node& item) {
+    DESCPIPE_EXPECTS(!item.IsNull(),
+                     "option {}: YAML reads a plain null, ~ or nothing as no value; quote the text "
+                     "a CSV field holds (\"null\", \"~\", \"\" for the empty field), got '{}'",
+                     v.key, NodeText(v.node));
+    DESCPIPE_EXPECTS(item.IsScalar(), "option {} must be a list of field values, got '{}'", v.key,
+                     NodeText(v.node));
+    values.push_back(item.as<std::string>());
+  };
+  if (v.node.IsSequence()) {
+    for (const auto& item : v.node) add(item);
+  } else {
+    add(v.node);
+  }
+  return values;
+}
+
 const OptionSpec& SpecOf(const std::string& key) {
   const OptionSpec* spec = FindOptionSpec(key);
   DESCPIPE_ASSERT(spec != nullptr);
@@ -385,6 +407,25 @@ const std::vector<OptionSpec>& OptionSpecs() {
        .doc = "explicit descriptor list; default: every numeric non-metadata column",
        .set = [](Config& c, const OptionValue& v) { c.descriptor_columns = AsStringList(v); },
        .json = [](const Config& c) { return Json(c.descriptor_columns); }},
+      {.name = "na_values",
+       .kind = K::kNames,
+       .group = G::kPass0,
+       .default_text = "`[\"\", NA, NaN, nan, N/A, #N/A, null, NULL, #DIV/0!, #VALUE!, #REF!, "
+                       "#NAME?, #NUM!, #NULL!]`",
+       .doc = "CSV: field values read as missing, matched exactly; a list given replaces the "
+              "default one",
+       .set = [](Config& c, const OptionValue& v) { c.na_values = AsNaValues(v); },
+       .json = [](const Config& c) { return Json(c.na_values); }},
+      {.name = "non_numeric",
+       .kind = K::kChoice,
+       .group = G::kPass0,
+       .default_text = "`error`",
+       .doc = "CSV: a column of numbers that also holds other text: `error` (names the file, "
+              "column, line and value), `missing` (such values are missing) or `metadata` (the "
+              "column is metadata)",
+       .note = "error, missing or metadata",
+       .set = [](Config& c, const OptionValue& v) { c.non_numeric = Choice<NonNumericPolicy>(v); },
+       .json = [](const Config& c) { return Json(EnumName(c.non_numeric)); }},
       {.name = "sample_rows",
        .kind = K::kInteger,
        .group = G::kPass0,
@@ -1037,6 +1078,8 @@ InputSpec Config::ToInputSpec() const {
   spec.metadata_columns = metadata_columns;
   spec.n_metadata_cols = n_metadata_cols;
   spec.descriptor_columns = descriptor_columns;
+  spec.na_values = na_values;
+  spec.non_numeric = non_numeric;
   return spec;
 }
 
@@ -1109,6 +1152,9 @@ void Config::Validate() const {
       trim_low_percent >= 0.0 && trim_low_percent < trim_high_percent && trim_high_percent <= 100.0,
       "trim_percentiles must satisfy 0 <= low < high <= 100, got [{}, {}]", trim_low_percent,
       trim_high_percent);
+  DESCPIPE_EXPECTS(!na_values.empty(),
+                   "na_values must name at least one field value read as missing (\"\": the "
+                   "empty field)");
   DESCPIPE_EXPECTS(!(sample_rows > 0 && sample_per_file > 0),
                    "sample_rows ({}) and sample_per_file ({}) are exclusive: set only one",
                    sample_rows, sample_per_file);

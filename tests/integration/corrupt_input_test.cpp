@@ -580,30 +580,37 @@ TEST_F(MalformedCsvTest, RaggedRowAfterTheSniffedRows) {
   EXPECT_TRUE(Contains(error, "Expected Number of Columns: 4"));
 }
 
-TEST_F(MalformedCsvTest, TextInsideTheSniffedRowsMakesAColumnMetadata) {
-  // The sniffer sees "hello" and types "a" VARCHAR: a text column is metadata, not an error.
-  // (Text after the sniffed rows is BadInputTest.NonNumericValueAfterTheSniffedRows.)
+TEST_F(MalformedCsvTest, TextInsideTheSniffedRowsFollowsNonNumeric) {
+  // The sniffer sees "hello" and types "a" VARCHAR; descpipe decides over every row: one text
+  // value among numbers is an error naming it, or, with non_numeric: metadata, the column is
+  // metadata. (Text after the sniffed rows: BadInputTest.NonNumericValueAfterTheSniffedRows.)
   const std::string path = Csv("text.csv", 3000, [](int row, std::string& line) {
     if (row == 1500) line = "m1500,hello,1,5";
   });
-  RunSucceeds(path);
+  const std::string error = RunFails(path);
+  EXPECT_TRUE(Contains(error, "\"a\"")) << error;
+  EXPECT_TRUE(Contains(error, "\"hello\" on line 1502")) << error;
+  RunSucceeds(path, {"--set", "non_numeric=metadata"});
   EXPECT_EQ(LastDescriptors(), (std::vector<std::string>{"b", "c"}));
 }
 
 TEST_F(MalformedCsvTest, EmbeddedNul) {
-  // A NUL inside a number within the sniffed rows makes the column text (metadata), like "hello".
-  const std::string inside = Csv("nul.csv", 3000, [](int row, std::string& line) {
-    if (row == 1500) line = "m1500,15" + std::string(1, '\0') + "00,2,28";
-  });
-  RunSucceeds(inside);
+  // A NUL inside a number, within the sniffed rows or after them, is a value that is not a
+  // number: the error names the file, the column, the line and the value (NUL as \x00).
+  for (const int row_with_nul : {1500, 25000}) {
+    const std::string path = Csv("nul" + std::to_string(row_with_nul) + ".csv", row_with_nul + 5000,
+                                 [&](int row, std::string& line) {
+                                   if (row == row_with_nul)
+                                     line = "m1,15" + std::string(1, '\0') + "00,2,28";
+                                 });
+    const std::string error = RunFails(path);
+    EXPECT_TRUE(Contains(error, "\"a\"")) << error;
+    EXPECT_TRUE(Contains(error, "\"15\\x0000\" on line " + std::to_string(row_with_nul + 2)))
+        << error;
+  }
+  // With non_numeric: metadata the column is metadata, as any text column.
+  RunSucceeds(Path("nul1500.csv"), {"--set", "non_numeric=metadata"});
   EXPECT_EQ(LastDescriptors(), (std::vector<std::string>{"b", "c"}));
-  // After the sniffed rows it is a value that does not convert: the error names file and column.
-  const std::string late = Csv("late_nul.csv", 30000, [](int row, std::string& line) {
-    if (row == 25000) line = "m25000,25" + std::string(1, '\0') + "000,3,4";
-  });
-  const std::string error = RunFails(late);
-  EXPECT_TRUE(Contains(error, "\"a\""));
-  EXPECT_TRUE(Contains(error, "25002"));
 }
 
 TEST_F(MalformedCsvTest, InvalidUtf8) {

@@ -427,18 +427,66 @@ TEST_F(TableTest, CsvIsOnePartition) {
 }
 
 TEST_F(TableTest, ReadErrorsReachTheCaller) {
-  // The CSV sniffer types "a" as BIGINT from the first rows; row 25000 holds text, which DuckDB
-  // only meets while streaming (on the prefetching thread): Next() must throw, naming the file.
+  // A CSV file rewritten after Table::Open typed its columns: row 25000 now holds text, which
+  // DuckDB only meets while streaming (on the prefetching thread): Next() must throw, naming the
+  // file.
   const std::string path = Path("late_text.csv");
+  WriteCsv(path, "SELECT range AS a FROM range(30000)");
+  const Table table = Table::Open(Spec({path}), ctx_);
   WriteCsv(
       path,
       "SELECT CASE WHEN range = 25000 THEN 'abc' ELSE range::VARCHAR END AS a FROM range(30000)");
-  const Table table = Table::Open(Spec({path}), ctx_);
   for (const std::size_t prefetch : {std::size_t{0}, std::size_t{2}}) {
     const std::string message = MessageOf<IoError>([&] { ReadAll(table, {"a"}, 1000, prefetch); });
     EXPECT_TRUE(Contains(message, path)) << prefetch;
     EXPECT_TRUE(Contains(message, "abc")) << prefetch;
     EXPECT_EQ(message.find('\n'), std::string::npos) << message;
+  }
+}
+
+TEST_F(TableTest, CsvTextAmongNumbersFollowsNonNumeric) {
+  // "abc" on row 25000 (line 25002), after the rows DuckDB's sniffer looks at; "NA" is missing.
+  const std::string path = Path("late_text.csv");
+  WriteCsv(path,
+           "SELECT CASE WHEN range = 25000 THEN 'abc' WHEN range = 3 THEN 'NA' ELSE "
+           "range::VARCHAR END AS a, range % 7 AS b FROM range(30000)");
+  InputSpec spec = Spec({path});
+  const std::string message = MessageOf<InvalidInput>([&] { Table::Open(spec, ctx_); });
+  for (const std::string part : {path, std::string("\"a\""), std::string("\"abc\" on line 25002"),
+                                 std::string("non_numeric")}) {
+    EXPECT_TRUE(Contains(message, part)) << part << " not in: " << message;
+  }
+  spec.non_numeric = NonNumericPolicy::kMissing;
+  const Table missing = Table::Open(spec, ctx_);
+  EXPECT_EQ(missing.descriptor_names(), (std::vector<std::string>{"a", "b"}));
+  const ReadResult read = ReadAll(missing, {"a"}, 1000);
+  ASSERT_EQ(read.values[0].size(), 30000u);
+  for (std::size_t row = 0; row < 30000; ++row) {
+    const bool is_missing = row == 3 || row == 25000;
+    ASSERT_EQ(read.nulls[0][row], is_missing ? 1 : 0) << row;
+    if (!is_missing) ASSERT_EQ(read.values[0][row], static_cast<double>(row)) << row;
+  }
+  spec.non_numeric = NonNumericPolicy::kMetadata;
+  const Table metadata = Table::Open(spec, ctx_);
+  EXPECT_EQ(metadata.metadata_names(), (std::vector<std::string>{"a"}));
+  EXPECT_EQ(metadata.descriptor_names(), (std::vector<std::string>{"b"}));
+  // Named as metadata, the column is not checked.
+  spec.non_numeric = NonNumericPolicy::kError;
+  spec.metadata_columns = {"a"};
+  EXPECT_EQ(Table::Open(spec, ctx_).descriptor_names(), (std::vector<std::string>{"b"}));
+}
+
+TEST_F(TableTest, OutputFormatFromTheExtension) {
+  EXPECT_EQ(OutputFormatOf("a/x.parquet"), OutputFormat::kParquet);
+  EXPECT_EQ(OutputFormatOf("x.PQ"), OutputFormat::kParquet);
+  EXPECT_EQ(OutputFormatOf("x.parq"), OutputFormat::kParquet);
+  EXPECT_EQ(OutputFormatOf("x.csv"), OutputFormat::kCsv);
+  EXPECT_EQ(OutputFormatOf("dir.parquet/x.Csv"), OutputFormat::kCsv);
+  EXPECT_EQ(OutputFormatOf("x.csv.gz"), OutputFormat::kCsvGzip);
+  for (const std::string path :
+       {"x.txt", "x.gz", "x.tsv", "csv", ".csv", "x.csv/", "x.parquet.tmp"}) {
+    const std::string message = MessageOf<InvalidInput>([&] { OutputFormatOf(path); });
+    EXPECT_TRUE(Contains(message, ".csv.gz")) << path << ": " << message;
   }
 }
 
@@ -1026,11 +1074,11 @@ TEST_F(TableTest, GlobCharactersInFileNamesAreLiteral) {
   EXPECT_EQ(ReadPartition(table, {"a"}, partitions[1], 16).values[0],
             (std::vector<double>{300, 301, 302, 303}));
   // Pass 0 and `apply` read the same files.
-  EXPECT_EQ(WriteSample(table, SampleSpec{100, 0, 1}, Path("sample.out"), ctx_), 6);
+  EXPECT_EQ(WriteSample(table, SampleSpec{100, 0, 1}, Path("sample.parquet"), ctx_), 6);
   EXPECT_EQ(
-      QueryScalar("SELECT sum(a) FROM read_parquet(" + QuoteLiteral(Path("sample.out")) + ")"),
+      QueryScalar("SELECT sum(a) FROM read_parquet(" + QuoteLiteral(Path("sample.parquet")) + ")"),
       "1407.0");
-  EXPECT_EQ(WriteColumns(table, {"a"}, Path("columns.out"), ctx_), 6);
+  EXPECT_EQ(WriteColumns(table, {"a"}, Path("columns.parquet"), ctx_), 6);
 
   // A pattern that is not an existing path still globs; a directory lists every name once.
   EXPECT_EQ(Table::Open(Spec({Path("s?.parquet")}), ctx_).files().size(), 3u);
@@ -1062,7 +1110,7 @@ TEST_F(TableTest, GlobCharactersInCsvNamesAreLiteral) {
   EXPECT_EQ(io_names::ColumnA({Path("g[1].csv")}, ctx_), (std::vector<double>{100, 101}));
   EXPECT_EQ(io_names::ColumnA({Path("s*.csv")}, ctx_), (std::vector<double>{300, 301, 302, 303}));
   const Table table = Table::Open(Spec({Path("s*.csv")}), ctx_);
-  EXPECT_EQ(WriteSample(table, SampleSpec{100, 0, 1}, Path("sample.out"), ctx_), 4);
+  EXPECT_EQ(WriteSample(table, SampleSpec{100, 0, 1}, Path("sample.parquet"), ctx_), 4);
 }
 
 TEST_F(TableTest, LeadingTildeIsNotTheHomeDirectory) {
