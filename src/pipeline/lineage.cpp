@@ -266,17 +266,6 @@ Representation Represent(const std::string& column, const std::vector<std::strin
   return out;
 }
 
-/// RFC 4180 field: quoted when it holds a comma, quote or line break.
-std::string CsvField(const std::string& text) {
-  if (text.find_first_of(",\"\r\n") == std::string::npos) return text;
-  std::string out = "\"";
-  for (char c : text) {
-    if (c == '"') out += '"';
-    out += c;
-  }
-  return out + "\"";
-}
-
 /// Shortest text that reads back as the same double; empty for NaN.
 std::string CsvNumber(double value) {
   if (std::isnan(value)) return "";
@@ -313,7 +302,7 @@ void WriteLineage(const std::vector<std::string>& inputs, const std::vector<std:
     const auto it = links.find(column);
     if (it == links.end()) {
       DESCPIPE_ASSERT(final_set.count(column));
-      csv += CsvField(column) + ",final,,,,,,,,,,,\n";
+      csv += CsvCell(column) + ",final,,,,,,,,,,,\n";
       continue;
     }
     const LineageLink& link = it->second;
@@ -350,11 +339,11 @@ void WriteLineage(const std::vector<std::string>& inputs, const std::vector<std:
     if (!rep.represented_by.empty()) stands_for[rep.represented_by].push_back(entry);
     removed[column] = std::move(entry);
 
-    csv += fmt::format("{},removed,{},{},{},{},{},{},{},{},{},{},{}\n", CsvField(column), link.pass,
-                       PassName(link.pass), CsvField(link.reason), CsvField(link.linked_to),
-                       CsvField(rep.represented_by), rep.rule == nullptr ? "" : rep.rule,
+    csv += fmt::format("{},removed,{},{},{},{},{},{},{},{},{},{},{}\n", CsvCell(column), link.pass,
+                       PassName(link.pass), CsvCell(link.reason), CsvCell(link.linked_to),
+                       CsvCell(rep.represented_by), rep.rule == nullptr ? "" : rep.rule,
                        CsvNumber(rep.rho), CsvNumber(rep.s), CsvNumber(rep.r2),
-                       CsvField(rep.closest), CsvNumber(rep.closest_rho));
+                       CsvCell(rep.closest), CsvNumber(rep.closest_rho));
   }
   Json final_entries = Json::array();
   for (const std::string& column : finals) {

@@ -201,29 +201,20 @@ long double SmallestCholeskyPivot(const std::vector<double>& matrix, std::size_t
   return smallest;
 }
 
-/// VIF of column `target` from the least-squares fit of z_target on a constant and the other
-/// columns: normal equations X^T X beta = X^T y, R^2 = 1 - SSE / SST, VIF = 1 / (1 - R^2).
-long double RegressionVif(const std::vector<long double>& z, std::size_t n, std::size_t p,
-                          std::size_t target) {
-  const std::size_t m = p;  // constant + (p - 1) regressors
-  std::vector<std::size_t> regressors;
-  for (std::size_t col = 0; col < p; ++col) {
-    if (col != target) regressors.push_back(col);
-  }
+/// R^2 of the least-squares regression of column `target` on `regressors` and a constant, fitted
+/// on the data by normal equations (long double, Gaussian elimination): 1 - SSE / SST.
+long double RegressionRSquared(const std::vector<long double>& z, std::size_t n, std::size_t p,
+                               std::size_t target, const std::vector<std::size_t>& regressors) {
+  const std::size_t m = regressors.size() + 1;
   auto x_at = [&](std::size_t row, std::size_t k) -> long double {
     return k == 0 ? 1.0L : z[row * p + regressors[k - 1]];
   };
   std::vector<long double> xtx(m * m, 0.0L), xty(m, 0.0L);
   for (std::size_t row = 0; row < n; ++row) {
-    const long double y = z[row * p + target];
     for (std::size_t a = 0; a < m; ++a) {
-      const long double xa = x_at(row, a);
-      xty[a] += xa * y;
-      for (std::size_t b = a; b < m; ++b) xtx[a * m + b] += xa * x_at(row, b);
+      xty[a] += x_at(row, a) * z[row * p + target];
+      for (std::size_t b = 0; b < m; ++b) xtx[a * m + b] += x_at(row, a) * x_at(row, b);
     }
-  }
-  for (std::size_t a = 0; a < m; ++a) {
-    for (std::size_t b = 0; b < a; ++b) xtx[a * m + b] = xtx[b * m + a];
   }
   std::vector<long double> beta;
   EXPECT_TRUE(NaiveSolve(xtx, xty, m, &beta)) << "test fixture: singular normal equations";
@@ -238,8 +229,18 @@ long double RegressionVif(const std::vector<long double>& z, std::size_t n, std:
     sse += (y - fitted) * (y - fitted);
     sst += (y - mean_y) * (y - mean_y);
   }
-  const long double r2 = 1.0L - sse / sst;
-  return 1.0L / (1.0L - r2);
+  return 1.0L - sse / sst;
+}
+
+/// VIF of column `target` from the least-squares fit of z_target on a constant and the other
+/// columns: VIF = 1 / (1 - R^2).
+long double RegressionVif(const std::vector<long double>& z, std::size_t n, std::size_t p,
+                          std::size_t target) {
+  std::vector<std::size_t> regressors;
+  for (std::size_t col = 0; col < p; ++col) {
+    if (col != target) regressors.push_back(col);
+  }
+  return 1.0L / (1.0L - RegressionRSquared(z, n, p, target, regressors));
 }
 
 /// Standardised coefficients of the regression of column `target` on `regressors` (from the
@@ -1171,37 +1172,6 @@ TEST(IterativeVif, BitwiseIndependentOfBlasThreadCount) {
 }
 
 // ---- ExplainedVariance ----------------------------------------------------------------------
-
-/// R^2 of the least-squares regression of column `target` on `regressors` and a constant, fitted
-/// on the data by normal equations (long double, Gaussian elimination): 1 - SSE / SST.
-long double RegressionRSquared(const std::vector<long double>& z, std::size_t n, std::size_t p,
-                               std::size_t target, const std::vector<std::size_t>& regressors) {
-  const std::size_t m = regressors.size() + 1;
-  auto x_at = [&](std::size_t row, std::size_t k) -> long double {
-    return k == 0 ? 1.0L : z[row * p + regressors[k - 1]];
-  };
-  std::vector<long double> xtx(m * m, 0.0L), xty(m, 0.0L);
-  for (std::size_t row = 0; row < n; ++row) {
-    for (std::size_t a = 0; a < m; ++a) {
-      xty[a] += x_at(row, a) * z[row * p + target];
-      for (std::size_t b = 0; b < m; ++b) xtx[a * m + b] += x_at(row, a) * x_at(row, b);
-    }
-  }
-  std::vector<long double> beta;
-  EXPECT_TRUE(NaiveSolve(xtx, xty, m, &beta)) << "test fixture: singular normal equations";
-  long double mean_y = 0.0L;
-  for (std::size_t row = 0; row < n; ++row) mean_y += z[row * p + target];
-  mean_y /= static_cast<long double>(n);
-  long double sse = 0.0L, sst = 0.0L;
-  for (std::size_t row = 0; row < n; ++row) {
-    long double fitted = 0.0L;
-    for (std::size_t k = 0; k < m; ++k) fitted += beta[k] * x_at(row, k);
-    const long double y = z[row * p + target];
-    sse += (y - fitted) * (y - fitted);
-    sst += (y - mean_y) * (y - mean_y);
-  }
-  return 1.0L - sse / sst;
-}
 
 TEST(ExplainedVariance, EqualsRSquaredOfExplicitRegression) {
   const std::size_t n = 400, p = 10;
