@@ -1,6 +1,8 @@
 // Identifier columns: integer columns that number the rows or the compounds (an index written by
 // pandas, a PubChem CID) rather than describe the molecules. Found by name, or by their values:
 // all present, integral, distinct, and in order or consecutive.
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -143,6 +145,8 @@ std::vector<IdColumn> FindIdColumns(const Table& table, const std::vector<std::s
         sequences.push_back(first[c]);
     }
   } else {
+    spdlog::info("id_columns: reading every row of {} column{} that may be identifiers",
+                 left.size(), left.size() == 1 ? "" : "s");
     ReadSequences(table, left, 0, sequences);
   }
   const std::uint64_t rows = sequences.front().rows;
