@@ -93,6 +93,20 @@ Table WithRunRoles(const Table& table, const Config& config, const Context& ctx,
     if (column->role != ColumnRole::kMetadata && !Contains(metadata, id.name))
       metadata.push_back(id.name);
   }
+  const std::vector<std::string> descriptors = table.descriptor_names();
+  const bool none_left = std::all_of(descriptors.begin(), descriptors.end(),
+                                     [&](const auto& name) { return Contains(metadata, name); });
+  if (none_left) {
+    std::string named;
+    for (const std::string& name : metadata) named += (named.empty() ? "\"" : ", \"") + name + "\"";
+    throw InvalidInput(fmt::format(
+        "{} has no descriptor column besides {}, which are metadata as the target or "
+        "identifiers{}",
+        table.Describe(), named,
+        config.id_columns_mode == IdColumnsMode::kAuto
+            ? " (found by id_columns: auto; set id_columns: none, or list the identifiers)"
+            : ""));
+  }
   if (ids != nullptr) *ids = found;
   return metadata.empty() ? table : table.WithMetadata(metadata);
 }

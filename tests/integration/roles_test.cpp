@@ -98,6 +98,14 @@ TEST_F(RolesTest, TargetIsNeverADescriptor) {
   const auto pass2 = nlohmann::json::parse(ReadFile(out + "/pass2_spearman.json"));
   EXPECT_EQ(pass2.at("target_column"), "y");
 
+  // descpipe stats (Pass 1 alone) gives the target no statistics either.
+  const CliResult stats =
+      RunCli({"stats", input, "--set", "target_column=y", "--format", "json", "-q"});
+  ASSERT_EQ(stats.exit_code, 0) << stats.err;
+  std::vector<std::string> stats_columns;
+  Collect(nlohmann::json::parse(stats.out), "column", stats_columns);
+  EXPECT_EQ(stats_columns, (std::vector<std::string>{"a", "b", "b2", "c", "d"}));
+
   // The target named as a descriptor is an error, before anything is written.
   const CliResult listed = Run(input, Path("listed"),
                                {"--set", "target_column=y", "--set", "descriptor_columns=[a, y]"});
@@ -184,6 +192,17 @@ TEST_F(RolesTest, SeventySevenMoleculesWithOnlyMinEffectiveNRelaxed) {
   const CliResult missing = Run(input, Path("missing"), {"--set", "id_columns=[CID, nope]"});
   EXPECT_EQ(missing.exit_code, 2);
   EXPECT_TRUE(Contains(missing.err, "column \"nope\" named in id_columns is not a column of"));
+  // Nothing left but identifiers: the error says which option decides.
+  const std::string only_ids = Path("only_ids.parquet");
+  RunSql(
+      "COPY (SELECT 'm' || range AS name, range AS row_no, range * 3 AS serial FROM range(40)) "
+      "TO " +
+      QuoteLiteral(only_ids) + " (FORMAT parquet)");
+  const CliResult nothing_left = Run(only_ids, Path("only_ids"));
+  EXPECT_EQ(nothing_left.exit_code, 2);
+  EXPECT_TRUE(Contains(nothing_left.err, "has no descriptor column besides \"row_no\", \"serial\""))
+      << nothing_left.err;
+  EXPECT_TRUE(Contains(nothing_left.err, "set id_columns: none"));
   // A column the user names as a descriptor stays one, with a warning.
   const std::string explicit_out = Path("explicit");
   const CliResult explicit_run = Run(
