@@ -244,7 +244,7 @@ bool IsIdentifierName(const std::string& name);
 /// their values are all integral (NULL allowed) and either their name is an identifier's
 /// (IsIdentifierName), or the table has at least kMinIdentifierRows rows and every value is
 /// present, distinct and strictly increasing, strictly decreasing or consecutive (max - min + 1 =
-/// rows). Cost: one read of the first 65,536 rows of the candidates (where most of them fail: a
+/// rows). Cost: one read of the first 1,024 rows of the candidates (where most of them fail: a
 /// repeated or fractional value, or a range too narrow for distinct values), then one read of every
 /// row of the few left (and a bitmap of max - min + 1 bits for a consecutive column out of order).
 /// @returns them in column order, each with the reason it was taken.

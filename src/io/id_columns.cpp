@@ -17,9 +17,11 @@
 namespace descpipe {
 namespace {
 
-/// Rows of the first read: enough that an integer descriptor repeats a value or shows a fractional
-/// one, so that only identifiers (and a rare coincidence) are read in full.
-constexpr std::uint64_t kFirstReadRows = 65536;
+/// Rows of the first read: enough that a descriptor shows a fractional value or repeats one (a
+/// count whose range is under ~500,000 repeats within 1,024 rows, by the birthday bound), so that
+/// only identifiers (and a rare coincidence) are read in full. Small, because the first read
+/// covers every descriptor: on a table of a few thousand rows it would cost as much as Pass 1.
+constexpr std::uint64_t kFirstReadRows = 1024;
 
 /// What one read learns about a column's values, in row order.
 struct ValueSequence {
@@ -31,6 +33,7 @@ struct ValueSequence {
   double min = std::numeric_limits<double>::infinity();
   double max = -std::numeric_limits<double>::infinity();
   double last = std::numeric_limits<double>::quiet_NaN();
+  bool repeats = false;  ///< a value seen twice (looked for in the first read only)
 
   void Add(const double* values, const std::uint8_t* nulls, std::size_t n) {
     rows += n;
@@ -50,6 +53,16 @@ struct ValueSequence {
       max = std::max(max, x);
     }
   }
+  /// Sets `repeats` when a present value occurs twice among these `n` (sorts a copy in `scratch`).
+  void FindRepeats(const double* values, const std::uint8_t* nulls, std::size_t n,
+                   std::vector<double>& scratch) {
+    scratch.clear();
+    for (std::size_t row = 0; row < n; ++row) {
+      if (nulls[row] == 0) scratch.push_back(values[row]);
+    }
+    std::sort(scratch.begin(), scratch.end());
+    repeats = repeats || std::adjacent_find(scratch.begin(), scratch.end()) != scratch.end();
+  }
   std::uint64_t present() const { return rows - missing; }
   bool monotone() const { return increasing || decreasing; }
   /// max - min + 1 (as a double: exact below 2^53, where integral values are told apart).
@@ -57,24 +70,46 @@ struct ValueSequence {
   /// Whether the values can still be those of an identifier found by its values: all present,
   /// integral, and either in order or spread wide enough to be distinct.
   bool MayBeIdentifier() const {
-    return missing == 0 && integral && present() > 0 &&
+    return missing == 0 && integral && !repeats && present() > 0 &&
            (monotone() || span() >= static_cast<double>(present()));
   }
 };
 
-/// Reads `columns` of `table` (at most `max_rows` rows when > 0) into one sequence each; returns
-/// whether the reader reached the end of the table.
+/// Rows per batch: DefaultBatchRows, but no more than the table has (a small table's reads would
+/// otherwise allocate, and leave to malloc, batches sized for a large one).
+std::size_t BatchRows(const Table& table, std::size_t n_columns) {
+  const std::size_t rows = DefaultBatchRows(n_columns);
+  const std::int64_t known = table.known_row_count();
+  if (known < 0) return rows;
+  return std::min(rows, (static_cast<std::size_t>(known) + 255) / 256 * 256);
+}
+
+// The reads below decode on the calling thread (prefetch 0): the check of a value costs far less
+// than its decoding, so a background decoder would gain little, and its thread's malloc arena kept
+// a few MB more resident after every run in a process that runs many
+// (MemoryTest.TwentyRunsInOneProcessDoNotGrow).
+
+/// Reads `columns` of `table` (at most `max_rows` rows when > 0, in one batch, where repeated
+/// values are looked for too) into one sequence each; returns whether the read covered every row.
 bool ReadSequences(const Table& table, const std::vector<std::string>& columns,
                    std::uint64_t max_rows, std::vector<ValueSequence>& sequences) {
   sequences.assign(columns.size(), ValueSequence{});
-  ColumnReader reader(table, columns, DefaultBatchRows(columns.size()));
+  const std::size_t batch_rows =
+      max_rows > 0 ? static_cast<std::size_t>(max_rows) : BatchRows(table, columns.size());
+  ColumnReader reader(table, columns, batch_rows, 0);
   ColumnBatch batch;
+  std::vector<double> scratch;
   while (max_rows == 0 || reader.rows_read() < max_rows) {
     if (!reader.Next(batch)) return true;
-    for (std::size_t c = 0; c < columns.size(); ++c)
-      sequences[c].Add(batch.column(c), batch.nulls(c), batch.n_rows);
+    for (std::size_t c = 0; c < columns.size(); ++c) {
+      ValueSequence& sequence = sequences[c];
+      sequence.Add(batch.column(c), batch.nulls(c), batch.n_rows);
+      if (max_rows > 0 && sequence.MayBeIdentifier() && !sequence.monotone())
+        sequence.FindRepeats(batch.column(c), batch.nulls(c), batch.n_rows, scratch);
+    }
   }
-  return false;
+  const std::int64_t known = table.known_row_count();
+  return known >= 0 && reader.rows_read() == static_cast<std::uint64_t>(known);
 }
 
 /// Whether every value of each of `columns` (integral, each in [min, min + span)) is distinct: one
@@ -85,7 +120,7 @@ std::vector<bool> AllDistinct(const Table& table, const std::vector<std::string>
   for (std::size_t c = 0; c < columns.size(); ++c)
     seen[c].assign(static_cast<std::size_t>(sequences[c].span()) / 64 + 1, 0);
   std::vector<bool> distinct(columns.size(), true);
-  ColumnReader reader(table, columns, DefaultBatchRows(columns.size()));
+  ColumnReader reader(table, columns, BatchRows(table, columns.size()), 0);
   ColumnBatch batch;
   while (reader.Next(batch)) {
     for (std::size_t c = 0; c < columns.size(); ++c) {
