@@ -148,8 +148,8 @@ TEST_F(IdColumnsTest, SmallTablesOnlyByName) {
   EXPECT_EQ(Found(path, ctx_).count("n_carbons"), 1u);
 }
 
-// Past the first read (1,024 rows), even past 65,536: a column in order there and not later, and a consecutive
-// column out of order (checked by the bitmap), over every row and over two files.
+// Past the first read (1,024 rows), even past 65,536: a column in order there and not later, and a
+// consecutive column out of order (checked by the bitmap), over every row and over two files.
 TEST_F(IdColumnsTest, EveryRowIsChecked) {
   const std::string a = Path("a.parquet");
   const std::string b = Path("b.parquet");
