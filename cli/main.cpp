@@ -353,7 +353,8 @@ int main(int argc, char** argv) {
       const descpipe::Config config = BuildConfig(stats_options);
       config.Validate();
       const descpipe::Context ctx = MakeContext(config, stats_options.quiet);
-      const descpipe::Table table = descpipe::Table::Open(config.ToInputSpec(), ctx);
+      const descpipe::Table table =
+          descpipe::WithRunRoles(descpipe::Table::Open(config.ToInputSpec(), ctx), config, ctx);
       const descpipe::Pass1Result result = descpipe::RunPass1(table, config, ctx);
       std::cout << descpipe::FormatPass1(result, stats_format);
     } else if (sample->parsed()) {

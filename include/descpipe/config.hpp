@@ -29,6 +29,13 @@ inline const EnumNames<InputVerification>& NamesOf(InputVerification) {
   return names;
 }
 
+/// What `id_columns` says about identifier columns (integer columns that number rows or compounds).
+enum class IdColumnsMode {
+  kAuto,    ///< found by name or values among the descriptors (FindIdColumns)
+  kNone,    ///< none: every numeric column may be a descriptor
+  kListed,  ///< exactly the columns of Config::id_columns
+};
+
 struct Config {
   // Input / output
   std::vector<std::string> inputs;  ///< files, directories, globs (`parquet_glob` maps here)
@@ -63,7 +70,10 @@ struct Config {
   ClusterMethod spearman_cluster_method = ClusterMethod::kStar;
   std::vector<Criterion> representative_criteria = DefaultCriteria();
   std::vector<std::string> keep_columns;  ///< pinned: always survive
-  std::string target_column;              ///< representatives closer to it win (criterion target)
+  /// Representatives closer to it win (criterion target); always metadata, never a descriptor.
+  std::string target_column;
+  IdColumnsMode id_columns_mode = IdColumnsMode::kAuto;  ///< identifier columns: metadata
+  std::vector<std::string> id_columns;                   ///< kListed: the identifier columns
   bool exact = false;  ///< fail instead of sampling rows when the rank matrix exceeds memory_limit
   double leiden_resolution = 0.5;  ///< Leiden (Pass 2 with leiden, Pass 4); docs/NONLINEAR.md
   int leiden_iterations = -1;      ///< < 0: until stable

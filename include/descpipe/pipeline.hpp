@@ -184,11 +184,25 @@ struct RunResult {
 /// Nothing is written before the inputs have been validated; every output is atomic.
 RunResult RunPipeline(const Config& config, const RunOptions& options, const Context& ctx);
 /// Runs the pipeline on `input`, a table already opened (from files, or from memory with
-/// Table::FromMemory): `config`'s inputs and column-role options are not read again. The
+/// Table::FromMemory): `config`'s inputs and column-role options are not read again, except
+/// target_column and id_columns (WithRunRoles), which every run applies to its table. The
 /// outputs are those of the same table read from a file, byte for byte, except for
 /// run_manifest.json's "inputs".
 RunResult RunPipeline(const Table& input, const Config& config, const RunOptions& options,
                       const Context& ctx);
+
+/// The roles a run gives besides the input options (metadata_columns, n_metadata_cols,
+/// descriptor_columns): `table` with `target_column` and the identifier columns made metadata.
+/// The target is never a descriptor (Pass 2 still reads it to choose representatives); naming it
+/// in descriptor_columns or keep_columns is an error. id_columns `auto` looks for identifiers
+/// (FindIdColumns) among the descriptors not named in descriptor_columns or keep_columns (a
+/// column named there that looks like one is only warned about), and logs one warning per column
+/// taken; a list takes exactly those columns; `none` takes none. `ids` (optional) receives the
+/// identifier columns, each with why it was taken. RunPipeline calls it once, before Pass 0.
+/// @throws InvalidInput for a target that is missing or not numeric, a listed identifier that is
+/// not a column, a column named both as an identifier and as a descriptor, or no descriptor left.
+Table WithRunRoles(const Table& table, const Config& config, const Context& ctx,
+                   std::vector<IdColumn>* ids = nullptr);
 
 /// The highest pass this build implements.
 Stage LastImplementedStage();

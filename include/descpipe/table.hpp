@@ -157,6 +157,11 @@ class Table {
   /// its batches (DuckDB's buffers for files, nothing for memory).
   double ScanBufferBytes(double columns, double partition_rows, double prefetch) const;
 
+  /// This table with `names` (descriptor or ignored columns) made metadata: the same columns and
+  /// rows, other roles (the target and the identifier columns of a run). Cheap: no data is read.
+  /// @throws InvalidInput when a name is not a column, or when no descriptor would be left.
+  Table WithMetadata(const std::vector<std::string>& names) const;
+
   const io::ColumnSource& source() const { return *source_; }
 
  private:
@@ -260,6 +265,33 @@ std::vector<std::string> WarnAboutMergedValues(const Table& table,
                                                const std::vector<std::string>& columns,
                                                const std::vector<double>& max_abs,
                                                const Context& ctx);
+
+/// An integer column taken for a row identifier (a compound number, a row index) rather than a
+/// descriptor.
+struct IdColumn {
+  std::string name;
+  std::string reason;  ///< "all 77 values distinct and consecutive", "named like an identifier"
+};
+
+/// Whether `name` is named like a row identifier (case-insensitive): id, cid, sid, index, idx,
+/// original_index, row, rowid, row_id, row_number, rownum, names ending in _id, _idx or _index,
+/// and the index columns pandas writes ("Unnamed: 0", "__index_level_0__").
+bool IsIdentifierName(const std::string& name);
+
+/// The columns among `candidates` (numeric columns of `table`) that look like row identifiers:
+/// their values are all integral (NULL allowed) and either their name is an identifier's
+/// (IsIdentifierName), or the table has at least kMinIdentifierRows rows and every value is
+/// present, distinct and strictly increasing, strictly decreasing or consecutive (max - min + 1 =
+/// rows). Cost: one read of the first 1,024 rows of the candidates (where most of them fail: a
+/// repeated or fractional value, or a range too narrow for distinct values), then one read of every
+/// row of the few left (and a bitmap of max - min + 1 bits for a consecutive column out of order).
+/// @returns them in column order, each with the reason it was taken.
+std::vector<IdColumn> FindIdColumns(const Table& table, const std::vector<std::string>& candidates,
+                                    const Context& ctx);
+
+/// Below this many rows, distinct increasing integers are no sign of an identifier (a homologous
+/// series of 10 molecules has 1..10 carbons): only the name counts.
+inline constexpr std::int64_t kMinIdentifierRows = 20;
 
 /// Quotes an SQL identifier for DuckDB ("a""b").
 std::string QuoteIdentifier(const std::string& name);

@@ -123,6 +123,78 @@ Table Table::FromMemory(MemoryTable memory, const InputSpec& roles, const Contex
 
 namespace {
 
+/// Another source's columns and rows with other roles (Table::WithMetadata): every read goes to
+/// the source it wraps.
+class RolesOverride final : public io::ColumnSource {
+ public:
+  RolesOverride(std::shared_ptr<const io::ColumnSource> base, std::vector<ColumnInfo> columns)
+      : base_(std::move(base)) {
+    columns_ = std::move(columns);
+    column_types_ = base_->column_types();
+  }
+  std::string Describe() const override { return base_->Describe(); }
+  const std::vector<InputFile>& files() const override { return base_->files(); }
+  const MemoryTable* memory() const override { return base_->memory(); }
+  std::int64_t known_row_count() const override { return base_->known_row_count(); }
+  std::vector<ScanPartition> Partitions() const override { return base_->Partitions(); }
+  std::int64_t PartitionRows(const ScanPartition& partition) const override {
+    return base_->PartitionRows(partition);
+  }
+  double LargestPartRows() const override { return base_->LargestPartRows(); }
+  std::unique_ptr<io::BatchStream> Scan(const std::vector<std::string>& columns,
+                                        const ScanPartition& partition,
+                                        std::size_t batch_rows) const override {
+    return base_->Scan(columns, partition, batch_rows);
+  }
+  double ScanBufferBytes(double columns, double part_rows, double prefetch) const override {
+    return base_->ScanBufferBytes(columns, part_rows, prefetch);
+  }
+  bool PartHasColumn(std::size_t part, const std::string& name) const override {
+    return base_->PartHasColumn(part, name);
+  }
+  std::string Sql(const io::Connection& connection) const override {
+    return base_->Sql(connection);
+  }
+  std::size_t SqlParts() const override { return base_->SqlParts(); }
+  std::string NumberedPartSql(const io::Connection& connection, std::size_t part,
+                              const std::string& part_column, const std::string& row_column,
+                              bool all_columns, bool& part_rows_in_order) const override {
+    return base_->NumberedPartSql(connection, part, part_column, row_column, all_columns,
+                                  part_rows_in_order);
+  }
+  std::string ReadErrorContext() const override { return base_->ReadErrorContext(); }
+  const std::shared_ptr<const io::ColumnSource>& base() const { return base_; }
+
+ private:
+  std::shared_ptr<const io::ColumnSource> base_;
+};
+
+}  // namespace
+
+Table Table::WithMetadata(const std::vector<std::string>& names) const {
+  std::vector<ColumnInfo> columns = source_->columns();
+  std::unordered_map<std::string, std::size_t> index;
+  for (std::size_t c = 0; c < columns.size(); ++c) index.emplace(columns[c].name, c);
+  for (const std::string& name : names) {
+    const auto it = index.find(name);
+    DESCPIPE_EXPECTS(it != index.end(), "column \"{}\" is not a column of {}", name, Describe());
+    columns[it->second].role = ColumnRole::kMetadata;
+  }
+  std::size_t n_descriptors = 0;
+  for (const auto& column : columns) n_descriptors += column.role == ColumnRole::kDescriptor;
+  std::string listed;
+  for (const std::string& name : names) listed += (listed.empty() ? "\"" : ", \"") + name + "\"";
+  DESCPIPE_EXPECTS(n_descriptors > 0, "{} has no descriptor column besides {}", Describe(), listed);
+  Table table;
+  // A wrapper of a wrapper would add a call per read for nothing: wrap the original source.
+  const auto* wrapped = dynamic_cast<const RolesOverride*>(source_.get());
+  table.source_ =
+      std::make_shared<RolesOverride>(wrapped != nullptr ? wrapped->base() : source_, columns);
+  return table;
+}
+
+namespace {
+
 /// The largest magnitude below which every value of DuckDB type `type` converts to a distinct
 /// DOUBLE: 2^53 for 64- and 128-bit integers, 10^(15 - scale) for DECIMALs of more than 15 digits
 /// (any decimal of at most 15 significant digits survives the round trip through DOUBLE), and

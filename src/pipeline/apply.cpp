@@ -2,6 +2,7 @@
 // same columns (a test set, new molecules).
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
@@ -58,10 +59,14 @@ std::int64_t ApplySelection(const ApplyOptions& options, const Context& ctx) {
   bool complete = false;
   std::vector<std::string> metadata;
   InputSpec spec;
+  std::string target;  // a metadata column that new molecules may lack
   try {
     for (const auto& pass : manifest.at("passes"))
       complete = complete || pass.at("pass") == files.pass;
-    metadata = manifest.at("columns").at("metadata").get<std::vector<std::string>>();
+    const auto& columns = manifest.at("columns");
+    metadata = columns.at("metadata").get<std::vector<std::string>>();
+    if (columns.contains("target_column") && !columns.at("target_column").is_null())
+      target = columns.at("target_column").get<std::string>();
     const auto& config = manifest.at("config");
     spec.union_by_name = config.at("union_by_name").get<bool>();
     // CSV inputs are read as the run read its inputs; runs before these options had no
@@ -88,8 +93,13 @@ std::int64_t ApplySelection(const ApplyOptions& options, const Context& ctx) {
   const std::vector<std::string> descriptors = io::ReadLines(list_path);
   DESCPIPE_EXPECTS(!descriptors.empty(), "'{}' lists no descriptor", list_path);
 
+  // The run's metadata (its identifier columns included: the manifest lists what the run decided,
+  // nothing is detected again) must be in the inputs, except the target: new molecules may have
+  // no measured value yet. It is written when present.
   spec.patterns = options.inputs;
-  spec.metadata_columns = metadata;
+  for (const std::string& name : metadata) {
+    if (name != target) spec.metadata_columns.push_back(name);
+  }
   if (spec.metadata_columns.empty()) spec.n_metadata_cols = 0;
   spec.descriptor_columns = descriptors;
   Table table = [&] {
@@ -100,12 +110,22 @@ std::int64_t ApplySelection(const ApplyOptions& options, const Context& ctx) {
                                      e.what(), list_path));
     }
   }();
-  std::vector<std::string> columns = spec.metadata_columns;
+  const bool has_target =
+      !target.empty() &&
+      std::any_of(table.columns().begin(), table.columns().end(),
+                  [&](const ColumnInfo& column) { return column.name == target; });
+  if (!target.empty() && !has_target)
+    spdlog::info("apply: the run's target_column \"{}\" is not in {}: written without it", target,
+                 table.Describe());
+  std::vector<std::string> columns;
+  for (const std::string& name : metadata) {
+    if (name != target || has_target) columns.push_back(name);
+  }
+  const std::size_t n_metadata = columns.size();
   columns.insert(columns.end(), descriptors.begin(), descriptors.end());
   const std::int64_t rows = WriteColumns(table, columns, options.output, ctx);
   spdlog::info("apply: wrote {} rows x {} columns ({} metadata, {} descriptors after {}) to {}",
-               rows, columns.size(), spec.metadata_columns.size(), descriptors.size(), files.pass,
-               options.output);
+               rows, columns.size(), n_metadata, descriptors.size(), files.pass, options.output);
   return rows;
 }
 

@@ -209,6 +209,40 @@ std::uint64_t AsByteSize(const OptionValue& v) {
   return bytes;
 }
 
+/// id_columns: `auto` (or null), `none`, or a list of names (`[auto]` names a column "auto"; `[]`
+/// is `none`).
+void SetIdColumns(Config& c, const OptionValue& v) {
+  c.id_columns.clear();
+  if (v.node.IsNull()) {
+    c.id_columns_mode = IdColumnsMode::kAuto;
+    return;
+  }
+  if (v.node.IsScalar()) {
+    const std::string word = AsciiLower(v.node.Scalar());
+    if (word == "auto" || word == "none") {
+      c.id_columns_mode = word == "auto" ? IdColumnsMode::kAuto : IdColumnsMode::kNone;
+      return;
+    }
+  }
+  DESCPIPE_EXPECTS(v.node.IsScalar() || v.node.IsSequence(),
+                   "option {} must be auto, none or a list of column names, got '{}'", v.key,
+                   NodeText(v.node));
+  c.id_columns = AsStringList(v);
+  c.id_columns_mode = c.id_columns.empty() ? IdColumnsMode::kNone : IdColumnsMode::kListed;
+}
+
+Json IdColumnsJson(const Config& c) {
+  switch (c.id_columns_mode) {
+    case IdColumnsMode::kAuto:
+      return Json("auto");
+    case IdColumnsMode::kNone:
+      return Json("none");
+    case IdColumnsMode::kListed:
+      break;
+  }
+  return Json(c.id_columns);
+}
+
 Json CriteriaJson(const std::vector<Criterion>& criteria) {
   Json list = Json::array();
   for (Criterion criterion : criteria) list.push_back(EnumName(criterion));
@@ -596,11 +630,14 @@ const std::vector<OptionSpec>& OptionSpecs() {
        .doc = "pinned descriptors: never removed by any pass",
        .set = [](Config& c, const OptionValue& v) { c.keep_columns = AsStringList(v); },
        .json = [](const Config& c) { return Json(c.keep_columns); }},
+      // A role option (like metadata_columns): the target is never a descriptor, so it changes
+      // Pass 1's descriptors.
       {.name = "target_column",
        .kind = K::kText,
-       .group = G::kPass2,
+       .group = G::kPass0,
        .default_text = "unset",
-       .doc = "numeric column; representatives closer to it (|rho|) win",
+       .doc = "numeric column; representatives closer to it (|rho|) win; metadata, never a "
+              "descriptor",
        .set =
            [](Config& c, const OptionValue& v) {
              c.target_column =
@@ -610,6 +647,14 @@ const std::vector<OptionSpec>& OptionSpecs() {
            [](const Config& c) {
              return c.target_column.empty() ? Json(nullptr) : Json(c.target_column);
            }},
+      {.name = "id_columns",
+       .kind = K::kNames,
+       .group = G::kPass0,
+       .default_text = "`auto`",
+       .doc = "identifier columns, metadata: `auto` (integer columns named like ids, or with "
+              "distinct values in order or consecutive), `none`, or a list",
+       .set = [](Config& c, const OptionValue& v) { SetIdColumns(c, v); },
+       .json = [](const Config& c) { return IdColumnsJson(c); }},
       {.name = "exact",
        .kind = K::kBool,
        .group = G::kPass2,
@@ -1155,6 +1200,12 @@ void Config::Validate() const {
   DESCPIPE_EXPECTS(!na_values.empty(),
                    "na_values must name at least one field value read as missing (\"\": the "
                    "empty field)");
+  DESCPIPE_EXPECTS(id_columns_mode == IdColumnsMode::kListed || id_columns.empty(),
+                   "id_columns lists {} columns but its mode is {}: list them with the mode "
+                   "IdColumnsMode::kListed",
+                   id_columns.size(), id_columns_mode == IdColumnsMode::kAuto ? "auto" : "none");
+  DESCPIPE_EXPECTS(id_columns_mode != IdColumnsMode::kListed || !id_columns.empty(),
+                   "id_columns: the mode IdColumnsMode::kListed needs at least one column name");
   DESCPIPE_EXPECTS(!(sample_rows > 0 && sample_per_file > 0),
                    "sample_rows ({}) and sample_per_file ({}) are exclusive: set only one",
                    sample_rows, sample_per_file);

@@ -273,6 +273,13 @@ void Manifest::RecordPass(int stage, const PassSummary& summary,
   Save();
 }
 
+void Manifest::SetRoles(const std::string& target_column, const std::vector<IdColumn>& id_columns) {
+  Json ids = Json::array();
+  for (const IdColumn& id : id_columns) ids.push_back({{"name", id.name}, {"reason", id.reason}});
+  json_["columns"]["target_column"] = target_column.empty() ? Json(nullptr) : Json(target_column);
+  json_["columns"]["id_columns"] = ids;
+}
+
 void Manifest::SetDevice(const std::string& description) {
   device_ = description;
   json_["device"] = description;

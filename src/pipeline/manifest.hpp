@@ -6,7 +6,8 @@
 //   "inputs": { "files": [ {path, format, size_bytes, mtime_ns, rows, xxh3_64 (or xxh3_64_sampled)}
 //   ],
 //               "verify_inputs", "fingerprint": hex },
-//   "columns": { "metadata": [names], "descriptors": count },
+//   "columns": { "metadata": [names], "descriptors": count, "target_column": name or null,
+//                "id_columns": [ {name, reason} ] },
 //   "config": every option's value as given, defaults included (ConfigJson; threads 0 and
 //             memory_limit 0 mean automatic),
 //   "resources": { "threads", "threads_from", "memory_limit_bytes", "memory_limit_from",
@@ -59,6 +60,8 @@ class Manifest {
   void Forget(int stage);
   /// Writes OUTDIR/run_manifest.json atomically (the passes recorded so far).
   void Save() const;
+  /// Records the target and the identifier columns (WithRunRoles) in "columns"; call before Save.
+  void SetRoles(const std::string& target_column, const std::vector<IdColumn>& id_columns);
   /// The device this run computes on ("CPU (device: cpu)", "GPU 0 (NVIDIA ...)"): recorded at the
   /// top and in each pass computed from now on (a reused pass keeps the device it was computed on).
   void SetDevice(const std::string& description);

@@ -176,6 +176,10 @@ RunResult Run(const Table* input, const Config& config, const RunOptions& option
   // Validate every input before anything is written.
   Table table = input != nullptr ? *input : Table::Open(config.ToInputSpec(), ctx);
   CheckOutputIsNotInput(table, config.output_dir);
+  // The target and the identifier columns are metadata for every pass (decided once, here, on
+  // the whole input: Pass 0's sample keeps these roles).
+  std::vector<IdColumn> id_columns;
+  table = WithRunRoles(table, config, ctx, &id_columns);
   spdlog::info(
       "input: {}, {} descriptors, {} metadata columns{}", table.Describe(),
       table.descriptor_names().size(), table.metadata_names().size(),
@@ -192,6 +196,7 @@ RunResult Run(const Table* input, const Config& config, const RunOptions& option
   // (the earlier run's entries stay in memory, as candidates for reuse).
   Manifest manifest(table, config, ctx);
   manifest.SetDevice(device);
+  manifest.SetRoles(config.target_column, id_columns);
   manifest.Save();
 
   // A pass is reused when its fingerprint and files match and every pass before it was reused.

@@ -797,6 +797,10 @@ std::string OptionValue(const OptionSpec& spec, Rng& rng, const GeneratedTable& 
     }
     case OptionKind::kNames: {
       if (name == "keep_columns") return NamesValue(rng, table.numeric, valid);
+      if (name == "id_columns") {
+        if (rng.Chance(0.5)) return rng.Chance(0.5) ? "auto" : "none";
+        return NamesValue(rng, valid ? table.numeric : table.names, valid);
+      }
       if (name == "descriptor_columns") {
         return NamesValue(rng, valid ? table.numeric : table.names, valid);
       }

@@ -32,11 +32,12 @@ class BadInputTest : public ::testing::Test {
   std::string Path(const std::string& name) const { return dir_ / name; }
   std::string Out() const { return dir_ / "out"; }
 
-  /// A valid input: id (VARCHAR), a, b, c (DOUBLE), 200 rows.
+  /// A valid input: id (VARCHAR), a, b, c (DOUBLE), 200 rows (a in halves: whole numbers in order
+  /// would be a row number, an identifier).
   std::string GoodParquet(const std::string& name = "good.parquet") const {
     const std::string path = Path(name);
     RunSql(
-        "COPY (SELECT 'm' || range AS id, range * 1.0 AS a, sin(range) AS b, (range % 7) * 1.0 AS "
+        "COPY (SELECT 'm' || range AS id, range * 0.5 AS a, sin(range) AS b, (range % 7) * 1.0 AS "
         "c "
         "FROM range(200)) TO " +
         QuoteLiteral(path) + " (FORMAT parquet)");

@@ -84,10 +84,13 @@ class CliTest : public ::testing::Test {
   //   zeta_good (kept), constant (constant), alpha_missing (75% NULL: missing),
   //   spike (one 10 among 999 zeros: normalised variance ~0.001 < 0.002: low_variance),
   //   binary (0/1: kept unless remove_binary), noisy (kept), count (INTEGER: kept).
+  // zeta_good is 0..999 in order with 1 and 998 made 0 and 999 (same mean, min and max): 0..999
+  // in order would be a row number (id_columns).
   void SetUp() override {
     input_ = dir_ / "descriptors.parquet";
     RunSql(
-        "COPY (SELECT 'mol' || range AS id, 'C' || range AS smiles, range * 1.0 AS zeta_good, "
+        "COPY (SELECT 'mol' || range AS id, 'C' || range AS smiles, "
+        "CASE range WHEN 1 THEN 0 WHEN 998 THEN 999 ELSE range END * 1.0 AS zeta_good, "
         "5.0 AS constant, CASE WHEN range % 4 = 0 THEN range * 1.0 END AS alpha_missing, "
         "CASE WHEN range = 500 THEN 10.0 ELSE 0.0 END AS spike, (range % 2)::DOUBLE AS binary, "
         "sin(range * 0.7) AS noisy, (range % 17)::INTEGER AS count FROM range(1000)) TO " +
@@ -550,7 +553,7 @@ TEST_F(CliTest, CsvInput) {
 TEST_F(CliTest, AwkwardColumnNamesInOutputs) {
   const std::string path = dir_ / "names.parquet";
   RunSql(
-      "COPY (SELECT 'm' || range AS \"my id\", range * 1.0 AS \"a b\", (range % 7) * 1.0 AS "
+      "COPY (SELECT 'm' || range AS \"my id\", range * 0.5 AS \"a b\", (range % 7) * 1.0 AS "
       "\"q\"\"uote\", "
       "(range % 11) * 1.0 AS \"it's\", (range % 13) * 1.0 AS \"Δμ\", (range % 5) * 1.0 AS "
       "\"select\", "

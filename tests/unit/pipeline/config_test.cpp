@@ -1014,5 +1014,39 @@ TEST(JsonNumber, NonFiniteValuesFollowTheirPolicy) {
   EXPECT_EQ(JsonNumber(inf, NonFinite::kNanNullInfText), "inf");
 }
 
+// id_columns: auto (default, or null), none, a list; `[]` is none; a lone name is a list of one.
+TEST(OptionRegistry, IdColumnsAutoNoneOrAList) {
+  Config config;
+  EXPECT_EQ(config.id_columns_mode, IdColumnsMode::kAuto);
+  ApplyOverride(config, "id_columns=none");
+  EXPECT_EQ(config.id_columns_mode, IdColumnsMode::kNone);
+  EXPECT_EQ(ConfigJson(config).at("id_columns"), "none");
+  ApplyOverride(config, "id_columns=[CID, original_index]");
+  EXPECT_EQ(config.id_columns_mode, IdColumnsMode::kListed);
+  EXPECT_EQ(config.id_columns, (std::vector<std::string>{"CID", "original_index"}));
+  EXPECT_EQ(ConfigJson(config).at("id_columns"), nlohmann::ordered_json({"CID", "original_index"}));
+  ApplyOverride(config, "id_columns=AUTO");
+  EXPECT_EQ(config.id_columns_mode, IdColumnsMode::kAuto);
+  EXPECT_TRUE(config.id_columns.empty());
+  ApplyOverride(config, "id_columns=CID");
+  EXPECT_EQ(config.id_columns, (std::vector<std::string>{"CID"}));
+  ApplyOverride(config, "id_columns=[auto]");  // a column named "auto"
+  EXPECT_EQ(config.id_columns_mode, IdColumnsMode::kListed);
+  EXPECT_EQ(LoadYaml(ConfigYaml(config)).id_columns, (std::vector<std::string>{"auto"}));
+  ApplyOverride(config, "id_columns=[]");
+  EXPECT_EQ(config.id_columns_mode, IdColumnsMode::kNone);
+  ApplyOverride(config, "id_columns=null");
+  EXPECT_EQ(config.id_columns_mode, IdColumnsMode::kAuto);
+  EXPECT_TRUE(Contains(MessageOf<InvalidInput>([&] { ApplyOverride(config, "id_columns={a: 1}"); }),
+                       "option id_columns must be auto, none or a list of column names"));
+  // A library caller's inconsistent fields.
+  Config listed_without_names;
+  listed_without_names.id_columns_mode = IdColumnsMode::kListed;
+  EXPECT_THROW(listed_without_names.Validate(), InvalidInput);
+  Config names_without_list;
+  names_without_list.id_columns = {"CID"};
+  EXPECT_THROW(names_without_list.Validate(), InvalidInput);
+}
+
 }  // namespace
 }  // namespace descpipe
