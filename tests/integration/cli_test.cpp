@@ -26,14 +26,9 @@ using testing::QueryScalar;
 using testing::ReadFile;
 using testing::RunCli;
 using testing::RunSql;
+using testing::Succeeded;
 using testing::TempDir;
 using testing::WriteFile;
-
-::testing::AssertionResult Succeeded(const CliResult& result) {
-  if (result.exit_code == 0) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << "exit code " << result.exit_code << "\nstderr:\n"
-                                       << result.err;
-}
 
 /// One RFC 4180 line into cells (quotes doubled inside quoted cells; no embedded newlines).
 std::vector<std::string> CsvCells(const std::string& line) {

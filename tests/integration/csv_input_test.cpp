@@ -23,14 +23,9 @@ using testing::ReadFile;
 using testing::RunCli;
 using testing::RunProgram;
 using testing::RunSql;
+using testing::Succeeded;
 using testing::TempDir;
 using testing::WriteFile;
-
-::testing::AssertionResult Succeeded(const CliResult& result) {
-  if (result.exit_code == 0) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << "exit code " << result.exit_code << "\nstderr:\n"
-                                       << result.err;
-}
 
 /// The "error: " line of stderr ("" when none).
 std::string ErrorLine(const CliResult& result) {

@@ -140,6 +140,12 @@ std::string MakeDataPath() {
   return FromEnvironment("DESCPIPE_TEST_MAKE_DATA", DESCPIPE_MAKE_DATA_PATH);
 }
 
+::testing::AssertionResult Succeeded(const CliResult& result) {
+  if (result.exit_code == 0) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << "exit code " << result.exit_code << "\nstderr:\n"
+                                       << result.err;
+}
+
 CliResult RunCli(const std::vector<std::string>& args, int timeout_seconds) {
   return RunProgram(CliPath(), args, timeout_seconds);
 }

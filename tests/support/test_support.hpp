@@ -44,6 +44,8 @@ struct CliResult {
   std::string err;
   bool timed_out = false;  ///< killed (SIGKILL, exit_code 137) after `timeout_seconds`
 };
+/// Success when `result` exited 0; otherwise a failure showing the exit code and stderr.
+::testing::AssertionResult Succeeded(const CliResult& result);
 /// Runs the descpipe executable with `args` (no shell), capturing stdout and stderr. With
 /// `timeout_seconds` > 0, a run still going after that long is killed and reported as timed_out,
 /// so a hang fails the test instead of blocking the suite.
