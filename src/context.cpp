@@ -14,6 +14,8 @@
 #include <thread>
 #include <vector>
 
+#include "descpipe/error.hpp"
+
 namespace descpipe {
 
 namespace {
@@ -108,6 +110,10 @@ std::string DescribeBytes(std::uint64_t bytes) {
 }
 
 }  // namespace
+
+void Context::ThrowIfStopped() const {
+  if (stop_requested()) throw Stopped("stopped on request");
+}
 
 Context::Context(int threads, std::uint64_t seed, std::uint64_t memory_limit_bytes, Device device)
     : seed_(seed), device_(device) {

@@ -209,8 +209,10 @@ Context ContextForDevice(const Context& base, const Config& config,
 /// "did you mean" suggestion.
 Config LoadConfigFile(const std::string& path, Config base = {});
 
-/// Applies one `key=value` override (value parsed as YAML: 0.01, true, [a, b]).
-void ApplyOverride(Config& config, const std::string& assignment);
+/// Applies one `key=value` override (value parsed as YAML: 0.01, true, [a, b]). `origin` names
+/// where it came from in messages ("--set"; the Python package: "a keyword argument").
+void ApplyOverride(Config& config, const std::string& assignment,
+                   const std::string& origin = "--set");
 
 /// Every option's value as the run was given it, defaults included (`threads: 0` and
 /// `memory_limit: 0` mean automatic), in registry order (run_manifest.json's "config"; the values

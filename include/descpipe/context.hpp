@@ -2,6 +2,7 @@
 // Modules are stateless functions over data views plus a Context (RAFT's rule).
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <string>
 
@@ -66,6 +67,15 @@ class Context {
   /// is redirected, kNone with --quiet).
   ProgressStyle progress_style() const { return progress_style_; }
   void set_progress_style(ProgressStyle style) { progress_style_ = style; }
+  /// A flag another thread sets to stop the run (nullptr: none). It is read at safe points
+  /// (between batches of a scan, tiles of a matrix, VIF steps and passes), at least every second
+  /// or so of work, where ThrowIfStopped() throws Stopped; the flag must outlive the run.
+  void set_stop_flag(const std::atomic<bool>* flag) { stop_flag_ = flag; }
+  bool stop_requested() const {
+    return stop_flag_ != nullptr && stop_flag_->load(std::memory_order_relaxed);
+  }
+  /// @throws Stopped when stop_requested().
+  void ThrowIfStopped() const;
 
  private:
   int threads_;
@@ -76,6 +86,7 @@ class Context {
   Device device_;
   GpuSettings gpu_;
   ProgressStyle progress_style_ = ProgressStyle::kNone;
+  const std::atomic<bool>* stop_flag_ = nullptr;
 };
 
 /// A thread count and where it came from.

@@ -39,6 +39,13 @@ class CudaError : public Error {
   using Error::Error;
 };
 
+/// The caller asked the run to stop (Context::set_stop_flag; Python's Ctrl-C). What was complete
+/// stays complete in OUTDIR and a later run resumes from it.
+class Stopped : public Error {
+ public:
+  using Error::Error;
+};
+
 /// An internal invariant was violated: a bug in descpipe, never a user mistake.
 class InternalError : public Error {
  public:

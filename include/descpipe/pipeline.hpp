@@ -164,6 +164,10 @@ struct RunOptions {
   /// Called as each pass starts with a sentence saying which pass runs and which are complete in
   /// OUTDIR (the CLI prints the last one when SIGINT or SIGTERM stops the run).
   std::function<void(const std::string&)> on_status;
+  /// Called with the pass's name and its progress (`done` of `total` units, total <= 0: unknown)
+  /// whenever the pass reports it, from whichever thread computes; it must be quick and must not
+  /// throw (the Python package stores the values for its own thread to show).
+  std::function<void(const std::string& pass, std::uint64_t done, std::int64_t total)> on_progress;
 };
 
 struct PassSummary {

@@ -102,6 +102,10 @@ struct MemoryColumn {
   /// Optional: 1 marks a missing value (SQL NULL); nullptr when none is missing. A NaN in a
   /// float column is a NaN, as in Parquet.
   const std::uint8_t* is_null = nullptr;
+  /// Bytes from one value to the next (a column of a row-major NumPy matrix is strided);
+  /// 0: packed (MemoryTypeBytes). A strided float64 column is copied batch by batch, not read in
+  /// place. Text columns are always packed.
+  std::size_t stride = 0;
 };
 
 /// A table held in memory (a Python caller's DataFrame): named columns of equal length. Float64

@@ -56,17 +56,35 @@ namespace {
 
 constexpr const char* kFunctionName = "descpipe_memory_table";
 
+/// The bytes from one value of `column` to the next.
+std::size_t StrideOf(const MemoryColumn& column) {
+  return column.stride != 0 ? column.stride : MemoryTypeBytes(column.type);
+}
+
+bool Packed(const MemoryColumn& column) {
+  return column.stride == 0 || column.stride == MemoryTypeBytes(column.type);
+}
+
 /// `n` values of `column` from row `first` as double; a NULL reads as NaN with null byte 1.
 void ToDouble(const MemoryColumn& column, std::size_t first, std::size_t n, double* values,
               std::uint8_t* nulls) {
+  const std::size_t stride = StrideOf(column);
+  const char* base = static_cast<const char*>(column.data) + first * stride;
   auto convert = [&](auto typed) {
     using T = decltype(typed);
-    const T* source = static_cast<const T*>(column.data) + first;
-    for (std::size_t row = 0; row < n; ++row) values[row] = static_cast<double>(source[row]);
+    for (std::size_t row = 0; row < n; ++row) {
+      T value;
+      std::memcpy(&value, base + row * stride, sizeof(T));
+      values[row] = static_cast<double>(value);
+    }
   };
   switch (column.type) {
     case MemoryType::kFloat64:
-      std::memcpy(values, static_cast<const double*>(column.data) + first, n * sizeof(double));
+      if (Packed(column)) {
+        std::memcpy(values, base, n * sizeof(double));
+      } else {
+        convert(double{});
+      }
       break;
     case MemoryType::kFloat32:
       convert(float{});
@@ -166,7 +184,7 @@ class MemoryBatchStream final : public BatchStream {
  private:
   bool NeedsCopy(std::size_t k, std::size_t n) const {
     const MemoryColumn& column = table_.columns[columns_[k]];
-    return column.type != MemoryType::kFloat64 ||
+    return column.type != MemoryType::kFloat64 || !Packed(column) ||
            (column.is_null != nullptr && std::memchr(column.is_null + next_row_, 1, n) != nullptr);
   }
 
@@ -223,12 +241,6 @@ void InitScan(duckdb_init_info info) {
   duckdb_init_set_init_data(info, state, [](void* data) { delete static_cast<ScanState*>(data); });
 }
 
-template <typename T>
-void CopyValues(const MemoryColumn& column, std::size_t first, std::size_t n, duckdb_vector out) {
-  std::memcpy(duckdb_vector_get_data(out), static_cast<const T*>(column.data) + first,
-              n * sizeof(T));
-}
-
 void Scan(duckdb_function_info info, duckdb_data_chunk output) {
   const auto* bind = static_cast<const ScanBind*>(duckdb_function_get_bind_data(info));
   auto* state = static_cast<ScanState*>(duckdb_function_get_init_data(info));
@@ -254,14 +266,24 @@ void Scan(duckdb_function_info info, duckdb_data_chunk output) {
       }
       case MemoryType::kBool: {
         auto* values = static_cast<bool*>(duckdb_vector_get_data(out));
-        const auto* source = static_cast<const std::uint8_t*>(column.data) + first;
-        for (std::size_t row = 0; row < n; ++row) values[row] = source[row] != 0;
+        const std::size_t stride = StrideOf(column);
+        const auto* source = static_cast<const std::uint8_t*>(column.data) + first * stride;
+        for (std::size_t row = 0; row < n; ++row) values[row] = source[row * stride] != 0;
         break;
       }
-      default:
-        std::memcpy(duckdb_vector_get_data(out),
-                    static_cast<const char*>(column.data) + first * MemoryTypeBytes(column.type),
-                    n * MemoryTypeBytes(column.type));
+      default: {
+        const std::size_t bytes = MemoryTypeBytes(column.type);
+        const std::size_t stride = StrideOf(column);
+        const char* source = static_cast<const char*>(column.data) + first * stride;
+        auto* target = static_cast<char*>(duckdb_vector_get_data(out));
+        if (stride == bytes) {
+          std::memcpy(target, source, n * bytes);
+        } else {
+          for (std::size_t row = 0; row < n; ++row) {
+            std::memcpy(target + row * bytes, source + row * stride, bytes);
+          }
+        }
+      }
     }
     if (column.is_null != nullptr && std::memchr(column.is_null + first, 1, n) != nullptr) {
       duckdb_vector_ensure_validity_writable(out);
@@ -377,6 +399,11 @@ std::shared_ptr<ColumnSource> OpenMemorySource(MemoryTable table, const InputSpe
                      described, it->second, column.name);
     DESCPIPE_EXPECTS(column.data != nullptr, "column \"{}\" of {} has no data", column.name,
                      described);
+    DESCPIPE_EXPECTS(column.stride == 0 || (column.type != MemoryType::kText &&
+                                            column.stride >= MemoryTypeBytes(column.type)),
+                     "column \"{}\" of {} has a stride of {} bytes, less than one {} value or "
+                     "on a text column",
+                     column.name, described, column.stride, MemoryTypeName(column.type));
     const bool numeric = column.type != MemoryType::kText;
     source->columns_.push_back(
         {column.name, MemoryTypeName(column.type), numeric, ColumnRole::kIgnored});

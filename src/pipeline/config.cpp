@@ -1096,9 +1096,9 @@ Config LoadConfigFile(const std::string& path, Config base) {
   return base;
 }
 
-void ApplyOverride(Config& config, const std::string& assignment) {
+void ApplyOverride(Config& config, const std::string& assignment, const std::string& origin) {
   const auto eq = assignment.find('=');
-  DESCPIPE_EXPECTS(eq != std::string::npos && eq > 0, "--set expects key=value, got '{}'",
+  DESCPIPE_EXPECTS(eq != std::string::npos && eq > 0, "{} expects key=value, got '{}'", origin,
                    assignment);
   std::string key = assignment.substr(0, eq);
   const std::string text = assignment.substr(eq + 1);
@@ -1111,9 +1111,9 @@ void ApplyOverride(Config& config, const std::string& assignment) {
     value = YAML::Load(text);
   } catch (const YAML::Exception& e) {
     throw InvalidInput(
-        fmt::format("--set {}: cannot read the value '{}': {}", key, text, e.what()));
+        fmt::format("{} {}: cannot read the value '{}': {}", origin, key, text, e.what()));
   }
-  ApplyKey(config, key, value, " given to --set");
+  ApplyKey(config, key, value, " given to " + origin);
 }
 
 InputSpec Config::ToInputSpec() const {

@@ -145,6 +145,7 @@ std::vector<ColumnStatsAccumulator> ScanPartitionStats(
   SampleCandidates candidates;
   const std::uint64_t prefilter = SamplePrefilterBound(options);
   while (reader.Next(batch)) {
+    ctx.ThrowIfStopped();
     keys.resize(batch.n_rows);
     for (std::size_t row = 0; row < batch.n_rows; ++row) {
       keys[row] = RowSampleKey(batch.first_row + row, ctx.seed());
@@ -212,6 +213,21 @@ std::vector<ColumnStats> ScanBlockStats(const Table& table, const std::vector<st
     }
   };
   std::vector<std::thread> threads;
+  // Stops and joins the workers on every way out, a stop requested through `progress` included.
+  auto join_workers = [&] {
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      stop = true;
+    }
+    ready.notify_all();
+    for (auto& thread : threads) {
+      if (thread.joinable()) thread.join();
+    }
+  };
+  struct Joiner {
+    std::function<void()> join;
+    ~Joiner() { join(); }
+  } joiner{join_workers};
   for (std::size_t t = 0; t < n_workers; ++t) threads.emplace_back(worker);
 
   std::vector<ColumnStatsAccumulator> total;  // the first partition's, then the others merged in
@@ -241,12 +257,7 @@ std::vector<ColumnStats> ScanBlockStats(const Table& table, const std::vector<st
     ready.notify_all();
     if (progress) progress(rows_done.load());
   }
-  {
-    std::lock_guard<std::mutex> lock(mutex);
-    stop = true;
-  }
-  ready.notify_all();
-  for (auto& thread : threads) thread.join();
+  join_workers();
   if (failure) std::rethrow_exception(failure);
   DESCPIPE_EXPECTS(rows_done.load() > 0, "{} has zero rows", table.Describe());
 

@@ -251,6 +251,7 @@ RunResult Run(const Table* input, const Config& config, const RunOptions& option
     const Pass& pass = *pass_ptr;
     if (!pass.Enabled(config)) continue;
     if (pass.stage() > static_cast<int>(options.until)) break;
+    ctx.ThrowIfStopped();
     ResetPeakRss();
     status(pass.name());
     const bool reused = reuse(pass, [&] { pass.Load(in, state); });
@@ -259,8 +260,11 @@ RunResult Run(const Table* input, const Config& config, const RunOptions& option
       ProgressLine progress(pass.name(),
                             unit != nullptr ? ctx.progress_style() : ProgressStyle::kNone,
                             unit != nullptr ? unit : "rows");
-      pass.Compute(in, state,
-                   [&](std::uint64_t done, std::int64_t total) { progress.Update(done, total); });
+      pass.Compute(in, state, [&](std::uint64_t done, std::int64_t total) {
+        progress.Update(done, total);
+        if (options.on_progress) options.on_progress(pass.name(), done, total);
+        ctx.ThrowIfStopped();  // every caller of a pass's progress is a safe point to stop
+      });
       progress.Finish();
     }
     const std::string watched = reused ? std::string() : pass.RemovedIfNextFails(config);

@@ -126,6 +126,7 @@ void RankColumns(ColumnMatrix& matrix, SpearmanMissing missing, const Context& c
 #pragma omp for schedule(dynamic, 1)
           for (std::int64_t col = 0; col < n_columns; ++col) {
             failure.Run([&] {
+              ctx.ThrowIfStopped();
               RankInPlace(matrix.column(static_cast<std::size_t>(col)), matrix.n_rows, order);
             });
           }

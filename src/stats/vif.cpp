@@ -244,6 +244,7 @@ VifResult IterativeVif(const double* correlation, std::size_t p,
   // A lone column's VIF is 1 by definition (no other column to regress on): the loop stops there
   // whatever the threshold, so Pass 3 never empties the set.
   while (active.size() > 1) {
+    ctx.ThrowIfStopped();
     const std::size_t m = active.size();
     // VIFs equal in exact arithmetic (a pair correlated only with each other) differ in their
     // last bits after inversion or downdates; within kVifTie of the largest they are ties,

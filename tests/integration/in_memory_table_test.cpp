@@ -356,6 +356,69 @@ TEST(InMemoryTable, ReaderConvertsEveryTypeAndPointsAtFloat64) {
   EXPECT_EQ(rows, n);
 }
 
+// Columns of a row-major matrix (a NumPy array's columns): strided, copied batch by batch into the
+// same values as packed columns; a stride shorter than a value is an error.
+TEST(InMemoryTable, StridedColumnsReadAsPacked) {
+  const Context ctx(1);
+  const std::size_t n = 2500;
+  const std::size_t width = 3;
+  std::vector<double> rows_major(n * width);
+  std::vector<std::int32_t> ints(n * 2);
+  std::vector<std::uint8_t> missing(n, 0);
+  missing[10] = 1;
+  for (std::size_t r = 0; r < n; ++r) {
+    for (std::size_t c = 0; c < width; ++c) {
+      rows_major[r * width + c] = static_cast<double>(r * 10 + c) * 0.5;
+    }
+    ints[r * 2] = static_cast<std::int32_t>(r) - 7;
+    ints[r * 2 + 1] = -1;
+  }
+  MemoryTable memory;
+  memory.name = "matrix";
+  memory.n_rows = n;
+  for (std::size_t c = 0; c < width; ++c) {
+    memory.columns.push_back({"c" + std::to_string(c), MemoryType::kFloat64, rows_major.data() + c,
+                              c == 1 ? missing.data() : nullptr, width * sizeof(double)});
+  }
+  memory.columns.push_back(
+      {"i", MemoryType::kInt32, ints.data(), nullptr, 2 * sizeof(std::int32_t)});
+  const Table table = Table::FromMemory(memory, InputSpec{}, ctx);
+  ColumnReader reader(table, table.descriptor_names(), 1000);
+  ColumnBatch batch;
+  std::size_t done = 0;
+  while (reader.Next(batch)) {
+    for (std::size_t r = 0; r < batch.n_rows; ++r) {
+      const std::size_t row = done + r;
+      for (std::size_t c = 0; c < width; ++c) {
+        if (c == 1 && missing[row]) {
+          EXPECT_TRUE(std::isnan(batch.column(c)[r]));
+          EXPECT_EQ(batch.nulls(c)[r], 1);
+        } else {
+          EXPECT_EQ(batch.column(c)[r], rows_major[row * width + c]) << row << " " << c;
+        }
+      }
+      EXPECT_EQ(batch.column(width)[r], static_cast<double>(ints[row * 2]));
+    }
+    done += batch.n_rows;
+  }
+  EXPECT_EQ(done, n);
+  // The SQL side (Pass 0's sample, apply's export) reads the same values.
+  TempDir dir;
+  const std::string out = dir / "strided.parquet";
+  EXPECT_EQ(WriteColumns(table, {"c0", "c1", "i"}, out, ctx), static_cast<std::int64_t>(n));
+  const std::string source = "read_parquet(" + QuoteLiteral(out) + ", file_row_number = true)";
+  EXPECT_EQ(QueryScalar("SELECT count(*) FROM " + source +
+                        " WHERE c0 <> file_row_number * 5.0 OR i <> file_row_number - 7 OR c1 IS "
+                        "DISTINCT FROM CASE WHEN file_row_number = 10 THEN NULL ELSE "
+                        "file_row_number * 5.0 + 0.5 END"),
+            "0");
+
+  memory.columns[0].stride = 4;
+  EXPECT_EQ(MessageOf<InvalidInput>([&] { Table::FromMemory(memory, InputSpec{}, ctx); }),
+            "column \"c0\" of in-memory table 'matrix' has a stride of 4 bytes, less than one "
+            "DOUBLE value or on a text column");
+}
+
 // The SQL side of a table in memory (DuckDB reads it through a table function): apply's export
 // writes its rows in order, with NULLs and text; the check for integers that DOUBLE merges sees
 // them as in a file.
