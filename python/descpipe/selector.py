@@ -40,7 +40,8 @@ class DescriptorSelector(SelectorMixin, BaseEstimator):
     `target`) and is never a feature.
 
     Attributes after fit: final_ (kept descriptor names), lineage_ (one row per descriptor of X:
-    fate, pass, reason, representative, direct similarities), stats_ (Pass 1's statistics),
+    fate, pass, reason, representative, direct similarities; None when `until` stopped before
+    the last pass, which writes it), stats_ (Pass 1's statistics),
     summary_ (one row per pass), n_features_in_, feature_names_in_ (DataFrames).
     """
 
@@ -88,7 +89,7 @@ class DescriptorSelector(SelectorMixin, BaseEstimator):
                     f"{y.shape}")
             if y.dtype.kind not in "fiub":
                 raise InvalidInputError(
-                    f"y has dtype {y.dtype}: to guide representatives it must be numeric "
+                    f"Unknown label type: y has dtype {y.dtype}; to guide representatives it must be numeric "
                     f"(encode the labels, or fit without y)")
             # y joins the table as target_column: metadata for every pass, never a feature.
             n_rows, data = table_columns(table, columns)
@@ -106,11 +107,16 @@ class DescriptorSelector(SelectorMixin, BaseEstimator):
                          progress=self.verbose >= 1, quiet=self.verbose <= 0,
                          verbose=self.verbose >= 2, **options)
             self.final_ = list(result.final)
-            self.lineage_ = result.lineage
             self.stats_ = result.stats
             self.summary_ = result.summary
-            with open(os.path.join(out, "final_cluster_info.json"), "rb") as handle:
-                self._cluster_info = zlib.compress(handle.read())
+            # The lineage is written by the last pass: a run stopped earlier (until) has none.
+            info = os.path.join(out, "final_cluster_info.json")
+            complete = os.path.isfile(os.path.join(out, "lineage.csv"))
+            self.lineage_ = result.lineage if complete else None
+            self._cluster_info = None
+            if complete:
+                with open(info, "rb") as handle:
+                    self._cluster_info = zlib.compress(handle.read())
         finally:
             if not keep:
                 shutil.rmtree(out, ignore_errors=True)
@@ -145,6 +151,10 @@ class DescriptorSelector(SelectorMixin, BaseEstimator):
     def explain(self, name):
         """Why descriptor `name` was removed and what stands for it now (descpipe explain)."""
         check_is_fitted(self, "final_")
+        if self._cluster_info is None:
+            raise InvalidInputError(
+                f"explain needs the lineage, which the last pass writes: this selector ran "
+                f"until={self.until}")
         with tempfile.TemporaryDirectory(prefix="descpipe-explain-") as directory:
             with open(os.path.join(directory, "final_cluster_info.json"), "wb") as handle:
                 handle.write(zlib.decompress(self._cluster_info))
