@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything descpipe needs to build and test on Debian 12:
-#   - Debian packages (compiler, BLAS/LAPACK, Eigen, igraph, yaml-cpp, json, CLI11, spdlog, tests)
+#   - Debian packages (compiler, BLAS/LAPACK, Eigen, igraph, yaml-cpp, json, CLI11, spdlog, tests,
+#     and for the Python package: pybind11, Python's headers, pytest, venv, setuptools, build)
 #   - DuckDB 1.4.4 (shared library + C header) from the npm registry into third_party/duckdb
 # Idempotent: does nothing that is already done. Safe to run as root or via sudo.
 set -euo pipefail
@@ -19,6 +20,8 @@ apt_packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   nodejs npm
   python3-pandas python3-numpy python3-scipy python3-sklearn python3-statsmodels
+  python3-dev pybind11-dev python3-pytest python3-venv python3-setuptools python3-wheel
+  python3-build
 )
 
 missing=()
