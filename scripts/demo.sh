@@ -53,3 +53,15 @@ name="$(/usr/bin/python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))["re
 echo
 echo "demo: descpipe explain ${out} ${name}"
 "${descpipe}" explain "${out}" "${name}"
+
+# The same from Python (docs/PYTHON.md): the table as a DataFrame, run in memory, then a
+# scikit-learn pipeline. Needs the package the build put in build/python.
+if [[ -f "${build_dir}/python/descpipe/__init__.py" ]]; then
+  csv="${out}-python/table.csv"
+  mkdir -p "${out}-python"
+  "${descpipe}" sample "${data}" -n 100000000 -o "${csv}" -q
+  echo
+  echo "demo: python/examples/quickstart.py (the table as a pandas DataFrame)"
+  PYTHONPATH="${build_dir}/python" /usr/bin/python3 "$(dirname "$0")/../python/examples/quickstart.py" \
+    "${csv}" "${out}-python/run"
+fi

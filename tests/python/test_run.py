@@ -226,3 +226,33 @@ def test_gil_is_released_while_the_run_computes(tmp_path):
     during = [t for t in ticks if started <= t <= started + elapsed]
     # A thread holding the GIL for the whole run would leave the ticker a handful of ticks.
     assert len(during) >= 0.5 * elapsed / 0.01 * 0.5, (len(during), elapsed)
+
+
+def test_nullable_and_other_dtypes(tmp_path):
+    rng = np.random.default_rng(4)
+    n = 400
+    frame = pd.DataFrame({
+        "id": [f"m{i}" for i in range(n)],
+        "when": pd.date_range("2026-01-01", periods=n, freq="H"),
+        "kind": pd.Categorical(rng.choice(["a", "b"], size=n)),
+        "f32": rng.normal(size=n).astype(np.float32),
+        "i16": rng.integers(-50, 50, size=n).astype(np.int16),
+        "u8": rng.integers(0, 200, size=n).astype(np.uint8),
+        "flag": rng.integers(0, 2, size=n).astype(bool),
+        "nullable": pd.array(rng.integers(0, 1000, size=n), dtype="Int64"),
+        "nullable_f": pd.array(rng.normal(size=n), dtype="Float64"),
+        "plain": rng.normal(size=n),
+    })
+    frame.loc[[3, 7], "nullable"] = pd.NA
+    frame.loc[[5], "nullable_f"] = pd.NA
+    frame.loc[[9], "plain"] = np.nan
+    result = descpipe.run(frame, out=tmp_path, quiet=True, until="pass1", id_columns="none")
+    assert result.manifest["columns"]["metadata"] == ["id", "when", "kind"]
+    stats = result.stats
+    assert list(stats.index) == ["f32", "i16", "u8", "flag", "nullable", "nullable_f", "plain"]
+    assert stats.loc["nullable", "n_null"] == 2 and stats.loc["nullable", "n_nan"] == 0
+    assert stats.loc["nullable_f", "n_null"] == 1
+    assert stats.loc["plain", "n_nan"] == 1 and stats.loc["plain", "n_null"] == 0
+    assert stats.loc["u8", "max"] == frame["u8"].max()
+    assert stats.loc["f32", "mean"] == pytest.approx(float(frame["f32"].astype(float).mean()),
+                                                    rel=1e-12)
