@@ -4,12 +4,15 @@
     python_fit.py prepare CSV PICKLE     read_csv (exact doubles) once, pickle the DataFrame
     python_fit.py fit PICKLE OUT         DescriptorSelector().fit on the DataFrame: wall time,
                                          peak RSS over the process before fit, final count
-    python_fit.py interrupt PICKLE OUT   Ctrl-C latency: SIGINT at 2, 6, 12, ... s into a run
+    python_fit.py interrupt PICKLE OUT [DELAYS]
+                                         Ctrl-C latency: SIGINT at DELAYS (default 2,6,12,20,
+                                         30,45) seconds into a run, one run each
 
 The fit process reads its memory from /proc/self/status: VmRSS just before fit (Python, pandas,
 scikit-learn and the DataFrame) and VmHWM, the peak, reset before fit through
 /proc/self/clear_refs, so "peak over the DataFrame" is what fitting adds.
 """
+import ctypes
 import os
 import pickle
 import signal
@@ -48,6 +51,9 @@ def fit(path, out):
     frame = load(path)
     numeric = frame.select_dtypes("number")
     data_gb = numeric.memory_usage(index=False).sum() / 1e9
+    # Freed heap memory still counted in RSS (the pickle's buffers) would let fit reuse it
+    # unseen: give it back first, so the baseline is what the process really holds.
+    ctypes.CDLL("libc.so.6").malloc_trim(0)
     before = status_kib("VmRSS")
     with open("/proc/self/clear_refs", "w") as handle:
         handle.write("5")  # resets VmHWM to the current RSS
@@ -62,11 +68,11 @@ def fit(path, out):
     print("final " + " ".join(selector.final_))
 
 
-def interrupt(path, out):
+def interrupt(path, out, delays="2,6,12,20,30,45"):
     import descpipe
 
     frame = load(path)
-    for delay in (2, 6, 12, 20, 30, 45):
+    for delay in [float(d) for d in delays.split(",")]:
         sent = {}
 
         def fire():

@@ -35,7 +35,7 @@ grep -E "Elapsed \(wall clock\)|Maximum resident set size" "${log}.time"
 
 echo "== Python: DescriptorSelector().fit(DataFrame)"
 rm -rf "${here}/out/pyfit_python"
-/usr/bin/python3 "${here}/python_fit.py" fit "${frame}" "${here}/out/pyfit_python" | tee "${log}"
+/usr/bin/python3 "${here}/python_fit.py" fit "${frame}" "${here}/out/pyfit_python" | tee "${log}" | grep -v "^final "
 if diff <(grep '^final ' "${log}" | cut -d' ' -f2- | tr ' ' '\n') \
         "${here}/out/pyfit_cli/final_descriptors.txt" >/dev/null; then
   echo "selection: the same final descriptors as the CLI"

@@ -74,6 +74,7 @@ class Context {
   bool stop_requested() const {
     return stop_flag_ != nullptr && stop_flag_->load(std::memory_order_relaxed);
   }
+  const std::atomic<bool>* stop_flag() const { return stop_flag_; }
   /// @throws Stopped when stop_requested().
   void ThrowIfStopped() const;
 

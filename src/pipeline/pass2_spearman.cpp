@@ -409,6 +409,7 @@ Ranked ReadAndRank(const Table& table, const Pass1Result& pass1, ColumnMatrix pa
   const Context rank_ctx = [&] {
     Context limited(rank_threads, ctx.seed(), ctx.memory_limit_bytes(), ctx.device());
     limited.set_gpu(ctx.gpu());
+    limited.set_stop_flag(ctx.stop_flag());  // a stop request reaches the limited threads too
     return limited;
   }();
   if (rank_threads < ctx.threads()) {

@@ -164,6 +164,7 @@ Pass4Result RunPass4(const Pass1Result& pass1, const Pass2Result& pass2, ColumnM
   const Context work_ctx = [&] {
     Context limited(threads, ctx.seed(), ctx.memory_limit_bytes(), ctx.device());
     limited.set_gpu(ctx.gpu());
+    limited.set_stop_flag(ctx.stop_flag());  // a stop request reaches the limited threads too
     return limited;
   }();
   options.held_bytes = ProcessBaseBytes(threads) + held_by_passes;

@@ -179,7 +179,9 @@ RunResult Run(const Table* input, const Config& config, const RunOptions& option
   // The target and the identifier columns are metadata for every pass (decided once, here, on
   // the whole input: Pass 0's sample keeps these roles).
   std::vector<IdColumn> id_columns;
+  ctx.ThrowIfStopped();
   table = WithRunRoles(table, config, ctx, &id_columns);
+  ctx.ThrowIfStopped();
   spdlog::info(
       "input: {}, {} descriptors, {} metadata columns{}", table.Describe(),
       table.descriptor_names().size(), table.metadata_names().size(),
@@ -198,6 +200,7 @@ RunResult Run(const Table* input, const Config& config, const RunOptions& option
   manifest.SetDevice(device);
   manifest.SetRoles(config.target_column, id_columns);
   manifest.Save();
+  ctx.ThrowIfStopped();
 
   // A pass is reused when its fingerprint and files match and every pass before it was reused.
   bool reusing = options.resume;

@@ -363,9 +363,10 @@ class FeatureBuffer {
 };
 
 /// A = the blocks of every column under `family` (whitened with `ridge` when >= 0), in `buffer`.
+/// Checks `ctx`'s stop flag before each column (a stop is rethrown after the parallel region).
 const double* StackedFeatures(const ColumnMatrix& copula, const FeatureFamily& family,
-                              const Basis& basis, double ridge, int threads,
-                              FeatureBuffer& buffer) {
+                              const Basis& basis, double ridge, int threads, FeatureBuffer& buffer,
+                              const Context& ctx) {
   const std::size_t n = copula.n_rows, p = copula.n_cols, r = basis.r;
   const std::vector<double> table = RankTable(family, basis, n);
   double* a = buffer.Reserve(n * p * r);
@@ -377,6 +378,7 @@ const double* StackedFeatures(const ColumnMatrix& copula, const FeatureFamily& f
 #pragma omp for schedule(dynamic, 1)
     for (std::int64_t col = 0; col < n_columns; ++col) {
       failure.Run([&] {
+        ctx.ThrowIfStopped();
         const auto j = static_cast<std::size_t>(col);
         double* block = a + j * r * n;
         FillBlock(copula.column(j), n, family, basis, table, scratch, block);
@@ -454,6 +456,7 @@ void CopulaTransform(ColumnMatrix& values, const Context& ctx) {
 #pragma omp for schedule(dynamic, 1)
     for (std::int64_t col = 0; col < n_columns; ++col) {
       failure.Run([&] {  // scratch growth may fail: carried out of the parallel region
+        ctx.ThrowIfStopped();
         double* column = values.column(static_cast<std::size_t>(col));
         const std::size_t valid = RankInPlace(column, values.n_rows, scratch);
         for (std::size_t i = 0; i < values.n_rows; ++i) column[i] /= static_cast<double>(valid);
@@ -552,7 +555,8 @@ NonlinearResult NonlinearDependence(
       if (basis.r > 0) {
         require_features(basis.r, "nHSIC");
         auto start = std::chrono::steady_clock::now();
-        const double* a = StackedFeatures(copula, family, basis, /*ridge=*/-1.0, threads, buffer);
+        const double* a =
+            StackedFeatures(copula, family, basis, /*ridge=*/-1.0, threads, buffer, ctx);
         result.feature_seconds += SecondsSince(start);
         start = std::chrono::steady_clock::now();
         std::vector<double> raw(p * p, 0.0);
@@ -613,7 +617,7 @@ NonlinearResult NonlinearDependence(
           require_features(basis.r, "RDC");
           auto start = std::chrono::steady_clock::now();
           const double* a =
-              StackedFeatures(copula, family, basis, options.rdc_ridge, threads, buffer);
+              StackedFeatures(copula, family, basis, options.rdc_ridge, threads, buffer, ctx);
           result.feature_seconds += SecondsSince(start);
           start = std::chrono::steady_clock::now();
           const std::size_t r = basis.r;

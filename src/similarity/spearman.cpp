@@ -21,6 +21,7 @@
 #include <cblas.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdint>
 #include <exception>
@@ -135,6 +136,8 @@ struct CorrelationAccumulator::Impl {
   std::vector<double> dense_count, dense_sum_i, dense_square_i, dense_sum_j, dense_square_j;
   // The GPU's sums (docs/GPU.md) instead of the CPU buffers above, when the device is CUDA.
   std::unique_ptr<cuda_impl::CorrelationSumsGpu> gpu;
+  /// The run's stop flag (Context::stop_flag), checked before each row tile; nullptr: none.
+  const std::atomic<bool>* stop = nullptr;
 
   /// Columns, shifts and which columns are incomplete; the CPU's sums and tile buffers unless
   /// the sums are taken on the GPU.
@@ -187,6 +190,9 @@ struct CorrelationAccumulator::Impl {
   /// row count, so BLAS sees the same shapes as for a table that ends there.
   void Flush() {
     if (fill == 0) return;
+    if (stop != nullptr && stop->load(std::memory_order_relaxed)) {  // a tile: < 0.2 s
+      throw Stopped("stopped on request");
+    }
     const std::size_t rows = fill;
     auto pack = [&](std::vector<double>& buffer, std::size_t cols) {
       if (rows == kRowTile) return;
@@ -368,6 +374,7 @@ CorrelationAccumulator::CorrelationAccumulator(std::vector<double> shift,
       ctx, [&] { return !shift.empty(); },  // no columns: nothing for the GPU
       [] { return false; });
   impl_->Init(std::move(shift), incomplete, ctx.threads(), /*cpu_buffers=*/!on_gpu);
+  impl_->stop = ctx.stop_flag();
   if (on_gpu) {
     impl_->gpu = std::make_unique<cuda_impl::CorrelationSumsGpu>(impl_->shift, impl_->incomplete,
                                                                  expected_rows, ctx);
