@@ -49,8 +49,8 @@ def fit(path, out):
     import descpipe
 
     frame = load(path)
-    numeric = frame.select_dtypes("number")
-    data_gb = numeric.memory_usage(index=False).sum() / 1e9
+    usage = frame.memory_usage(index=False)  # no copy (select_dtypes would copy the columns)
+    data_gb = sum(usage[c] for c in frame.columns if frame[c].dtype.kind in "fiub") / 1e9
     # Freed heap memory still counted in RSS (the pickle's buffers) would let fit reuse it
     # unseen: give it back first, so the baseline is what the process really holds.
     ctypes.CDLL("libc.so.6").malloc_trim(0)
