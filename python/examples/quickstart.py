@@ -38,12 +38,14 @@ print()
 print(result.explain(removed.index[0]))
 
 # 2. As a scikit-learn step: y guides the choice of representatives and is never a feature.
-y = df["MolLogP"].to_numpy() if "MolLogP" in df else df.select_dtypes("number").iloc[:, 0]
-features = df.drop(columns=["MolLogP"], errors="ignore")
+# The target: RDKit's MolLogP (the shared table), else the first descriptor (a generated table).
+target = "MolLogP" if "MolLogP" in df else df.select_dtypes("number").columns[0]
+y = df[target].fillna(df[target].median()).to_numpy()
+features = df.drop(columns=[target])
 numeric = features.select_dtypes("number").replace([np.inf, -np.inf], np.nan)
 numeric = numeric.fillna(numeric.median())
 model = make_pipeline(descpipe.DescriptorSelector(), StandardScaler(), RidgeCV())
 scores = cross_val_score(model, numeric, y, cv=3)
 kept = model.fit(numeric, y)[0].get_feature_names_out()
 print(f"\nRidge on the {len(kept)} selected descriptors (of {numeric.shape[1]}) predicting "
-      f"MolLogP: cross-validated R^2 {scores.mean():.3f}")
+      f"{target}: cross-validated R^2 {scores.mean():.3f}")
