@@ -15,7 +15,7 @@
 // the same OUTDIR, and sometimes `explain`, `apply`, `stats` and `sample`.
 //
 // Environment:
-//   DESCPIPE_FUZZ_SECONDS  budget (default 60; 30 in a sanitizer build); no case starts after it
+//   DESCPIPE_FUZZ_SECONDS  budget (default 40; 30 in a sanitizer build); no case starts after it
 //   DESCPIPE_FUZZ_SEED     seed of the case stream (default kDefaultSeed; printed)
 //   DESCPIPE_FUZZ_CASE     run only this case number (a failure prints it), verbosely
 //   DESCPIPE_FUZZ_KEEP     1: keep the case directories (printed) to rerun the printed commands
@@ -63,7 +63,7 @@ constexpr int kMaxReported = 12;
 // ---- settings ---------------------------------------------------------------------------------
 
 struct FuzzSettings {
-  double seconds = testing::kSanitizerBuild ? 30.0 : 60.0;
+  double seconds = testing::kSanitizerBuild ? 30.0 : 40.0;
   std::uint64_t seed = kDefaultSeed;
   std::int64_t only_case = -1;
   bool keep = false;
