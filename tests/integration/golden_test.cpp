@@ -15,6 +15,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <iostream>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -101,6 +102,7 @@ void CheckGolden(const std::string& name, const std::string& dir) {
   }
   ASSERT_TRUE(golden.contains(name)) << "no golden hashes for '" << name << "' in " << golden_path;
   const auto expected = golden[name].get<std::map<std::string, std::string>>();
+  bool changed = false;
   for (const auto& [file, hash] : expected) {
     const auto it = got.find(file);
     if (it == got.end()) {
@@ -108,7 +110,25 @@ void CheckGolden(const std::string& name, const std::string& dir) {
     } else {
       EXPECT_EQ(it->second, hash) << name << ": " << file
                                   << " changed (tests/golden/run_outputs.json)";
+      changed = changed || it->second != hash;
     }
+  }
+  if (changed) {
+    // Passes 3-4 round differently on other CPUs (DEVELOPERS.md, "Lessons recorded"): say which.
+    const std::string cpuinfo = ReadFile("/proc/cpuinfo");
+    auto field = [&](const std::string& key) -> std::string {
+      const auto at = cpuinfo.find("\n" + key);
+      if (at == std::string::npos) return "?";
+      const auto colon = cpuinfo.find(':', at);
+      return cpuinfo.substr(colon + 2, cpuinfo.find('\n', colon) - colon - 2);
+    };
+    const std::string cpu =
+        field("model name") + ", family " + field("cpu family") + " model " + field("model\t");
+    const char* core = std::getenv("OPENBLAS_CORETYPE");
+    std::cerr << name << ": outputs differ from the goldens on CPU '" << cpu
+              << "' (OPENBLAS_CORETYPE " << (core != nullptr ? core : "unset")
+              << "); if only Pass 3-4 files differ and the code did not change, suspect the "
+                 "machine (DEVELOPERS.md, \"Lessons recorded\")\n";
   }
   for (const auto& [file, hash] : got) {
     EXPECT_TRUE(expected.count(file) != 0) << name << ": " << file << " is new";
