@@ -37,7 +37,8 @@ def prepare(csv, target):
     with open(target + ".tmp", "wb") as handle:
         pickle.dump(frame, handle, protocol=5)
     os.replace(target + ".tmp", target)
-    print(f"prepared {frame.shape[0]} x {frame.shape[1]}: {frame.memory_usage().sum() / 1e9:.2f} GB")
+    gigabytes = frame.memory_usage().sum() / 1e9
+    print(f"prepared {frame.shape[0]} x {frame.shape[1]}: {gigabytes:.2f} GB")
 
 
 def load(path):

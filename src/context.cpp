@@ -111,8 +111,20 @@ std::string DescribeBytes(std::uint64_t bytes) {
 
 }  // namespace
 
-void Context::ThrowIfStopped() const {
-  if (stop_requested()) throw Stopped("stopped on request");
+void ThrowIfStopped(const std::atomic<bool>* stop_flag) {
+  if (stop_flag != nullptr && stop_flag->load(std::memory_order_relaxed)) {
+    throw Stopped("stopped on request");
+  }
+}
+
+void Context::ThrowIfStopped() const { descpipe::ThrowIfStopped(stop_flag_); }
+
+Context Context::WithThreads(int threads) const {
+  Context limited = *this;
+  ThreadChoice choice = ChooseThreads(threads);
+  limited.threads_ = choice.threads;
+  limited.threads_origin_ = std::move(choice.origin);
+  return limited;
 }
 
 Context::Context(int threads, std::uint64_t seed, std::uint64_t memory_limit_bytes, Device device)

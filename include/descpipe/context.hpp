@@ -71,12 +71,13 @@ class Context {
   /// (between batches of a scan, tiles of a matrix, VIF steps and passes), at least every second
   /// or so of work, where ThrowIfStopped() throws Stopped; the flag must outlive the run.
   void set_stop_flag(const std::atomic<bool>* flag) { stop_flag_ = flag; }
-  bool stop_requested() const {
-    return stop_flag_ != nullptr && stop_flag_->load(std::memory_order_relaxed);
-  }
   const std::atomic<bool>* stop_flag() const { return stop_flag_; }
-  /// @throws Stopped when stop_requested().
+  /// @throws Stopped when the stop flag is set.
   void ThrowIfStopped() const;
+  /// This context with `threads` worker threads (as ChooseThreads(threads) gives them) and
+  /// everything else the same: seed, memory budget, device, GPU, progress style, stop flag. For
+  /// a step that runs fewer threads to fit memory_limit.
+  Context WithThreads(int threads) const;
 
  private:
   int threads_;
@@ -89,6 +90,10 @@ class Context {
   ProgressStyle progress_style_ = ProgressStyle::kNone;
   const std::atomic<bool>* stop_flag_ = nullptr;
 };
+
+/// @throws Stopped when `stop_flag` (Context::stop_flag; nullptr: none) is set. For code that
+/// keeps the flag instead of its Context.
+void ThrowIfStopped(const std::atomic<bool>* stop_flag);
 
 /// A thread count and where it came from.
 struct ThreadChoice {

@@ -12,10 +12,6 @@ from . import _descpipe
 from .errors import InvalidInputError
 from .result import Result
 
-# Options whose values are lists of names (a single name is a list of one).
-_NAMES_KINDS = (list, tuple)
-
-
 def option_text(name, value):
     """The YAML text of one option's value, as `--set name=TEXT` would take it."""
     if isinstance(value, (bool, np.bool_)):
@@ -29,7 +25,7 @@ def option_text(name, value):
         return repr(value)
     if isinstance(value, (str, os.PathLike)):
         return json.dumps(os.fspath(value))  # JSON strings are YAML: quotes, colons, '#' survive
-    if isinstance(value, _NAMES_KINDS):
+    if isinstance(value, (list, tuple)):  # names (or percentiles): a YAML list
         items = []
         for item in value:
             if isinstance(item, (bool, np.bool_)) or not isinstance(item, (str, numbers.Real)):
@@ -40,6 +36,11 @@ def option_text(name, value):
         return json.dumps(items)
     raise InvalidInputError(
         f"option {name}: cannot use a value of type {type(value).__name__} ({value!r})")
+
+
+def config_file_of(config):
+    """The YAML file `config` names ("" for none, or for a dict of options)."""
+    return "" if config is None or isinstance(config, dict) else os.fspath(config)
 
 
 def overrides_of(config, options):
@@ -67,7 +68,8 @@ def _array_column(name, array):
     """(name, values, missing) for one 1-D NumPy array: numeric arrays as they lie."""
     array = np.asarray(array)
     if array.dtype.kind in "fiub":
-        if array.dtype.byteorder == ">" or (array.dtype.kind == "f" and array.itemsize not in (4, 8)):
+        unsupported_float = array.dtype.kind == "f" and array.itemsize not in (4, 8)
+        if array.dtype.byteorder == ">" or unsupported_float:
             array = array.astype(np.float64)
         return (name, array, None)
     return (name, _text_values(array.tolist()), None)
@@ -163,9 +165,7 @@ def run(inputs=None, out=None, config=None, *, columns=None, name=None, until=No
     Ctrl-C stops the run within about a second with KeyboardInterrupt; what was complete stays
     in `out` and the next run resumes from it. The GIL is released while the run computes.
     """
-    config_file = ""
-    if config is not None and not isinstance(config, dict):
-        config_file = os.fspath(config)
+    config_file = config_file_of(config)
     overrides = overrides_of(config, options)
     if until is not None and until not in _descpipe.stage_names():
         raise InvalidInputError(
@@ -204,5 +204,4 @@ def options():
 
 def config_yaml(config=None, **options):
     """The effective configuration as YAML (what `descpipe config` prints), options validated."""
-    config_file = "" if config is None or isinstance(config, dict) else os.fspath(config)
-    return _descpipe.config_yaml(config_file, overrides_of(config, options))
+    return _descpipe.config_yaml(config_file_of(config), overrides_of(config, options))

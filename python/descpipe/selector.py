@@ -61,8 +61,8 @@ class DescriptorSelector(SelectorMixin, BaseEstimator):
         return {"allow_nan": True, "requires_y": False, "X_types": ["2darray"]}
 
     def _options(self):
-        options = {name: getattr(self, name) for name in OPTION_PARAMETERS}
-        return {k: v for k, v in options.items() if v is not None}
+        # None is descpipe's default: run() leaves such options out.
+        return {name: getattr(self, name) for name in OPTION_PARAMETERS}
 
     def fit(self, X, y=None):
         import pandas as pd
@@ -89,8 +89,8 @@ class DescriptorSelector(SelectorMixin, BaseEstimator):
                     f"{y.shape}")
             if y.dtype.kind not in "fiub":
                 raise InvalidInputError(
-                    f"Unknown label type: y has dtype {y.dtype}; to guide representatives it must be numeric "
-                    f"(encode the labels, or fit without y)")
+                    f"Unknown label type: y has dtype {y.dtype}; to guide representatives it "
+                    f"must be numeric (encode the labels, or fit without y)")
             # y joins the table as target_column: metadata for every pass, never a feature.
             n_rows, data = table_columns(table, columns)
             target = _TARGET

@@ -49,38 +49,19 @@ void RaiseAsPython(const descpipe::Error& error) {
 }
 
 descpipe::MemoryType MemoryTypeOf(const py::array& array, const std::string& column) {
-  const char kind = array.dtype().kind();
-  const auto size = array.itemsize();
-  if (kind == 'f' && size == 8) return descpipe::MemoryType::kFloat64;
-  if (kind == 'f' && size == 4) return descpipe::MemoryType::kFloat32;
-  if (kind == 'b' && size == 1) return descpipe::MemoryType::kBool;
-  if (kind == 'i') {
-    switch (size) {
-      case 8:
-        return descpipe::MemoryType::kInt64;
-      case 4:
-        return descpipe::MemoryType::kInt32;
-      case 2:
-        return descpipe::MemoryType::kInt16;
-      case 1:
-        return descpipe::MemoryType::kInt8;
-      default:
-        break;
-    }
-  }
-  if (kind == 'u') {
-    switch (size) {
-      case 8:
-        return descpipe::MemoryType::kUInt64;
-      case 4:
-        return descpipe::MemoryType::kUInt32;
-      case 2:
-        return descpipe::MemoryType::kUInt16;
-      case 1:
-        return descpipe::MemoryType::kUInt8;
-      default:
-        break;
-    }
+  using descpipe::MemoryType;
+  struct NumpyType {
+    char kind;  ///< NumPy's dtype.kind
+    py::ssize_t size;
+    MemoryType type;
+  };
+  static constexpr NumpyType kTypes[] = {
+      {'f', 8, MemoryType::kFloat64}, {'f', 4, MemoryType::kFloat32}, {'b', 1, MemoryType::kBool},
+      {'i', 8, MemoryType::kInt64},   {'i', 4, MemoryType::kInt32},   {'i', 2, MemoryType::kInt16},
+      {'i', 1, MemoryType::kInt8},    {'u', 8, MemoryType::kUInt64},  {'u', 4, MemoryType::kUInt32},
+      {'u', 2, MemoryType::kUInt16},  {'u', 1, MemoryType::kUInt8}};
+  for (const NumpyType& numpy : kTypes) {
+    if (numpy.kind == array.dtype().kind() && numpy.size == array.itemsize()) return numpy.type;
   }
   throw descpipe::InvalidInput(
       fmt::format("column \"{}\" has NumPy dtype {}: descriptors must be float, integer or bool",

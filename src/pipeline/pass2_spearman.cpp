@@ -406,12 +406,7 @@ Ranked ReadAndRank(const Table& table, const Pass1Result& pass1, ColumnMatrix pa
   Ranked ranked;
   ColumnMatrix& matrix = ranked.matrix;       // storage 1 and 3: values, then ranks
   FloatRankMatrix& ranks32 = ranked.ranks32;  // storage 2
-  const Context rank_ctx = [&] {
-    Context limited(rank_threads, ctx.seed(), ctx.memory_limit_bytes(), ctx.device());
-    limited.set_gpu(ctx.gpu());
-    limited.set_stop_flag(ctx.stop_flag());  // a stop request reaches the limited threads too
-    return limited;
-  }();
+  const Context rank_ctx = ctx.WithThreads(rank_threads);
   if (rank_threads < ctx.threads()) {
     spdlog::info("pass2: ranking with {} of the {} threads to fit memory_limit ({})", rank_threads,
                  ctx.threads(), FormatBytes(limit));

@@ -161,12 +161,7 @@ Pass4Result RunPass4(const Pass1Result& pass1, const Pass2Result& pass2, ColumnM
     spdlog::info("pass4: {} of the {} threads to fit memory_limit ({})", threads, ctx.threads(),
                  FormatBytes(limit));
   }
-  const Context work_ctx = [&] {
-    Context limited(threads, ctx.seed(), ctx.memory_limit_bytes(), ctx.device());
-    limited.set_gpu(ctx.gpu());
-    limited.set_stop_flag(ctx.stop_flag());  // a stop request reaches the limited threads too
-    return limited;
-  }();
+  const Context work_ctx = ctx.WithThreads(threads);
   options.held_bytes = ProcessBaseBytes(threads) + held_by_passes;
   result.rows_used = rows.size();
 

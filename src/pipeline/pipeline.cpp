@@ -200,7 +200,6 @@ RunResult Run(const Table* input, const Config& config, const RunOptions& option
   manifest.SetDevice(device);
   manifest.SetRoles(config.target_column, id_columns);
   manifest.Save();
-  ctx.ThrowIfStopped();
 
   // A pass is reused when its fingerprint and files match and every pass before it was reused.
   bool reusing = options.resume;

@@ -190,9 +190,7 @@ struct CorrelationAccumulator::Impl {
   /// row count, so BLAS sees the same shapes as for a table that ends there.
   void Flush() {
     if (fill == 0) return;
-    if (stop != nullptr && stop->load(std::memory_order_relaxed)) {  // a tile: < 0.2 s
-      throw Stopped("stopped on request");
-    }
+    ThrowIfStopped(stop);  // a tile takes < 0.2 s
     const std::size_t rows = fill;
     auto pack = [&](std::vector<double>& buffer, std::size_t cols) {
       if (rows == kRowTile) return;
