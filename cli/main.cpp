@@ -16,6 +16,7 @@
 #include "descpipe/error.hpp"
 #include "descpipe/lineage.hpp"
 #include "descpipe/pipeline.hpp"
+#include "descpipe/report.hpp"
 #include "descpipe/version.hpp"
 
 namespace {
@@ -207,6 +208,10 @@ int main(int argc, char** argv) {
   bool exact = false;
   run->add_flag("--exact", exact,
                 "Fail instead of sampling rows when a matrix exceeds memory_limit");
+  bool no_report = false;
+  run->add_flag(
+      "--no-report", no_report,
+      "Do not write OUTDIR/report.html (an earlier run's report is removed all the same)");
   run->add_option("--until", until,
                   "Stop after this pass: pass1|pass2|pass3|pass4 (default: every pass built)")
       ->check(CLI::IsMember(descpipe::StageNames()));
@@ -285,6 +290,15 @@ int main(int argc, char** argv) {
   explain->add_flag("--wait", wait,
                     "When a descpipe run is writing OUTDIR, wait for it instead of failing");
 
+  std::string report_dir;
+  std::string report_output;
+  auto* report = app.add_subcommand(
+      "report", "Write the HTML report of a run: one self-contained file (docs/REPORT.md)");
+  report->add_option("outdir", report_dir, "Output directory of a `descpipe run`")->required();
+  report->add_option("-o,--output", report_output, "File to write (default OUTDIR/report.html)");
+  report->add_flag("--wait", wait,
+                   "When a descpipe run is writing OUTDIR, wait for it instead of failing");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -324,6 +338,15 @@ int main(int argc, char** argv) {
       options.wait = wait;
       options.on_status = SetStatus;
       const descpipe::RunResult result = descpipe::RunPipeline(config, options, ctx);
+      if (!no_report) {
+        try {
+          descpipe::WriteReport(config.output_dir, "", wait);
+        } catch (const descpipe::Error&) {
+          spdlog::error("the run's results are complete in '{}'; only its report.html failed",
+                        config.output_dir);
+          throw;
+        }
+      }
       if (!run_options.quiet) PrintSummary(result);
     } else if (apply->parsed()) {
       spdlog::set_level(apply_options.quiet ? spdlog::level::warn : spdlog::level::info);
@@ -346,6 +369,9 @@ int main(int argc, char** argv) {
         config.Validate();
         std::cout << descpipe::ConfigYaml(config);
       }
+    } else if (report->parsed()) {
+      const std::string path = descpipe::WriteReport(report_dir, report_output, wait);
+      std::fprintf(stderr, "wrote %s\n", path.c_str());
     } else if (explain->parsed()) {
       std::cout << descpipe::ExplainDescriptor(explain_dir, explain_name, wait);
     } else if (stats->parsed()) {

@@ -3,6 +3,9 @@
 #   - Debian packages (compiler, BLAS/LAPACK, Eigen, igraph, yaml-cpp, json, CLI11, spdlog, tests,
 #     and for the Python package: pybind11, Python's headers, pytest, venv, setuptools, build)
 #   - DuckDB 1.4.4 (shared library + C header) from the npm registry into third_party/duckdb
+#   - Apache ECharts (embedded into every HTML report) from the npm registry into
+#     third_party/echarts, and chrome-remote-interface (the report's browser tests drive Debian's
+#     chromium with it) into third_party/node
 # Idempotent: does nothing that is already done. Safe to run as root or via sudo.
 set -euo pipefail
 
@@ -11,6 +14,10 @@ duckdb_dir="${here}/third_party/duckdb"
 duckdb_version="1.4.4"
 duckdb_bindings_pkg="@duckdb/node-bindings-linux-x64@1.4.4-r.4"
 duckdb_header_pkg="duckdb@1.4.4"
+echarts_dir="${here}/third_party/echarts"
+echarts_version="5.6.0"
+node_dir="${here}/third_party/node"
+cdp_pkg="chrome-remote-interface@0.34.0"
 
 apt_packages=(
   build-essential cmake pkg-config bc time clang-format
@@ -22,6 +29,7 @@ apt_packages=(
   python3-pandas python3-numpy python3-scipy python3-sklearn python3-statsmodels
   python3-dev pybind11-dev python3-pytest python3-venv python3-setuptools python3-wheel
   python3-build
+  chromium
 )
 
 missing=()
@@ -72,4 +80,31 @@ else
   cp "${lib}" "${duckdb_dir}/lib/libduckdb.so"
   cp "${tmp}/header/package/src/duckdb/src/include/duckdb.h" "${duckdb_dir}/include/duckdb.h"
   echo "${duckdb_version}" > "${duckdb_dir}/VERSION"
+fi
+
+# Apache ECharts: the minified bundle, its license and notice (the report embeds all three).
+if [[ -f "${echarts_dir}/echarts.min.js" && "$(cat "${echarts_dir}/VERSION" 2>/dev/null)" == "${echarts_version}" ]]; then
+  :
+else
+  echo "bootstrap: fetching Apache ECharts ${echarts_version} from the npm registry"
+  tmp_echarts="$(mktemp -d)"
+  (cd "${tmp_echarts}" && npm pack --silent "echarts@${echarts_version}" >/dev/null)
+  tar -xzf "${tmp_echarts}/echarts-${echarts_version}.tgz" -C "${tmp_echarts}" \
+    package/dist/echarts.min.js package/LICENSE package/NOTICE
+  rm -rf "${echarts_dir}"
+  mkdir -p "${echarts_dir}"
+  cp "${tmp_echarts}/package/dist/echarts.min.js" "${tmp_echarts}/package/LICENSE" \
+    "${tmp_echarts}/package/NOTICE" "${echarts_dir}/"
+  echo "${echarts_version}" > "${echarts_dir}/VERSION"
+  rm -rf "${tmp_echarts}"
+fi
+
+# The browser tests' driver for chromium's DevTools protocol (tests/report/).
+if [[ ! -f "${node_dir}/node_modules/chrome-remote-interface/package.json" \
+      || "$(cat "${node_dir}/VERSION" 2>/dev/null)" != "${cdp_pkg}" ]]; then
+  echo "bootstrap: installing ${cdp_pkg} from the npm registry"
+  rm -rf "${node_dir}"
+  mkdir -p "${node_dir}"
+  npm install --silent --no-audit --no-fund --prefix "${node_dir}" "${cdp_pkg}" >/dev/null
+  echo "${cdp_pkg}" > "${node_dir}/VERSION"
 fi

@@ -40,6 +40,8 @@
 #pragma once
 
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace descpipe {
 
@@ -51,5 +53,11 @@ namespace descpipe {
 /// for the run with `wait`.
 std::string ExplainDescriptor(const std::string& out_dir, const std::string& name,
                               bool wait = false);
+
+/// ExplainDescriptor's text for every input descriptor of `lineage_json` (the text of
+/// `path`, OUTDIR/final_cluster_info.json, already read), final descriptors first, then removed
+/// ones, each in input order. Throws InvalidInput naming `path` when it is not a valid lineage.
+std::vector<std::pair<std::string, std::string>> ExplainEveryDescriptor(
+    const std::string& lineage_json, const std::string& path, const std::string& out_dir);
 
 }  // namespace descpipe

@@ -142,7 +142,7 @@ def _is_table(inputs):
 
 
 def run(inputs=None, out=None, config=None, *, columns=None, name=None, until=None, resume=True,
-        wait=False, progress=True, verbose=False, quiet=False, **options):
+        wait=False, report=True, progress=True, verbose=False, quiet=False, **options):
     """Runs the pipeline and returns its Result (the outputs in `out`, as `descpipe run` writes
     them).
 
@@ -158,6 +158,8 @@ def run(inputs=None, out=None, config=None, *, columns=None, name=None, until=No
     until: "pass1" .. "pass4": stop after that pass.
     resume: reuse the passes an earlier run in `out` can give (False: --no-resume).
     wait: when another run holds `out`, wait for it instead of failing.
+    report: write `out`/report.html, the run's HTML report (docs/REPORT.md), as `descpipe run`
+        does (False: --no-report).
     progress: True (a live line on a terminal, else a log line every 30 s), False, or a
         callable progress(pass_name, done, total) called on this thread (total <= 0: unknown).
     verbose / quiet: log level of the messages on stderr (debug / warnings only).
@@ -190,6 +192,13 @@ def run(inputs=None, out=None, config=None, *, columns=None, name=None, until=No
     result = _descpipe.run(paths, table, table_name, n_rows, config_file, overrides,
                            os.fspath(out) if out is not None else "", until or "", resume, wait,
                            log_level, style, callback)
+    if report:
+        try:
+            _descpipe.write_report(result["out"], "", wait)
+        except Exception:
+            sys.stderr.write(f"the run's results are complete in '{result['out']}'; only its "
+                             "report.html failed\n")
+            raise
     return Result(result["out"], run=result)
 
 

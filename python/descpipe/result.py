@@ -22,7 +22,9 @@ class Result:
     `stats` (pass1_stats.csv, indexed by descriptor), `lineage` (lineage.csv: one row per input
     descriptor, indexed by it), `spearman`, `hsic`, `rdc` (labelled DataFrames, None when the run
     did not compute them), `summary` (one row per pass), `manifest` (run_manifest.json as a dict).
-    Methods: `clusters(pass_)`, `explain(name)`. `Result.load(out_dir)` opens an existing run.
+    Methods: `clusters(pass_)`, `explain(name)`, `report(path)` (the HTML report). In Jupyter a
+    Result shows itself as a short summary (`_repr_html_`). `Result.load(out_dir)` opens an
+    existing run.
     """
 
     def __init__(self, out_dir, run=None):
@@ -176,3 +178,32 @@ class Result:
     def explain(self, name):
         """Why `name` was removed and what stands for it now (`descpipe explain`'s text)."""
         return _descpipe.explain(self.out_dir, name, False)
+
+    def report(self, path=None, wait=False):
+        """Writes the run's HTML report (`descpipe report`; docs/REPORT.md) to `path` (default
+        out_dir/report.html) and returns its path. One self-contained file: open it in a
+        browser, offline."""
+        return _descpipe.write_report(self.out_dir, os.fspath(path) if path else "", wait)
+
+    def _repr_html_(self):
+        """A short summary for Jupyter: descriptors in and out of each pass, the final count and
+        where the full report is."""
+        import html
+
+        passes = self.manifest.get("passes", [])
+        rows = "".join(
+            f"<tr><td>{html.escape(p['pass'])}</td><td>{p.get('columns_in', '')}</td>"
+            f"<td>{p.get('columns_out', '')}</td>"
+            f"<td>{p.get('columns_in', 0) - p.get('columns_out', 0)}</td>"
+            f"<td>{p.get('seconds', 0):.2f}</td></tr>" for p in passes)
+        descriptors = self.manifest.get("columns", {}).get("descriptors", "?")
+        final = passes[-1].get("columns_out", "?") if passes else "?"
+        stage = "final" if passes and passes[-1]["pass"] == "pass4_nonlinear" else "kept so far"
+        report = self._path("report.html")
+        where = (f'The full report: <a href="file://{html.escape(os.path.abspath(report))}">'
+                 f"{html.escape(report)}</a>" if os.path.isfile(report)
+                 else "<code>result.report()</code> writes the full report")
+        return (f"<div><b>descpipe run</b> in <code>{html.escape(self.out_dir)}</code>: "
+                f"{descriptors} descriptors &rarr; {final} {stage}."
+                "<table><tr><th>pass</th><th>in</th><th>out</th><th>removed</th>"
+                f"<th>seconds</th></tr>{rows}</table>{where}.</div>")

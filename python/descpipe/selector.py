@@ -103,7 +103,7 @@ class DescriptorSelector(SelectorMixin, BaseEstimator):
         keep = self.output_dir is not None
         out = os.fspath(self.output_dir) if keep else tempfile.mkdtemp(prefix="descpipe-fit-")
         try:
-            result = run(table, columns=columns, out=out, until=self.until,
+            result = run(table, columns=columns, out=out, until=self.until, report=keep,
                          progress=self.verbose >= 1, quiet=self.verbose <= 0,
                          verbose=self.verbose >= 2, **options)
             self.final_ = list(result.final)

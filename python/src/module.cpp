@@ -24,6 +24,7 @@
 #include "descpipe/error.hpp"
 #include "descpipe/lineage.hpp"
 #include "descpipe/pipeline.hpp"
+#include "descpipe/report.hpp"
 #include "descpipe/version.hpp"
 
 namespace py = pybind11;
@@ -311,6 +312,13 @@ PYBIND11_MODULE(_descpipe, m) {
         return descpipe::ExplainDescriptor(out_dir, name, wait);
       },
       py::arg("out_dir"), py::arg("name"), py::arg("wait") = false);
+  m.def(
+      "write_report",
+      [](const std::string& out_dir, const std::string& output, bool wait) {
+        return descpipe::WriteReport(out_dir, output, wait);
+      },
+      py::arg("out_dir"), py::arg("output"), py::arg("wait") = false,
+      py::call_guard<py::gil_scoped_release>());
   m.def(
       "config_yaml",
       [](const std::string& config_file, const std::vector<std::string>& overrides) {

@@ -96,6 +96,16 @@ std::string HashFile(const std::string& path, std::uint64_t* size, int threads) 
   return Hex(XXH3_64bits(digests.data(), digests.size() * sizeof(XXH64_hash_t)));
 }
 
+std::string HashFileContent(const std::string& bytes) {
+  const std::uint64_t size = bytes.size();
+  std::vector<XXH64_hash_t> digests;
+  for (std::uint64_t offset = 0; offset < size; offset += kChunkBytes) {
+    digests.push_back(XXH3_64bits(bytes.data() + offset, std::min(kChunkBytes, size - offset)));
+  }
+  digests.push_back(size);
+  return Hex(XXH3_64bits(digests.data(), digests.size() * sizeof(XXH64_hash_t)));
+}
+
 std::string SampledFileHash(const std::string& path, FileFormat format) {
   const ReadOnlyFile file(path);
   const std::uint64_t size = file.size();

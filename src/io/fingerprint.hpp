@@ -19,6 +19,9 @@ std::string HashText(const std::string& bytes);
 /// thread count. @throws IoError naming the path.
 std::string HashFile(const std::string& path, std::uint64_t* size, int threads = 1);
 
+/// HashFile's digest of a file's content already in memory (the report checks what it read).
+std::string HashFileContent(const std::string& bytes);
+
 /// What verify_inputs: fast reads of an input file: its size, the Parquet footer (schema, row
 /// groups, every column chunk's offsets, sizes and statistics; for CSV the first and last MiB)
 /// and 64 blocks of 64 KiB evenly spaced over the file. Detects any change of size, of the

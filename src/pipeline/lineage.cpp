@@ -385,6 +385,27 @@ std::string ExplainDescriptor(const std::string& out_dir, const std::string& nam
   }
 }
 
+std::vector<std::pair<std::string, std::string>> ExplainEveryDescriptor(
+    const std::string& lineage_json, const std::string& path, const std::string& out_dir) {
+  std::vector<std::pair<std::string, std::string>> texts;
+  try {
+    const Json json = Json::parse(lineage_json);
+    DESCPIPE_EXPECTS(json.is_object() && json.contains("final") && json.contains("removed"),
+                     "'{}' has no lineage (\"final\", \"removed\"); rerun descpipe run", path);
+    for (const Json& entry : json.at("final")) {
+      const std::string name = entry.at("column").get<std::string>();
+      texts.emplace_back(name, ExplainFrom(json, out_dir, name));
+    }
+    for (auto it = json.at("removed").begin(); it != json.at("removed").end(); ++it) {
+      texts.emplace_back(it.key(), ExplainFrom(json, out_dir, it.key()));
+    }
+  } catch (const nlohmann::json::exception& e) {
+    throw InvalidInput(
+        fmt::format("'{}' is not a valid lineage file ({}); rerun descpipe run", path, e.what()));
+  }
+  return texts;
+}
+
 namespace {
 
 /// " (rho = 0.97, S = 0.71 directly)" from a record's direct measures ("" when none).

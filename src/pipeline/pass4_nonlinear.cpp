@@ -348,6 +348,18 @@ void WritePass4Outputs(const Pass4Result& result, const Config& config,
   }
   json["clusters"] = clusters;
   json["removed"] = removed;
+  // The graph Leiden clustered, [a, b, S] for each edge (a before b in Pass 3's order): the
+  // report draws it as it was, without recomputing S or the threshold and top-k rules.
+  nlohmann::ordered_json edge_list = nlohmann::ordered_json::array();
+  for (std::size_t i = 0; i < p && !result.graph.empty(); ++i) {
+    for (std::size_t j = i + 1; j < p; ++j) {
+      if (result.graph[i * p + j] != 0.0) {
+        edge_list.push_back(
+            {result.columns[i], result.columns[j], JsonNumber(result.graph[i * p + j])});
+      }
+    }
+  }
+  json["edge_list"] = edge_list;
   io::WriteFileAtomic(out_dir + "/pass4_nonlinear.json", json.dump(2) + "\n");
 
   std::string columns;

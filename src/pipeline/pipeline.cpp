@@ -98,7 +98,7 @@ const std::vector<std::string>& OutdirFileNames() {
       "pass1_variance_filtering.json", "pass2_spearman_matrix.npy", "pass2_columns.txt",
       "pass2_spearman.json", "pass3_columns.txt", "pass3_vif.json", "pass4_hsic_matrix.npy",
       "pass4_rdc_matrix.npy", "pass4_nonlinear.json", "final_descriptors.txt",
-      "final_cluster_info.json", "lineage.csv",
+      "final_cluster_info.json", "lineage.csv", "report.html",
       // .checkpoint/
       "pass1.json", "pass2.json", "pass2_pearson.npy", "pass2_nonlinear_rows.npy", "pass3.json"};
   return names;
@@ -108,6 +108,12 @@ const std::vector<std::string>& OutdirFileNames() {
 /// directory (a symlink there would lead checkpoint writes and deletions elsewhere).
 void TidyOutputDirectory(const std::string& out_dir) {
   io::EnsureCheckpointDirectory(out_dir);
+  // An earlier run's report (descpipe/report.hpp) shows that run's results: gone before any of
+  // them is replaced, whether this run writes a report or not.
+  const std::string report = out_dir + "/report.html";
+  const auto status = std::filesystem::symlink_status(report);
+  if (std::filesystem::exists(status) && !std::filesystem::is_directory(status))
+    std::filesystem::remove(report);
   const std::size_t removed =
       io::RemoveStaleTemporaries(out_dir, OutdirFileNames()) +
       io::RemoveStaleTemporaries(out_dir + "/.checkpoint", OutdirFileNames());

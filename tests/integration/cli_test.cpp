@@ -103,13 +103,14 @@ TEST_F(CliTest, RunWritesThePass1Outputs) {
   const std::string out = Out();
   const CliResult result = RunCli({"run", input_, "-o", out});
   ASSERT_TRUE(Succeeded(result));
-  EXPECT_EQ(ListDir(out),
-            (std::vector<std::string>{
-                ".checkpoint", "final_cluster_info.json", "final_descriptors.txt", "lineage.csv",
-                "pass1_columns.txt", "pass1_stats.csv", "pass1_variance_filtering.json",
-                "pass2_columns.txt", "pass2_spearman.json", "pass2_spearman_matrix.npy",
-                "pass3_columns.txt", "pass3_vif.json", "pass4_hsic_matrix.npy",
-                "pass4_nonlinear.json", "pass4_rdc_matrix.npy", "run_manifest.json"}));
+  EXPECT_EQ(
+      ListDir(out),
+      (std::vector<std::string>{
+          ".checkpoint", "final_cluster_info.json", "final_descriptors.txt", "lineage.csv",
+          "pass1_columns.txt", "pass1_stats.csv", "pass1_variance_filtering.json",
+          "pass2_columns.txt", "pass2_spearman.json", "pass2_spearman_matrix.npy",
+          "pass3_columns.txt", "pass3_vif.json", "pass4_hsic_matrix.npy", "pass4_nonlinear.json",
+          "pass4_rdc_matrix.npy", "report.html", "run_manifest.json"}));
 
   // pass1_stats.csv: fixed header, one row per descriptor in input order.
   const std::vector<std::string> lines = Lines(ReadFile(out + "/pass1_stats.csv"));
@@ -168,7 +169,7 @@ TEST_F(CliTest, RunTwiceReplacesTheOutputs) {
   ASSERT_TRUE(Succeeded(RunCli({"run", input_, "-o", out, "-q"})));
   ASSERT_TRUE(Succeeded(RunCli({"run", input_, "-o", out, "-q", "--set", "remove_binary=true"})));
   EXPECT_EQ(ReadFile(out + "/pass1_columns.txt"), "zeta_good\nnoisy\ncount\n");
-  EXPECT_EQ(ListDir(out).size(), 16u);  // no temporary files left (.checkpoint is a directory)
+  EXPECT_EQ(ListDir(out).size(), 17u);  // no temporary files left (.checkpoint is a directory)
   EXPECT_EQ(ListDir(out + "/.checkpoint"),
             (std::vector<std::string>{"pass1.json", "pass2.json", "pass2_nonlinear_rows.npy",
                                       "pass3.json"}));
@@ -515,8 +516,8 @@ TEST_F(CliTest, SampleRowsInConfigFeedsPass1) {
       RunCli({"run", input_, "-o", out, "-q", "--set", "sample_rows=300", "--until", "pass1"})));
   EXPECT_EQ(ListDir(out),
             (std::vector<std::string>{".checkpoint", "pass1_columns.txt", "pass1_stats.csv",
-                                      "pass1_variance_filtering.json", "run_manifest.json",
-                                      "sampled_data.parquet"}));
+                                      "pass1_variance_filtering.json", "report.html",
+                                      "run_manifest.json", "sampled_data.parquet"}));
   const std::string sample = "read_parquet(" + QuoteLiteral(out + "/sampled_data.parquet") + ")";
   EXPECT_EQ(QueryScalar("SELECT count(*) FROM " + sample), "300");
   EXPECT_EQ(QueryScalar("SELECT count(*) FROM (DESCRIBE SELECT * FROM " + sample + ")"), "9");

@@ -16,8 +16,8 @@ namespace fs = std::filesystem;
 // Lowest first. A module may include its own layer and those below.
 const std::map<std::string, int>& Layers() {
   static const std::map<std::string, int> layers = {
-      {"base", 0},   {"common", 1},     {"io", 2},    {"stats", 3},
-      {"device", 3}, {"similarity", 4}, {"graph", 4}, {"pipeline", 5},
+      {"base", 0},       {"common", 1}, {"io", 2},       {"stats", 3},  {"device", 3},
+      {"similarity", 4}, {"graph", 4},  {"pipeline", 5}, {"report", 6},
   };
   return layers;
 }
@@ -41,6 +41,7 @@ const std::map<std::string, std::string>& PublicHeaders() {
       {"config.hpp", "pipeline"},
       {"pipeline.hpp", "pipeline"},
       {"lineage.hpp", "pipeline"},
+      {"report.hpp", "report"},
   };
   return headers;
 }
