@@ -161,7 +161,8 @@ Json ChangedOptions(const Json& config) {
     if (key == "inputs" || key == "output_dir") continue;
     const bool known = defaults.contains(key);
     if (known && defaults.at(key) == value) continue;
-    changed.push_back({{"name", key}, {"value", value}, {"default", known ? defaults.at(key) : nullptr}});
+    changed.push_back(
+        {{"name", key}, {"value", value}, {"default", known ? defaults.at(key) : nullptr}});
   }
   return changed;
 }
@@ -228,9 +229,13 @@ Json Heatmap(const RunFiles& files, const Json& pass2) {
   }
   Json names = Json::array();
   for (std::size_t k : order) names.push_back(columns[k]);
-  return {{"columns", names},      {"total_columns", n}, {"blocks", blocks},
-          {"note", note},          {"encoding", "int8 round(127 rho), -128 undefined; upper "
-                                                "triangle by rows"},
+  return {{"columns", names},
+          {"total_columns", n},
+          {"blocks", blocks},
+          {"note", note},
+          {"encoding",
+           "int8 round(127 rho), -128 undefined; upper "
+           "triangle by rows"},
           {"rho", Base64(bytes)}};
 }
 
@@ -287,7 +292,8 @@ Json ReportData(const std::string& out_dir, const Json& manifest) {
   Json data;
   data["descpipe_version"] = Version();
   std::string echarts_version(Asset(descpipe_echarts_version_begin, descpipe_echarts_version_end));
-  while (!echarts_version.empty() && std::isspace(static_cast<unsigned char>(echarts_version.back())))
+  while (!echarts_version.empty() &&
+         std::isspace(static_cast<unsigned char>(echarts_version.back())))
     echarts_version.pop_back();
   data["echarts_version"] = echarts_version;
   data["out_dir"] = std::filesystem::absolute(out_dir).lexically_normal().string();
@@ -313,16 +319,17 @@ Json ReportData(const std::string& out_dir, const Json& manifest) {
     const bool both = files.Has("pass4_hsic_matrix.npy") && files.Has("pass4_rdc_matrix.npy");
     if (!pass4.contains("skipped") && both) data["scatter"] = Scatter(files, pass4, columns);
     if (!pass4.contains("skipped") && !both) {
-      data["scatter_missing"] = "one measure has weight 0 (w_hsic or w_rdc): its matrix was not "
-                                "computed, so there is no nHSIC-against-RDC scatter";
+      data["scatter_missing"] =
+          "one measure has weight 0 (w_hsic or w_rdc): its matrix was not "
+          "computed, so there is no nHSIC-against-RDC scatter";
     }
     data["pass4"] = std::move(pass4);
     data["final_descriptors"] = files.ReadLines("final_descriptors.txt");
     data["lineage_csv"] = files.Read("lineage.csv");
     Json explain = Json::object();
-    for (auto& [name, text] : ExplainEveryDescriptor(files.Read("final_cluster_info.json"),
-                                                     files.Path("final_cluster_info.json"),
-                                                     out_dir)) {
+    for (auto& [name, text] :
+         ExplainEveryDescriptor(files.Read("final_cluster_info.json"),
+                                files.Path("final_cluster_info.json"), out_dir)) {
       explain[name] = std::move(text);
     }
     data["explain"] = std::move(explain);
@@ -350,11 +357,20 @@ std::string HtmlEscape(std::string_view text) {
   std::string out;
   for (char c : text) {
     switch (c) {
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '&': out += "&amp;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '&':
+        out += "&amp;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -381,11 +397,17 @@ std::string FillTemplate(std::string_view page, const std::map<std::string, std:
 }
 
 /// BuildReport without taking OUTDIR's lock: the caller holds it.
-std::string BuildReportHoldingLock(const std::string& out_dir) {
+/// An error unless `out_dir` holds a run (checked before its lock: a lock needs the directory).
+void RequireRun(const std::string& out_dir) {
   const std::string manifest_path = out_dir + "/run_manifest.json";
   DESCPIPE_EXPECTS(std::filesystem::exists(std::filesystem::symlink_status(manifest_path)),
                    "cannot read '{}': '{}' is not the output directory of a descpipe run",
                    manifest_path, out_dir);
+}
+
+std::string BuildReportHoldingLock(const std::string& out_dir) {
+  RequireRun(out_dir);
+  const std::string manifest_path = out_dir + "/run_manifest.json";
   Json manifest;
   try {
     manifest = Json::parse(io::ReadRegularFile(manifest_path, 1ULL << 30));
@@ -397,9 +419,10 @@ std::string BuildReportHoldingLock(const std::string& out_dir) {
   try {
     data = ReportData(out_dir, manifest);
   } catch (const nlohmann::json::exception& e) {
-    throw InvalidInput(fmt::format("the run in '{}' has an output of an unexpected shape ({}); "
-                                   "rerun descpipe run",
-                                   out_dir, e.what()));
+    throw InvalidInput(
+        fmt::format("the run in '{}' has an output of an unexpected shape ({}); "
+                    "rerun descpipe run",
+                    out_dir, e.what()));
   }
   std::map<std::string, std::string> values;
   values["TITLE"] = HtmlEscape("descpipe report: " + data.at("out_dir").get<std::string>());
@@ -421,6 +444,7 @@ std::string BuildReportHoldingLock(const std::string& out_dir) {
 }  // namespace
 
 std::string BuildReport(const std::string& out_dir, bool wait) {
+  RequireRun(out_dir);
   const io::OutdirLock lock(out_dir, io::OutdirLock::Mode::kShared, wait);
   return BuildReportHoldingLock(out_dir);
 }
@@ -429,9 +453,9 @@ std::string WriteReport(const std::string& out_dir, const std::string& output, b
   const std::string path = output.empty() ? out_dir + "/report.html" : output;
   // Writing into OUTDIR is writing a run's file: under the exclusive lock, as a run writes.
   const bool inside = output.empty() || io::IsInsideDirectory(path, out_dir);
-  const io::OutdirLock lock(out_dir,
-                            inside ? io::OutdirLock::Mode::kExclusive : io::OutdirLock::Mode::kShared,
-                            wait);
+  RequireRun(out_dir);
+  const io::OutdirLock lock(
+      out_dir, inside ? io::OutdirLock::Mode::kExclusive : io::OutdirLock::Mode::kShared, wait);
   io::WriteFileAtomic(path, BuildReportHoldingLock(out_dir));
   return path;
 }

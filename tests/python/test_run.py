@@ -76,6 +76,30 @@ def test_result_objects(tmp_path):
     assert loaded.final == result.final and loaded.lineage.equals(result.lineage)
 
 
+def test_report_and_jupyter_summary(tmp_path):
+    out = tmp_path / "run"
+    result = descpipe.run(shared_table(), out=out, quiet=True, until="pass3")
+    page = (out / "report.html").read_bytes()
+    assert page.startswith(b"<!DOCTYPE html>") and len(page) < 3_000_000
+    # Result.report() writes what `descpipe report` writes.
+    assert result.report(tmp_path / "again.html") == str(tmp_path / "again.html")
+    assert (tmp_path / "again.html").read_bytes() == page
+    code, _ = run_cli("report", out, "-o", tmp_path / "cli.html")
+    assert code == 0 and (tmp_path / "cli.html").read_bytes() == page
+    summary = result._repr_html_()
+    assert "609 descriptors &rarr; 264 kept so far" in summary
+    assert "<td>pass3_vif</td><td>449</td><td>264</td><td>185</td>" in summary
+    assert "report.html" in summary
+    # report=False writes none, and leaves no earlier one behind.
+    descpipe.run(shared_table(), out=out, quiet=True, until="pass2", report=False)
+    assert not (out / "report.html").exists()
+    assert "result.report()" in descpipe.Result.load(out)._repr_html_()
+    # A file changed since the run: the report says which, as the CLI does.
+    (out / "pass2_spearman.json").write_text("{}")
+    with pytest.raises(descpipe.InvalidInputError, match="pass2_spearman.json' changed since"):
+        descpipe.Result.load(out).report()
+
+
 def test_options_are_the_registry_and_validated(tmp_path):
     frame = pd.DataFrame(np.random.default_rng(2).normal(size=(300, 6)),
                          columns=[f"d{j}" for j in range(6)])
