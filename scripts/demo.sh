@@ -53,6 +53,9 @@ name="$(/usr/bin/python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))["re
 echo
 echo "demo: descpipe explain ${out} ${name}"
 "${descpipe}" explain "${out}" "${name}"
+echo
+echo "demo: the HTML report, one self-contained file (docs/REPORT.md): open it in a browser"
+echo "  file://$(cd "${out}" && pwd)/report.html ($(du -h "${out}/report.html" | cut -f1))"
 
 # The same from Python (docs/PYTHON.md): the table as a DataFrame, run in memory, then a
 # scikit-learn pipeline. Needs the package the build put in build/python.

@@ -36,6 +36,9 @@ print(removed.dropna(subset=["represented_by"])[
     ["pass_name", "represented_by", "rho_to_representative", "r2_on_final"]].head(3).to_string())
 print()
 print(result.explain(removed.index[0]))
+# The HTML report: descpipe.run wrote it into OUTDIR; Result.report() writes it anywhere. In
+# Jupyter, `result` on its own shows a short summary (Result._repr_html_).
+print(f"\nthe report, one self-contained file to open in a browser: {result.report()}")
 
 # 2. As a scikit-learn step: y guides the choice of representatives and is never a feature.
 # The target: RDKit's MolLogP (the shared table), else the first descriptor (a generated table).

@@ -120,7 +120,8 @@ TEST_F(ReportTest, RunWritesItAndItsDataIsTheRunsFiles) {
   // Representatives lead their clusters, largest cluster first.
   const Json pass2 = Json::parse(ReadFile(out + "/pass2_spearman.json"));
   std::size_t largest = 0;
-  for (const auto& cluster : pass2["clusters"]) largest = std::max(largest, cluster["members"].size());
+  for (const auto& cluster : pass2["clusters"])
+    largest = std::max(largest, cluster["members"].size());
   EXPECT_EQ(heatmap["blocks"][0][1].get<std::size_t>(), largest);
 
   // The scatter: every pair of Pass 3 survivors with max(nHSIC, RDC) >= 0.1, to 1/65535.
@@ -210,8 +211,7 @@ TEST_F(ReportTest, PartialRunsAndChangedOptions) {
 // Without nHSIC (w_hsic = 0) there is no scatter, and the report says why.
 TEST_F(ReportTest, OneMeasureOnlyHasNoScatter) {
   const std::string out = Out();
-  ASSERT_EQ(RunCli({"run", SharedTablePath(), "-o", out, "-q", "--set", "w_hsic=0"}).exit_code,
-            0);
+  ASSERT_EQ(RunCli({"run", SharedTablePath(), "-o", out, "-q", "--set", "w_hsic=0"}).exit_code, 0);
   const Json data = EmbeddedData(ReadFile(out + "/report.html"));
   EXPECT_FALSE(data.contains("scatter"));
   EXPECT_NE(data["scatter_missing"].get<std::string>().find("w_hsic"), std::string::npos);
@@ -222,8 +222,8 @@ TEST_F(ReportTest, SizeAt2000Descriptors) {
   const CliResult made = RunProgram(MakeDataPath(), {"5000", "2000", Out("wide.parquet")}, 300);
   ASSERT_EQ(made.exit_code, 0) << made.err;
   const std::string out = Out();
-  const CliResult run = RunCli({"run", Out("wide.parquet"), "-o", out, "-q", "--set",
-                                "metadata_columns=[mol_id, smiles]"});
+  const CliResult run = RunCli(
+      {"run", Out("wide.parquet"), "-o", out, "-q", "--set", "metadata_columns=[mol_id, smiles]"});
   ASSERT_EQ(run.exit_code, 0) << run.err;
   const std::string html = ReadFile(out + "/report.html");
   EXPECT_LE(html.size(), 15'000'000u);

@@ -9,7 +9,7 @@
 //   - the lineage explorer prints exactly what `descpipe explain OUTDIR NAME` prints, for five
 //     names (one final descriptor, one removal of each pass that removed something);
 //   - the heatmap and the graph are drawn: pixels on a screenshot of each, not a blank canvas.
-// Usage: browser_check.js --cli DESCPIPE --outdir OUTDIR [--report FILE] [--screenshot PNG]
+// Usage: browser_check.js --cli DESCPIPE --outdir OUTDIR [--report FILE] [--screenshot PNG|JPG]
 'use strict';
 const path = require('path');
 const fs = require('fs');
@@ -253,8 +253,10 @@ async function main() {
         input.value = ${JSON.stringify(names[0])}; input.dispatchEvent(new Event('input'));
         window.scrollTo(0, 0); })()`);
       const { contentSize } = await Page.getLayoutMetrics();
-      const shot = await Page.captureScreenshot({ format: 'png', captureBeyondViewport: true,
-        clip: { x: 0, y: 0, width: 1400, height: Math.min(contentSize.height, 4200), scale: 1 } });
+      const jpeg = /\.jpe?g$/.test(args.screenshot);  // docs/ keeps a JPEG: a fifth the size
+      const shot = await Page.captureScreenshot({ format: jpeg ? 'jpeg' : 'png',
+        quality: jpeg ? 70 : undefined, captureBeyondViewport: true,
+        clip: { x: 0, y: 0, width: 1400, height: Math.min(contentSize.height, 5400), scale: 1 } });
       fs.writeFileSync(args.screenshot, Buffer.from(shot.data, 'base64'));
       console.log('screenshot: ' + args.screenshot);
     }
