@@ -195,7 +195,7 @@ class Result:
             f"<tr><td>{html.escape(p['pass'])}</td><td>{p.get('columns_in', '')}</td>"
             f"<td>{p.get('columns_out', '')}</td>"
             f"<td>{p.get('columns_in', 0) - p.get('columns_out', 0)}</td>"
-            f"<td>{p.get('seconds', 0):.2f}</td></tr>" for p in passes)
+            f"<td>{p.get('seconds') or 0:.2f}</td></tr>" for p in passes)
         descriptors = self.manifest.get("columns", {}).get("descriptors", "?")
         final = passes[-1].get("columns_out", "?") if passes else "?"
         stage = "final" if passes and passes[-1]["pass"] == "pass4_nonlinear" else "kept so far"

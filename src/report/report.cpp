@@ -23,6 +23,7 @@
 #include "io/fingerprint.hpp"
 #include "io/npy.hpp"
 #include "io/outdir.hpp"
+#include "report/scatter.hpp"
 
 // The assets (src/report/assets.S.in): bytes between each _begin and _end.
 extern "C" {
@@ -36,6 +37,43 @@ extern const char descpipe_echarts_version_begin[], descpipe_echarts_version_end
 }
 
 namespace descpipe {
+
+ScatterSelection SelectScatterPairs(const double* hsic, const double* rdc, std::size_t p,
+                                    double w_hsic, double w_rdc, double floor,
+                                    std::size_t max_pairs) {
+  // The strongest max_pairs in a heap whose top is the weakest kept: memory stays bounded
+  // whatever p.
+  const auto stronger = [](const ScatterPair& a, const ScatterPair& b) {
+    return a.s != b.s ? a.s > b.s : (a.i != b.i ? a.i < b.i : a.j < b.j);
+  };
+  ScatterSelection selection;
+  std::vector<ScatterPair>& pairs = selection.pairs;
+  for (std::size_t i = 0; i < p; ++i) {
+    for (std::size_t j = i + 1; j < p; ++j) {
+      const double h = hsic[i * p + j], r = rdc[i * p + j];
+      if (!std::isfinite(h) || !std::isfinite(r)) {
+        ++selection.undefined;
+        continue;
+      }
+      if (std::max(h, r) < floor) continue;
+      ++selection.above;
+      const ScatterPair pair{i, j, (w_hsic * h + w_rdc * r) / (w_hsic + w_rdc)};
+      if (pairs.size() < max_pairs) {
+        pairs.push_back(pair);
+        std::push_heap(pairs.begin(), pairs.end(), stronger);
+      } else if (max_pairs > 0 && stronger(pair, pairs.front())) {
+        std::pop_heap(pairs.begin(), pairs.end(), stronger);
+        pairs.back() = pair;
+        std::push_heap(pairs.begin(), pairs.end(), stronger);
+      }
+    }
+  }
+  std::sort(pairs.begin(), pairs.end(), [](const ScatterPair& a, const ScatterPair& b) {
+    return a.i != b.i ? a.i < b.i : a.j < b.j;
+  });
+  return selection;
+}
+
 namespace {
 
 using Json = nlohmann::ordered_json;
@@ -100,19 +138,9 @@ class RunFiles {
 
   /// The bytes of `name`; an error when the run did not record it, or it changed since.
   std::string Read(const std::string& name) const {
-    const auto hash = hashes_.find(name);
-    DESCPIPE_EXPECTS(hash != hashes_.end(),
-                     "'{}' does not list '{}' among the run's outputs; rerun descpipe run",
-                     Path("run_manifest.json"), name);
-    const std::string path = Path(name);
-    DESCPIPE_EXPECTS(std::filesystem::exists(std::filesystem::symlink_status(path)),
-                     "'{}' is missing though run_manifest.json lists it; rerun descpipe run", path);
-    std::string bytes = io::ReadRegularFile(path, 1ULL << 34);
-    DESCPIPE_EXPECTS(io::HashFileContent(bytes) == hash->second,
-                     "'{}' changed since the run wrote it (its hash is not the one in "
-                     "run_manifest.json): the report would not show the run's results; rerun "
-                     "descpipe run",
-                     path);
+    const std::string& recorded = Recorded(name);
+    std::string bytes = io::ReadRegularFile(Path(name), 1ULL << 34);
+    RequireUnchanged(name, io::HashFileContent(bytes) == recorded);
     return bytes;
   }
 
@@ -138,9 +166,13 @@ class RunFiles {
     return lines;
   }
 
-  /// A square float64 matrix of `n` x `n`.
+  /// A square float64 matrix of `n` x `n`. Its hash is checked by streaming the file, so that
+  /// only the matrix is held, not also its bytes.
   std::vector<double> ReadSquare(const std::string& name, std::size_t n) const {
-    Read(name);  // the hash check
+    const std::string& recorded = Recorded(name);
+    DESCPIPE_EXPECTS(io::IsPlainFile(Path(name)), "'{}' is not a regular file", Path(name));
+    std::uint64_t size = 0;
+    RequireUnchanged(name, io::HashFile(Path(name), &size) == recorded);
     std::size_t rows = 0, cols = 0;
     std::vector<double> values = io::ReadNpy(Path(name), &rows, &cols);
     DESCPIPE_EXPECTS(rows == n && cols == n, "'{}' is {} x {}, but the run lists {} columns",
@@ -149,6 +181,27 @@ class RunFiles {
   }
 
  private:
+  /// The hash the manifest recorded for `name`; an error when it lists no such output or the
+  /// file is gone.
+  const std::string& Recorded(const std::string& name) const {
+    const auto hash = hashes_.find(name);
+    DESCPIPE_EXPECTS(hash != hashes_.end(),
+                     "'{}' does not list '{}' among the run's outputs; rerun descpipe run",
+                     Path("run_manifest.json"), name);
+    DESCPIPE_EXPECTS(std::filesystem::exists(std::filesystem::symlink_status(Path(name))),
+                     "'{}' is missing though run_manifest.json lists it; rerun descpipe run",
+                     Path(name));
+    return hash->second;
+  }
+
+  void RequireUnchanged(const std::string& name, bool same) const {
+    DESCPIPE_EXPECTS(same,
+                     "'{}' changed since the run wrote it (its hash is not the one in "
+                     "run_manifest.json): the report would not show the run's results; rerun "
+                     "descpipe run",
+                     Path(name));
+  }
+
   std::string out_dir_;
   std::map<std::string, std::string> hashes_;
 };
@@ -247,31 +300,13 @@ Json Scatter(const RunFiles& files, const Json& pass4, const std::vector<std::st
   const auto& parameters = pass4.at("parameters");
   const double w_hsic = parameters.at("w_hsic").get<double>();
   const double w_rdc = parameters.at("w_rdc").get<double>();
-  struct Pair {
-    std::size_t i, j;
-    double s;
-  };
-  std::vector<Pair> pairs;
-  std::size_t undefined = 0;
-  for (std::size_t i = 0; i < p; ++i) {
-    for (std::size_t j = i + 1; j < p; ++j) {
-      const double h = hsic[i * p + j], r = rdc[i * p + j];
-      if (!std::isfinite(h) || !std::isfinite(r)) {
-        ++undefined;
-      } else if (std::max(h, r) >= kScatterFloor) {
-        pairs.push_back({i, j, (w_hsic * h + w_rdc * r) / (w_hsic + w_rdc)});
-      }
-    }
-  }
-  const std::size_t above = pairs.size();
-  if (pairs.size() > kScatterMaxPairs) {
-    std::stable_sort(pairs.begin(), pairs.end(),
-                     [](const Pair& a, const Pair& b) { return a.s > b.s; });
-    pairs.resize(kScatterMaxPairs);
-  }
+  const ScatterSelection selection = SelectScatterPairs(hsic.data(), rdc.data(), p, w_hsic, w_rdc,
+                                                        kScatterFloor, kScatterMaxPairs);
+  const std::vector<ScatterPair>& pairs = selection.pairs;
+  const std::size_t above = selection.above, undefined = selection.undefined;
   std::vector<std::uint8_t> bytes;
   bytes.reserve(pairs.size() * 8);
-  for (const Pair& pair : pairs) {
+  for (const ScatterPair& pair : pairs) {
     PutUint16(bytes, pair.i);
     PutUint16(bytes, pair.j);
     PutUint16(bytes, Unit16(hsic[pair.i * p + pair.j]));

@@ -2,7 +2,8 @@
 # The report in a real browser (docs/REPORT.md, "Tests"): runs descpipe on a table, writes the
 # report, and has tests/report/browser_check.js open it in headless chromium.
 #   browser_test.sh DESCPIPE MAKE_DATA WORKDIR real SHARED_TABLE   the shared table (<= 3 MB)
-#   browser_test.sh DESCPIPE MAKE_DATA WORKDIR planted             a planted 20,000 x 300 run
+#   browser_test.sh DESCPIPE MAKE_DATA WORKDIR planted             a planted 20,000 x 300 run,
+#       then the same stopped after Pass 2 (--until), and without nHSIC (w_hsic = 0)
 #   browser_test.sh DESCPIPE MAKE_DATA WORKDIR broken SHARED_TABLE the checker itself: a report
 #       with a console error, a network request, and a heatmap and graph left without data must
 #       fail it
@@ -31,6 +32,12 @@ case "${mode}" in
       --set "metadata_columns=[mol_id, smiles]"
     echo "report of the planted run: $(stat -c %s "${work}/out/report.html") bytes"
     check --outdir "${work}/out"
+    "${cli}" run "${work}/planted.parquet" -o "${work}/until2" -q --until pass2 \
+      --set "metadata_columns=[mol_id, smiles]"
+    check --outdir "${work}/until2"
+    "${cli}" run "${work}/planted.parquet" -o "${work}/rdc_only" -q --set w_hsic=0 \
+      --set "metadata_columns=[mol_id, smiles]"
+    check --outdir "${work}/rdc_only"
     ;;
   broken)
     "${cli}" run "${table}" -o "${work}/out" -q --no-report

@@ -136,7 +136,7 @@
     ['descpipe', manifest.descpipe_version], ['DuckDB', manifest.duckdb_version],
     ['Apache ECharts', data.echarts_version], ['device', manifest.device],
     ['threads', resources.threads], ['memory limit', bytes(resources.memory_limit_bytes)],
-    ['report of descpipe', data.descpipe_version]]);
+    ['report made by descpipe', data.descpipe_version]]);
 
   // ---- funnel ---------------------------------------------------------------------------------
   const stages = [{ name: 'input descriptors', count: manifest.columns.descriptors }];
