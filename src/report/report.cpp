@@ -369,6 +369,23 @@ Json ReportData(const std::string& out_dir, const Json& manifest) {
     }
     data["explain"] = std::move(explain);
   }
+  // The funnel shows the manifest's counts: they must be the pass files' own.
+  for (const auto& pass : manifest.at("passes")) {
+    static const std::map<std::string, std::string> kFiles = {{"pass1_statistics", "pass1"},
+                                                              {"pass2_spearman", "pass2"},
+                                                              {"pass3_vif", "pass3"},
+                                                              {"pass4_nonlinear", "pass4"}};
+    const auto key = kFiles.find(pass.at("pass").get<std::string>());
+    if (key == kFiles.end()) continue;
+    const Json& written = data.at(key->second);
+    DESCPIPE_EXPECTS(pass.at("columns_in") == written.at("input_columns") &&
+                         pass.at("columns_out") == written.at("output_columns"),
+                     "'{}' says {} went from {} to {} columns, its own file {} -> {}; rerun "
+                     "descpipe run",
+                     files.Path("run_manifest.json"), pass.at("pass").get<std::string>(),
+                     pass.at("columns_in").dump(), pass.at("columns_out").dump(),
+                     written.at("input_columns").dump(), written.at("output_columns").dump());
+  }
   return data;
 }
 

@@ -180,12 +180,28 @@ TEST_F(ReportTest, NoReportRemovesAnEarlierOne) {
 TEST_F(ReportTest, AFileChangedSinceTheRunIsAnError) {
   const std::string out = Out();
   ASSERT_EQ(RunCli({"run", SharedTablePath(), "-o", out, "-q", "--no-report"}).exit_code, 0);
-  WriteFile(out + "/pass3_vif.json", ReadFile(out + "/pass3_vif.json") + " ");
+  const std::string vif = ReadFile(out + "/pass3_vif.json");
+  WriteFile(out + "/pass3_vif.json", vif + " ");
   const CliResult report = RunCli({"report", out});
   EXPECT_EQ(report.exit_code, 2);
   EXPECT_NE(report.err.find("pass3_vif.json' changed since the run wrote it"), std::string::npos)
       << report.err;
   EXPECT_FALSE(fs::exists(out + "/report.html"));
+
+  WriteFile(out + "/pass3_vif.json", vif);
+
+  // A manifest whose counts are not the pass files' (the funnel would show them).
+  const std::string manifest_text = ReadFile(out + "/run_manifest.json");
+  Json manifest = Json::parse(manifest_text);
+  manifest["passes"][1]["columns_out"] = 1;
+  WriteFile(out + "/run_manifest.json", manifest.dump(2));
+  const CliResult counts = RunCli({"report", out, "-o", Out("r.html")});
+  EXPECT_EQ(counts.exit_code, 2);
+  EXPECT_NE(counts.err.find("says pass2_spearman went from 560 to 1 columns, its own file 560 -> "
+                            "449"),
+            std::string::npos)
+      << counts.err;
+  WriteFile(out + "/run_manifest.json", manifest_text);
 
   fs::remove(out + "/pass3_vif.json");
   const CliResult gone = RunCli({"report", out});

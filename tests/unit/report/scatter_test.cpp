@@ -83,7 +83,8 @@ TEST(ReportScatter, StrongestPairsAsTheNaiveSort) {
 
 TEST(ReportScatter, NoPairsBelowTheFloorOrOfOneColumn) {
   const Matrices m = Random(1, 1, false);
-  const ScatterSelection none = SelectScatterPairs(m.hsic.data(), m.rdc.data(), 1, 0.5, 0.5, 0.1, 10);
+  const ScatterSelection none =
+      SelectScatterPairs(m.hsic.data(), m.rdc.data(), 1, 0.5, 0.5, 0.1, 10);
   EXPECT_EQ(none.pairs.size(), 0u);
   EXPECT_EQ(none.above, 0u);
   const Matrices two = Random(50, 5, false);
