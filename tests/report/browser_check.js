@@ -214,6 +214,33 @@ async function main() {
         JSON.stringify(pass1.removed_by_reason));
     }
 
+    // The descriptor table: one row per input descriptor; a filter hides the others; a header
+    // click sorts (numbers as numbers, empty cells last).
+    const table = await evaluate(`(() => {
+      const rows = () => [...document.querySelectorAll('#descriptor-table tbody tr')];
+      const all = rows().length;
+      const search = document.getElementById('table-search');
+      search.value = 'removed'; search.dispatchEvent(new Event('input'));
+      const shown = rows().filter((tr) => tr.style.display !== 'none');
+      const filtered = shown.length, allRemoved = shown.every((tr) =>
+        tr.cells[1].textContent === 'removed');
+      search.value = ''; search.dispatchEvent(new Event('input'));
+      const header = [...document.querySelectorAll('#descriptor-table thead th')];
+      const column = header.findIndex((th) => th.textContent === 'mean');
+      header[column].click(); header[column].click();  // descending
+      const values = rows().map((tr) => tr.cells[column].textContent).filter((v) => v !== '')
+        .map(Number);
+      const sorted = values.every((v, k) => k === 0 || values[k - 1] >= v);
+      return { all, filtered, allRemoved, sorted, first: values[0] };
+    })()`);
+    if (table.all !== manifest.columns.descriptors) {
+      fail('the table has ' + table.all + ' rows for ' + manifest.columns.descriptors + ' descriptors');
+    }
+    if (!(table.filtered > 0 && table.filtered < table.all && table.allRemoved)) {
+      fail('filtering on "removed": ' + JSON.stringify(table));
+    }
+    if (!table.sorted) fail('sorting by mean: ' + JSON.stringify(table));
+
     // The explorer against `descpipe explain` (a run stopped before Pass 4 has no lineage: the
     // explorer says so).
     const complete = fs.existsSync(path.join(args.outdir, 'final_cluster_info.json'));
