@@ -228,9 +228,12 @@ async function main() {
       const header = [...document.querySelectorAll('#descriptor-table thead th')];
       const column = header.findIndex((th) => th.textContent === 'mean');
       header[column].click(); header[column].click();  // descending
-      const values = rows().map((tr) => tr.cells[column].textContent).filter((v) => v !== '')
-        .map(Number);
-      const sorted = values.every((v, k) => k === 0 || values[k - 1] >= v);
+      const cells = rows().map((tr) => tr.cells[column].textContent);
+      const values = cells.filter((v) => v !== '' && Number.isFinite(Number(v))).map(Number);
+      // Numbers first, in descending order; then the empty and undefined ('nan') cells.
+      const lastNumber = cells.map((v) => Number.isFinite(Number(v)) && v !== '').lastIndexOf(true);
+      const sorted = values.every((v, k) => k === 0 || values[k - 1] >= v) &&
+        lastNumber === values.length - 1;
       return { all, filtered, allRemoved, sorted, first: values[0] };
     })()`);
     if (table.all !== manifest.columns.descriptors) {
