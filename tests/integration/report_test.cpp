@@ -233,6 +233,29 @@ TEST_F(ReportTest, PartialRunsAndChangedOptions) {
   EXPECT_EQ(changed["spearman_threshold"]["value"], 0.9);
 }
 
+// A column name is data, never markup: one that would close the script element stays inside it.
+TEST_F(ReportTest, ColumnNamesCannotBreakOutOfThePage) {
+  const std::string input = Out("odd.parquet");
+  RunSql(
+      "COPY (SELECT range::VARCHAR AS id, sin(range * 0.1) AS \"</script><script>x()</script>\", "
+      "cos(range * 0.37) AS \"a<b & 'c'\", sqrt(range) AS plain, (range % 7) * 1.0 AS seven "
+      "FROM range(500)) TO '" +
+      input + "' (FORMAT parquet)");
+  const std::string out = Out();
+  const CliResult run = RunCli({"run", input, "-o", out, "-q", "--set", "min_effective_n=10"});
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  const std::string html = ReadFile(out + "/report.html");
+  std::size_t scripts = 0;
+  for (std::size_t at = html.find("</script>"); at != std::string::npos;
+       at = html.find("</script>", at + 1)) {
+    ++scripts;
+  }
+  EXPECT_EQ(scripts, 3u) << "only the page's own three script elements end";
+  const Json data = EmbeddedData(html);
+  EXPECT_TRUE(data["explain"].contains("</script><script>x()</script>"));
+  EXPECT_TRUE(data["explain"].contains("a<b & 'c'"));
+}
+
 // Without nHSIC (w_hsic = 0) there is no scatter, and the report says why.
 TEST_F(ReportTest, OneMeasureOnlyHasNoScatter) {
   const std::string out = Out();

@@ -268,6 +268,8 @@ async function main() {
     console.log('explorer checked on ' + names.join(', '));
 
     // The heatmap and the graph are drawn.
+    // The floors suit runs with dozens of Pass 3 survivors (the tests' tables); a run of a few
+    // columns draws a nearly empty graph and scatter, rightly.
     // [chart, least share drawn, least share coloured]: a chart without its data keeps its
     // axes and title (grey): under 1% drawn and 0.01% coloured (the "broken" test checks).
     const has = (file) => fs.existsSync(path.join(args.outdir, file));

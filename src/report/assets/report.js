@@ -21,6 +21,9 @@
     for (const child of children || []) node.appendChild(child);
     return node;
   }
+  // Text for ECharts' HTML tooltips: a column name may hold any character.
+  const esc = (value) => String(value).replace(/[&<>"']/g, (c) =>
+    ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]);
   function fmt(value, digits) {
     if (value === null || value === undefined || value === '') return '';
     if (typeof value === 'string') return value;
@@ -159,7 +162,7 @@
     el('tbody', {}, funnelRows));
   chart('funnel', {
     animation: false,
-    tooltip: { trigger: 'item', formatter: (p) => p.name + ': ' + p.value + ' columns' },
+    tooltip: { trigger: 'item', formatter: (p) => esc(p.name) + ': ' + p.value + ' columns' },
     series: [{
       type: 'funnel', sort: 'none', left: '10%', width: '80%', minSize: '8%', gap: 2,
       max: manifest.columns.descriptors, min: 0,
@@ -297,8 +300,8 @@
     const reversed = names.slice().reverse();
     chart('heatmap', {
       animation: false,
-      tooltip: { position: 'top', formatter: (p) => names[p.value[0]] + ' \u2194 ' +
-        reversed[p.value[1]] + '<br>rho = ' + p.value[2].toFixed(2) },
+      tooltip: { position: 'top', formatter: (p) => esc(names[p.value[0]]) + ' \u2194 ' +
+        esc(reversed[p.value[1]]) + '<br>rho = ' + p.value[2].toFixed(2) },
       grid: { left: 40, right: 90, top: 10, bottom: 40 },
       xAxis: { type: 'category', data: names, axisLabel: { show: m <= 60, rotate: 90 },
         axisTick: { show: false }, splitArea: { show: false } },
@@ -338,9 +341,9 @@
         textStyle: { fontSize: 13 } },
       tooltip: { trigger: 'axis', formatter: (ps) => {
         const r = order[ps[0].dataIndex];
-        return (ps[0].dataIndex + 1) + '. ' + r.column + '<br>VIF ' + r.vif +
+        return (ps[0].dataIndex + 1) + '. ' + esc(r.column) + '<br>VIF ' + esc(r.vif) +
           (r.singular ? ' (singular)' : '') + (r.absorbed_by ? '<br>most explained by ' +
-          r.absorbed_by : '');
+          esc(r.absorbed_by) : '');
       } },
       grid: { left: 60, right: 20, top: 40, bottom: 40 },
       xAxis: { type: 'category', data: order.map((r, i) => String(i + 1)), name: 'step' },
@@ -355,7 +358,7 @@
     chart('vif-final', {
       animation: false,
       title: { text: 'Final VIF of the ' + finals.length + ' survivors', textStyle: { fontSize: 13 } },
-      tooltip: { trigger: 'axis', formatter: (ps) => finals[ps[0].dataIndex][0] + '<br>VIF ' +
+      tooltip: { trigger: 'axis', formatter: (ps) => esc(finals[ps[0].dataIndex][0]) + '<br>VIF ' +
         finals[ps[0].dataIndex][1].toFixed(3) },
       grid: { left: 60, right: 20, top: 40, bottom: 40 },
       xAxis: { type: 'category', data: finals.map((f) => f[0]), axisLabel: { show: false } },
@@ -395,8 +398,8 @@
       animation: false,
       title: { text: 'Dependence graph: ' + nodes.length + ' Pass 3 survivors, ' + edges.length +
         ' edges (representatives large, outlined)', textStyle: { fontSize: 13 } },
-      tooltip: { formatter: (p) => p.dataType === 'edge' ? p.data.source + ' \u2194 ' +
-        p.data.target + '<br>S = ' + p.data.value.toFixed(3) : p.name +
+      tooltip: { formatter: (p) => p.dataType === 'edge' ? esc(p.data.source) + ' \u2194 ' +
+        esc(p.data.target) + '<br>S = ' + p.data.value.toFixed(3) : esc(p.name) +
         (representatives.has(p.name) ? ' (representative)' : '') },
       color: palette,
       series: [{
@@ -435,7 +438,7 @@
     chart('scatter', {
       animation: false,
       title: { text: 'nHSIC against RDC, each pair of Pass 3 survivors', textStyle: { fontSize: 13 } },
-      tooltip: { formatter: (p) => nodes[p.value[2]] + ' \u2194 ' + nodes[p.value[3]] +
+      tooltip: { formatter: (p) => esc(nodes[p.value[2]]) + ' \u2194 ' + esc(nodes[p.value[3]]) +
         '<br>nHSIC ' + p.value[0].toFixed(3) + ', RDC ' + p.value[1].toFixed(3) },
       grid: { left: 50, right: 20, top: 40, bottom: 45 },
       xAxis: { type: 'value', name: 'nHSIC', min: 0, max: 1, nameLocation: 'middle', nameGap: 25 },
