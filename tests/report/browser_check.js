@@ -39,7 +39,7 @@ function launchChromium(profile) {
     '--disable-dev-shm-usage', '--no-first-run', '--no-default-browser-check',
     '--disable-background-networking', '--disable-component-update', '--disable-sync',
     '--remote-debugging-port=0', '--user-data-dir=' + profile, '--window-size=1400,1000',
-    'about:blank'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    'about:blank'], { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
   return new Promise((resolve, reject) => {
     let seen = '';
     const timer = setTimeout(() => reject(new Error('chromium did not start in 60 s:\n' + seen)),
@@ -313,9 +313,21 @@ async function main() {
     }
     await new Promise((r) => setTimeout(r, 300));  // late log entries
   } finally {
-    if (client) await client.close();
-    child.kill('SIGKILL');
-    fs.rmSync(profile, { recursive: true, force: true });
+    // Chromium's own processes (renderer, GPU, utility) outlive a killed parent and keep writing
+    // into the profile: close the browser, then kill its whole process group, then remove the
+    // profile (a leftover temporary directory is a warning, not a failed check).
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    if (client) {
+      await client.Browser.close().catch(() => {});
+      await client.close().catch(() => {});
+    }
+    await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5000))]);
+    try { process.kill(-child.pid, 'SIGKILL'); } catch (error) { /* already gone */ }
+    try {
+      fs.rmSync(profile, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
+    } catch (error) {
+      console.error('warning: could not remove ' + profile + ': ' + error.message);
+    }
   }
   const size = fs.statSync(args.report).size;
   console.log(path.basename(args.report) + ': ' + (size / 1e6).toFixed(2) + ' MB');
