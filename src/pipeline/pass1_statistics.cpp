@@ -16,6 +16,7 @@
 
 #include "common/memory.hpp"
 #include "common/memory_budget.hpp"
+#include "common/parallel.hpp"
 #include "descpipe/error.hpp"
 #include "descpipe/pipeline.hpp"
 #include "io/atomic_file.hpp"
@@ -264,13 +265,22 @@ std::vector<ColumnStats> ScanBlockStats(const Table& table, const std::vector<st
   if (failure) std::rethrow_exception(failure);
   DESCPIPE_EXPECTS(rows_done.load() > 0, "{} has zero rows", table.Describe());
 
-  std::vector<ColumnStats> stats;
-  stats.reserve(columns.size());
-  for (auto& accumulator : total) {
-    ctx.ThrowIfStopped();  // finalising 1,000 columns' quantile samples takes seconds
-    stats.push_back(accumulator.Finalize());
-    accumulator = ColumnStatsAccumulator(effective);  // release the sample now
+  // Finalising sorts each column's quantile sample (seconds for 1,000 columns of 65,536 values):
+  // the columns are independent, so they are finalised on the run's threads, each into its own
+  // slot (the same results whatever the thread count).
+  std::vector<ColumnStats> stats(columns.size());
+  FirstFailure finalising;
+  const auto n_columns = static_cast<std::int64_t>(total.size());
+#pragma omp parallel for schedule(dynamic, 1) num_threads(std::max(1, ctx.threads()))
+  for (std::int64_t c = 0; c < n_columns; ++c) {
+    finalising.Run([&] {
+      ctx.ThrowIfStopped();
+      const auto column = static_cast<std::size_t>(c);
+      stats[column] = total[column].Finalize();
+      total[column] = ColumnStatsAccumulator(effective);  // release the sample now
+    });
   }
+  finalising.Rethrow();
   std::vector<ColumnStatsAccumulator>().swap(total);
   ReleaseFreedMemory();
   return stats;
