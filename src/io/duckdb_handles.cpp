@@ -17,6 +17,10 @@ Database::Database(int threads) {
   duckdb_set_config(config, "threads", thread_text.c_str());
   // Keep row order: batch boundaries and samples must not depend on thread scheduling.
   duckdb_set_config(config, "preserve_insertion_order", "true");
+  // No copy of file contents kept in DuckDB's buffer pool between reads: a database now serves
+  // every read of a run, and a second read of a table (Pass 2 when Pass 1's values do not fit)
+  // must not hold the file in memory outside the memory model.
+  duckdb_set_config(config, "enable_external_file_cache", "false");
   char* error = nullptr;
   const duckdb_state state = duckdb_open_ext(nullptr, &database_, config, &error);
   duckdb_destroy_config(&config);
