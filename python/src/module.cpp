@@ -123,12 +123,20 @@ std::unique_ptr<PythonTable> ReadColumns(const std::string& name, std::size_t n_
   return result;
 }
 
-/// The latest progress a pass reported, for the Python thread to show.
-struct ProgressState {
-  std::mutex mutex;
+/// One progress report: a pass's name, units done, total (<= 0: unknown).
+struct ProgressValue {
   std::string pass;
   std::uint64_t done = 0;
   std::int64_t total = 0;
+};
+
+/// The progress for the Python thread to show, every 100 ms: the latest value, and the last value
+/// of each pass that ended in between (a pass shorter than 100 ms is still seen, with its final
+/// count). At most one entry per pass is queued.
+struct ProgressState {
+  std::mutex mutex;
+  std::vector<ProgressValue> ended;
+  ProgressValue latest;
   bool changed = false;
 };
 
@@ -185,9 +193,8 @@ py::dict Run(const std::vector<std::string>& inputs, const std::optional<py::lis
     options.on_progress = [&state](const std::string& pass, std::uint64_t done,
                                    std::int64_t total) {
       const std::lock_guard<std::mutex> lock(state.mutex);
-      state.pass = pass;
-      state.done = done;
-      state.total = total;
+      if (state.changed && state.latest.pass != pass) state.ended.push_back(state.latest);
+      state.latest = {pass, done, total};
       state.changed = true;
     };
   }
@@ -221,22 +228,22 @@ py::dict Run(const std::vector<std::string>& inputs, const std::optional<py::lis
     });
     auto report = [&] {  // with the GIL held
       if (progress.is_none() || python_error) return;
-      std::string pass;
-      std::uint64_t done = 0;
-      std::int64_t total = 0;
+      std::vector<ProgressValue> values;
       {
         const std::lock_guard<std::mutex> lock(state.mutex);
         if (!state.changed) return;
         state.changed = false;
-        pass = state.pass;
-        done = state.done;
-        total = state.total;
+        values.swap(state.ended);
+        values.push_back(state.latest);
       }
-      try {
-        progress(pass, done, total);
-      } catch (py::error_already_set& e) {  // the callback's exception stops the run
-        python_error.emplace(std::move(e));
-        stop = true;
+      for (const ProgressValue& value : values) {
+        try {
+          progress(value.pass, value.done, value.total);
+        } catch (py::error_already_set& e) {  // the callback's exception stops the run
+          python_error.emplace(std::move(e));
+          stop = true;
+          return;
+        }
       }
     };
     while (true) {

@@ -9,24 +9,48 @@
 #include "common/parallel.hpp"
 #include "descpipe/error.hpp"
 #include "device/dispatch.hpp"
+#include "stats/ordered_bits.hpp"
 #include "stats/ranks_cuda.hpp"
 
 namespace descpipe {
 
 namespace {
 
-/// Maps a finite double to an unsigned integer with the same order (-0.0 and 0.0 map alike).
-std::uint64_t OrderedBits(double value) {
-  if (value == 0.0) value = 0.0;
-  const std::uint64_t bits = std::bit_cast<std::uint64_t>(value);
-  return (bits >> 63) != 0 ? ~bits : bits | (std::uint64_t{1} << 63);
-}
-
 constexpr int kDigitBits = 11;
 constexpr int kPasses = (64 + kDigitBits - 1) / kDigitBits;  // 6
 constexpr std::size_t kBuckets = std::size_t{1} << kDigitBits;
 
 }  // namespace
+
+void RadixSortFinite(std::vector<double>& values, std::vector<std::uint64_t>& keys,
+                     std::vector<std::uint64_t>& swap) {
+  const std::size_t m = values.size();
+  keys.resize(m);
+  swap.resize(m);
+  for (std::size_t k = 0; k < m; ++k) keys[k] = OrderedBits(values[k]);
+  std::vector<std::uint32_t> histogram(kPasses * kBuckets, 0);
+  for (std::uint64_t key : keys) {
+    for (int pass = 0; pass < kPasses; ++pass) {
+      ++histogram[pass * kBuckets + ((key >> (pass * kDigitBits)) & (kBuckets - 1))];
+    }
+  }
+  for (int pass = 0; pass < kPasses; ++pass) {
+    std::uint32_t* counts = histogram.data() + pass * kBuckets;
+    const std::size_t first_digit = m > 0 ? ((keys[0] >> (pass * kDigitBits)) & (kBuckets - 1)) : 0;
+    if (m == 0 || counts[first_digit] == m) continue;  // every value shares this digit
+    std::uint32_t offset = 0;
+    for (std::size_t bucket = 0; bucket < kBuckets; ++bucket) {
+      const std::uint32_t count = counts[bucket];
+      counts[bucket] = offset;
+      offset += count;
+    }
+    for (std::size_t k = 0; k < m; ++k) {
+      swap[counts[(keys[k] >> (pass * kDigitBits)) & (kBuckets - 1)]++] = keys[k];
+    }
+    keys.swap(swap);
+  }
+  for (std::size_t k = 0; k < m; ++k) values[k] = FromOrderedBits(keys[k]);
+}
 
 std::size_t RankInPlace(double* column, std::size_t n, RankScratch& scratch) {
   DESCPIPE_ASSERT(n <= std::numeric_limits<std::uint32_t>::max());

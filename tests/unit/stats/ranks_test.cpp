@@ -16,6 +16,7 @@
 
 #include "common/numbers.hpp"
 #include "descpipe/similarity.hpp"
+#include "stats/ordered_bits.hpp"
 #include "support/test_support.hpp"
 
 namespace descpipe {
@@ -308,6 +309,45 @@ TEST(ImputeMedian, MatchesReferenceOnRandomData) {
       }
     }
   }
+}
+
+// ---- RadixSortFinite (stats/ordered_bits.hpp): Pass 1's quantile sort ------------------------
+
+TEST(RadixSortFinite, SameOrderAsStdSort) {
+  std::mt19937_64 rng(11);
+  std::normal_distribution<double> normal(0.0, 1.0);
+  std::uniform_int_distribution<int> small(-3, 3);
+  for (int trial = 0; trial < 20; ++trial) {
+    std::vector<double> values(trial * 997 + 1);
+    for (double& v : values) {
+      switch (trial % 4) {
+        case 0:
+          v = normal(rng);
+          break;  // continuous
+        case 1:
+          v = small(rng);
+          break;  // many ties, zeros
+        case 2:
+          v = normal(rng) * std::pow(10.0, small(rng) * 100);
+          break;  // magnitudes
+        default:
+          v = small(rng) * 5e-324 + (trial % 2 ? 1e300 : -1e300) * (small(rng) == 0);
+      }
+    }
+    std::vector<double> expected = values;
+    std::sort(expected.begin(), expected.end());
+    std::vector<std::uint64_t> keys, swap;
+    RadixSortFinite(values, keys, swap);
+    ASSERT_EQ(values.size(), expected.size());
+    for (std::size_t k = 0; k < values.size(); ++k) {
+      ASSERT_EQ(values[k], expected[k]) << "trial " << trial << " position " << k;
+      ASSERT_FALSE(values[k] == 0.0 && std::signbit(values[k])) << "zeros are written 0.0";
+    }
+  }
+  std::vector<double> empty;
+  std::vector<std::uint64_t> keys, swap;
+  RadixSortFinite(empty, keys, swap);
+  EXPECT_TRUE(empty.empty());
 }
 
 }  // namespace
