@@ -22,7 +22,8 @@ inline double FromOrderedBits(std::uint64_t key) {
 
 /// Sorts finite `values` ascending with an LSD radix sort of their OrderedBits (11-bit digits;
 /// digits shared by every value are skipped). The same order as std::sort, with every zero
-/// written 0.0. `keys` and `swap` are scratch.
+/// written 0.0. `keys` and `swap` are scratch. Defined in ranks.cpp, beside the ranks' radix sort
+/// that it shares.
 void RadixSortFinite(std::vector<double>& values, std::vector<std::uint64_t>& keys,
                      std::vector<std::uint64_t>& swap);
 

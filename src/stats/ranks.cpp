@@ -20,20 +20,20 @@ constexpr int kDigitBits = 11;
 constexpr int kPasses = (64 + kDigitBits - 1) / kDigitBits;  // 6
 constexpr std::size_t kBuckets = std::size_t{1} << kDigitBits;
 
-}  // namespace
-
-void RadixSortFinite(std::vector<double>& values, std::vector<std::uint64_t>& keys,
-                     std::vector<std::uint64_t>& swap) {
-  const std::size_t m = values.size();
-  keys.resize(m);
-  swap.resize(m);
-  for (std::size_t k = 0; k < m; ++k) keys[k] = OrderedBits(values[k]);
+/// LSD radix sort of `keys`, stable (equal keys keep their order), moving `rows` along when it is
+/// not null. Digits shared by every key are skipped, so integer-valued columns take few passes.
+/// The swap buffers are resized to the keys' count.
+void RadixSortKeys(std::vector<std::uint64_t>& keys, std::vector<std::uint64_t>& keys_swap,
+                   std::vector<std::uint32_t>* rows, std::vector<std::uint32_t>* rows_swap) {
+  const std::size_t m = keys.size();
   std::vector<std::uint32_t> histogram(kPasses * kBuckets, 0);
   for (std::uint64_t key : keys) {
     for (int pass = 0; pass < kPasses; ++pass) {
       ++histogram[pass * kBuckets + ((key >> (pass * kDigitBits)) & (kBuckets - 1))];
     }
   }
+  keys_swap.resize(m);
+  if (rows != nullptr) rows_swap->resize(m);
   for (int pass = 0; pass < kPasses; ++pass) {
     std::uint32_t* counts = histogram.data() + pass * kBuckets;
     const std::size_t first_digit = m > 0 ? ((keys[0] >> (pass * kDigitBits)) & (kBuckets - 1)) : 0;
@@ -45,11 +45,23 @@ void RadixSortFinite(std::vector<double>& values, std::vector<std::uint64_t>& ke
       offset += count;
     }
     for (std::size_t k = 0; k < m; ++k) {
-      swap[counts[(keys[k] >> (pass * kDigitBits)) & (kBuckets - 1)]++] = keys[k];
+      const std::uint32_t target = counts[(keys[k] >> (pass * kDigitBits)) & (kBuckets - 1)]++;
+      keys_swap[target] = keys[k];
+      if (rows != nullptr) (*rows_swap)[target] = (*rows)[k];
     }
-    keys.swap(swap);
+    keys.swap(keys_swap);
+    if (rows != nullptr) rows->swap(*rows_swap);
   }
-  for (std::size_t k = 0; k < m; ++k) values[k] = FromOrderedBits(keys[k]);
+}
+
+}  // namespace
+
+void RadixSortFinite(std::vector<double>& values, std::vector<std::uint64_t>& keys,
+                     std::vector<std::uint64_t>& swap) {
+  keys.resize(values.size());
+  for (std::size_t k = 0; k < values.size(); ++k) keys[k] = OrderedBits(values[k]);
+  RadixSortKeys(keys, swap, nullptr, nullptr);
+  for (std::size_t k = 0; k < values.size(); ++k) values[k] = FromOrderedBits(keys[k]);
 }
 
 std::size_t RankInPlace(double* column, std::size_t n, RankScratch& scratch) {
@@ -70,33 +82,8 @@ std::size_t RankInPlace(double* column, std::size_t n, RankScratch& scratch) {
     }
   }
   const std::size_t m = keys.size();
-  // LSD radix sort, stable: equal values stay in row order, so the result is fully determined.
-  std::vector<std::uint32_t> histogram(kPasses * kBuckets, 0);
-  for (std::uint64_t key : keys) {
-    for (int pass = 0; pass < kPasses; ++pass) {
-      ++histogram[pass * kBuckets + ((key >> (pass * kDigitBits)) & (kBuckets - 1))];
-    }
-  }
-  scratch.keys_swap.resize(m);
-  scratch.rows_swap.resize(m);
-  for (int pass = 0; pass < kPasses; ++pass) {
-    std::uint32_t* counts = histogram.data() + pass * kBuckets;
-    const std::size_t first_digit = m > 0 ? ((keys[0] >> (pass * kDigitBits)) & (kBuckets - 1)) : 0;
-    if (m == 0 || counts[first_digit] == m) continue;  // every value shares this digit
-    std::uint32_t offset = 0;
-    for (std::size_t bucket = 0; bucket < kBuckets; ++bucket) {
-      const std::uint32_t count = counts[bucket];
-      counts[bucket] = offset;
-      offset += count;
-    }
-    for (std::size_t k = 0; k < m; ++k) {
-      const std::uint32_t target = counts[(keys[k] >> (pass * kDigitBits)) & (kBuckets - 1)]++;
-      scratch.keys_swap[target] = keys[k];
-      scratch.rows_swap[target] = rows[k];
-    }
-    keys.swap(scratch.keys_swap);
-    rows.swap(scratch.rows_swap);
-  }
+  // Stable: equal values stay in row order, so the result is fully determined.
+  RadixSortKeys(keys, scratch.keys_swap, &rows, &scratch.rows_swap);
   // Ties share the mean of the 1-based positions they occupy: (first + last) / 2 + 1.
   for (std::size_t first = 0; first < m;) {
     std::size_t last = first;
