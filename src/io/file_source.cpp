@@ -14,7 +14,6 @@
 #include <filesystem>
 #include <limits>
 #include <map>
-#include <memory>
 #include <set>
 #include <unordered_map>
 
@@ -683,11 +682,10 @@ CsvPlan DecideCsvTypes(const std::vector<InputFile>& files, std::vector<FileSche
 /// One DuckDB streaming query, re-cut into batches of a fixed row count.
 class SqlBatchStream final : public BatchStream {
  public:
-  SqlBatchStream(std::shared_ptr<const io::Database> database, const std::string& sql,
-                 std::size_t n_columns, std::size_t batch_rows, std::uint64_t first_row,
-                 std::string context)
-      : database_(std::move(database)),
-        connection_(*database_),
+  SqlBatchStream(const std::string& sql, std::size_t n_columns, std::size_t batch_rows,
+                 std::uint64_t first_row, std::string context)
+      : database_(1),
+        connection_(database_),
         n_columns_(n_columns),
         batch_rows_(batch_rows),
         next_row_(first_row),
@@ -769,7 +767,7 @@ class SqlBatchStream final : public BatchStream {
     return true;
   }
 
-  std::shared_ptr<const io::Database> database_;  // the source's; outlives connection_
+  io::Database database_;
   io::Connection connection_;
   io::PreparedStatement prepared_;
   io::PendingResult pending_;
@@ -797,11 +795,6 @@ class FileSource final : public ColumnSource {
   /// CSV: na_values as DuckDB's nullstr list ("['', 'NA']"), and how reads type each column.
   std::string null_strings_;
   CsvPlan csv_plan_;
-  /// One DuckDB database with one thread for the schema queries and every stream of this source,
-  /// each stream on its own connection and thread. Opening a database costs 8-15 ms (DuckDB loads
-  /// its built-in extensions); a run opened three before they were shared. Released with the
-  /// source and its last stream, so nothing DuckDB caches outlives the run.
-  std::shared_ptr<const io::Database> database_;
 
   std::string Describe() const override {
     if (files_.size() == 1) return "'" + files_[0].path + "'";
@@ -863,7 +856,7 @@ class FileSource final : public ColumnSource {
       const std::string sql = fmt::format(
           "SELECT {} FROM {}", DoubleSelectList(columns, [](const std::string&) { return true; }),
           AllFilesSql());
-      return std::make_unique<SqlBatchStream>(database_, sql, columns.size(), batch_rows,
+      return std::make_unique<SqlBatchStream>(sql, columns.size(), batch_rows,
                                               partition.first_global_row, ReadErrorContext());
     }
     const auto file_idx = static_cast<std::size_t>(partition.file_idx);
@@ -874,7 +867,7 @@ class FileSource final : public ColumnSource {
     const std::string sql =
         fmt::format("SELECT {} FROM read_parquet({})", select, FileLiteral(file.path));
     return std::make_unique<SqlBatchStream>(
-        database_, sql, columns.size(), batch_rows, partition.first_global_row,
+        sql, columns.size(), batch_rows, partition.first_global_row,
         fmt::format("'{}' is not a readable Parquet file (damaged or truncated)", file.path));
   }
 
@@ -972,8 +965,8 @@ std::shared_ptr<ColumnSource> OpenFileSource(const InputSpec& spec, const Contex
     impl->null_strings_ += (i == 0 ? "" : ", ") + QuoteLiteral(spec.na_values[i]);
   }
   impl->null_strings_ += "]";
-  impl->database_ = std::make_shared<const io::Database>(1);
-  io::Connection connection(*impl->database_);
+  io::Database database(1);
+  io::Connection connection(database);
 
   const std::vector<ResolvedFile> resolved = ResolvePatterns(spec.patterns, connection);
   for (std::size_t i = 0; i < resolved.size(); ++i) {
