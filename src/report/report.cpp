@@ -350,7 +350,10 @@ Json ReportData(const std::string& out_dir, const Json& manifest) {
   }
   if (passes.count("pass4_nonlinear") != 0) {
     Json pass4 = files.ReadJson("pass4_nonlinear.json");
-    const std::vector<std::string> columns = files.ReadLines("pass3_columns.txt");
+    // Pass 4's matrices are in Pass 3's column order, read above with Pass 3.
+    if (!data.contains("pass3_columns"))
+      data["pass3_columns"] = files.ReadLines("pass3_columns.txt");
+    const auto columns = data.at("pass3_columns").get<std::vector<std::string>>();
     const bool both = files.Has("pass4_hsic_matrix.npy") && files.Has("pass4_rdc_matrix.npy");
     if (!pass4.contains("skipped") && both) data["scatter"] = Scatter(files, pass4, columns);
     if (!pass4.contains("skipped") && !both) {
