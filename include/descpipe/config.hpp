@@ -93,6 +93,9 @@ struct Config {
   double nonlinear_threshold =
       0.6;                 ///< edge when the fused similarity S >= this (docs/NONLINEAR.md)
   int nonlinear_topk = 0;  ///< > 0: keep only each column's k strongest edges
+  /// Skip HSIC where RDC shows S cannot reach nonlinear_threshold (nHSIC NaN there); star
+  /// assignment only (community reports S to representatives below the threshold).
+  bool nonlinear_screening = true;
   LeidenObjective leiden_objective = LeidenObjective::kModularity;
   /// star: Leiden communities split into stars, every removed column has S >= nonlinear_threshold
   /// to its representative; community: one representative per community (earlier versions).

@@ -55,6 +55,15 @@ struct NonlinearOptions {
   double w_hsic = 0.5;  ///< 0 skips HSIC
   double w_rdc = 0.5;   ///< 0 skips RDC
   std::uint64_t seed = 42;
+  /// > 0 (and both weights > 0): RDC is computed first, and HSIC is planned around the pairs
+  /// whose S can still reach this threshold: those whose S would be below it even with nHSIC = 1
+  /// (RDC below (threshold (w_hsic + w_rdc) - w_hsic) / w_rdc) are unwanted. Product tiles with
+  /// few wanted pairs multiply those pairs only; a wanted pair's value does not depend on
+  /// screen_hsic, bit for bit. 0: every pair in whole tiles (no plan).
+  double nonlinear_threshold = 0.0;
+  /// With nonlinear_threshold: unwanted pairs get NaN for nHSIC and S, and their products are
+  /// skipped where their tile is sparse. False: every pair has its nHSIC.
+  bool screen_hsic = false;
   /// Memory the caller holds besides `copula` (its own matrices, the process), counted with what
   /// NonlinearDependence allocates against ctx.memory_limit_bytes().
   double held_bytes = 0.0;
@@ -62,12 +71,19 @@ struct NonlinearOptions {
 
 struct NonlinearResult {
   std::size_t n_cols = 0;
-  std::vector<double> hsic;      ///< p x p nHSIC, row-major (empty when w_hsic == 0)
-  std::vector<double> rdc;       ///< p x p RDC, row-major (empty when w_rdc == 0)
-  std::vector<double> fused;     ///< (w_hsic * nHSIC + w_rdc * RDC) / (w_hsic + w_rdc)
-  int rdc_k_used = 0;            ///< min(rdc_k, rows / 10, at least 1)
-  std::size_t hsic_basis = 0;    ///< basis directions kept for HSIC
-  std::size_t rdc_basis = 0;     ///< largest number of basis directions kept over the RDC draws
+  std::vector<double> hsic;    ///< p x p nHSIC, row-major (empty when w_hsic == 0)
+  std::vector<double> rdc;     ///< p x p RDC, row-major (empty when w_rdc == 0)
+  std::vector<double> fused;   ///< (w_hsic * nHSIC + w_rdc * RDC) / (w_hsic + w_rdc)
+  int rdc_k_used = 0;          ///< min(rdc_k, rows / 10, at least 1)
+  std::size_t hsic_basis = 0;  ///< basis directions kept for HSIC
+  std::size_t rdc_basis = 0;   ///< largest number of basis directions kept over the RDC draws
+  /// Screening (options.screen_hsic): pairs i < j whose nHSIC and S are NaN because S could not
+  /// reach the threshold. The HSIC product tiles in all, those multiplied pair by pair (sparse),
+  /// and those skipped (sparse, no pair wanted).
+  std::uint64_t screened_pairs = 0;
+  std::uint64_t hsic_tiles = 0;
+  std::uint64_t hsic_tiles_by_pairs = 0;
+  std::uint64_t hsic_tiles_skipped = 0;
   double feature_seconds = 0.0;  ///< computing the stacked features (every family)
   double product_seconds = 0.0;  ///< the all-pairs products and their reduction (GPU or CPU)
 };

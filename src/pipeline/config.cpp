@@ -809,6 +809,16 @@ const std::vector<OptionSpec>& OptionSpecs() {
        .set = [](Config& c,
                  const OptionValue& v) { c.nonlinear_topk = v.node.IsNull() ? 0 : AsInt<int>(v); },
        .json = [](const Config& c) { return Json(c.nonlinear_topk); }},
+      {.name = "nonlinear_screening",
+       .kind = K::kBool,
+       .group = G::kPass4,
+       .default_text = "`true`",
+       .doc = "compute RDC first and HSIC only for pairs whose S can still reach "
+              "`nonlinear_threshold` (not even nHSIC = 1 could lift the others); their nHSIC is "
+              "NaN in "
+              "the matrix. Star assignment only; `false`: every pair",
+       .set = [](Config& c, const OptionValue& v) { c.nonlinear_screening = AsBool(v); },
+       .json = [](const Config& c) { return Json(c.nonlinear_screening); }},
       {.name = "leiden_objective",
        .kind = K::kChoice,
        .group = G::kPass4,
@@ -1167,6 +1177,10 @@ NonlinearOptions Config::ToNonlinearOptions() const {
   options.w_hsic = w_hsic;
   options.w_rdc = w_rdc;
   options.seed = random_seed;
+  options.nonlinear_threshold = nonlinear_threshold;
+  // Screening leaves every output whole only when each removed column's S to its representative
+  // is an edge (star assignment); a community member may sit below the threshold.
+  options.screen_hsic = nonlinear_screening && nonlinear_assignment == ClusterAssignment::kStar;
   return options;
 }
 

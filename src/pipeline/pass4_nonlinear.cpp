@@ -298,6 +298,7 @@ void WritePass4Outputs(const Pass4Result& result, const Config& config,
   parameters["rdc_basis"] = similarity.rdc_basis;
   parameters["nonlinear_threshold"] = config.nonlinear_threshold;
   parameters["nonlinear_topk"] = config.nonlinear_topk;
+  parameters["nonlinear_screening"] = config.nonlinear_screening;
   parameters["leiden_objective"] = EnumName(config.leiden_objective);
   parameters["nonlinear_assignment"] = EnumName(config.nonlinear_assignment);
   parameters["leiden_resolution"] = config.leiden_resolution;
@@ -313,6 +314,25 @@ void WritePass4Outputs(const Pass4Result& result, const Config& config,
   json["output_columns"] = result.kept.size();
   json["removed_columns"] = p - result.kept.size();
   json["edges"] = result.edges;
+  if (options.screen_hsic && !similarity.hsic.empty() && !similarity.rdc.empty()) {
+    // The pairs whose S could not reach the threshold, whatever their nHSIC: NaN in
+    // pass4_hsic_matrix.npy (docs/NONLINEAR.md, "Screening").
+    nlohmann::ordered_json screening;
+    screening["rdc_below"] =
+        (config.nonlinear_threshold * (config.w_hsic + config.w_rdc) - config.w_hsic) /
+        config.w_rdc;
+    screening["pairs"] = p * (p - 1) / 2;
+    screening["pairs_screened"] = similarity.screened_pairs;
+    screening["hsic_tiles"] = similarity.hsic_tiles;
+    screening["hsic_tiles_by_pairs"] = similarity.hsic_tiles_by_pairs;
+    screening["hsic_tiles_skipped"] = similarity.hsic_tiles_skipped;
+    json["hsic_screening"] = screening;
+  } else if (!similarity.hsic.empty()) {
+    json["hsic_screening"] = !config.nonlinear_screening ? "off (nonlinear_screening: false)"
+                             : similarity.rdc.empty()
+                                 ? "off: w_rdc is 0, no RDC to screen with"
+                                 : "off: community assignment reports S below the threshold";
+  }
 
   auto value = [&](const std::vector<double>& matrix, std::size_t i,
                    std::size_t j) -> nlohmann::ordered_json {

@@ -51,6 +51,10 @@ ScatterSelection SelectScatterPairs(const double* hsic, const double* rdc, std::
   for (std::size_t i = 0; i < p; ++i) {
     for (std::size_t j = i + 1; j < p; ++j) {
       const double h = hsic[i * p + j], r = rdc[i * p + j];
+      if (std::isnan(h) && std::isfinite(r)) {  // nonlinear_screening: S below the threshold
+        ++selection.screened;
+        continue;
+      }
       if (!std::isfinite(h) || !std::isfinite(r)) {
         ++selection.undefined;
         continue;
@@ -303,7 +307,8 @@ Json Scatter(const RunFiles& files, const Json& pass4, const std::vector<std::st
   const ScatterSelection selection = SelectScatterPairs(hsic.data(), rdc.data(), p, w_hsic, w_rdc,
                                                         kScatterFloor, kScatterMaxPairs);
   const std::vector<ScatterPair>& pairs = selection.pairs;
-  const std::size_t above = selection.above, undefined = selection.undefined;
+  const std::size_t above = selection.above, undefined = selection.undefined,
+                    screened = selection.screened;
   std::vector<std::uint8_t> bytes;
   bytes.reserve(pairs.size() * 8);
   for (const ScatterPair& pair : pairs) {
@@ -316,6 +321,7 @@ Json Scatter(const RunFiles& files, const Json& pass4, const std::vector<std::st
           {"pairs_total", p * (p - 1) / 2},
           {"pairs_above_floor", above},
           {"pairs_undefined", undefined},
+          {"pairs_screened", screened},
           {"pairs_shown", pairs.size()},
           {"encoding", "uint16 little-endian i, j, round(65535 nHSIC), round(65535 RDC)"},
           {"pairs", Base64(bytes)}};

@@ -15,7 +15,8 @@ struct ScatterPair {
 struct ScatterSelection {
   std::vector<ScatterPair> pairs;  ///< the pairs shown, by (i, j)
   std::size_t above = 0;           ///< pairs i < j with max(nHSIC, RDC) >= floor
-  std::size_t undefined = 0;       ///< pairs with a NaN or infinite measure
+  std::size_t undefined = 0;       ///< pairs with a NaN or infinite measure, not screened
+  std::size_t screened = 0;        ///< pairs whose nHSIC is NaN by screening (RDC finite)
 };
 
 /// The pairs i < j of the p x p row-major matrices with max(nHSIC, RDC) >= floor (both finite):

@@ -26,6 +26,8 @@
 #include <memory>
 #include <mutex>
 #include <numeric>
+#include <tuple>
+#include <utility>
 
 #include "common/memory.hpp"
 #include "common/memory_budget.hpp"
@@ -285,14 +287,37 @@ void ForAllBlocksOnGpu(const double* a, std::size_t n, std::size_t p, std::size_
       });
 }
 
+/// How ForAllBlocks computed its tiles (tiles of per_tile x per_tile columns, i <= j).
+struct TileCounts {
+  std::uint64_t tiles = 0;     ///< in all
+  std::uint64_t by_pairs = 0;  ///< sparse: their wanted pairs multiplied pair-run by pair-run
+  std::uint64_t skipped = 0;   ///< sparse with no wanted pair, not multiplied (screening)
+};
+
+/// Which pairs a product plan computes how (NonlinearDependence's HSIC with a threshold).
+/// `wanted` (p x p, symmetric) marks the pairs whose value matters; a tile off the diagonal with
+/// fewer than a quarter of its pairs wanted is sparse, and its wanted pairs are multiplied as runs
+/// of consecutive wanted columns: one DGEMM of (run's columns)^T x (one column) each. The plan
+/// depends on `wanted` only, so a wanted pair's value is the same call, and the same bits, whether
+/// or not the other pairs are computed. `screen`: the other pairs of sparse tiles are not
+/// computed (NaN for the caller); otherwise they come from the whole tile's product.
+struct ProductPlan {
+  const std::vector<std::uint8_t>* wanted = nullptr;
+  bool screen = false;
+};
+
 /// Every r x r block (i, j), i <= j, of A^T A for A = [block_0 .. block_{p-1}] (n x p r), passed to
-/// reduce(i, j, pointer to the block, leading dimension) from any thread; each (i, j) once.
+/// reduce(i, j, pointer to the block, leading dimension) from any thread; each (i, j) once. With a
+/// plan, a wanted pair of a sparse tile gets the transpose of its block (its run's product), and
+/// with plan.screen the unwanted pairs of sparse tiles are not passed at all.
 /// On the GPU (ctx.device() == kCuda) the products run there in tiles of about kGpuTileWidth
-/// matrix columns, and each tile's blocks are reduced here by `threads` threads.
+/// matrix columns, every tile and every block, whatever the plan, and each tile's blocks are
+/// reduced here by `threads` threads.
 template <typename Reduce>
-void ForAllBlocks(const double* a, std::size_t n, std::size_t p, std::size_t r, const Context& ctx,
-                  const Reduce& reduce,
-                  const std::function<void(std::uint64_t, std::int64_t)>& progress) {
+TileCounts ForAllBlocks(const double* a, std::size_t n, std::size_t p, std::size_t r,
+                        const Context& ctx, const Reduce& reduce,
+                        const std::function<void(std::uint64_t, std::int64_t)>& progress,
+                        const ProductPlan& plan = {}) {
   const int threads = ctx.threads();
   const bool on_gpu = OnDevice(
       ctx,
@@ -301,12 +326,42 @@ void ForAllBlocks(const double* a, std::size_t n, std::size_t p, std::size_t r, 
         return true;
       },
       [] { return false; });
-  if (on_gpu) return;
   const std::size_t per_tile = std::max<std::size_t>(1, kTileWidth / r);
   const std::size_t n_tiles = (p + per_tile - 1) / per_tile;
-  std::vector<std::pair<std::size_t, std::size_t>> work;
+  TileCounts counts;
+  counts.tiles = n_tiles * (n_tiles + 1) / 2;
+  if (on_gpu) return counts;
+  auto wanted = [&](std::size_t i, std::size_t j) {
+    return plan.wanted == nullptr || (*plan.wanted)[i * p + j] != 0;
+  };
+  struct Work {
+    std::size_t ti, tj;
+    bool whole;  // multiply the whole tile
+    bool runs;   // multiply the wanted pairs run by run (a sparse tile)
+  };
+  std::vector<Work> work;
   for (std::size_t ti = 0; ti < n_tiles; ++ti) {
-    for (std::size_t tj = ti; tj < n_tiles; ++tj) work.emplace_back(ti, tj);
+    for (std::size_t tj = ti; tj < n_tiles; ++tj) {
+      if (plan.wanted == nullptr || ti == tj) {
+        work.push_back({ti, tj, true, false});
+        continue;
+      }
+      std::size_t count = 0;
+      const std::size_t i_end = std::min(p, (ti + 1) * per_tile);
+      const std::size_t j_end = std::min(p, (tj + 1) * per_tile);
+      for (std::size_t i = ti * per_tile; i < i_end; ++i) {
+        for (std::size_t j = tj * per_tile; j < j_end; ++j) count += wanted(i, j) ? 1 : 0;
+      }
+      const std::size_t pairs = (i_end - ti * per_tile) * (j_end - tj * per_tile);
+      if (4 * count >= pairs) {
+        work.push_back({ti, tj, true, false});
+      } else if (count > 0 || !plan.screen) {
+        work.push_back({ti, tj, !plan.screen, count > 0});
+        counts.by_pairs += count > 0 ? 1 : 0;
+      } else {
+        ++counts.skipped;
+      }
+    }
   }
   const auto n_work = static_cast<std::int64_t>(work.size());
   std::atomic<std::int64_t> done{0};
@@ -318,41 +373,70 @@ void ForAllBlocks(const double* a, std::size_t n, std::size_t p, std::size_t r, 
 #pragma omp for schedule(dynamic, 1)
     for (std::int64_t w = 0; w < n_work; ++w) {
       failure.Run([&] {
-        const auto [ti, tj] = work[static_cast<std::size_t>(w)];
+        const Work& item = work[static_cast<std::size_t>(w)];
+        const std::size_t ti = item.ti, tj = item.tj;
         const std::size_t i0 = ti * per_tile, j0 = tj * per_tile;
         const std::size_t ni = std::min(per_tile, p - i0), nj = std::min(per_tile, p - j0);
-        const std::size_t ld = ni * r;
-        cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, static_cast<int>(ni * r),
-                    static_cast<int>(nj * r), static_cast<int>(n), 1.0, a + i0 * r * n,
-                    static_cast<int>(n), a + j0 * r * n, static_cast<int>(n), 0.0, product.data(),
-                    static_cast<int>(ld));
-        for (std::size_t jj = 0; jj < nj; ++jj) {
-          for (std::size_t ii = 0; ii < ni; ++ii) {
-            if (ti == tj && ii > jj) continue;
-            reduce(i0 + ii, j0 + jj, product.data() + (jj * r) * ld + ii * r, ld);
+        if (item.whole) {
+          const std::size_t ld = ni * r;
+          cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, static_cast<int>(ni * r),
+                      static_cast<int>(nj * r), static_cast<int>(n), 1.0, a + i0 * r * n,
+                      static_cast<int>(n), a + j0 * r * n, static_cast<int>(n), 0.0, product.data(),
+                      static_cast<int>(ld));
+          for (std::size_t jj = 0; jj < nj; ++jj) {
+            for (std::size_t ii = 0; ii < ni; ++ii) {
+              if (ti == tj && ii > jj) continue;
+              if (item.runs && wanted(i0 + ii, j0 + jj)) continue;  // from its run, below
+              reduce(i0 + ii, j0 + jj, product.data() + (jj * r) * ld + ii * r, ld);
+            }
+          }
+        }
+        if (item.runs) {
+          for (std::size_t i = i0; i < i0 + ni; ++i) {
+            for (std::size_t j = j0; j < j0 + nj;) {
+              if (!wanted(i, j)) {
+                ++j;
+                continue;
+              }
+              std::size_t end = j + 1;
+              while (end < j0 + nj && wanted(i, end)) ++end;
+              const std::size_t ld = (end - j) * r;
+              cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, static_cast<int>(ld),
+                          static_cast<int>(r), static_cast<int>(n), 1.0, a + j * r * n,
+                          static_cast<int>(n), a + i * r * n, static_cast<int>(n), 0.0,
+                          product.data(), static_cast<int>(ld));
+              for (std::size_t k = j; k < end; ++k) reduce(i, k, product.data() + (k - j) * r, ld);
+              j = end;
+            }
           }
         }
         const std::int64_t finished = ++done;
         if (progress) {
           std::lock_guard<std::mutex> lock(progress_mutex);
-          progress(static_cast<std::uint64_t>(finished), n_work);
+          progress(static_cast<std::uint64_t>(finished) + counts.skipped,
+                   static_cast<std::int64_t>(counts.tiles));
         }
       });
     }
   }
   failure.Rethrow();
+  return counts;
 }
 
 /// Storage of the stacked features, reused by every family: no zero-fill (every element is
 /// written before it is read) and no fresh page faults for each RDC draw.
 class FeatureBuffer {
  public:
-  double* Reserve(std::size_t size) {
+  /// At least `size` doubles. The first allocation reserves `planned` (address space only: pages
+  /// are touched as features are written), so RDC's narrow features, computed first, and HSIC's
+  /// wider ones share one allocation and each page is faulted in once.
+  double* Reserve(std::size_t size, std::size_t planned) {
     if (size > capacity_) {
+      const std::size_t capacity = std::max(size, planned);
       data_.reset();  // release before allocating the larger buffer
-      data_.reset(new double[size]);
-      AdviseHugePages(data_.get(), size * sizeof(double));
-      capacity_ = size;
+      data_.reset(new double[capacity]);
+      AdviseHugePages(data_.get(), capacity * sizeof(double));
+      capacity_ = capacity;
     }
     return data_.get();
   }
@@ -369,7 +453,7 @@ const double* StackedFeatures(const ColumnMatrix& copula, const FeatureFamily& f
                               const Context& ctx) {
   const std::size_t n = copula.n_rows, p = copula.n_cols, r = basis.r;
   const std::vector<double> table = RankTable(family, basis, n);
-  double* a = buffer.Reserve(n * p * r);
+  double* a = buffer.Reserve(n * p * r, n * p * kPlannedDirections);
   const auto n_columns = static_cast<std::int64_t>(p);
   FirstFailure failure;
 #pragma omp parallel num_threads(threads)
@@ -523,7 +607,7 @@ NonlinearResult NonlinearDependence(
             FormatBytes(needed), options.hsic_D, options.hsic_D, options.hsic_D),
         "lower hsic_D");
   }
-  FeatureBuffer buffer;  // HSIC's stacked features (the largest) are reused by every RDC draw
+  FeatureBuffer buffer;  // one allocation for every family's stacked features
 
   // Progress over every tile of every product (HSIC once, RDC once per draw).
   const std::int64_t rounds =
@@ -532,58 +616,6 @@ NonlinearResult NonlinearDependence(
   auto round_progress = [&](std::uint64_t done, std::int64_t total) {
     if (progress) progress(static_cast<std::uint64_t>(round * total) + done, rounds * total);
   };
-
-  if (options.w_hsic > 0.0) {
-    result.hsic.assign(p * p, 0.0);
-    if (n >= 2) {
-      const std::vector<double> w = HsicFrequencies(options);
-      const std::size_t m = w.size();
-      const double norm = 1.0 / std::sqrt(static_cast<double>(m));
-      FeatureFamily family = [&w, m, norm](const double* u, std::size_t count, double* out) {
-        for (std::size_t f = 0; f < m; ++f) {
-          double* c = out + f * count;
-          double* s = out + (m + f) * count;
-          for (std::size_t i = 0; i < count; ++i) {
-            const double angle = w[f] * u[i];
-            c[i] = std::cos(angle) * norm;
-            s[i] = std::sin(angle) * norm;
-          }
-        }
-      };
-      const Basis basis = MakeBasis(family, 2 * m, n);
-      result.hsic_basis = basis.r;
-      if (basis.r > 0) {
-        require_features(basis.r, "nHSIC");
-        auto start = std::chrono::steady_clock::now();
-        const double* a =
-            StackedFeatures(copula, family, basis, /*ridge=*/-1.0, threads, buffer, ctx);
-        result.feature_seconds += SecondsSince(start);
-        start = std::chrono::steady_clock::now();
-        std::vector<double> raw(p * p, 0.0);
-        const std::size_t r = basis.r;
-        ForAllBlocks(
-            a, n, p, r, ctx,
-            [&](std::size_t i, std::size_t j, const double* block, std::size_t ld) {
-              double sum = 0.0;
-              for (std::size_t c = 0; c < r; ++c) {
-                for (std::size_t k = 0; k < r; ++k) sum += block[c * ld + k] * block[c * ld + k];
-              }
-              raw[i * p + j] = raw[j * p + i] = sum;
-            },
-            round_progress);
-        result.product_seconds += SecondsSince(start);
-        for (std::size_t i = 0; i < p; ++i) {
-          for (std::size_t j = 0; j < p; ++j) {
-            const double denominator = std::sqrt(raw[i * p + i] * raw[j * p + j]);
-            double value = denominator > 0.0 ? raw[i * p + j] / denominator : 0.0;
-            if (i == j) value = raw[i * p + i] > 0.0 ? 1.0 : 0.0;
-            result.hsic[i * p + j] = std::clamp(value, 0.0, 1.0);
-          }
-        }
-      }
-      ++round;
-    }
-  }
 
   if (options.w_rdc > 0.0) {
     result.rdc.assign(p * p, 0.0);
@@ -646,6 +678,86 @@ NonlinearResult NonlinearDependence(
               i == j ? (varies[i] ? 1.0 : 0.0) : sum[i * p + j] / options.rdc_seeds;
         }
       }
+    }
+  }
+
+  // The HSIC plan: with nHSIC <= 1, S <= (w_hsic + w_rdc RDC) / (w_hsic + w_rdc), computed as
+  // the fused value below is; rounding is monotone, so a pair whose bound is below the threshold
+  // has S below it too, whatever its nHSIC. The other pairs are "wanted" (ForAllBlocks), and with
+  // screening the unwanted ones get NaN for nHSIC and S.
+  const bool planned = options.nonlinear_threshold > 0.0 && options.w_hsic > 0.0 &&
+                       options.w_rdc > 0.0 && !result.rdc.empty() && n >= 2;
+  const bool screening = planned && options.screen_hsic;
+  std::vector<std::uint8_t> wanted;
+  if (planned) {
+    wanted.assign(p * p, 1);
+    for (std::size_t i = 0; i < p; ++i) {
+      for (std::size_t j = i + 1; j < p; ++j) {
+        double bound = 0.0;
+        bound += options.w_hsic * 1.0;
+        bound += options.w_rdc * result.rdc[i * p + j];
+        bound /= options.w_hsic + options.w_rdc;
+        if (bound < options.nonlinear_threshold) {
+          wanted[i * p + j] = wanted[j * p + i] = 0;
+          if (screening) ++result.screened_pairs;
+        }
+      }
+    }
+  }
+
+  if (options.w_hsic > 0.0) {
+    result.hsic.assign(p * p, 0.0);
+    if (n >= 2) {
+      const std::vector<double> w = HsicFrequencies(options);
+      const std::size_t m = w.size();
+      const double norm = 1.0 / std::sqrt(static_cast<double>(m));
+      FeatureFamily family = [&w, m, norm](const double* u, std::size_t count, double* out) {
+        for (std::size_t f = 0; f < m; ++f) {
+          double* c = out + f * count;
+          double* s = out + (m + f) * count;
+          for (std::size_t i = 0; i < count; ++i) {
+            const double angle = w[f] * u[i];
+            c[i] = std::cos(angle) * norm;
+            s[i] = std::sin(angle) * norm;
+          }
+        }
+      };
+      const Basis basis = MakeBasis(family, 2 * m, n);
+      result.hsic_basis = basis.r;
+      if (basis.r > 0) {
+        require_features(basis.r, "nHSIC");
+        auto start = std::chrono::steady_clock::now();
+        const double* a =
+            StackedFeatures(copula, family, basis, /*ridge=*/-1.0, threads, buffer, ctx);
+        result.feature_seconds += SecondsSince(start);
+        start = std::chrono::steady_clock::now();
+        std::vector<double> raw(p * p, 0.0);
+        const std::size_t r = basis.r;
+        const TileCounts tiles = ForAllBlocks(
+            a, n, p, r, ctx,
+            [&](std::size_t i, std::size_t j, const double* block, std::size_t ld) {
+              double sum = 0.0;
+              for (std::size_t c = 0; c < r; ++c) {
+                for (std::size_t k = 0; k < r; ++k) sum += block[c * ld + k] * block[c * ld + k];
+              }
+              raw[i * p + j] = raw[j * p + i] = sum;
+            },
+            round_progress, ProductPlan{planned ? &wanted : nullptr, screening});
+        result.hsic_tiles = tiles.tiles;
+        result.hsic_tiles_by_pairs = tiles.by_pairs;
+        result.hsic_tiles_skipped = tiles.skipped;
+        result.product_seconds += SecondsSince(start);
+        for (std::size_t i = 0; i < p; ++i) {
+          for (std::size_t j = 0; j < p; ++j) {
+            const double denominator = std::sqrt(raw[i * p + i] * raw[j * p + j]);
+            double value = denominator > 0.0 ? raw[i * p + j] / denominator : 0.0;
+            if (i == j) value = raw[i * p + i] > 0.0 ? 1.0 : 0.0;
+            result.hsic[i * p + j] = std::clamp(value, 0.0, 1.0);
+            if (screening && wanted[i * p + j] == 0) result.hsic[i * p + j] = std::nan("");
+          }
+        }
+      }
+      ++round;
     }
   }
 

@@ -130,8 +130,11 @@ with open(csv, "w") as f:
 # ---------------------------------------------------------------- descpipe
 out = os.path.join(workdir, "out")
 t0 = time.perf_counter()
+# nonlinear_screening off: every pair's nHSIC is compared with the exact kernel (screening leaves
+# NaN where S cannot reach the threshold; tests/integration/pass4_test.cpp checks that).
 subprocess.run([descpipe, "run", csv, "-o", out, "-q", "--set", "spearman_threshold=1.0",
-                "--set", "vif_threshold=1e12", "--set", "metadata_columns=[mol_id]"], check=True)
+                "--set", "vif_threshold=1e12", "--set", "metadata_columns=[mol_id]",
+                "--set", "nonlinear_screening=false"], check=True)
 descpipe_seconds = time.perf_counter() - t0
 p3 = open(os.path.join(out, "pass3_columns.txt")).read().splitlines()
 report = json.load(open(os.path.join(out, "pass4_nonlinear.json")))

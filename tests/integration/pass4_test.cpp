@@ -4,10 +4,13 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <utility>
 
 #include "descpipe/table.hpp"
 #include "io/npy.hpp"
@@ -122,12 +125,21 @@ TEST_F(Pass4Test, PlantedPartnersJoinXAndNoiseStaysApart) {
     EXPECT_DOUBLE_EQ(s(partner, partner), 1.0) << partner;
     if (partner != "x") EXPECT_GE(s("x", partner), 0.6) << partner;
   }
+  // Noise: S below 0.1, or screened (nonlinear_screening: nHSIC and so S NaN, because its RDC
+  // is below 0.2 and even nHSIC = 1 would leave S below the threshold 0.6).
+  auto weak = [&](const std::string& a, const std::string& b) {
+    const double value = s(a, b), r = rdc[index(a) * 12 + index(b)];
+    return std::isnan(value) ? std::isnan(hsic[index(a) * 12 + index(b)]) && r < 0.2 : value < 0.1;
+  };
+  std::size_t screened = 0;
   for (const auto& a : kNoise) {
-    EXPECT_LT(s("x", a), 0.1) << a;
+    EXPECT_TRUE(weak("x", a)) << a;
+    screened += std::isnan(s("x", a)) ? 1 : 0;
     for (const auto& b : kNoise) {
-      if (a != b) EXPECT_LT(s(a, b), 0.1) << a << " " << b;
+      if (a != b) EXPECT_TRUE(weak(a, b)) << a << " " << b;
     }
   }
+  EXPECT_GT(screened, 0u);
   // One cluster: the planted group, represented by its hub x; every noise column alone.
   const auto cluster_of = Clusters(out);
   for (const auto& partner : kPlanted) EXPECT_EQ(cluster_of.at(partner), "x") << partner;
@@ -364,6 +376,64 @@ TEST_F(Pass4Test, TooFewRowsKeepsEveryColumnAndSaysWhy) {
   EXPECT_TRUE(Contains(report.at("skipped").get<std::string>(), "only 15 rows"));
   EXPECT_EQ(Lines(ReadFile(out + "/final_descriptors.txt")),
             Lines(ReadFile(out + "/pass3_columns.txt")));
+}
+
+// nonlinear_screening on the real table: every output the same bytes as the run without it,
+// except the nHSIC of the pairs that could not reach the threshold (NaN), the JSON that reports
+// the screening, and what echoes the option (manifest, checkpoints). Explain's text and the
+// report's lineage are the same.
+TEST(Pass4Screening, RealTableSameOutputsExceptScreenedHsic) {
+  TempDir dir;
+  const std::string on = dir / "on", off = dir / "off";
+  for (const auto& [out, value] : {std::pair{on, "true"}, std::pair{off, "false"}}) {
+    const CliResult result = RunCli({"run", testing::SharedTablePath(), "-o", out, "--no-report",
+                                     "--set", std::string("nonlinear_screening=") + value});
+    ASSERT_EQ(result.exit_code, 0) << result.err;
+  }
+  std::set<std::string> differ;
+  for (const auto& entry : fs::recursive_directory_iterator(off)) {
+    if (!entry.is_regular_file()) continue;
+    const std::string name = fs::relative(entry.path(), off).string();
+    if (ReadFile(entry.path().string()) != ReadFile(on + "/" + name)) differ.insert(name);
+  }
+  // The checkpoints and the manifest carry the options (and the manifest the files' hashes).
+  for (const char* echo : {"run_manifest.json", ".checkpoint/pass1.json", ".checkpoint/pass2.json",
+                           ".checkpoint/pass3.json"})
+    differ.erase(echo);
+  EXPECT_EQ(differ, (std::set<std::string>{"pass4_hsic_matrix.npy", "pass4_nonlinear.json"}));
+
+  std::size_t n = 0, cols = 0;
+  const std::vector<double> h_on = io::ReadNpy(on + "/pass4_hsic_matrix.npy", &n, &cols);
+  const std::vector<double> h_off = io::ReadNpy(off + "/pass4_hsic_matrix.npy", &n, &cols);
+  const std::vector<double> rdc = io::ReadNpy(on + "/pass4_rdc_matrix.npy", &n, &cols);
+  std::size_t screened = 0;
+  for (std::size_t e = 0; e < n * n; ++e) {
+    ASSERT_FALSE(std::isnan(h_off[e]));
+    if (std::isnan(h_on[e])) {
+      ++screened;
+      ASSERT_LT(0.5 + 0.5 * rdc[e], 0.6);
+      ASSERT_LT(0.5 * h_off[e] + 0.5 * rdc[e], 0.6) << "an edge was screened";
+    } else {
+      ASSERT_EQ(std::memcmp(&h_on[e], &h_off[e], sizeof(double)), 0) << e;
+    }
+  }
+  EXPECT_GT(screened, n * n / 2) << "most pairs of the real table are screened";
+  const auto json_on = nlohmann::json::parse(ReadFile(on + "/pass4_nonlinear.json"));
+  const auto json_off = nlohmann::json::parse(ReadFile(off + "/pass4_nonlinear.json"));
+  EXPECT_EQ(json_on.at("hsic_screening").at("pairs_screened").get<std::size_t>() * 2, screened);
+  EXPECT_EQ(json_off.at("hsic_screening").get<std::string>(), "off (nonlinear_screening: false)");
+  EXPECT_EQ(json_on.at("clusters"), json_off.at("clusters"));
+  EXPECT_EQ(json_on.at("edge_list"), json_off.at("edge_list"));
+  std::size_t explained = 0;
+  for (const auto& [name, representative] : json_on.at("removed").items()) {
+    if (++explained > 10) break;
+    const CliResult explain_on = RunCli({"explain", on, name});
+    const CliResult explain_off = RunCli({"explain", off, name});
+    ASSERT_EQ(explain_on.exit_code, 0) << explain_on.err;
+    EXPECT_TRUE(Contains(explain_on.out, "removed in pass 4")) << explain_on.out;
+    EXPECT_EQ(explain_on.out, explain_off.out);
+  }
+  EXPECT_GT(explained, 10u);
 }
 
 }  // namespace

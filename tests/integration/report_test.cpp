@@ -131,10 +131,14 @@ TEST_F(ReportTest, RunWritesItAndItsDataIsTheRunsFiles) {
   const std::vector<double> hsic = io::ReadNpy(out + "/pass4_hsic_matrix.npy", &rows, &cols);
   const std::vector<double> rdc = io::ReadNpy(out + "/pass4_rdc_matrix.npy", &rows, &cols);
   ASSERT_EQ(rows, pass3.size());
-  std::size_t above = 0;
+  std::size_t above = 0, screened = 0;
   std::vector<double> strengths;  // S = (nHSIC + RDC) / 2 of the pairs above the floor
   for (std::size_t i = 0; i < rows; ++i) {
     for (std::size_t j = i + 1; j < rows; ++j) {
+      if (std::isnan(hsic[i * rows + j])) {  // nonlinear_screening: not shown, counted
+        ++screened;
+        continue;
+      }
       if (std::max(hsic[i * rows + j], rdc[i * rows + j]) < 0.1) continue;
       ++above;
       strengths.push_back((hsic[i * rows + j] + rdc[i * rows + j]) / 2);
@@ -144,6 +148,8 @@ TEST_F(ReportTest, RunWritesItAndItsDataIsTheRunsFiles) {
   const double weakest_shown = strengths[std::min<std::size_t>(above, 20000) - 1];
   const auto& scatter = data["scatter"];
   EXPECT_EQ(scatter["pairs_above_floor"].get<std::size_t>(), above);
+  EXPECT_EQ(scatter["pairs_screened"].get<std::size_t>(), screened);
+  EXPECT_GT(screened, above) << "the shared table's pairs are mostly screened";
   const std::vector<std::uint8_t> pairs = FromBase64(scatter["pairs"].get<std::string>());
   ASSERT_EQ(pairs.size(), 8 * std::min<std::size_t>(above, 20000));
   auto u16 = [&](std::size_t at) { return pairs[at] | pairs[at + 1] << 8; };

@@ -434,7 +434,10 @@
       ' pairs with max(nHSIC, RDC) >= ' + sc.floor + (sc.pairs_shown < sc.pairs_above_floor ?
       ' of largest S (of ' + sc.pairs_above_floor.toLocaleString('en-US') + ' above it)' : '') +
       ', of ' + sc.pairs_total.toLocaleString('en-US') + ' pairs' +
-      (sc.pairs_undefined ? ' (' + sc.pairs_undefined + ' undefined)' : '') + '.';
+      (sc.pairs_undefined ? ' (' + sc.pairs_undefined + ' undefined)' : '') + '.' +
+      (sc.pairs_screened ? ' ' + sc.pairs_screened.toLocaleString('en-US') + ' pairs are not ' +
+        'shown: their RDC was too low for S to reach the threshold, so their nHSIC was not ' +
+        'computed (nonlinear_screening).' : '');
     chart('scatter', {
       animation: false,
       title: { text: 'nHSIC against RDC, each pair of Pass 3 survivors', textStyle: { fontSize: 13 } },

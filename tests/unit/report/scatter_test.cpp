@@ -27,7 +27,9 @@ Matrices Random(std::size_t p, unsigned seed, bool ties) {
       // With ties: values on a coarse grid, so many pairs share S.
       double h = unit(rng), r = unit(rng);
       if (ties) h = std::round(h * 8) / 8, r = std::round(r * 8) / 8;
+      // NaN nHSIC alone: screened (nonlinear_screening); a NaN RDC: undefined.
       if (unit(rng) < 0.01) h = std::numeric_limits<double>::quiet_NaN();
+      if (unit(rng) < 0.005) r = std::numeric_limits<double>::quiet_NaN();
       m.hsic[i * p + j] = m.hsic[j * p + i] = h;
       m.rdc[i * p + j] = m.rdc[j * p + i] = r;
     }
@@ -40,7 +42,9 @@ ScatterSelection Naive(const Matrices& m, double w_h, double w_r, double floor, 
   for (std::size_t i = 0; i < m.p; ++i) {
     for (std::size_t j = i + 1; j < m.p; ++j) {
       const double h = m.hsic[i * m.p + j], r = m.rdc[i * m.p + j];
-      if (!std::isfinite(h) || !std::isfinite(r)) {
+      if (std::isnan(h) && std::isfinite(r)) {
+        ++out.screened;
+      } else if (!std::isfinite(h) || !std::isfinite(r)) {
         ++out.undefined;
       } else if (std::max(h, r) >= floor) {
         ++out.above;
@@ -60,6 +64,7 @@ ScatterSelection Naive(const Matrices& m, double w_h, double w_r, double floor, 
 void ExpectSame(const ScatterSelection& got, const ScatterSelection& want) {
   EXPECT_EQ(got.above, want.above);
   EXPECT_EQ(got.undefined, want.undefined);
+  EXPECT_EQ(got.screened, want.screened);
   ASSERT_EQ(got.pairs.size(), want.pairs.size());
   for (std::size_t k = 0; k < got.pairs.size(); ++k) {
     ASSERT_EQ(got.pairs[k].i, want.pairs[k].i) << k;
@@ -92,6 +97,7 @@ TEST(ReportScatter, NoPairsBelowTheFloorOrOfOneColumn) {
       SelectScatterPairs(two.hsic.data(), two.rdc.data(), 50, 0.5, 0.5, 1.5, 10);
   EXPECT_EQ(high.above, 0u);
   EXPECT_GT(high.undefined, 0u);
+  EXPECT_GT(high.screened, 0u);
 }
 
 }  // namespace

@@ -24,6 +24,7 @@
 #include <random>
 #include <sstream>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "common/numbers.hpp"
@@ -679,6 +680,120 @@ TEST(NonlinearDependence, SameBytesForAnyThreadCount) {
     EXPECT_EQ(one.rdc_basis, many.rdc_basis);
     EXPECT_TRUE(monotone) << "progress fraction went backwards";
     EXPECT_EQ(static_cast<std::int64_t>(last_done), last_total) << "progress ends at the total";
+  }
+}
+
+// ---- Screening (nonlinear_screening) ----------------------------------------------------------
+
+/// 110 columns over five 23-column HSIC tiles: the planted columns (0-7), independent ones, two
+/// bands of noisy copies of one latent z (30-54 and 80-104, so some tiles off the diagonal are
+/// dense, some sparse and some empty of wanted pairs), and the messy columns (105-109: ties,
+/// NaN, +-inf, so incomplete columns too).
+ColumnMatrix MakeBands(std::size_t n, std::uint64_t seed) {
+  ColumnMatrix data = MakePlanted(n, 105 - kPlantedEnd, seed);
+  const ColumnMatrix messy = MakeMessy(n, seed + 7);
+  ColumnMatrix out;
+  out.n_rows = n;
+  out.n_cols = 110;
+  out.values.assign(n * out.n_cols, 0.0);
+  std::copy(data.values.begin(), data.values.end(), out.values.begin());
+  std::copy_n(messy.values.begin(), 5 * n,
+              out.values.begin() + static_cast<std::ptrdiff_t>(105 * n));
+  std::mt19937_64 rng(seed + 3);
+  std::normal_distribution<double> normal(0.0, 1.0);
+  std::vector<double> z(n);
+  for (double& v : z) v = normal(rng);
+  for (std::size_t c = 0; c < out.n_cols; ++c) {
+    if (!((c >= 30 && c < 55) || (c >= 80 && c < 105))) continue;
+    for (std::size_t i = 0; i < n; ++i) out.column(c)[i] = z[i] + 0.5 * normal(rng);
+  }
+  return out;
+}
+
+TEST(NonlinearDependence, ScreeningChangesOnlyPairsThatCannotReachTheThreshold) {
+  const std::size_t n = 2000;
+  ColumnMatrix copula = MakeBands(n, 91);
+  CopulaTransform(copula, Context(2, 42));
+  const std::size_t p = copula.n_cols;
+  NonlinearOptions whole;  // no threshold: every pair in whole tiles
+  whole.rdc_seeds = 2;
+  NonlinearOptions planned = whole;
+  planned.nonlinear_threshold = 0.6;
+  NonlinearOptions screened = planned;
+  screened.screen_hsic = true;
+  const NonlinearResult w = NonlinearDependence(copula, whole, Context(2, 42));
+  const NonlinearResult a = NonlinearDependence(copula, planned, Context(2, 42));
+  const NonlinearResult s = NonlinearDependence(copula, screened, Context(2, 42));
+  const NonlinearResult s1 = NonlinearDependence(copula, screened, Context(1, 42));
+
+  EXPECT_TRUE(SameBytes(w.rdc, a.rdc));
+  EXPECT_TRUE(SameBytes(w.rdc, s.rdc));
+  EXPECT_TRUE(SameBytes(s.hsic, s1.hsic)) << "screened nHSIC depends on the thread count";
+  EXPECT_TRUE(SameBytes(s.fused, s1.fused));
+  // The plan mixed every kind of tile.
+  EXPECT_EQ(s.hsic_tiles, 15u);
+  EXPECT_GT(s.hsic_tiles_skipped, 0u);
+  EXPECT_GT(s.hsic_tiles_by_pairs, 0u);
+  EXPECT_LT(s.hsic_tiles_skipped + s.hsic_tiles_by_pairs, s.hsic_tiles - 5) << "no dense tile";
+  EXPECT_EQ(a.screened_pairs, 0u);
+  EXPECT_EQ(a.hsic_tiles_skipped, 0u);
+
+  std::uint64_t nan_pairs = 0, edges = 0;
+  for (std::size_t i = 0; i < p; ++i) {
+    for (std::size_t j = 0; j < p; ++j) {
+      const std::size_t e = i * p + j;
+      // Not even nHSIC = 1 lifts S to the threshold: written independently of the library.
+      const bool hopeless = i != j && 0.5 * 1.0 + 0.5 * w.rdc[e] < 0.6;
+      ASSERT_EQ(std::isnan(s.hsic[e]), hopeless) << PairName(i, j);
+      ASSERT_EQ(std::isnan(s.fused[e]), hopeless) << PairName(i, j);
+      ASSERT_FALSE(std::isnan(a.hsic[e])) << PairName(i, j);
+      // The unscreened matrices: whole tiles or pair runs, the same values within rounding.
+      ASSERT_NEAR(a.hsic[e], w.hsic[e], 1e-12) << PairName(i, j);
+      ASSERT_NEAR(a.fused[e], w.fused[e], 1e-12) << PairName(i, j);
+      if (hopeless) {
+        EXPECT_LT(w.fused[e], 0.6) << "a screened pair was an edge: " << PairName(i, j);
+        if (i < j) ++nan_pairs;
+        continue;
+      }
+      // Every pair that can matter: the same bits with and without screening.
+      ASSERT_EQ(std::memcmp(&s.hsic[e], &a.hsic[e], sizeof(double)), 0) << PairName(i, j);
+      ASSERT_EQ(std::memcmp(&s.fused[e], &a.fused[e], sizeof(double)), 0) << PairName(i, j);
+      if (i < j && s.fused[e] >= 0.6) ++edges;
+      EXPECT_EQ(s.fused[e] >= 0.6, w.fused[e] >= 0.6) << PairName(i, j);
+    }
+  }
+  EXPECT_EQ(nan_pairs, s.screened_pairs);
+  EXPECT_GT(nan_pairs, p * (p - 1) / 4) << "most pairs are independent";
+  EXPECT_GT(edges, 500u) << "the bands are edges";
+}
+
+TEST(NonlinearDependence, ScreeningNeverDropsAnEdgeForOtherWeights) {
+  ColumnMatrix copula = MakeBands(800, 93);
+  CopulaTransform(copula, Context(2, 42));
+  const std::size_t p = copula.n_cols;
+  for (const auto& [w_hsic, w_rdc, threshold] :
+       {std::tuple{3.0, 1.0, 0.8}, std::tuple{1.0, 3.0, 0.3}, std::tuple{0.7, 0.3, 0.9}}) {
+    SCOPED_TRACE(::testing::Message() << w_hsic << " / " << w_rdc << " at " << threshold);
+    NonlinearOptions full;
+    full.rdc_seeds = 1;
+    full.w_hsic = w_hsic;
+    full.w_rdc = w_rdc;
+    full.nonlinear_threshold = threshold;
+    NonlinearOptions screened = full;
+    screened.screen_hsic = true;
+    const NonlinearResult f = NonlinearDependence(copula, full, Context(2, 42));
+    const NonlinearResult s = NonlinearDependence(copula, screened, Context(2, 42));
+    std::size_t screened_pairs = 0;
+    for (std::size_t e = 0; e < p * p; ++e) {
+      if (std::isnan(s.hsic[e])) {
+        ++screened_pairs;
+        ASSERT_LT(f.fused[e], threshold);
+      } else {
+        ASSERT_EQ(std::memcmp(&s.hsic[e], &f.hsic[e], sizeof(double)), 0);
+      }
+      ASSERT_EQ(s.fused[e] >= threshold, f.fused[e] >= threshold);
+    }
+    EXPECT_EQ(screened_pairs, 2 * s.screened_pairs);
   }
 }
 
