@@ -324,6 +324,8 @@ std::vector<ColumnStats> ScanColumnStats(const Table& table,
                  columns.size(), blocks, plan.block,
                  FormatBytes(static_cast<double>(ctx.memory_limit_bytes())));
   }
+  spdlog::debug("pass1: memory model {} ({} columns per read, {} workers, quantile samples of {})",
+                FormatBytes(plan.peak), plan.block, plan.workers, plan.m);
   const std::int64_t known = table.known_row_count();
   std::vector<ColumnStats> stats;
   stats.reserve(columns.size());
