@@ -142,7 +142,8 @@ class Result:
 
     @functools.cached_property
     def hsic(self):
-        """Normalised HSIC of the Pass 3 survivors (a labelled DataFrame), or None."""
+        """Normalised HSIC of the Pass 3 survivors (a labelled DataFrame), or None. NaN where
+        nonlinear_screening ruled the pair out (its S could not reach the threshold)."""
         return self._matrix("pass4_hsic_matrix.npy", "pass3_columns.txt")
 
     @functools.cached_property

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstring>
 #include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -159,10 +160,16 @@ std::size_t ReadColumnBlock(const Table& table, const std::vector<std::string>& 
     }
     DESCPIPE_EXPECTS(!selector.all || filled + batch.n_rows <= matrix.n_rows,
                      "{} has more rows than Pass 1 counted ({})", table.Describe(), table_rows);
+    // Every row of the batch kept: a copy (a NULL's value is already NaN, ColumnBatch).
+    const bool whole = picked.size() == batch.n_rows;
     for (std::size_t col = 0; col < names.size(); ++col) {
       const double* source = batch.column(col);
       const std::uint8_t* nulls = batch.nulls(col);
       double* target = matrix.column(first + col) + filled;
+      if (whole) {
+        std::memcpy(target, source, batch.n_rows * sizeof(double));
+        continue;
+      }
       for (std::size_t k = 0; k < picked.size(); ++k) {
         target[k] = nulls[picked[k]] ? std::numeric_limits<double>::quiet_NaN() : source[picked[k]];
       }
