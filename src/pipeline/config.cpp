@@ -815,8 +815,7 @@ const std::vector<OptionSpec>& OptionSpecs() {
        .default_text = "`true`",
        .doc = "compute RDC first and HSIC only for pairs whose S can still reach "
               "`nonlinear_threshold` (not even nHSIC = 1 could lift the others); their nHSIC is "
-              "NaN in "
-              "the matrix. Star assignment only; `false`: every pair",
+              "NaN in the matrix. Star assignment only; `false`: every pair",
        .set = [](Config& c, const OptionValue& v) { c.nonlinear_screening = AsBool(v); },
        .json = [](const Config& c) { return Json(c.nonlinear_screening); }},
       {.name = "leiden_objective",
