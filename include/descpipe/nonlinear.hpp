@@ -69,6 +69,13 @@ struct NonlinearOptions {
   double held_bytes = 0.0;
 };
 
+/// How a product was computed, in tiles of columns (i <= j).
+struct ProductTiles {
+  std::uint64_t tiles = 0;     ///< in all
+  std::uint64_t by_pairs = 0;  ///< sparse: their wanted pairs multiplied pair-run by pair-run
+  std::uint64_t skipped = 0;   ///< sparse with no wanted pair, not multiplied (screening)
+};
+
 struct NonlinearResult {
   std::size_t n_cols = 0;
   std::vector<double> hsic;    ///< p x p nHSIC, row-major (empty when w_hsic == 0)
@@ -78,12 +85,9 @@ struct NonlinearResult {
   std::size_t hsic_basis = 0;  ///< basis directions kept for HSIC
   std::size_t rdc_basis = 0;   ///< largest number of basis directions kept over the RDC draws
   /// Screening (options.screen_hsic): pairs i < j whose nHSIC and S are NaN because S could not
-  /// reach the threshold. The HSIC product tiles in all, those multiplied pair by pair (sparse),
-  /// and those skipped (sparse, no pair wanted).
+  /// reach the threshold.
   std::uint64_t screened_pairs = 0;
-  std::uint64_t hsic_tiles = 0;
-  std::uint64_t hsic_tiles_by_pairs = 0;
-  std::uint64_t hsic_tiles_skipped = 0;
+  ProductTiles hsic_tiles;       ///< how the HSIC product was computed
   double feature_seconds = 0.0;  ///< computing the stacked features (every family)
   double product_seconds = 0.0;  ///< the all-pairs products and their reduction (GPU or CPU)
 };

@@ -323,9 +323,9 @@ void WritePass4Outputs(const Pass4Result& result, const Config& config,
         config.w_rdc;
     screening["pairs"] = p * (p - 1) / 2;
     screening["pairs_screened"] = similarity.screened_pairs;
-    screening["hsic_tiles"] = similarity.hsic_tiles;
-    screening["hsic_tiles_by_pairs"] = similarity.hsic_tiles_by_pairs;
-    screening["hsic_tiles_skipped"] = similarity.hsic_tiles_skipped;
+    screening["hsic_tiles"] = similarity.hsic_tiles.tiles;
+    screening["hsic_tiles_by_pairs"] = similarity.hsic_tiles.by_pairs;
+    screening["hsic_tiles_skipped"] = similarity.hsic_tiles.skipped;
     json["hsic_screening"] = screening;
   } else if (!similarity.hsic.empty()) {
     json["hsic_screening"] = !config.nonlinear_screening ? "off (nonlinear_screening: false)"

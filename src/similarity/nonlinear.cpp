@@ -287,13 +287,6 @@ void ForAllBlocksOnGpu(const double* a, std::size_t n, std::size_t p, std::size_
       });
 }
 
-/// How ForAllBlocks computed its tiles (tiles of per_tile x per_tile columns, i <= j).
-struct TileCounts {
-  std::uint64_t tiles = 0;     ///< in all
-  std::uint64_t by_pairs = 0;  ///< sparse: their wanted pairs multiplied pair-run by pair-run
-  std::uint64_t skipped = 0;   ///< sparse with no wanted pair, not multiplied (screening)
-};
-
 /// Which pairs a product plan computes how (NonlinearDependence's HSIC with a threshold).
 /// `wanted` (p x p, symmetric) marks the pairs whose value matters; a tile off the diagonal with
 /// fewer than a quarter of its pairs wanted is sparse, and its wanted pairs are multiplied as runs
@@ -314,10 +307,10 @@ struct ProductPlan {
 /// matrix columns, every tile and every block, whatever the plan, and each tile's blocks are
 /// reduced here by `threads` threads.
 template <typename Reduce>
-TileCounts ForAllBlocks(const double* a, std::size_t n, std::size_t p, std::size_t r,
-                        const Context& ctx, const Reduce& reduce,
-                        const std::function<void(std::uint64_t, std::int64_t)>& progress,
-                        const ProductPlan& plan = {}) {
+ProductTiles ForAllBlocks(const double* a, std::size_t n, std::size_t p, std::size_t r,
+                          const Context& ctx, const Reduce& reduce,
+                          const std::function<void(std::uint64_t, std::int64_t)>& progress,
+                          const ProductPlan& plan = {}) {
   const int threads = ctx.threads();
   const bool on_gpu = OnDevice(
       ctx,
@@ -328,7 +321,7 @@ TileCounts ForAllBlocks(const double* a, std::size_t n, std::size_t p, std::size
       [] { return false; });
   const std::size_t per_tile = std::max<std::size_t>(1, kTileWidth / r);
   const std::size_t n_tiles = (p + per_tile - 1) / per_tile;
-  TileCounts counts;
+  ProductTiles counts;
   counts.tiles = n_tiles * (n_tiles + 1) / 2;
   if (on_gpu) return counts;
   auto wanted = [&](std::size_t i, std::size_t j) {
@@ -733,7 +726,7 @@ NonlinearResult NonlinearDependence(
         start = std::chrono::steady_clock::now();
         std::vector<double> raw(p * p, 0.0);
         const std::size_t r = basis.r;
-        const TileCounts tiles = ForAllBlocks(
+        result.hsic_tiles = ForAllBlocks(
             a, n, p, r, ctx,
             [&](std::size_t i, std::size_t j, const double* block, std::size_t ld) {
               double sum = 0.0;
@@ -743,9 +736,6 @@ NonlinearResult NonlinearDependence(
               raw[i * p + j] = raw[j * p + i] = sum;
             },
             round_progress, ProductPlan{planned ? &wanted : nullptr, screening});
-        result.hsic_tiles = tiles.tiles;
-        result.hsic_tiles_by_pairs = tiles.by_pairs;
-        result.hsic_tiles_skipped = tiles.skipped;
         result.product_seconds += SecondsSince(start);
         for (std::size_t i = 0; i < p; ++i) {
           for (std::size_t j = 0; j < p; ++j) {
