@@ -6,6 +6,8 @@
 # the library again; the full CMake configure-and-build path is the same setup.py without it.
 #   packaging_test.sh PYTHON BUILD_DIR WORK_DIR
 set -euo pipefail
+# A step that fails without output of its own (grep -q, a pipeline) still says which it was.
+trap 'echo "packaging_test.sh: line ${LINENO} failed (status $?): ${BASH_COMMAND}" >&2' ERR
 python="$1"
 build_dir="$(cd "$2" && pwd)"
 work="$3"
